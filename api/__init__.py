@@ -1,0 +1,1 @@
+"""CrowdLedger public read-only API."""

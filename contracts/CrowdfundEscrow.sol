@@ -1,0 +1,514 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
+import {ICrowdfundEscrow} from "./interfaces/ICrowdfundEscrow.sol";
+import {LedgerHash} from "./libraries/LedgerHash.sol";
+
+/// @title CrowdfundEscrow
+/// @notice Holds every CrowdLedger campaign in escrow. Creators launch campaigns in ETH or an
+/// ERC-20 token; backers pledge; if the goal is met (or the campaign is keep-it-all) the creator
+/// claims the total minus the platform fee fixed at creation, otherwise every backer refunds.
+///
+/// Every movement of money appends one entry to a hash-chained ledger whose head and length
+/// live on-chain ({ledgerHead}, {ledgerLength}); docs/ledger-format.md defines the format.
+///
+/// The owner may change the fee and its recipient for future campaigns and pause new campaigns
+/// and pledges. The owner has no path to escrowed money: pausing never blocks unpledge, claim,
+/// refund or fee withdrawal, and there is no admin withdrawal.
+///
+/// @dev Storage is packed for the hot paths: an ETH pledge touches one campaign slot, the
+/// backer's pledge, the globals slot (ledger length, pause flag, lock, ETH fees) and the head.
+contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
+    using SafeERC20 for IERC20;
+
+    /*//////////////////////////////////////////////////////////////
+                               CONSTANTS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The highest platform fee the owner may set: 10%.
+    uint16 public constant MAX_FEE_BPS = 1000;
+
+    /// @notice The furthest a deadline may lie in the future when a campaign is created.
+    uint64 public constant MAX_DURATION = 365 days;
+
+    uint256 private constant BPS = 10_000;
+
+    uint8 internal constant KIND_CAMPAIGN_CREATED = 1;
+    uint8 internal constant KIND_PLEDGED = 2;
+    uint8 internal constant KIND_UNPLEDGED = 3;
+    uint8 internal constant KIND_CANCELLED = 4;
+    uint8 internal constant KIND_CLAIMED = 5;
+    uint8 internal constant KIND_REFUNDED = 6;
+    uint8 internal constant KIND_FEES_WITHDRAWN = 7;
+
+    /// @notice Within this many seconds before a deadline, an unpledge may not drop a campaign
+    /// that has reached its goal back below it.
+    uint64 public immutable unpledgeLockWindow;
+
+    /*//////////////////////////////////////////////////////////////
+                                STORAGE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev One slot: everything a state change reads or writes besides its campaign.
+    struct Globals {
+        uint64 ledgerLength;
+        uint64 campaignCount;
+        uint16 feeBps;
+        bool paused;
+        bool locked;
+        uint96 ethFees; // accrued ETH fees; 2^96 wei exceeds all ETH in existence
+    }
+
+    /// @dev One slot: all a pledge, unpledge or refund needs to read.
+    struct CampaignCore {
+        uint128 pledged;
+        uint64 deadline;
+        uint16 feeBps;
+        bool keepItAll;
+        bool claimed;
+        bool cancelled;
+        bool capped; // maxPerBacker != 0
+        bool isToken; // token != address(0)
+    }
+
+    struct CampaignRecord {
+        CampaignCore core;
+        address creator;
+        uint128 goal;
+        uint128 maxPerBacker;
+        address token;
+    }
+
+    /// @dev A new campaign's terms, gathered to keep {createCampaign}'s stack shallow.
+    struct NewCampaign {
+        address token;
+        uint256 goal;
+        uint64 deadline;
+        uint256 maxPerBacker;
+        bool keepItAll;
+        uint16 feeBps;
+        bytes32 metadataHash;
+    }
+
+    Globals private _globals;
+    bytes32 private _ledgerHead;
+
+    /// @notice Where {withdrawFees} sends accrued fees.
+    address public feeRecipient;
+
+    mapping(uint256 campaignId => CampaignRecord) private _campaigns;
+    mapping(uint256 campaignId => mapping(address backer => uint256)) private _pledges;
+    mapping(address token => uint256) private _tokenFees;
+
+    /*//////////////////////////////////////////////////////////////
+                              CONSTRUCTOR
+    //////////////////////////////////////////////////////////////*/
+
+    constructor(address feeRecipient_, uint16 feeBps_, uint64 unpledgeLockWindow_) Ownable(msg.sender) {
+        if (feeRecipient_ == address(0)) revert CrowdfundEscrowInvalidFeeRecipient(feeRecipient_);
+        if (feeBps_ > MAX_FEE_BPS) revert CrowdfundEscrowFeeTooHigh(feeBps_, MAX_FEE_BPS);
+        feeRecipient = feeRecipient_;
+        _globals.feeBps = feeBps_;
+        unpledgeLockWindow = unpledgeLockWindow_;
+        _ledgerHead = LedgerHash.genesis(block.chainid, address(this));
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               MODIFIERS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev A reentrancy lock kept in the globals slot, which every state change writes anyway.
+    modifier nonReentrant() {
+        if (_globals.locked) revert CrowdfundEscrowReentrantCall();
+        _globals.locked = true;
+        _;
+        _globals.locked = false;
+    }
+
+    modifier whenNotPaused() {
+        if (_globals.paused) revert CrowdfundEscrowPaused();
+        _;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                               CAMPAIGNS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Launches a campaign; the current fee is fixed into it.
+    /// @param token The ERC-20 token pledged, or address(0) for ETH.
+    /// @param goal The target; may be 0 only for a keep-it-all campaign. At most 2^128 - 1.
+    /// @param deadline Pledges are accepted while block.timestamp < deadline.
+    /// @param maxPerBacker The most one backer may have pledged at once; 0 for no cap.
+    /// @param keepItAll If true the creator may claim whatever was raised; otherwise all-or-nothing.
+    /// @param metadataHash Commits to the off-chain description; kept in the ledger, not in storage.
+    /// @return campaignId The new campaign's id; ids start at 1.
+    /// Emits a {CampaignCreated} event (ledger kind 1).
+    function createCampaign(
+        address token,
+        uint256 goal,
+        uint64 deadline,
+        uint256 maxPerBacker,
+        bool keepItAll,
+        bytes32 metadataHash
+    ) external nonReentrant whenNotPaused returns (uint256 campaignId) {
+        if (deadline <= block.timestamp) revert CrowdfundEscrowDeadlineNotInFuture(deadline, block.timestamp);
+        if (deadline > block.timestamp + MAX_DURATION) {
+            revert CrowdfundEscrowDeadlineTooFar(deadline, block.timestamp + MAX_DURATION);
+        }
+        if (goal == 0 && !keepItAll) revert CrowdfundEscrowZeroGoal();
+        if (goal > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(goal, type(uint128).max);
+        if (maxPerBacker > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(maxPerBacker, type(uint128).max);
+        if (token != address(0) && token.code.length == 0) revert CrowdfundEscrowInvalidToken(token);
+
+        Globals storage globals = _globals;
+        campaignId = ++globals.campaignCount;
+        NewCampaign memory terms = NewCampaign({
+            token: token,
+            goal: goal,
+            deadline: deadline,
+            maxPerBacker: maxPerBacker,
+            keepItAll: keepItAll,
+            feeBps: globals.feeBps,
+            metadataHash: metadataHash
+        });
+
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        campaign.core = CampaignCore({
+            pledged: 0,
+            deadline: deadline,
+            feeBps: terms.feeBps,
+            keepItAll: keepItAll,
+            claimed: false,
+            cancelled: false,
+            capped: maxPerBacker != 0,
+            isToken: token != address(0)
+        });
+        campaign.creator = msg.sender;
+        if (goal != 0 || maxPerBacker != 0) {
+            campaign.goal = uint128(goal);
+            campaign.maxPerBacker = uint128(maxPerBacker);
+        }
+        if (token != address(0)) campaign.token = token;
+        _logCreated(campaignId, terms);
+    }
+
+    /// @notice Pledges `amount` to a campaign that is still funding. For ETH send exactly
+    /// `amount` as value; for a token approve the escrow first and send no value. What is recorded
+    /// is what the escrow received, so fee-on-transfer tokens stay solvent.
+    /// Emits a {Pledged} event (ledger kind 2).
+    function pledge(uint256 campaignId, uint256 amount) external payable nonReentrant whenNotPaused {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireFunding(campaignId, core);
+        if (amount == 0) revert CrowdfundEscrowZeroAmount();
+
+        uint256 received;
+        if (core.isToken) {
+            if (msg.value != 0) revert CrowdfundEscrowWrongEthValue(0, msg.value);
+            received = _pullToken(campaign.token, amount);
+        } else {
+            if (msg.value != amount) revert CrowdfundEscrowWrongEthValue(amount, msg.value);
+            received = amount;
+        }
+
+        uint256 backerTotal = _pledges[campaignId][msg.sender] + received;
+        if (core.capped && backerTotal > campaign.maxPerBacker) {
+            revert CrowdfundEscrowCapExceeded(campaignId, msg.sender, backerTotal, campaign.maxPerBacker);
+        }
+        uint256 newPledged = core.pledged + received;
+        if (newPledged > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(newPledged, type(uint128).max);
+
+        _pledges[campaignId][msg.sender] = backerTotal;
+        campaign.core.pledged = uint128(newPledged);
+        (uint64 seq, bytes32 head) = _append(KIND_PLEDGED, campaignId, msg.sender, received, 0);
+        emit Pledged(campaignId, msg.sender, received, seq, head);
+    }
+
+    /// @notice Takes back `amount` of the caller's pledge before the deadline. Within the last
+    /// {unpledgeLockWindow} seconds, refused when it would drop a campaign that has reached its
+    /// goal back below it.
+    /// Emits an {Unpledged} event (ledger kind 3).
+    function unpledge(uint256 campaignId, uint256 amount) external nonReentrant {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireFunding(campaignId, core);
+        if (amount == 0) revert CrowdfundEscrowZeroAmount();
+
+        uint256 backerTotal = _pledges[campaignId][msg.sender];
+        if (amount > backerTotal) {
+            revert CrowdfundEscrowInsufficientPledge(campaignId, msg.sender, backerTotal, amount);
+        }
+        uint256 remaining = core.pledged - amount;
+        uint64 lockStart = core.deadline > unpledgeLockWindow ? core.deadline - unpledgeLockWindow : 0;
+        if (block.timestamp >= lockStart) {
+            uint256 goal = campaign.goal;
+            if (core.pledged >= goal && remaining < goal) {
+                revert CrowdfundEscrowUnpledgeLocked(campaignId, remaining, goal, lockStart);
+            }
+        }
+
+        _pledges[campaignId][msg.sender] = backerTotal - amount;
+        campaign.core.pledged = uint128(remaining);
+        (uint64 seq, bytes32 head) = _append(KIND_UNPLEDGED, campaignId, msg.sender, amount, 0);
+        emit Unpledged(campaignId, msg.sender, amount, seq, head);
+        _pay(_assetOf(campaign, core), msg.sender, amount);
+    }
+
+    /// @notice Cancels a campaign before its deadline; its backers may then refund.
+    /// Only the creator may cancel. Emits a {Cancelled} event (ledger kind 4).
+    function cancel(uint256 campaignId) external nonReentrant {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireFunding(campaignId, core);
+        if (msg.sender != campaign.creator) revert CrowdfundEscrowNotCreator(campaignId, msg.sender);
+
+        campaign.core.cancelled = true;
+        (uint64 seq, bytes32 head) = _append(KIND_CANCELLED, campaignId, msg.sender, 0, 0);
+        emit Cancelled(campaignId, msg.sender, seq, head);
+    }
+
+    /// @notice Pays a succeeded campaign's total, minus the fee rounded up, to its creator, once.
+    /// The fee accrues to the platform. Only the creator may claim.
+    /// Emits a {Claimed} event (ledger kind 5).
+    function claim(uint256 campaignId) external nonReentrant {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireExists(campaignId, core);
+        address creator = campaign.creator;
+        if (msg.sender != creator) revert CrowdfundEscrowNotCreator(campaignId, msg.sender);
+        CampaignState state = _stateOf(campaign, core);
+        if (state != CampaignState.Succeeded) revert CrowdfundEscrowNotClaimable(campaignId, state);
+
+        uint256 fee = (uint256(core.pledged) * core.feeBps + BPS - 1) / BPS;
+        uint256 payout = core.pledged - fee;
+        address asset = _assetOf(campaign, core);
+        campaign.core.claimed = true;
+        if (fee != 0) _accrueFee(asset, fee);
+        (uint64 seq, bytes32 head) = _append(KIND_CLAIMED, campaignId, creator, payout, bytes32(fee));
+        emit Claimed(campaignId, creator, payout, fee, seq, head);
+        _pay(asset, creator, payout);
+    }
+
+    /// @notice Returns the caller's whole pledge from a failed or cancelled campaign.
+    /// Emits a {Refunded} event (ledger kind 6).
+    function refund(uint256 campaignId) external nonReentrant {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireExists(campaignId, core);
+        CampaignState state = _stateOf(campaign, core);
+        if (state != CampaignState.Failed && state != CampaignState.Cancelled) {
+            revert CrowdfundEscrowNotRefundable(campaignId, state);
+        }
+        uint256 amount = _pledges[campaignId][msg.sender];
+        if (amount == 0) revert CrowdfundEscrowNothingToRefund(campaignId, msg.sender);
+
+        _pledges[campaignId][msg.sender] = 0;
+        (uint64 seq, bytes32 head) = _append(KIND_REFUNDED, campaignId, msg.sender, amount, 0);
+        emit Refunded(campaignId, msg.sender, amount, seq, head);
+        _pay(_assetOf(campaign, core), msg.sender, amount);
+    }
+
+    /// @notice Pays the fees accrued in `token` (address(0) for ETH) to {feeRecipient}. Anyone
+    /// may call it; a recipient that cannot receive blocks only its own fees.
+    /// Emits a {FeesWithdrawn} event (ledger kind 7).
+    function withdrawFees(address token) external nonReentrant {
+        uint256 amount;
+        if (token == address(0)) {
+            amount = _globals.ethFees;
+            _globals.ethFees = 0;
+        } else {
+            amount = _tokenFees[token];
+            _tokenFees[token] = 0;
+        }
+        if (amount == 0) revert CrowdfundEscrowNoFees(token);
+
+        address to = feeRecipient;
+        (uint64 seq, bytes32 head) =
+            _append(KIND_FEES_WITHDRAWN, 0, to, amount, bytes32(uint256(uint160(token))));
+        emit FeesWithdrawn(token, to, amount, seq, head);
+        _pay(token, to, amount);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 ADMIN
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Sets the fee fixed into campaigns created from now on. Emits {FeeBpsChanged}.
+    function setFeeBps(uint16 newFeeBps) external onlyOwner {
+        if (newFeeBps > MAX_FEE_BPS) revert CrowdfundEscrowFeeTooHigh(newFeeBps, MAX_FEE_BPS);
+        emit FeeBpsChanged(_globals.feeBps, newFeeBps);
+        _globals.feeBps = newFeeBps;
+    }
+
+    /// @notice Sets where fees are withdrawn to. Emits {FeeRecipientChanged}.
+    function setFeeRecipient(address newRecipient) external onlyOwner {
+        if (newRecipient == address(0)) revert CrowdfundEscrowInvalidFeeRecipient(newRecipient);
+        emit FeeRecipientChanged(feeRecipient, newRecipient);
+        feeRecipient = newRecipient;
+    }
+
+    /// @notice Stops new campaigns and pledges. Unpledge, claim, refund and fee withdrawal go on.
+    /// Emits {Paused}.
+    function pause() external onlyOwner {
+        if (_globals.paused) revert CrowdfundEscrowPaused();
+        _globals.paused = true;
+        emit Paused(msg.sender);
+    }
+
+    /// @notice Lets new campaigns and pledges in again. Emits {Unpaused}.
+    function unpause() external onlyOwner {
+        if (!_globals.paused) revert CrowdfundEscrowNotPaused();
+        _globals.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                 VIEWS
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice A campaign's terms and totals. Reverts for an unknown id.
+    function getCampaign(uint256 campaignId) external view returns (Campaign memory) {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireExists(campaignId, core);
+        return Campaign({
+            creator: campaign.creator,
+            token: campaign.token,
+            goal: campaign.goal,
+            deadline: core.deadline,
+            maxPerBacker: campaign.maxPerBacker,
+            keepItAll: core.keepItAll,
+            feeBps: core.feeBps,
+            pledged: core.pledged,
+            claimed: core.claimed,
+            cancelled: core.cancelled
+        });
+    }
+
+    /// @notice 0 Funding, 1 Succeeded, 2 Failed, 3 Cancelled, 4 Claimed. Reverts for an unknown id.
+    function campaignState(uint256 campaignId) external view returns (uint8) {
+        CampaignRecord storage campaign = _campaigns[campaignId];
+        CampaignCore memory core = campaign.core;
+        _requireExists(campaignId, core);
+        return uint8(_stateOf(campaign, core));
+    }
+
+    /// @notice What `backer` has pledged to a campaign and not yet taken back or been refunded.
+    function pledgeOf(uint256 campaignId, address backer) external view returns (uint256) {
+        return _pledges[campaignId][backer];
+    }
+
+    /// @notice The number of campaigns created; the newest id.
+    function campaignCount() external view returns (uint256) {
+        return _globals.campaignCount;
+    }
+
+    /// @notice The head of the hash-chained ledger.
+    function ledgerHead() external view returns (bytes32) {
+        return _ledgerHead;
+    }
+
+    /// @notice The number of ledger entries; the seq of the newest.
+    function ledgerLength() external view returns (uint64) {
+        return _globals.ledgerLength;
+    }
+
+    /// @notice The fee in basis points that campaigns created now get.
+    function feeBps() external view returns (uint16) {
+        return _globals.feeBps;
+    }
+
+    /// @notice Whether new campaigns and pledges are paused.
+    function paused() external view returns (bool) {
+        return _globals.paused;
+    }
+
+    /// @notice Fees accrued in `token` (address(0) for ETH) and not yet withdrawn.
+    function accruedFees(address token) external view returns (uint256) {
+        return token == address(0) ? _globals.ethFees : _tokenFees[token];
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                                INTERNAL
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev Appends one entry to the ledger and returns its seq and the new head.
+    function _append(uint8 kind, uint256 campaignId, address account, uint256 amount, bytes32 detail)
+        private
+        returns (uint64 seq, bytes32 head)
+    {
+        seq = ++_globals.ledgerLength;
+        head = LedgerHash.next(_ledgerHead, seq, kind, campaignId, account, amount, detail);
+        _ledgerHead = head;
+    }
+
+    /// @dev Appends the kind-1 entry for a new campaign and emits {CampaignCreated}.
+    function _logCreated(uint256 campaignId, NewCampaign memory t) private {
+        bytes32 detail = keccak256(abi.encode(t.token, t.deadline, t.maxPerBacker, t.keepItAll, t.feeBps, t.metadataHash));
+        (uint64 seq, bytes32 head) = _append(KIND_CAMPAIGN_CREATED, campaignId, msg.sender, t.goal, detail);
+        emit CampaignCreated(
+            campaignId, msg.sender, t.token, t.goal, t.deadline, t.maxPerBacker, t.keepItAll, t.feeBps, t.metadataHash, seq, head
+        );
+    }
+
+    function _stateOf(CampaignRecord storage campaign, CampaignCore memory core)
+        private
+        view
+        returns (CampaignState)
+    {
+        if (core.cancelled) return CampaignState.Cancelled;
+        if (core.claimed) return CampaignState.Claimed;
+        if (block.timestamp < core.deadline) return CampaignState.Funding;
+        if (core.keepItAll || core.pledged >= campaign.goal) return CampaignState.Succeeded;
+        return CampaignState.Failed;
+    }
+
+    function _requireExists(uint256 campaignId, CampaignCore memory core) private pure {
+        if (core.deadline == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
+    }
+
+    function _requireFunding(uint256 campaignId, CampaignCore memory core) private view {
+        _requireExists(campaignId, core);
+        if (core.cancelled) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
+        if (block.timestamp >= core.deadline) {
+            revert CrowdfundEscrowNotFunding(campaignId, _stateOf(_campaigns[campaignId], core));
+        }
+    }
+
+    function _assetOf(CampaignRecord storage campaign, CampaignCore memory core) private view returns (address) {
+        return core.isToken ? campaign.token : address(0);
+    }
+
+    function _accrueFee(address asset, uint256 fee) private {
+        if (asset == address(0)) {
+            // fee <= pledged < 2^128 wei, and all ETH fees together stay far below 2^96 wei
+            _globals.ethFees += uint96(fee);
+        } else {
+            _tokenFees[asset] += fee;
+        }
+    }
+
+    /// @dev Pulls `amount` of `token` from the caller and returns what actually arrived.
+    function _pullToken(address token, uint256 amount) private returns (uint256 received) {
+        uint256 balanceBefore = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 balanceAfter = IERC20(token).balanceOf(address(this));
+        if (balanceAfter <= balanceBefore) revert CrowdfundEscrowNothingReceived(token);
+        received = balanceAfter - balanceBefore;
+    }
+
+    /// @dev Sends `amount` of `asset` (address(0) for ETH) to `to`; does nothing for zero.
+    function _pay(address asset, address to, uint256 amount) private {
+        if (amount == 0) return;
+        if (asset == address(0)) {
+            (bool ok,) = payable(to).call{value: amount}("");
+            if (!ok) revert CrowdfundEscrowEthTransferFailed(to, amount);
+        } else {
+            IERC20(asset).safeTransfer(to, amount);
+        }
+    }
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ICrowdfundEscrow
+/// @notice The public format of the CrowdLedger escrow: its functions, ledger events and errors.
+/// Wallets, the indexer and auditors depend on these names, argument orders and types.
+/// See docs/ledger-format.md for how the ledger events chain into the on-chain head.
+interface ICrowdfundEscrow {
+    /*//////////////////////////////////////////////////////////////
+                                 TYPES
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice The lifecycle of a campaign, as returned by {campaignState}.
+    enum CampaignState {
+        Funding, // before the deadline, not cancelled
+        Succeeded, // deadline passed, goal met (or keep-it-all), not yet claimed
+        Failed, // deadline passed, all-or-nothing goal missed: backers refund
+        Cancelled, // cancelled by the creator before the deadline: backers refund
+        Claimed // the creator took the funds
+    }
+
+    /// @notice A campaign's terms and running totals, as returned by {getCampaign}.
+    /// @dev `metadataHash` is not kept in storage: it is committed on-chain through the ledger
+    /// (the kind-1 entry's detail and its `CampaignCreated` event). `pledged` is the net total
+    /// pledged (pledges minus unpledges); refunds do not lower it.
+    struct Campaign {
+        address creator;
+        address token;
+        uint256 goal;
+        uint64 deadline;
+        uint256 maxPerBacker;
+        bool keepItAll;
+        uint16 feeBps;
+        uint256 pledged;
+        bool claimed;
+        bool cancelled;
+    }
+
+    /*//////////////////////////////////////////////////////////////
+                         LEDGER EVENTS (one per entry)
+    //////////////////////////////////////////////////////////////*/
+
+    /// @notice Ledger kind 1. account = creator, amount = goal, detail = keccak256(abi.encode(
+    /// token, deadline, maxPerBacker, keepItAll, feeBps, metadataHash)).
+    event CampaignCreated(
+        uint256 indexed campaignId,
+        address indexed creator,
+        address indexed token,
+        uint256 goal,
+        uint64 deadline,
+        uint256 maxPerBacker,
+        bool keepItAll,
+        uint16 feeBps,
+        bytes32 metadataHash,
+        uint64 seq,
+        bytes32 head
+    );
+
+    /// @notice Ledger kind 2. amount = the amount the escrow received.
+    event Pledged(uint256 indexed campaignId, address indexed backer, uint256 amount, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 3.
+    event Unpledged(uint256 indexed campaignId, address indexed backer, uint256 amount, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 4. amount = 0.
+    event Cancelled(uint256 indexed campaignId, address indexed creator, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 5. amount = paid to the creator, detail = bytes32(fee).
+    event Claimed(
+        uint256 indexed campaignId, address indexed creator, uint256 amount, uint256 fee, uint64 seq, bytes32 head
+    );
+
+    /// @notice Ledger kind 6.
+    event Refunded(uint256 indexed campaignId, address indexed backer, uint256 amount, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 7. campaignId = 0, account = to, detail = bytes32(uint256(uint160(token))).
+    event FeesWithdrawn(address indexed token, address indexed to, uint256 amount, uint64 seq, bytes32 head);
+
+    /*//////////////////////////////////////////////////////////////
+                      ADMIN EVENTS (not ledger entries)
+    //////////////////////////////////////////////////////////////*/
+
+    event FeeBpsChanged(uint16 previousFeeBps, uint16 newFeeBps);
+    event FeeRecipientChanged(address indexed previousRecipient, address indexed newRecipient);
+    event Paused(address account);
+    event Unpaused(address account);
+
+    /*//////////////////////////////////////////////////////////////
+                                 ERRORS
+    //////////////////////////////////////////////////////////////*/
+
+    error CrowdfundEscrowFeeTooHigh(uint16 feeBps, uint16 maxFeeBps);
+    error CrowdfundEscrowInvalidFeeRecipient(address recipient);
+    error CrowdfundEscrowPaused();
+    error CrowdfundEscrowNotPaused();
+    error CrowdfundEscrowDeadlineNotInFuture(uint64 deadline, uint256 timestamp);
+    error CrowdfundEscrowDeadlineTooFar(uint64 deadline, uint256 latestAllowed);
+    error CrowdfundEscrowZeroGoal();
+    error CrowdfundEscrowAmountTooLarge(uint256 amount, uint256 maxAmount);
+    error CrowdfundEscrowInvalidToken(address token);
+    error CrowdfundEscrowUnknownCampaign(uint256 campaignId);
+    error CrowdfundEscrowNotFunding(uint256 campaignId, CampaignState state);
+    error CrowdfundEscrowZeroAmount();
+    error CrowdfundEscrowWrongEthValue(uint256 expected, uint256 sent);
+    error CrowdfundEscrowNothingReceived(address token);
+    error CrowdfundEscrowCapExceeded(uint256 campaignId, address backer, uint256 newTotal, uint256 maxPerBacker);
+    error CrowdfundEscrowInsufficientPledge(uint256 campaignId, address backer, uint256 pledged, uint256 requested);
+    error CrowdfundEscrowUnpledgeLocked(uint256 campaignId, uint256 remainingTotal, uint256 goal, uint64 lockStart);
+    error CrowdfundEscrowNotCreator(uint256 campaignId, address caller);
+    error CrowdfundEscrowNotClaimable(uint256 campaignId, CampaignState state);
+    error CrowdfundEscrowNotRefundable(uint256 campaignId, CampaignState state);
+    error CrowdfundEscrowNothingToRefund(uint256 campaignId, address backer);
+    error CrowdfundEscrowNoFees(address token);
+    error CrowdfundEscrowEthTransferFailed(address to, uint256 amount);
+    error CrowdfundEscrowReentrantCall();
+
+    /*//////////////////////////////////////////////////////////////
+                               FUNCTIONS
+    //////////////////////////////////////////////////////////////*/
+
+    function createCampaign(
+        address token,
+        uint256 goal,
+        uint64 deadline,
+        uint256 maxPerBacker,
+        bool keepItAll,
+        bytes32 metadataHash
+    ) external returns (uint256 campaignId);
+
+    function pledge(uint256 campaignId, uint256 amount) external payable;
+
+    function unpledge(uint256 campaignId, uint256 amount) external;
+
+    function cancel(uint256 campaignId) external;
+
+    function claim(uint256 campaignId) external;
+
+    function refund(uint256 campaignId) external;
+
+    function withdrawFees(address token) external;
+
+    function getCampaign(uint256 campaignId) external view returns (Campaign memory);
+
+    function campaignState(uint256 campaignId) external view returns (uint8);
+
+    function pledgeOf(uint256 campaignId, address backer) external view returns (uint256);
+
+    function campaignCount() external view returns (uint256);
+
+    function ledgerHead() external view returns (bytes32);
+
+    function ledgerLength() external view returns (uint64);
+}
