@@ -1,0 +1,1 @@
+"""Local development chains: start anvil or ganache, deploy the escrow, seed demo data."""
