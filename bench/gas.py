@@ -1,0 +1,284 @@
+"""Gas benchmark: CrowdfundEscrow against a minimal ledger-less CrowdFund.
+
+    python bench/gas.py            (or: make bench-gas)
+
+Starts a fresh anvil on a free port, deploys the escrow (brownie's build/contracts artifact,
+compiled first when missing or stale) and bench/ReferenceCrowdFund.sol (Solidity by Example's
+CrowdFund adapted to ETH, compiled here with solcx and the same settings: solc 0.8.28,
+shanghai, optimizer on, 10,000 runs), plays the same scenarios on both and reads gasUsed from
+the receipts (after refunds, i.e. what the sender pays for).
+
+Target: every operation the reference has costs at most TARGET_MARGIN gas more on the escrow.
+It is a benchmark, not a test: it always exits 0 (unless it cannot run at all) and prints
+which operations miss the target.
+
+Like with like, in both contracts:
+  * create/launch is the chain's second campaign (the campaign counter is already non-zero);
+  * the measured new-backer pledge goes into a campaign that already has a pledge from someone
+    else (campaign total non-zero, the backer's own slot zero); the repeat pledge is the same
+    backer's second pledge into it;
+  * unpledge takes back part of a pledge (the backer's slot stays non-zero), outside the
+    escrow's unpledge lock window;
+  * cancel is by the creator of a campaign without pledges (the reference allows cancelling only
+    before its start and deletes the campaign, which earns it a storage refund);
+  * claim pays the creator of a campaign that met its goal; on the escrow it is not the first
+    ETH fee accrual (ETH fees share the globals slot, so the first costs the same anyway);
+  * refund returns a backer's whole pledge from a campaign that missed its goal.
+The sender is always the account that is paid, so no payout touches a cold account, except
+withdrawFees, which pays the fee recipient (here the caller itself).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SOLCX_BINARY_PATH", str(ROOT / "toolchain" / "solcx"))
+
+from web3 import Web3  # noqa: E402
+
+from ledger.devnet.artifacts import load_artifact  # noqa: E402
+from ledger.devnet.deploy import NodeAccount, transact  # noqa: E402
+from ledger.devnet.nodes import LocalNode  # noqa: E402
+
+TARGET_MARGIN = 10_000
+SOLC_VERSION = "0.8.28"
+EVM_VERSION = "shanghai"
+OPTIMIZER_RUNS = 10_000
+REFERENCE_SOURCE = ROOT / "bench" / "ReferenceCrowdFund.sol"
+
+ETH = 10**18
+DAY = 86_400
+FEE_BPS = 250
+LOCK_WINDOW = DAY
+ZERO = "0x" + "00" * 20
+META = b"\x11" * 32
+
+
+@dataclass
+class Row:
+    operation: str
+    escrow: int
+    reference: int | None = None
+
+    @property
+    def difference(self) -> int | None:
+        return None if self.reference is None else self.escrow - self.reference
+
+    @property
+    def ok(self) -> bool | None:
+        return None if self.reference is None else self.escrow - self.reference <= TARGET_MARGIN
+
+
+def compile_reference() -> tuple[list, str]:
+    import solcx
+
+    standard_input = {
+        "language": "Solidity",
+        "sources": {REFERENCE_SOURCE.name: {"content": REFERENCE_SOURCE.read_text()}},
+        "settings": {
+            "evmVersion": EVM_VERSION,
+            "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+            "outputSelection": {"*": {"*": ["abi", "evm.bytecode.object"]}},
+        },
+    }
+    out = solcx.compile_standard(standard_input, solc_version=SOLC_VERSION)
+    contract = out["contracts"][REFERENCE_SOURCE.name]["ReferenceCrowdFund"]
+    return contract["abi"], "0x" + contract["evm"]["bytecode"]["object"]
+
+
+def token_artifact() -> tuple[str, list, str, list]:
+    """MockERC20 (contracts/mocks) when it is there with mint(address,uint256), else DemoToken."""
+    candidates = []
+    if (ROOT / "contracts" / "mocks" / "MockERC20.sol").exists():
+        candidates.append("MockERC20")
+    candidates.append("DemoToken")
+    for name in candidates:
+        try:
+            abi, bytecode = load_artifact(name)
+        except Exception:  # a half-written mock must not stop the benchmark
+            continue
+        mint = [f for f in abi if f.get("type") == "function" and f.get("name") == "mint"]
+        if not any([i["type"] for i in f["inputs"]] == ["address", "uint256"] for f in mint):
+            continue
+        ctor = next((f for f in abi if f.get("type") == "constructor"), {"inputs": []})
+        args = []
+        for arg in ctor["inputs"]:
+            if arg["type"] == "string":
+                args.append("Bench Token" if not args else "BENCH")
+            elif arg["type"].startswith("uint"):
+                args.append(18 if arg["type"] == "uint8" else 0)
+            else:
+                break
+        else:
+            return name, abi, bytecode, args
+    raise SystemExit("bench/gas.py: no usable ERC-20 (MockERC20 or DemoToken) in build/contracts")
+
+
+class Bench:
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        accounts = w3.eth.accounts
+        self.owner, self.creator = NodeAccount(accounts[0]), NodeAccount(accounts[1])
+        self.backer_a, self.backer_b = NodeAccount(accounts[2]), NodeAccount(accounts[3])
+        self.fee_recipient = NodeAccount(accounts[9])
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def deploy(self, abi: list, bytecode: str, *args: object):
+        factory = self.w3.eth.contract(abi=abi, bytecode=bytecode)
+        data = factory.constructor(*args).data_in_transaction
+        receipt = transact(self.w3, self.owner, data=data, gas=8_000_000, what="deploy")
+        return self.w3.eth.contract(address=receipt["contractAddress"], abi=abi)
+
+    def gas(self, sender: NodeAccount, call, value: int = 0) -> int:
+        return int(transact(self.w3, sender, call, value=value)["gasUsed"])
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def travel(self, seconds: int) -> None:
+        self.w3.provider.make_request("evm_increaseTime", [seconds])
+        self.w3.provider.make_request("evm_mine", [])
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    def run(self) -> list[Row]:
+        w3 = self.w3
+        escrow_abi, escrow_bytecode = load_artifact("CrowdfundEscrow")
+        token_name, token_abi, token_bytecode, token_args = token_artifact()
+        ref_abi, ref_bytecode = compile_reference()
+
+        escrow = self.deploy(escrow_abi, escrow_bytecode, self.fee_recipient.address, FEE_BPS, LOCK_WINDOW).functions
+        token_contract = self.deploy(token_abi, token_bytecode, *token_args)
+        token = token_contract.functions
+        ref = self.deploy(ref_abi, ref_bytecode).functions
+        self.token_name = token_name
+
+        c, a, b = self.creator, self.backer_a, self.backer_b
+        for backer in (a, b):
+            transact(w3, backer, token.mint(backer.address, 1_000 * ETH))
+            transact(w3, backer, token.approve(escrow.address, 500 * ETH))
+        deadline = self.now() + 7 * DAY
+        start = self.now() + 60
+
+        def create(asset: str, goal: int) -> int:
+            return self.gas(c, escrow.createCampaign(asset, goal, deadline, 0, False, META))
+
+        def launch(goal: int, start_at: int = start) -> int:
+            return self.gas(c, ref.launch(goal, start_at, deadline))
+
+        # campaign 1 on each side is a warm-up, so the measured create/launch is the second one
+        create(ZERO, ETH // 10)                        # escrow #1 W: claimed first (fee accrual)
+        launch(ETH // 10)                              # reference #1: unused
+        g_create_eth = create(ZERO, 2 * ETH)           # escrow #2 A: pledges, then claim
+        g_launch = launch(2 * ETH)                     # reference #2 A
+        g_create_token = create(token.address, 2 * ETH)  # escrow #3 T: token pledges
+        create(ZERO, 100 * ETH)                        # escrow #4 F: fails, refund
+        launch(100 * ETH)                              # reference #3 F
+        create(ZERO, ETH)                              # escrow #5 C: cancelled
+        launch(ETH, start_at=start + DAY)          # reference #4 C: not started, cancelled
+        # (the reference may only cancel a campaign that has not started; measure it right away)
+        g_cancel = self.gas(c, escrow.cancel(5))
+        g_ref_cancel = self.gas(c, ref.cancel(4))
+
+        self.travel(120)  # past the reference's start
+
+        # a first pledge by someone else, then the measured pledges by a new backer
+        self.gas(a, escrow.pledge(1, ETH // 10), ETH // 10)
+        self.gas(a, escrow.pledge(2, ETH), ETH)
+        self.gas(a, ref.pledge(2), ETH)
+        g_pledge_new = self.gas(b, escrow.pledge(2, ETH), ETH)
+        g_ref_pledge_new = self.gas(b, ref.pledge(2), ETH)
+        g_pledge_repeat = self.gas(b, escrow.pledge(2, ETH), ETH)
+        g_ref_pledge_repeat = self.gas(b, ref.pledge(2), ETH)
+        self.gas(a, escrow.pledge(3, ETH))
+        g_pledge_token = self.gas(b, escrow.pledge(3, ETH))
+        for target in (4,):
+            self.gas(a, escrow.pledge(target, ETH), ETH)
+            self.gas(b, escrow.pledge(target, ETH), ETH)
+        self.gas(a, ref.pledge(3), ETH)
+        self.gas(b, ref.pledge(3), ETH)
+
+        g_unpledge = self.gas(b, escrow.unpledge(2, ETH // 2))
+        g_ref_unpledge = self.gas(b, ref.unpledge(2, ETH // 2))
+
+        self.travel(8 * DAY)  # past every deadline
+
+        self.gas(c, escrow.claim(1))  # the first ETH fee accrual
+        g_claim = self.gas(c, escrow.claim(2))
+        g_ref_claim = self.gas(c, ref.claim(2))
+        g_refund = self.gas(b, escrow.refund(4))
+        g_ref_refund = self.gas(b, ref.refund(3))
+        g_withdraw = self.gas(self.fee_recipient, escrow.withdrawFees(ZERO))
+
+        return [
+            Row("create (ETH)", g_create_eth, g_launch),
+            Row("create (token)", g_create_token),
+            Row("pledge, new backer (ETH)", g_pledge_new, g_ref_pledge_new),
+            Row(f"pledge, new backer (token: {token_name})", g_pledge_token),
+            Row("pledge, repeat (ETH)", g_pledge_repeat, g_ref_pledge_repeat),
+            Row("unpledge (ETH, partial)", g_unpledge, g_ref_unpledge),
+            Row("cancel", g_cancel, g_ref_cancel),
+            Row("claim (ETH)", g_claim, g_ref_claim),
+            Row("refund (ETH)", g_refund, g_ref_refund),
+            Row("withdrawFees (ETH)", g_withdraw),
+        ]
+
+
+def render(rows: list[Row]) -> str:
+    header = ("operation", "CrowdLedger", "reference", "difference", "ratio", "target")
+    lines = []
+    for row in rows:
+        if row.reference is None:
+            lines.append((row.operation, f"{row.escrow:,}", "-", "-", "-", "n/a"))
+        else:
+            diff = row.difference
+            lines.append(
+                (
+                    row.operation,
+                    f"{row.escrow:,}",
+                    f"{row.reference:,}",
+                    f"{diff:+,}",
+                    f"{row.escrow / row.reference:.2f}x",
+                    "ok" if row.ok else "MISS",
+                )
+            )
+    widths = [max(len(str(r[i])) for r in [header, *lines]) for i in range(len(header))]
+
+    def fmt(r: tuple) -> str:
+        cells = [str(r[0]).ljust(widths[0])] + [str(v).rjust(w) for v, w in zip(r[1:], widths[1:])]
+        return "  ".join(cells)
+
+    rule = "-" * len(fmt(header))
+    return "\n".join([fmt(header), rule, *map(fmt, lines)])
+
+
+def main() -> int:
+    print(f"CrowdLedger gas benchmark: solc {SOLC_VERSION}, {EVM_VERSION}, optimizer {OPTIMIZER_RUNS:,} runs; "
+          "gasUsed from receipts on a fresh anvil")
+    print(f"Target: at most {TARGET_MARGIN:,} gas over the reference (SbE CrowdFund, ETH, no ledger) "
+          "for every operation the reference has.\n")
+    with LocalNode.start("anvil") as node:
+        w3 = Web3(Web3.HTTPProvider(node.url))
+        rows = Bench(w3).run()
+    print(render(rows))
+    misses = [r for r in rows if r.ok is False]
+    print()
+    if misses:
+        print(f"MISSED the +{TARGET_MARGIN:,} target ({len(misses)}):")
+        for r in misses:
+            print(f"  - {r.operation}: {r.escrow:,} vs {r.reference:,} ({r.difference:+,})")
+    else:
+        print(f"All comparable operations are within +{TARGET_MARGIN:,} gas of the reference.")
+    print("Rows without a reference have no counterpart in the reference and no target.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

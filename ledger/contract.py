@@ -1,0 +1,102 @@
+"""Read the escrow's views with eth_call at a chosen block (audit and verify compare them with
+the ledger; the indexer uses them to check an address really is a CrowdfundEscrow)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_abi import decode, encode
+
+from ledger.errors import NotAnEscrowError, RpcError
+from ledger.hashing import keccak256
+from ledger.rpc import RpcClient
+
+BlockId = int | str
+
+
+def _selector(signature: str) -> bytes:
+    return keccak256(signature.encode())[:4]
+
+
+_LEDGER_HEAD = _selector("ledgerHead()")
+_LEDGER_LENGTH = _selector("ledgerLength()")
+_CAMPAIGN_COUNT = _selector("campaignCount()")
+_GET_CAMPAIGN = _selector("getCampaign(uint256)")
+_CAMPAIGN_STATE = _selector("campaignState(uint256)")
+_PLEDGE_OF = _selector("pledgeOf(uint256,address)")
+_ACCRUED_FEES = _selector("accruedFees(address)")
+_FEE_RECIPIENT = _selector("feeRecipient()")
+_CAMPAIGN_TUPLE = "(address,address,uint256,uint64,uint256,bool,uint16,uint256,bool,bool)"
+
+
+@dataclass(frozen=True, slots=True)
+class OnChainCampaign:
+    """getCampaign() as the contract returns it."""
+
+    creator: str
+    token: str
+    goal: int
+    deadline: int
+    max_per_backer: int
+    keep_it_all: bool
+    fee_bps: int
+    pledged: int
+    claimed: bool
+    cancelled: bool
+
+
+class EscrowReader:
+    """Typed eth_calls to one CrowdfundEscrow."""
+
+    def __init__(self, rpc: RpcClient, address: str) -> None:
+        self.rpc = rpc
+        self.address = address
+
+    def _call(self, data: bytes, block: BlockId, types: list[str]) -> Any:
+        raw = self.rpc.eth_call(self.address, data, block)
+        return decode(types, raw)
+
+    def ledger_head(self, block: BlockId = "latest") -> str:
+        return "0x" + self._call(_LEDGER_HEAD, block, ["bytes32"])[0].hex()
+
+    def ledger_length(self, block: BlockId = "latest") -> int:
+        return int(self._call(_LEDGER_LENGTH, block, ["uint64"])[0])
+
+    def campaign_count(self, block: BlockId = "latest") -> int:
+        return int(self._call(_CAMPAIGN_COUNT, block, ["uint256"])[0])
+
+    def get_campaign(self, campaign_id: int, block: BlockId = "latest") -> OnChainCampaign:
+        (values,) = self._call(_GET_CAMPAIGN + encode(["uint256"], [campaign_id]), block, [_CAMPAIGN_TUPLE])
+        creator, token, *rest = values
+        return OnChainCampaign(creator.lower(), token.lower(), *rest)
+
+    def campaign_state(self, campaign_id: int, block: BlockId = "latest") -> int:
+        return int(self._call(_CAMPAIGN_STATE + encode(["uint256"], [campaign_id]), block, ["uint8"])[0])
+
+    def pledge_of(self, campaign_id: int, backer: str, block: BlockId = "latest") -> int:
+        data = _PLEDGE_OF + encode(["uint256", "address"], [campaign_id, backer])
+        return int(self._call(data, block, ["uint256"])[0])
+
+    def accrued_fees(self, token: str, block: BlockId = "latest") -> int:
+        return int(self._call(_ACCRUED_FEES + encode(["address"], [token]), block, ["uint256"])[0])
+
+    def fee_recipient(self, block: BlockId = "latest") -> str:
+        return str(self._call(_FEE_RECIPIENT, block, ["address"])[0]).lower()
+
+    def check_is_escrow(self, block: BlockId = "latest") -> None:
+        """Raise NotAnEscrowError unless `address` answers like a CrowdfundEscrow at `block`."""
+        if not self.rpc.get_code(self.address, block):
+            raise NotAnEscrowError(f"no contract at {self.address} (at block {block}); check --contract")
+        try:
+            raw_head = self.rpc.eth_call(self.address, _LEDGER_HEAD, block)
+            raw_length = self.rpc.eth_call(self.address, _LEDGER_LENGTH, block)
+        except RpcError as exc:
+            raise NotAnEscrowError(
+                f"{self.address} is a contract but not a CrowdfundEscrow: ledgerHead() failed ({exc.message})"
+            ) from None
+        if len(raw_head) != 32 or len(raw_length) != 32 or int.from_bytes(raw_length, "big") >= 2**64:
+            raise NotAnEscrowError(
+                f"{self.address} is a contract but not a CrowdfundEscrow: ledgerHead()/ledgerLength() "
+                "did not answer as one"
+            )

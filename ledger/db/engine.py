@@ -1,0 +1,83 @@
+"""Open a database by URL and bring its schema up to date.
+
+`sqlite:///path.db` (the default) or `postgresql+psycopg://user:pass@host/db`. SQLite runs in WAL
+mode so the API can read while the indexer writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+from ledger.db.types import U256Sum
+from ledger.errors import StorageError
+
+DEFAULT_DB_URL = "sqlite:///crowdledger.db"
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+    dbapi_connection.create_aggregate("u256_sum", 1, U256Sum)  # type: ignore[arg-type]
+
+
+def open_engine(url: str = DEFAULT_DB_URL, **kwargs: Any) -> Engine:
+    """An Engine for `url`, checked by connecting once. Errors become StorageError."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StorageError(f"not a database URL: {url!r} (try sqlite:///crowdledger.db)") from None
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise StorageError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        parent = Path(parsed.database).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StorageError(f"cannot open {url}: the folder {parent} does not exist")
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise StorageError(f"cannot open {parsed.render_as_string(hide_password=True)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+    try:
+        with engine.connect():
+            pass
+    except (OperationalError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StorageError(f"cannot open {parsed.render_as_string(hide_password=True)}: {reason}") from None
+    return engine
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration."""
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot migrate the database: {str(exc).splitlines()[0]}") from None
+
+
+def open_database(url: str = DEFAULT_DB_URL, **kwargs: Any) -> Engine:
+    """Open `url` and migrate it to the current schema."""
+    engine = open_engine(url, **kwargs)
+    migrate(engine)
+    return engine

@@ -1,0 +1,165 @@
+"""The database schema, shared by SQLite and PostgreSQL. Migrations (ledger/migrations) create
+and upgrade it; this module is what the code queries against.
+
+- ledger_entries: the ledger, one row per entry, append-only once final (enforced by triggers)
+- campaigns, positions, fee_accounts: projections the API serves
+- blocks: hashes of blocks the indexer ingested, for reorg detection (pruned below finality)
+- sync_state: the checkpoint, committed in the same transaction as the rows it covers
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+)
+
+from ledger.db.types import U256
+
+metadata = MetaData()
+
+Hash = String(66)
+Address = String(42)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("kind", SmallInteger, nullable=False),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("account", Address, nullable=False),
+    Column("amount", U256, nullable=False),
+    Column("detail", Hash, nullable=False),
+    Column("head", Hash, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_hash", Hash, nullable=False),
+    Column("block_timestamp", BigInteger, nullable=True),
+    Column("tx_hash", Hash, nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("final", Boolean, nullable=False, default=False),
+    Index("ix_ledger_entries_campaign_seq", "campaign_id", "seq"),
+    Index("ix_ledger_entries_account_seq", "account", "seq"),
+    Index("ix_ledger_entries_block", "block_number"),
+    Index("ix_ledger_entries_tx", "tx_hash"),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("creator", Address, nullable=False),
+    Column("token", Address, nullable=False),
+    Column("goal", U256, nullable=False),
+    Column("deadline", BigInteger, nullable=False),
+    Column("max_per_backer", U256, nullable=False),
+    Column("keep_it_all", Boolean, nullable=False),
+    Column("fee_bps", Integer, nullable=False),
+    Column("metadata_hash", Hash, nullable=False),
+    Column("created_seq", BigInteger, nullable=False),
+    Column("created_block", BigInteger, nullable=False),
+    Column("created_timestamp", BigInteger, nullable=True),
+    Column("pledged", U256, nullable=False),
+    Column("backer_count", Integer, nullable=False),
+    Column("cancelled", Boolean, nullable=False),
+    Column("claimed", Boolean, nullable=False),
+    Column("claimed_amount", U256, nullable=False),
+    Column("claim_fee", U256, nullable=False),
+    Column("refunded_total", U256, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Index("ix_campaigns_creator", "creator"),
+    Index("ix_campaigns_token", "token"),
+    Index("ix_campaigns_deadline", "deadline"),
+    Index("ix_campaigns_pledged", "pledged"),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("backer", Address, primary_key=True),
+    Column("balance", U256, nullable=False),
+    Column("pledged_total", U256, nullable=False),
+    Column("unpledged_total", U256, nullable=False),
+    Column("refunded_total", U256, nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Index("ix_positions_backer", "backer", "campaign_id"),
+)
+
+fee_accounts = Table(
+    "fee_accounts",
+    metadata,
+    Column("token", Address, primary_key=True),
+    Column("accrued_total", U256, nullable=False),
+    Column("withdrawn_total", U256, nullable=False),
+)
+
+blocks = Table(
+    "blocks",
+    metadata,
+    Column("number", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", Hash, nullable=False),
+)
+
+sync_state = Table(
+    "sync_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("chain_id", BigInteger, nullable=False),
+    Column("contract", Address, nullable=False),
+    Column("start_block", BigInteger, nullable=False),
+    Column("last_block", BigInteger, nullable=False),
+    Column("last_block_hash", Hash, nullable=True),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("last_head", Hash, nullable=False),
+    Column("finality_depth", Integer, nullable=False),
+    Column("final_block", BigInteger, nullable=False),
+    Column("tip_block", BigInteger, nullable=False),
+    Column("tip_timestamp", BigInteger, nullable=True),
+)
+
+APPEND_ONLY_MESSAGE = "ledger entry is final: the ledger is append-only"
+
+SQLITE_TRIGGERS = [
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_entries_final_no_update BEFORE UPDATE ON ledger_entries
+    WHEN OLD.final = 1 BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS ledger_entries_final_no_delete BEFORE DELETE ON ledger_entries
+    WHEN OLD.final = 1 BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END""",
+]
+SQLITE_DROP_TRIGGERS = [
+    "DROP TRIGGER IF EXISTS ledger_entries_final_no_update",
+    "DROP TRIGGER IF EXISTS ledger_entries_final_no_delete",
+]
+
+POSTGRES_TRIGGERS = [
+    f"""CREATE OR REPLACE FUNCTION crowdledger_refuse_final_change() RETURNS trigger AS $$
+    BEGIN
+        IF OLD.final THEN
+            RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} (seq %)', OLD.seq
+                USING ERRCODE = 'integrity_constraint_violation';
+        END IF;
+        IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+        RETURN NEW;
+    END $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries",
+    """CREATE TRIGGER ledger_entries_append_only BEFORE UPDATE OR DELETE ON ledger_entries
+    FOR EACH ROW EXECUTE FUNCTION crowdledger_refuse_final_change()""",
+]
+POSTGRES_DROP_TRIGGERS = [
+    "DROP TRIGGER IF EXISTS ledger_entries_append_only ON ledger_entries",
+    "DROP FUNCTION IF EXISTS crowdledger_refuse_final_change()",
+]
+
+
+def trigger_ddl(dialect: str, drop: bool = False) -> list[str]:
+    """The statements that install (or remove) the append-only triggers on `dialect`."""
+    if dialect == "postgresql":
+        return POSTGRES_DROP_TRIGGERS if drop else POSTGRES_TRIGGERS
+    return SQLITE_DROP_TRIGGERS if drop else SQLITE_TRIGGERS

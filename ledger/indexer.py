@@ -1,0 +1,278 @@
+"""Follow one CrowdfundEscrow on a JSON-RPC node and mirror its ledger into the database.
+
+Each pass (`sync_once`):
+1. checks the stored checkpoint block still has the hash it had; if not, a reorg happened: it
+   rolls back to the newest stored block the node still agrees with, or stops with
+   ReorgTooDeepError when that lies below the final block;
+2. backfills blocks that are already final (deeper than `finality_depth` below the tip) with
+   adaptive, prefetched eth_getLogs ranges;
+3. ingests the provisional blocks near the tip, checking that the chain did not move while it
+   read them (the tip's hash before and after, and every log's block hash against its header).
+Every entry's seq and head are verified before anything is stored; a batch, its projections and
+the checkpoint are committed in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from ledger.chain import HashChain
+from ledger.contract import EscrowReader
+from ledger.db.store import LedgerStore, SyncState
+from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
+from ledger.events import LEDGER_TOPICS_FILTER, decode_log
+from ledger.logs import LogFetcher
+from ledger.progress import Progress
+from ledger.records import LedgerEntry
+from ledger.rpc import RpcClient
+
+log = logging.getLogger("ledger.indexer")
+
+DEFAULT_FINALITY_DEPTH = 12
+_MAX_MOVING_RETRIES = 10
+
+
+class Indexer:
+    """Mirrors the ledger of the escrow at `contract` into `store`."""
+
+    def __init__(
+        self,
+        rpc: RpcClient,
+        store: LedgerStore,
+        contract: str,
+        *,
+        start_block: int = 0,
+        finality_depth: int = DEFAULT_FINALITY_DEPTH,
+        progress: Progress | None = None,
+        initial_span: int = 2_000,
+        max_span: int = 100_000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if finality_depth < 0:
+            raise ConfigError("--finality-depth must be 0 or more")
+        if start_block < 0:
+            raise ConfigError("--from-block must be 0 or more")
+        self.rpc = rpc
+        self.store = store
+        self.contract = contract.lower()
+        self.start_block = start_block
+        self.finality_depth = finality_depth
+        self.progress = progress or Progress(quiet=True)
+        self.initial_span = initial_span
+        self.max_span = max_span
+        self.poll_interval = poll_interval
+
+    # ----------------------------------------------------------------- set-up
+
+    def prepare(self) -> SyncState:
+        """Check the node and contract, and create or check the checkpoint."""
+        chain_id = self.rpc.chain_id()
+        EscrowReader(self.rpc, self.contract).check_is_escrow()
+        state = self.store.read_sync_state()
+        if state is None:
+            state = SyncState(
+                chain_id=chain_id,
+                contract=self.contract,
+                start_block=self.start_block,
+                last_block=self.start_block - 1,
+                last_block_hash=None,
+                last_seq=0,
+                last_head=HashChain.genesis(chain_id, self.contract).head,
+                finality_depth=self.finality_depth,
+                final_block=self.start_block - 1,
+                tip_block=self.start_block - 1,
+            )
+            self.store.init_sync_state(state)
+            return state
+        if state.chain_id != chain_id or state.contract != self.contract:
+            raise ConfigError(
+                f"this database indexes {state.contract} on chain {state.chain_id}, not {self.contract} on "
+                f"chain {chain_id}; use another --db"
+            )
+        if state.finality_depth != self.finality_depth:
+            state.finality_depth = self.finality_depth
+        return state
+
+    # ----------------------------------------------------------------- the loop
+
+    def run(self, *, follow: bool = False, stop: threading.Event | None = None) -> int:
+        """Index up to the tip; with `follow`, keep polling until `stop` is set. Returns the
+        number of entries stored."""
+        stop = stop or threading.Event()
+        self.prepare()
+        total = self.sync_once()
+        while follow and not stop.is_set():
+            if stop.wait(self.poll_interval):
+                break
+            try:
+                total += self.sync_once()
+            except NodeError as exc:  # the node went away: keep the follower alive and retry
+                log.warning("node error, retrying: %s", exc)
+                stop.wait(min(5.0, self.poll_interval * 4))
+        return total
+
+    def sync_once(self) -> int:
+        """One pass up to the current tip. Returns the number of entries stored."""
+        state = self.store.read_sync_state()
+        if state is None:
+            state = self.prepare()
+        state.finality_depth = self.finality_depth
+        state = self._handle_reorg(state)
+        tip_header = self._header("latest")
+        tip = int(tip_header["number"], 16)
+        final = tip - self.finality_depth
+        if tip <= state.last_block:
+            return 0
+        chain = HashChain(state.last_head, state.last_seq)
+        stored = 0
+        self.progress.start(state.last_block + 1, tip)
+        try:
+            if state.last_block < final:
+                state, count = self._backfill(state, chain, state.last_block + 1, final, tip_header)
+                stored += count
+            if state.last_block < tip:
+                state, count = self._ingest_recent(state, chain, state.last_block + 1, tip, final)
+                stored += count
+        finally:
+            self.progress.close()
+        return stored
+
+    # ----------------------------------------------------------------- final blocks
+
+    def _backfill(
+        self, state: SyncState, chain: HashChain, first: int, last: int, tip_header: dict[str, Any]
+    ) -> tuple[SyncState, int]:
+        fetcher = LogFetcher(
+            self.rpc,
+            self.contract,
+            topics=LEDGER_TOPICS_FILTER,
+            initial_span=self.initial_span,
+            max_span=self.max_span,
+            prefetch=True,
+        )
+        stored = 0
+        tip = int(tip_header["number"], 16)
+        batches = fetcher.iter_batches(first, last)
+        try:
+            for batch in batches:
+                entries = [decode_log(raw) for raw in batch.logs]
+                self._fill_timestamps(entries)
+                for entry in entries:
+                    chain.append(entry)
+                end_hash = self._header(batch.to_block)["hash"]
+                state = replace(
+                    state,
+                    last_block=batch.to_block,
+                    last_block_hash=end_hash,
+                    last_seq=chain.length,
+                    last_head=chain.head,
+                    final_block=max(state.final_block, batch.to_block),
+                    tip_block=tip,
+                    tip_timestamp=int(tip_header["timestamp"], 16),
+                )
+                self.store.commit_batch(entries, state, [(batch.to_block, end_hash)])
+                stored += len(entries)
+                self.progress.advance(batch.to_block, len(entries))
+        finally:
+            batches.close()
+        return state, stored
+
+    # ----------------------------------------------------------------- provisional blocks
+
+    def _ingest_recent(
+        self, state: SyncState, chain: HashChain, first: int, tip: int, final: int
+    ) -> tuple[SyncState, int]:
+        fetcher = LogFetcher(
+            self.rpc, self.contract, topics=LEDGER_TOPICS_FILTER, initial_span=self.initial_span, prefetch=False
+        )
+        for _ in range(_MAX_MOVING_RETRIES):
+            before = self._header(tip)["hash"]
+            logs = [raw for batch in fetcher.iter_batches(first, tip) for raw in batch.logs]
+            entries = [decode_log(raw) for raw in logs]
+            # the tip and the new final block are stored as anchors for reorg detection
+            wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
+            headers = {int(h["number"], 16): h for h in self.rpc.get_blocks(wanted) if h}
+            moved = headers.get(tip, {}).get("hash") != before or any(
+                e.block_hash != headers.get(e.block_number, {}).get("hash") for e in entries
+            )
+            if not moved:
+                break
+            log.info("the chain moved while blocks %d-%d were read; reading them again", first, tip)
+        else:
+            raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
+        self._fill_timestamps(entries, headers)
+        for entry in entries:
+            chain.append(entry)
+        state = replace(
+            state,
+            last_block=tip,
+            last_block_hash=headers[tip]["hash"],
+            last_seq=chain.length,
+            last_head=chain.head,
+            final_block=max(state.final_block, final),
+            tip_block=tip,
+            tip_timestamp=int(headers[tip]["timestamp"], 16),
+        )
+        self.store.commit_batch(entries, state, [(n, h["hash"]) for n, h in headers.items()])
+        self.progress.advance(tip, len(entries))
+        return state, len(entries)
+
+    # ----------------------------------------------------------------- reorgs
+
+    def _handle_reorg(self, state: SyncState) -> SyncState:
+        if state.last_block_hash is None:
+            return state
+        header = self.rpc.get_block(state.last_block)
+        if header is not None and header["hash"] == state.last_block_hash:
+            return state
+        now = header["hash"] if header else "missing"
+        stored = self.store.stored_blocks()
+        node_hashes = self._hashes([n for n, _ in stored])
+        ancestor = next(((n, h) for n, h in stored if node_hashes.get(n) == h), None)
+        if ancestor is None or ancestor[0] < state.final_block:
+            raise ReorgTooDeepError(
+                f"reorg below the finality depth: block {state.last_block} was {state.last_block_hash}, the node now "
+                f"has {now}, and the chain no longer matches the final block {state.final_block} "
+                f"(finality depth {self.finality_depth}). The database is unchanged; re-index into a fresh "
+                "database, with a larger --finality-depth"
+            )
+        removed = self.store.rollback_to(ancestor[0], ancestor[1], state)
+        log.warning(
+            "reorg: block %d changed; rolled back %d provisional entries to block %d", state.last_block, removed,
+            ancestor[0],
+        )
+        new_state = self.store.read_sync_state()
+        assert new_state is not None
+        return new_state
+
+    # ----------------------------------------------------------------- helpers
+
+    def _header(self, block: int | str) -> dict[str, Any]:
+        header = self.rpc.get_block(block)
+        if header is None:
+            raise NodeError(f"the node has no block {block}")
+        return header
+
+    def _hashes(self, numbers: Sequence[int]) -> dict[int, str]:
+        if not numbers:
+            return {}
+        # blocks above a shortened tip come back as null: they simply do not match
+        answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        return {int(h["number"], 16): h["hash"] for h in answers if h}
+
+    def _fill_timestamps(self, entries: list[LedgerEntry], headers: dict[int, dict[str, Any]] | None = None) -> None:
+        """Nodes that leave blockTimestamp out of logs (ganache) get it from block headers."""
+        missing = sorted({e.block_number for e in entries if e.block_timestamp is None})
+        if not missing:
+            return
+        known = dict(headers or {})
+        fetch = [n for n in missing if n not in known]
+        if fetch:
+            known.update({int(h["number"], 16): h for h in self.rpc.get_blocks(fetch) if h})
+        for i, entry in enumerate(entries):
+            if entry.block_timestamp is None:
+                entries[i] = replace(entry, block_timestamp=int(known[entry.block_number]["timestamp"], 16))
