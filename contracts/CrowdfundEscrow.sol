@@ -20,8 +20,10 @@ import {LedgerHash} from "./libraries/LedgerHash.sol";
 /// and pledges. The owner has no path to escrowed money: pausing never blocks unpledge, claim,
 /// refund or fee withdrawal, and there is no admin withdrawal.
 ///
-/// @dev Storage is packed for the hot paths: an ETH pledge touches one campaign slot, the
-/// backer's pledge, the globals slot (ledger length, pause flag, lock, ETH fees) and the head.
+/// @dev Gas: every state change reads the globals slot once and writes it once (ledger length,
+/// campaign count, lock and ETH fees live there), writes the ledger head, and touches as few
+/// campaign slots as it can: a pledge or unpledge one, cancel and claim two (the creator and the
+/// goal share a slot), a plain ETH campaign is created in two. See "GAS NOTES" below.
 contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     using SafeERC20 for IERC20;
 
@@ -53,7 +55,9 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev One slot: everything a state change reads or writes besides its campaign.
+    /// @dev One slot: everything a state change reads or writes besides its campaign. The views and
+    /// admin functions use the fields; the state changes read and write the whole word at once
+    /// through the GLOBALS_* constants below (see GAS NOTES), which mirror how Solidity packs it.
     struct Globals {
         uint64 ledgerLength;
         uint64 campaignCount;
@@ -75,13 +79,32 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         bool isToken; // token != address(0)
     }
 
+    /// @dev Four slots, of which only the first two are written for a plain ETH campaign:
+    ///   0  core
+    ///   1  creator | goal96      (cancel and claim need both; refund and the views need the goal)
+    ///   2  goal | maxPerBacker   (written only for a capped campaign or a goal of 2^96 - 1 or more)
+    ///   3  token                 (written only for a token campaign)
+    /// `goal96` holds the goal when it is below 2^96 - 1 (79 billion tokens of 18 decimals: every
+    /// practical goal); otherwise it holds GOAL_IN_SLOT_2 and the goal is read from `goal`.
     struct CampaignRecord {
         CampaignCore core;
         address creator;
+        uint96 goal96;
         uint128 goal;
         uint128 maxPerBacker;
         address token;
     }
+
+    /// @dev Bit positions in the Globals word: Solidity packs a struct from the lowest-order bits up.
+    uint256 private constant GLOBALS_LEDGER_LENGTH_MASK = type(uint64).max; // bits 0-63
+    uint256 private constant GLOBALS_COUNT_SHIFT = 64; // campaignCount, bits 64-127
+    uint256 private constant GLOBALS_FEE_BPS_SHIFT = 128; // feeBps, bits 128-143
+    uint256 private constant GLOBALS_PAUSED = 1 << 144; // paused, bits 144-151
+    uint256 private constant GLOBALS_LOCKED = 1 << 152; // locked, bits 152-159
+    uint256 private constant GLOBALS_ETH_FEES_SHIFT = 160; // ethFees, bits 160-255
+
+    /// @dev The `goal96` marker for a goal that does not fit beside the creator.
+    uint96 private constant GOAL_IN_SLOT_2 = type(uint96).max;
 
     /// @dev A new campaign's terms, gathered to keep {createCampaign}'s stack shallow.
     struct NewCampaign {
@@ -101,8 +124,31 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     address public feeRecipient;
 
     mapping(uint256 campaignId => CampaignRecord) private _campaigns;
-    mapping(uint256 campaignId => mapping(address backer => uint256)) private _pledges;
+    /// @dev A one-field struct occupies its slot exactly as a bare uint256 would; wrapping the
+    /// amount lets a function take a storage reference to a backer's slot and hash its
+    /// location once for the read and the write.
+    struct BackerPledge {
+        uint256 amount;
+    }
+
+    mapping(uint256 campaignId => mapping(address backer => BackerPledge)) private _pledges;
     mapping(address token => uint256) private _tokenFees;
+
+    /*//////////////////////////////////////////////////////////////
+                               GAS NOTES
+    //////////////////////////////////////////////////////////////*/
+
+    // Every state change begins with {_enter}, which loads the globals word once (one SLOAD) and
+    // refuses a reentrant call, and ends its bookkeeping with {_append}, which writes the word
+    // back in a single SSTORE together with the new ledger length (plus, where they change, the
+    // campaign count or the ETH fees). The word is handled whole, by the GLOBALS_* bit constants,
+    // because assigning a Globals struct to storage compiles to one read-modify-write per member.
+    // The reentrancy lock lives in the same word, and it is only
+    // *written* around external calls: the ETH pledge, cancel and createCampaign make none, so
+    // setting and clearing the lock inside them could never be observed; they still check it, so
+    // a reentrant call into them reverts with {CrowdfundEscrowReentrantCall} as before. A token
+    // pledge stores the lock before pulling the tokens; every payout stores it with the ledger
+    // entry (effects before interactions) and clears it after the transfer.
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
@@ -115,23 +161,6 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         _globals.feeBps = feeBps_;
         unpledgeLockWindow = unpledgeLockWindow_;
         _ledgerHead = LedgerHash.genesis(block.chainid, address(this));
-    }
-
-    /*//////////////////////////////////////////////////////////////
-                               MODIFIERS
-    //////////////////////////////////////////////////////////////*/
-
-    /// @dev A reentrancy lock kept in the globals slot, which every state change writes anyway.
-    modifier nonReentrant() {
-        if (_globals.locked) revert CrowdfundEscrowReentrantCall();
-        _globals.locked = true;
-        _;
-        _globals.locked = false;
-    }
-
-    modifier whenNotPaused() {
-        if (_globals.paused) revert CrowdfundEscrowPaused();
-        _;
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -154,7 +183,9 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         uint256 maxPerBacker,
         bool keepItAll,
         bytes32 metadataHash
-    ) external nonReentrant whenNotPaused returns (uint256 campaignId) {
+    ) external returns (uint256 campaignId) {
+        uint256 globals = _enter();
+        if (globals & GLOBALS_PAUSED != 0) revert CrowdfundEscrowPaused();
         if (deadline <= block.timestamp) revert CrowdfundEscrowDeadlineNotInFuture(deadline, block.timestamp);
         if (deadline > block.timestamp + MAX_DURATION) {
             revert CrowdfundEscrowDeadlineTooFar(deadline, block.timestamp + MAX_DURATION);
@@ -164,15 +195,17 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (maxPerBacker > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(maxPerBacker, type(uint128).max);
         if (token != address(0) && token.code.length == 0) revert CrowdfundEscrowInvalidToken(token);
 
-        Globals storage globals = _globals;
-        campaignId = ++globals.campaignCount;
+        campaignId = uint64(globals >> GLOBALS_COUNT_SHIFT) + 1; // checked: uint64, as the field
+        unchecked {
+            globals += 1 << GLOBALS_COUNT_SHIFT; // cannot carry out of the field: checked above
+        }
         NewCampaign memory terms = NewCampaign({
             token: token,
             goal: goal,
             deadline: deadline,
             maxPerBacker: maxPerBacker,
             keepItAll: keepItAll,
-            feeBps: globals.feeBps,
+            feeBps: uint16(globals >> GLOBALS_FEE_BPS_SHIFT),
             metadataHash: metadataHash
         });
 
@@ -187,44 +220,52 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
             capped: maxPerBacker != 0,
             isToken: token != address(0)
         });
+        bool largeGoal = goal >= GOAL_IN_SLOT_2;
         campaign.creator = msg.sender;
-        if (goal != 0 || maxPerBacker != 0) {
+        campaign.goal96 = largeGoal ? GOAL_IN_SLOT_2 : uint96(goal);
+        if (largeGoal || maxPerBacker != 0) {
             campaign.goal = uint128(goal);
             campaign.maxPerBacker = uint128(maxPerBacker);
         }
         if (token != address(0)) campaign.token = token;
-        _logCreated(campaignId, terms);
+        _logCreated(globals, campaignId, terms);
     }
 
     /// @notice Pledges `amount` to a campaign that is still funding. For ETH send exactly
     /// `amount` as value; for a token approve the escrow first and send no value. What is recorded
     /// is what the escrow received, so fee-on-transfer tokens stay solvent.
     /// Emits a {Pledged} event (ledger kind 2).
-    function pledge(uint256 campaignId, uint256 amount) external payable nonReentrant whenNotPaused {
+    function pledge(uint256 campaignId, uint256 amount) external payable {
+        uint256 globals = _enter();
+        if (globals & GLOBALS_PAUSED != 0) revert CrowdfundEscrowPaused();
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
-        _requireFunding(campaignId, core);
+        _requireFunding(campaignId, campaign, core);
         if (amount == 0) revert CrowdfundEscrowZeroAmount();
 
         uint256 received;
         if (core.isToken) {
             if (msg.value != 0) revert CrowdfundEscrowWrongEthValue(0, msg.value);
+            _storeGlobals(globals | GLOBALS_LOCKED); // the token is called: lock across the transfer
             received = _pullToken(campaign.token, amount);
+            // `globals` still has the lock clear: _append's write releases it
         } else {
             if (msg.value != amount) revert CrowdfundEscrowWrongEthValue(amount, msg.value);
             received = amount;
         }
 
-        uint256 backerTotal = _pledges[campaignId][msg.sender] + received;
-        if (core.capped && backerTotal > campaign.maxPerBacker) {
-            revert CrowdfundEscrowCapExceeded(campaignId, msg.sender, backerTotal, campaign.maxPerBacker);
+        BackerPledge storage backer = _pledges[campaignId][msg.sender];
+        uint256 backerTotal = backer.amount + received;
+        if (core.capped) {
+            uint256 cap = campaign.maxPerBacker; // read only for capped campaigns
+            if (backerTotal > cap) revert CrowdfundEscrowCapExceeded(campaignId, msg.sender, backerTotal, cap);
         }
         uint256 newPledged = core.pledged + received;
         if (newPledged > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(newPledged, type(uint128).max);
 
-        _pledges[campaignId][msg.sender] = backerTotal;
+        backer.amount = backerTotal;
         campaign.core.pledged = uint128(newPledged);
-        (uint64 seq, bytes32 head) = _append(KIND_PLEDGED, campaignId, msg.sender, received, 0);
+        (uint64 seq, bytes32 head) = _append(globals, KIND_PLEDGED, campaignId, msg.sender, received, 0);
         emit Pledged(campaignId, msg.sender, received, seq, head);
     }
 
@@ -232,49 +273,62 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     /// {unpledgeLockWindow} seconds, refused when it would drop a campaign that has reached its
     /// goal back below it.
     /// Emits an {Unpledged} event (ledger kind 3).
-    function unpledge(uint256 campaignId, uint256 amount) external nonReentrant {
+    function unpledge(uint256 campaignId, uint256 amount) external {
+        uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
-        _requireFunding(campaignId, core);
+        _requireFunding(campaignId, campaign, core);
         if (amount == 0) revert CrowdfundEscrowZeroAmount();
 
-        uint256 backerTotal = _pledges[campaignId][msg.sender];
+        BackerPledge storage backer = _pledges[campaignId][msg.sender];
+        uint256 backerTotal = backer.amount;
         if (amount > backerTotal) {
             revert CrowdfundEscrowInsufficientPledge(campaignId, msg.sender, backerTotal, amount);
         }
-        uint256 remaining = core.pledged - amount;
-        uint64 lockStart = core.deadline > unpledgeLockWindow ? core.deadline - unpledgeLockWindow : 0;
+        uint256 remaining;
+        uint64 lockStart;
+        unchecked {
+            // amount <= backerTotal <= pledged: a campaign's total is the sum of its pledges
+            remaining = core.pledged - amount;
+            lockStart = core.deadline > unpledgeLockWindow ? core.deadline - unpledgeLockWindow : 0;
+        }
         if (block.timestamp >= lockStart) {
-            uint256 goal = campaign.goal;
+            uint256 goal = _goalOf(campaign);
             if (core.pledged >= goal && remaining < goal) {
                 revert CrowdfundEscrowUnpledgeLocked(campaignId, remaining, goal, lockStart);
             }
         }
 
-        _pledges[campaignId][msg.sender] = backerTotal - amount;
+        unchecked {
+            backer.amount = backerTotal - amount; // amount <= backerTotal, checked above
+        }
         campaign.core.pledged = uint128(remaining);
-        (uint64 seq, bytes32 head) = _append(KIND_UNPLEDGED, campaignId, msg.sender, amount, 0);
+        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
+        (uint64 seq, bytes32 head) = _append(globals, KIND_UNPLEDGED, campaignId, msg.sender, amount, 0);
         emit Unpledged(campaignId, msg.sender, amount, seq, head);
         _pay(_assetOf(campaign, core), msg.sender, amount);
+        _unlock();
     }
 
     /// @notice Cancels a campaign before its deadline; its backers may then refund.
     /// Only the creator may cancel. Emits a {Cancelled} event (ledger kind 4).
-    function cancel(uint256 campaignId) external nonReentrant {
+    function cancel(uint256 campaignId) external {
+        uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
-        _requireFunding(campaignId, core);
+        _requireFunding(campaignId, campaign, core);
         if (msg.sender != campaign.creator) revert CrowdfundEscrowNotCreator(campaignId, msg.sender);
 
         campaign.core.cancelled = true;
-        (uint64 seq, bytes32 head) = _append(KIND_CANCELLED, campaignId, msg.sender, 0, 0);
+        (uint64 seq, bytes32 head) = _append(globals, KIND_CANCELLED, campaignId, msg.sender, 0, 0);
         emit Cancelled(campaignId, msg.sender, seq, head);
     }
 
     /// @notice Pays a succeeded campaign's total, minus the fee rounded up, to its creator, once.
     /// The fee accrues to the platform. Only the creator may claim.
     /// Emits a {Claimed} event (ledger kind 5).
-    function claim(uint256 campaignId) external nonReentrant {
+    function claim(uint256 campaignId) external {
+        uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
         _requireExists(campaignId, core);
@@ -287,15 +341,27 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         uint256 payout = core.pledged - fee;
         address asset = _assetOf(campaign, core);
         campaign.core.claimed = true;
-        if (fee != 0) _accrueFee(asset, fee);
-        (uint64 seq, bytes32 head) = _append(KIND_CLAIMED, campaignId, creator, payout, bytes32(fee));
+        if (fee != 0) {
+            if (asset == address(0)) {
+                // fee <= pledged < 2^128 wei, and all ETH fees together stay far below 2^96 wei;
+                // kept in the globals word, so accruing costs no extra slot.
+                uint96 ethFees = uint96(globals >> GLOBALS_ETH_FEES_SHIFT) + uint96(fee); // checked
+                globals = (globals & type(uint160).max) | (uint256(ethFees) << GLOBALS_ETH_FEES_SHIFT);
+            } else {
+                _tokenFees[asset] += fee;
+            }
+        }
+        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
+        (uint64 seq, bytes32 head) = _append(globals, KIND_CLAIMED, campaignId, creator, payout, bytes32(fee));
         emit Claimed(campaignId, creator, payout, fee, seq, head);
         _pay(asset, creator, payout);
+        _unlock();
     }
 
     /// @notice Returns the caller's whole pledge from a failed or cancelled campaign.
     /// Emits a {Refunded} event (ledger kind 6).
-    function refund(uint256 campaignId) external nonReentrant {
+    function refund(uint256 campaignId) external {
+        uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
         _requireExists(campaignId, core);
@@ -303,23 +369,27 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (state != CampaignState.Failed && state != CampaignState.Cancelled) {
             revert CrowdfundEscrowNotRefundable(campaignId, state);
         }
-        uint256 amount = _pledges[campaignId][msg.sender];
+        BackerPledge storage backer = _pledges[campaignId][msg.sender];
+        uint256 amount = backer.amount;
         if (amount == 0) revert CrowdfundEscrowNothingToRefund(campaignId, msg.sender);
 
-        _pledges[campaignId][msg.sender] = 0;
-        (uint64 seq, bytes32 head) = _append(KIND_REFUNDED, campaignId, msg.sender, amount, 0);
+        backer.amount = 0;
+        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
+        (uint64 seq, bytes32 head) = _append(globals, KIND_REFUNDED, campaignId, msg.sender, amount, 0);
         emit Refunded(campaignId, msg.sender, amount, seq, head);
         _pay(_assetOf(campaign, core), msg.sender, amount);
+        _unlock();
     }
 
     /// @notice Pays the fees accrued in `token` (address(0) for ETH) to {feeRecipient}. Anyone
     /// may call it; a recipient that cannot receive blocks only its own fees.
     /// Emits a {FeesWithdrawn} event (ledger kind 7).
-    function withdrawFees(address token) external nonReentrant {
+    function withdrawFees(address token) external {
+        uint256 globals = _enter();
         uint256 amount;
         if (token == address(0)) {
-            amount = _globals.ethFees;
-            _globals.ethFees = 0;
+            amount = globals >> GLOBALS_ETH_FEES_SHIFT;
+            globals &= type(uint160).max; // ethFees = 0
         } else {
             amount = _tokenFees[token];
             _tokenFees[token] = 0;
@@ -327,10 +397,12 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (amount == 0) revert CrowdfundEscrowNoFees(token);
 
         address to = feeRecipient;
+        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
         (uint64 seq, bytes32 head) =
-            _append(KIND_FEES_WITHDRAWN, 0, to, amount, bytes32(uint256(uint160(token))));
+            _append(globals, KIND_FEES_WITHDRAWN, 0, to, amount, bytes32(uint256(uint160(token))));
         emit FeesWithdrawn(token, to, amount, seq, head);
         _pay(token, to, amount);
+        _unlock();
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -378,7 +450,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         return Campaign({
             creator: campaign.creator,
             token: campaign.token,
-            goal: campaign.goal,
+            goal: _goalOf(campaign),
             deadline: core.deadline,
             maxPerBacker: campaign.maxPerBacker,
             keepItAll: core.keepItAll,
@@ -399,7 +471,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
 
     /// @notice What `backer` has pledged to a campaign and not yet taken back or been refunded.
     function pledgeOf(uint256 campaignId, address backer) external view returns (uint256) {
-        return _pledges[campaignId][backer];
+        return _pledges[campaignId][backer].amount;
     }
 
     /// @notice The number of campaigns created; the newest id.
@@ -436,23 +508,52 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
                                 INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev Appends one entry to the ledger and returns its seq and the new head.
-    function _append(uint8 kind, uint256 campaignId, address account, uint256 amount, bytes32 detail)
+    /// @dev The globals word, read once for the whole call; reverts inside another state change.
+    function _enter() private view returns (uint256 globals) {
+        assembly ("memory-safe") {
+            globals := sload(_globals.slot)
+        }
+        if (globals & GLOBALS_LOCKED != 0) revert CrowdfundEscrowReentrantCall();
+    }
+
+    function _storeGlobals(uint256 globals) private {
+        assembly ("memory-safe") {
+            sstore(_globals.slot, globals)
+        }
+    }
+
+    /// @dev Clears the lock after a payout; the globals slot is already warm and written.
+    function _unlock() private {
+        _globals.locked = false;
+    }
+
+    /// @dev Appends one entry to the ledger and returns its seq and the new head. Writes the
+    /// globals (with the new ledger length and whatever else the caller changed) in one SSTORE.
+    function _append(uint256 globals, uint8 kind, uint256 campaignId, address account, uint256 amount, bytes32 detail)
         private
         returns (uint64 seq, bytes32 head)
     {
-        seq = ++_globals.ledgerLength;
+        seq = uint64(globals & GLOBALS_LEDGER_LENGTH_MASK) + 1; // checked: uint64, as the field
+        unchecked {
+            _storeGlobals(globals + 1); // cannot carry out of the field: the check above reverts first
+        }
         head = LedgerHash.next(_ledgerHead, seq, kind, campaignId, account, amount, detail);
         _ledgerHead = head;
     }
 
     /// @dev Appends the kind-1 entry for a new campaign and emits {CampaignCreated}.
-    function _logCreated(uint256 campaignId, NewCampaign memory t) private {
+    function _logCreated(uint256 globals, uint256 campaignId, NewCampaign memory t) private {
         bytes32 detail = keccak256(abi.encode(t.token, t.deadline, t.maxPerBacker, t.keepItAll, t.feeBps, t.metadataHash));
-        (uint64 seq, bytes32 head) = _append(KIND_CAMPAIGN_CREATED, campaignId, msg.sender, t.goal, detail);
+        (uint64 seq, bytes32 head) = _append(globals, KIND_CAMPAIGN_CREATED, campaignId, msg.sender, t.goal, detail);
         emit CampaignCreated(
             campaignId, msg.sender, t.token, t.goal, t.deadline, t.maxPerBacker, t.keepItAll, t.feeBps, t.metadataHash, seq, head
         );
+    }
+
+    /// @dev The goal: beside the creator when it fits, else in the third slot.
+    function _goalOf(CampaignRecord storage campaign) private view returns (uint256 goal) {
+        goal = campaign.goal96;
+        if (goal == GOAL_IN_SLOT_2) goal = campaign.goal;
     }
 
     function _stateOf(CampaignRecord storage campaign, CampaignCore memory core)
@@ -463,7 +564,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (core.cancelled) return CampaignState.Cancelled;
         if (core.claimed) return CampaignState.Claimed;
         if (block.timestamp < core.deadline) return CampaignState.Funding;
-        if (core.keepItAll || core.pledged >= campaign.goal) return CampaignState.Succeeded;
+        if (core.keepItAll || core.pledged >= _goalOf(campaign)) return CampaignState.Succeeded;
         return CampaignState.Failed;
     }
 
@@ -471,25 +572,19 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (core.deadline == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
     }
 
-    function _requireFunding(uint256 campaignId, CampaignCore memory core) private view {
+    function _requireFunding(uint256 campaignId, CampaignRecord storage campaign, CampaignCore memory core)
+        private
+        view
+    {
         _requireExists(campaignId, core);
         if (core.cancelled) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
         if (block.timestamp >= core.deadline) {
-            revert CrowdfundEscrowNotFunding(campaignId, _stateOf(_campaigns[campaignId], core));
+            revert CrowdfundEscrowNotFunding(campaignId, _stateOf(campaign, core));
         }
     }
 
     function _assetOf(CampaignRecord storage campaign, CampaignCore memory core) private view returns (address) {
         return core.isToken ? campaign.token : address(0);
-    }
-
-    function _accrueFee(address asset, uint256 fee) private {
-        if (asset == address(0)) {
-            // fee <= pledged < 2^128 wei, and all ETH fees together stay far below 2^96 wei
-            _globals.ethFees += uint96(fee);
-        } else {
-            _tokenFees[asset] += fee;
-        }
     }
 
     /// @dev Pulls `amount` of `token` from the caller and returns what actually arrived.
@@ -505,7 +600,11 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function _pay(address asset, address to, uint256 amount) private {
         if (amount == 0) return;
         if (asset == address(0)) {
-            (bool ok,) = payable(to).call{value: amount}("");
+            bool ok;
+            assembly ("memory-safe") {
+                // a plain value call that does not copy the recipient's return data into memory
+                ok := call(gas(), to, amount, 0, 0, 0, 0)
+            }
             if (!ok) revert CrowdfundEscrowEthTransferFailed(to, amount);
         } else {
             IERC20(asset).safeTransfer(to, amount);

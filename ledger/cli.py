@@ -92,6 +92,8 @@ def cmd_index(args: argparse.Namespace) -> int:
             finality_depth=args.finality_depth,
             progress=Progress(quiet=args.quiet),
             poll_interval=args.poll_interval,
+            initial_span=min(2_000, args.max_span or 1),
+            max_span=args.max_span or 1,
         )
         stored = indexer.run(follow=args.follow)
     state = store.read_sync_state()
@@ -121,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--follow", action="store_true", help="keep following the chain (Ctrl-C to stop)")
     index.add_argument("--poll-interval", type=float, default=0.5, help="seconds between polls in --follow")
+    index.add_argument(
+        "--max-span", type=_non_negative, default=100_000, help="most blocks per eth_getLogs call (default 100000)"
+    )
     index.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     index.set_defaults(handler=cmd_index)
     return parser

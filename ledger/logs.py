@@ -143,7 +143,7 @@ class LogFetcher:
                     ready.put(batch)
                     del batch
                 ready.put(_DONE)
-            except BaseException as exc:  # propagated to the consumer, in order
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer, in order
                 ready.put(exc)
 
         thread = threading.Thread(target=produce, name=PREFETCH_THREAD_NAME, daemon=True)

@@ -33,13 +33,22 @@ import orjson
 import requests
 from requests.adapters import HTTPAdapter
 
+from ledger import __version__
 from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
 
 log = logging.getLogger("ledger.rpc")
 
 __all__ = ["RetryPolicy", "RpcClient", "classify_error", "range_too_wide"]
 
-_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+_HEADERS = {
+    "User-Agent": f"crowdledger-rpc/{__version__} {requests.utils.default_user_agent()}",
+    "Accept-Encoding": "gzip, deflate",
+    "Accept": "application/json",
+    "Content-Type": "application/json",
+    "Connection": "keep-alive",
+}
+# A kept-alive connection the server closed while idle fails once this way: retry at once.
+_STALE_CONNECTION = {"connection closed by the server", "connection reset", "connection closed (broken pipe)"}
 _EXCERPT = 200
 
 
@@ -200,6 +209,8 @@ def _redact(url: str) -> str:
     """The URL for messages: no password, and an API-key-looking last path segment masked."""
     parts = urlsplit(url)
     netloc = parts.hostname or ""
+    if ":" in netloc:  # IPv6
+        netloc = f"[{netloc}]"
     if parts.port:
         netloc += f":{parts.port}"
     if parts.username:
@@ -326,7 +337,6 @@ class RpcClient:
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        session.headers.update(_HEADERS)
         # No per-request environment lookups (proxies, netrc, CA bundle): they cost more than the
         # call itself on a local node. The environment's proxy for this URL is resolved once.
         session.trust_env = False
@@ -380,7 +390,9 @@ class RpcClient:
         if status == 413:
             raise _TooLarge(f"HTTP 413 {response.reason or 'Payload Too Large'}")
         if status >= 500 and status != 500:
-            raise _Transient(f"HTTP {status} {response.reason or ''}".rstrip())
+            raise _Transient(
+                f"HTTP {status} {response.reason or ''}".rstrip(), _retry_after(response.headers.get("Retry-After"))
+            )
         try:
             decoded = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -418,7 +430,12 @@ class RpcClient:
                     last = exc.reason
                     if attempt >= policy.attempts:
                         break
-                    delay = exc.retry_after if exc.retry_after is not None else policy.backoff(attempt)
+                    if exc.retry_after is not None:
+                        delay = exc.retry_after
+                    elif attempt == 1 and exc.reason in _STALE_CONNECTION:
+                        delay = 0.0
+                    else:
+                        delay = policy.backoff(attempt)
                     if time.monotonic() + delay >= deadline:
                         if exc.retry_after is not None:
                             last += f" (Retry-After {exc.retry_after:.3g}s exceeds the retry budget)"
@@ -494,7 +511,7 @@ class RpcClient:
             error = decoded.get("error")
             if error is not None:
                 message = str(error.get("message", error) if isinstance(error, dict) else error)
-                if len(calls) > 1 and re.search(r"batch.*(large|limit|exceed|too many|size)", message, re.I):
+                if len(calls) > 1 and re.search(r"batch.*(large|limit|exceed|too many|size)", message, re.IGNORECASE):
                     self.batch_limit = max(1, min(self.batch_limit, len(calls) // 2))
                     return self._split(calls, message)
                 raise classify_error(label, None, error)
@@ -557,14 +574,10 @@ class RpcClient:
             return self.call("eth_getBlockByHash", [block, full])
         return self.call("eth_getBlockByNumber", [_block_tag(block), full])
 
-    def get_blocks(self, numbers: Sequence[int]) -> list[dict]:
-        """Block headers (no transactions) for `numbers`, batched, in the same order.
-        A block the node does not have raises NodeError (e.g. the head moved back)."""
-        blocks = self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
-        for number, block in zip(numbers, blocks):
-            if block is None:
-                raise NodeError(f"{self._display_url} has no block {number}")
-        return blocks
+    def get_blocks(self, numbers: Sequence[int]) -> list[dict | None]:
+        """Block headers (no transactions) for `numbers` in one batched exchange, in the same order.
+        A block the node does not have (above a head that moved back) comes back as None."""
+        return self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
 
     def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[dict]:
         """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order."""

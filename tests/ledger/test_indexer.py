@@ -1,0 +1,232 @@
+"""The indexer on a real anvil and real databases (SQLite always, PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import DBAPIError
+
+from ledger.db.engine import open_database
+from ledger.db.schema import ledger_entries, positions
+from ledger.db.store import LedgerStore
+from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
+from ledger.indexer import Indexer
+from ledger.rpc import RetryPolicy, RpcClient
+from tests.ledger.provider_proxy import ProviderProxy
+from tests.support.chain import EscrowChain
+from tests.support.compare import assert_db_matches_chain, db_entries
+
+FAST_RETRY = RetryPolicy(attempts=40, base_delay=0.01, max_delay=0.2, total_timeout=30)
+
+
+def make_indexer(chain: EscrowChain, store: LedgerStore, *, depth: int = 3, url: str | None = None, **kw) -> Indexer:
+    rpc = RpcClient(url or chain.url, retry=FAST_RETRY)
+    return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=depth, **kw)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.02)
+
+
+def stored_seq(store: LedgerStore) -> int:
+    state = store.read_sync_state()
+    return state.last_seq if state else 0
+
+
+def test_full_sync_equals_the_chain(chain: EscrowChain, store: LedgerStore) -> None:
+    chain.random_history(seed=1, steps=90)
+    assert {"create", "pledge", "unpledge", "claim", "refund"} <= set(chain.ops)
+    assert make_indexer(chain, store).run() == chain.escrow.functions.ledgerLength().call()
+    assert_db_matches_chain(store, chain)
+    assert make_indexer(chain, store).run() == 0  # a second run finds nothing new
+
+
+def test_final_and_provisional_entries(chain: EscrowChain, store: LedgerStore) -> None:
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    chain.mine(5)
+    chain.pledge(cid, 3, 10**17)
+    make_indexer(chain, store, depth=3).run()
+    with store.engine.connect() as conn:
+        flags = dict(conn.execute(select(ledger_entries.c.seq, ledger_entries.c.final)).all())
+    assert flags == {1: True, 2: True, 3: False}
+
+
+def test_reorg_inside_the_window_rolls_back_and_reingests(chain: EscrowChain, store: LedgerStore) -> None:
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    chain.mine(10)
+    fork = chain.snapshot()
+    chain.pledge(cid, 3, 2 * 10**17)
+    chain.pledge(cid, 4, 3 * 10**17)
+    indexer = make_indexer(chain, store, depth=6)
+    indexer.run()
+    assert stored_seq(store) == 4
+
+    chain.revert(fork)  # the two pledges vanish; another branch grows longer
+    chain.pledge(cid, 5, 7 * 10**17)
+    chain.mine(3)
+    indexer.sync_once()
+    assert_db_matches_chain(store, chain)
+    with store.engine.connect() as conn:
+        backers = {r.backer for r in conn.execute(select(positions))}
+    assert backers == {chain.accounts[2].lower(), chain.accounts[5].lower()}
+
+
+def test_reorg_deeper_than_the_window_stops_and_changes_nothing(chain: EscrowChain, store: LedgerStore) -> None:
+    cid = chain.create(1)
+    fork = chain.snapshot()
+    chain.pledge(cid, 2, 10**17)
+    chain.pledge(cid, 3, 10**17)
+    chain.mine(6)
+    indexer = make_indexer(chain, store, depth=2)
+    indexer.run()
+    before = db_entries(store)
+
+    chain.revert(fork)
+    chain.pledge(cid, 4, 10**17)
+    chain.mine(12)
+    with pytest.raises(ReorgTooDeepError, match="finality depth"):
+        indexer.sync_once()
+    assert db_entries(store) == before
+
+
+def test_final_entries_refuse_update_and_delete(chain: EscrowChain, store: LedgerStore) -> None:
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    chain.mine(4)
+    make_indexer(chain, store, depth=2).run()
+    for statement in (
+        update(ledger_entries).where(ledger_entries.c.seq == 2).values(amount=1),
+        delete(ledger_entries).where(ledger_entries.c.seq == 2),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with store.engine.begin() as conn:
+                conn.execute(statement)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
+
+
+def test_provider_range_errors_and_rate_limits(chain: EscrowChain, store: LedgerStore) -> None:
+    chain.random_history(seed=2, steps=50)
+    with ProviderProxy(chain.url, max_log_results=4, rate_limit_every=5, suggest_range=True) as proxy:
+        make_indexer(chain, store, url=proxy.url, initial_span=10_000).run()
+        assert proxy.calls["eth_getLogs"] > 3
+    assert_db_matches_chain(store, chain)
+
+
+def test_http_413_and_block_range_limits(chain: EscrowChain, tmp_path) -> None:
+    chain.random_history(seed=3, steps=30)
+    for n, limits in enumerate(({"http_413_over": 3}, {"max_log_range": 5})):
+        store = LedgerStore(open_database(f"sqlite:///{tmp_path / f'{n}.db'}"))
+        with ProviderProxy(chain.url, **limits) as proxy:
+            make_indexer(chain, store, url=proxy.url, initial_span=1000).run()
+        assert_db_matches_chain(store, chain)
+
+
+def test_a_tampered_head_from_the_node_is_refused(chain: EscrowChain, store: LedgerStore) -> None:
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    chain.pledge(cid, 3, 10**17)
+    chain.mine(4)
+
+    def tamper(method: str, params: object, result: object) -> object:
+        if method == "eth_getLogs" and isinstance(result, list):
+            for log in result:
+                if int(log["data"][2 + 64 : 2 + 128], 16) == 3:  # the Pledged entry with seq 3
+                    log["data"] = log["data"][:-1] + ("0" if log["data"][-1] != "0" else "1")
+        return result
+
+    with ProviderProxy(chain.url) as proxy:
+        proxy.rewrite = tamper
+        with pytest.raises(LedgerIntegrityError, match="seq 3"):
+            make_indexer(chain, store, url=proxy.url).run()
+    assert all(seq < 3 for seq, *_ in db_entries(store))
+
+
+def test_follow_keeps_up_and_survives_the_node_going_away(chain: EscrowChain, store: LedgerStore) -> None:
+    with ProviderProxy(chain.url) as proxy:
+        indexer = make_indexer(chain, store, url=proxy.url, depth=1, poll_interval=0.05)
+        stop = threading.Event()
+        errors: list[BaseException] = []
+
+        def follow() -> None:
+            try:
+                indexer.run(follow=True, stop=stop)
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
+        try:
+            cid = chain.create(1)
+            wait_until(lambda: stored_seq(store) == 1)
+            proxy.go_down()
+            chain.pledge(cid, 2, 10**17)
+            chain.pledge(cid, 3, 10**17)
+            time.sleep(0.5)
+            proxy.come_up()
+            wait_until(lambda: stored_seq(store) == 3)
+            chain.pledge(cid, 4, 10**17)
+            wait_until(lambda: stored_seq(store) == 4)
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+        assert not errors
+    assert_db_matches_chain(store, chain)
+
+
+def test_resume_after_kill_9_has_no_gap_and_no_duplicate(chain: EscrowChain, tmp_path) -> None:
+    cid = chain.create(1, goal=10**30)
+    for i in range(400):
+        chain.pledge(cid, 2 + i % 7, 10**15 + i)
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    store = LedgerStore(open_database(url))
+    command = [
+        sys.executable, "-m", "ledger.cli", "index", "--rpc", chain.url, "--contract", chain.address,
+        "--from-block", str(chain.deployment.block), "--db", url, "--finality-depth", "0",
+        "--max-span", "3", "--quiet",
+    ]
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(4):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        start = stored_seq(store)
+        deadline = time.monotonic() + 60
+        while stored_seq(store) <= start + rng.randrange(5, 60) and process.poll() is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        if process.poll() is None:
+            os.kill(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait()
+        seqs = [row[0] for row in db_entries(store)]
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == stored_seq(store)
+    assert kills >= 2
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert_db_matches_chain(store, chain)
+
+
+def test_ganache_compatibility(tmp_path) -> None:
+    chain = EscrowChain.start("ganache")
+    try:
+        chain.random_history(seed=4, steps=30)
+        store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'ganache.db'}"))
+        make_indexer(chain, store, depth=2).run()
+        assert_db_matches_chain(store, chain)
+    finally:
+        chain.stop()
