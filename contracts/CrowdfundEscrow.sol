@@ -20,10 +20,10 @@ import {LedgerHash} from "./libraries/LedgerHash.sol";
 /// and pledges. The owner has no path to escrowed money: pausing never blocks unpledge, claim,
 /// refund or fee withdrawal, and there is no admin withdrawal.
 ///
-/// @dev Gas: every state change reads the globals slot once and writes it once (ledger length,
-/// campaign count, lock and ETH fees live there), writes the ledger head, and touches as few
-/// campaign slots as it can: a pledge or unpledge one, cancel and claim two (the creator and the
-/// goal share a slot), a plain ETH campaign is created in two. See "GAS NOTES" below.
+/// @dev Storage is packed for the hot paths: an ETH pledge touches one campaign slot, the
+/// backer's pledge, the globals slot (ledger length, campaign count, pause flag, lock, ETH fees)
+/// and the head; cancel and claim one campaign slot more (the creator and the goal share it).
+/// See GAS NOTES below.
 contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     using SafeERC20 for IERC20;
 
@@ -55,9 +55,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
                                 STORAGE
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev One slot: everything a state change reads or writes besides its campaign. The views and
-    /// admin functions use the fields; the state changes read and write the whole word at once
-    /// through the GLOBALS_* constants below (see GAS NOTES), which mirror how Solidity packs it.
+    /// @dev One slot: everything a state change reads or writes besides its campaign.
     struct Globals {
         uint64 ledgerLength;
         uint64 campaignCount;
@@ -67,7 +65,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         uint96 ethFees; // accrued ETH fees; 2^96 wei exceeds all ETH in existence
     }
 
-    /// @dev One slot: all a pledge, unpledge or refund needs to read.
+    /// @dev One slot: all a pledge, unpledge, cancel or refund needs to read.
     struct CampaignCore {
         uint128 pledged;
         uint64 deadline;
@@ -79,13 +77,13 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         bool isToken; // token != address(0)
     }
 
-    /// @dev Four slots, of which only the first two are written for a plain ETH campaign:
+    /// @dev Four slots, of which a plain ETH campaign writes only the first two:
     ///   0  core
-    ///   1  creator | goal96      (cancel and claim need both; refund and the views need the goal)
+    ///   1  creator | goal96      (cancel and claim need the creator, claim and refund the goal)
     ///   2  goal | maxPerBacker   (written only for a capped campaign or a goal of 2^96 - 1 or more)
     ///   3  token                 (written only for a token campaign)
-    /// `goal96` holds the goal when it is below 2^96 - 1 (79 billion tokens of 18 decimals: every
-    /// practical goal); otherwise it holds GOAL_IN_SLOT_2 and the goal is read from `goal`.
+    /// `goal96` holds the goal when it is below 2^96 - 1 (79 billion units of an 18-decimal
+    /// token); otherwise it holds GOAL_IN_SLOT_2 and the goal is read from `goal`.
     struct CampaignRecord {
         CampaignCore core;
         address creator;
@@ -95,16 +93,12 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         address token;
     }
 
-    /// @dev Bit positions in the Globals word: Solidity packs a struct from the lowest-order bits up.
-    uint256 private constant GLOBALS_LEDGER_LENGTH_MASK = type(uint64).max; // bits 0-63
-    uint256 private constant GLOBALS_COUNT_SHIFT = 64; // campaignCount, bits 64-127
-    uint256 private constant GLOBALS_FEE_BPS_SHIFT = 128; // feeBps, bits 128-143
-    uint256 private constant GLOBALS_PAUSED = 1 << 144; // paused, bits 144-151
-    uint256 private constant GLOBALS_LOCKED = 1 << 152; // locked, bits 152-159
-    uint256 private constant GLOBALS_ETH_FEES_SHIFT = 160; // ethFees, bits 160-255
-
-    /// @dev The `goal96` marker for a goal that does not fit beside the creator.
-    uint96 private constant GOAL_IN_SLOT_2 = type(uint96).max;
+    /// @dev A backer's pledge. A one-field struct occupies its slot exactly as a bare uint256
+    /// would; the wrapper lets a function hold a storage reference to the slot, so its mapping
+    /// location is hashed once for both the read and the write.
+    struct BackerPledge {
+        uint256 amount;
+    }
 
     /// @dev A new campaign's terms, gathered to keep {createCampaign}'s stack shallow.
     struct NewCampaign {
@@ -124,13 +118,6 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     address public feeRecipient;
 
     mapping(uint256 campaignId => CampaignRecord) private _campaigns;
-    /// @dev A one-field struct occupies its slot exactly as a bare uint256 would; wrapping the
-    /// amount lets a function take a storage reference to a backer's slot and hash its
-    /// location once for the read and the write.
-    struct BackerPledge {
-        uint256 amount;
-    }
-
     mapping(uint256 campaignId => mapping(address backer => BackerPledge)) private _pledges;
     mapping(address token => uint256) private _tokenFees;
 
@@ -138,17 +125,45 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
                                GAS NOTES
     //////////////////////////////////////////////////////////////*/
 
-    // Every state change begins with {_enter}, which loads the globals word once (one SLOAD) and
-    // refuses a reentrant call, and ends its bookkeeping with {_append}, which writes the word
-    // back in a single SSTORE together with the new ledger length (plus, where they change, the
-    // campaign count or the ETH fees). The word is handled whole, by the GLOBALS_* bit constants,
-    // because assigning a Globals struct to storage compiles to one read-modify-write per member.
-    // The reentrancy lock lives in the same word, and it is only
-    // *written* around external calls: the ETH pledge, cancel and createCampaign make none, so
-    // setting and clearing the lock inside them could never be observed; they still check it, so
-    // a reentrant call into them reverts with {CrowdfundEscrowReentrantCall} as before. A token
-    // pledge stores the lock before pulling the tokens; every payout stores it with the ledger
-    // entry (effects before interactions) and clears it after the transfer.
+    // The state changes handle the Globals slot and a campaign's CampaignCore slot as whole words
+    // (one SLOAD each, fields taken out with the bit constants below, one SSTORE for the write),
+    // because Solidity would unpack every member into memory on a read and read-modify-write the
+    // slot once per member on a struct assignment. The constants mirror how Solidity packs the
+    // structs (first member in the lowest-order bits); the views and admin functions use the
+    // struct fields, so the two must agree, and every test of a view checks that they do.
+    //
+    // Every state change begins with {_enter}, which loads the globals word and refuses a
+    // reentrant call, and writes it back once in {_append}, with the new ledger length (plus,
+    // where they change, the campaign count or the ETH fees). The reentrancy lock lives in that
+    // word and is only *stored* around external calls: createCampaign, cancel and the ETH pledge
+    // make none, so setting and clearing the lock inside them could never be observed; they still
+    // check it, so a reentrant call into them reverts with {CrowdfundEscrowReentrantCall} as
+    // before. A token pledge stores the lock before pulling the tokens; every payout stores it
+    // with its ledger entry (effects before interactions) and clears it after the transfer with a
+    // read-modify-write, so an admin change made during the call is not overwritten.
+
+    /// @dev Globals word: ledgerLength bits 0-63, campaignCount 64-127, feeBps 128-143,
+    /// paused 144, locked 152, ethFees 160-255.
+    uint256 private constant GLOBALS_LEDGER_LENGTH_MASK = type(uint64).max;
+    uint256 private constant GLOBALS_COUNT_SHIFT = 64;
+    uint256 private constant GLOBALS_FEE_BPS_SHIFT = 128;
+    uint256 private constant GLOBALS_PAUSED = 1 << 144;
+    uint256 private constant GLOBALS_LOCKED = 1 << 152;
+    uint256 private constant GLOBALS_ETH_FEES_SHIFT = 160;
+
+    /// @dev CampaignCore word: pledged bits 0-127, deadline 128-191, feeBps 192-207, then one
+    /// byte per flag.
+    uint256 private constant CORE_PLEDGED_MASK = type(uint128).max;
+    uint256 private constant CORE_DEADLINE_SHIFT = 128;
+    uint256 private constant CORE_FEE_BPS_SHIFT = 192;
+    uint256 private constant CORE_KEEP_IT_ALL = 1 << 208;
+    uint256 private constant CORE_CLAIMED = 1 << 216;
+    uint256 private constant CORE_CANCELLED = 1 << 224;
+    uint256 private constant CORE_CAPPED = 1 << 232;
+    uint256 private constant CORE_IS_TOKEN = 1 << 240;
+
+    /// @dev The `goal96` marker for a goal that does not fit beside the creator.
+    uint96 private constant GOAL_IN_SLOT_2 = type(uint96).max;
 
     /*//////////////////////////////////////////////////////////////
                               CONSTRUCTOR
@@ -195,9 +210,9 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (maxPerBacker > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(maxPerBacker, type(uint128).max);
         if (token != address(0) && token.code.length == 0) revert CrowdfundEscrowInvalidToken(token);
 
-        campaignId = uint64(globals >> GLOBALS_COUNT_SHIFT) + 1; // checked: uint64, as the field
+        campaignId = uint64(globals >> GLOBALS_COUNT_SHIFT) + 1; // checked as a uint64, like the field
         unchecked {
-            globals += 1 << GLOBALS_COUNT_SHIFT; // cannot carry out of the field: checked above
+            globals += 1 << GLOBALS_COUNT_SHIFT; // no carry out of the field: checked above
         }
         NewCampaign memory terms = NewCampaign({
             token: token,
@@ -239,16 +254,16 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         uint256 globals = _enter();
         if (globals & GLOBALS_PAUSED != 0) revert CrowdfundEscrowPaused();
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireFunding(campaignId, campaign, core);
         if (amount == 0) revert CrowdfundEscrowZeroAmount();
 
         uint256 received;
-        if (core.isToken) {
+        if (core & CORE_IS_TOKEN != 0) {
             if (msg.value != 0) revert CrowdfundEscrowWrongEthValue(0, msg.value);
-            _storeGlobals(globals | GLOBALS_LOCKED); // the token is called: lock across the transfer
+            _storeGlobals(globals | GLOBALS_LOCKED); // hold the lock while the token runs
             received = _pullToken(campaign.token, amount);
-            // `globals` still has the lock clear: _append's write releases it
+            globals = _loadGlobals() & ~GLOBALS_LOCKED; // as the call left it; _append unlocks
         } else {
             if (msg.value != amount) revert CrowdfundEscrowWrongEthValue(amount, msg.value);
             received = amount;
@@ -256,15 +271,15 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
 
         BackerPledge storage backer = _pledges[campaignId][msg.sender];
         uint256 backerTotal = backer.amount + received;
-        if (core.capped) {
-            uint256 cap = campaign.maxPerBacker; // read only for capped campaigns
+        if (core & CORE_CAPPED != 0) {
+            uint256 cap = campaign.maxPerBacker; // a third slot, read only for capped campaigns
             if (backerTotal > cap) revert CrowdfundEscrowCapExceeded(campaignId, msg.sender, backerTotal, cap);
         }
-        uint256 newPledged = core.pledged + received;
+        uint256 newPledged = _pledged(core) + received;
         if (newPledged > type(uint128).max) revert CrowdfundEscrowAmountTooLarge(newPledged, type(uint128).max);
 
         backer.amount = backerTotal;
-        campaign.core.pledged = uint128(newPledged);
+        _storeCore(campaign, (core & ~CORE_PLEDGED_MASK) | newPledged);
         (uint64 seq, bytes32 head) = _append(globals, KIND_PLEDGED, campaignId, msg.sender, received, 0);
         emit Pledged(campaignId, msg.sender, received, seq, head);
     }
@@ -276,7 +291,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function unpledge(uint256 campaignId, uint256 amount) external {
         uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireFunding(campaignId, campaign, core);
         if (amount == 0) revert CrowdfundEscrowZeroAmount();
 
@@ -286,25 +301,30 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
             revert CrowdfundEscrowInsufficientPledge(campaignId, msg.sender, backerTotal, amount);
         }
         uint256 remaining;
-        uint64 lockStart;
         unchecked {
-            // amount <= backerTotal <= pledged: a campaign's total is the sum of its pledges
-            remaining = core.pledged - amount;
-            lockStart = core.deadline > unpledgeLockWindow ? core.deadline - unpledgeLockWindow : 0;
+            // amount <= backerTotal <= pledged: a campaign's total is the sum of its backers' pledges
+            remaining = _pledged(core) - amount;
         }
-        if (block.timestamp >= lockStart) {
-            uint256 goal = _goalOf(campaign);
-            if (core.pledged >= goal && remaining < goal) {
-                revert CrowdfundEscrowUnpledgeLocked(campaignId, remaining, goal, lockStart);
+        {
+            uint64 deadline = _deadline(core);
+            uint64 lockStart;
+            unchecked {
+                lockStart = deadline > unpledgeLockWindow ? deadline - unpledgeLockWindow : 0;
+            }
+            if (block.timestamp >= lockStart) {
+                uint256 goal = _goalOf(campaign);
+                if (_pledged(core) >= goal && remaining < goal) {
+                    revert CrowdfundEscrowUnpledgeLocked(campaignId, remaining, goal, lockStart);
+                }
             }
         }
 
         unchecked {
             backer.amount = backerTotal - amount; // amount <= backerTotal, checked above
         }
-        campaign.core.pledged = uint128(remaining);
-        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
-        (uint64 seq, bytes32 head) = _append(globals, KIND_UNPLEDGED, campaignId, msg.sender, amount, 0);
+        _storeCore(campaign, (core & ~CORE_PLEDGED_MASK) | remaining);
+        (uint64 seq, bytes32 head) =
+            _append(globals | GLOBALS_LOCKED, KIND_UNPLEDGED, campaignId, msg.sender, amount, 0);
         emit Unpledged(campaignId, msg.sender, amount, seq, head);
         _pay(_assetOf(campaign, core), msg.sender, amount);
         _unlock();
@@ -315,11 +335,11 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function cancel(uint256 campaignId) external {
         uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireFunding(campaignId, campaign, core);
         if (msg.sender != campaign.creator) revert CrowdfundEscrowNotCreator(campaignId, msg.sender);
 
-        campaign.core.cancelled = true;
+        _storeCore(campaign, core | CORE_CANCELLED);
         (uint64 seq, bytes32 head) = _append(globals, KIND_CANCELLED, campaignId, msg.sender, 0, 0);
         emit Cancelled(campaignId, msg.sender, seq, head);
     }
@@ -330,29 +350,30 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function claim(uint256 campaignId) external {
         uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireExists(campaignId, core);
         address creator = campaign.creator;
         if (msg.sender != creator) revert CrowdfundEscrowNotCreator(campaignId, msg.sender);
         CampaignState state = _stateOf(campaign, core);
         if (state != CampaignState.Succeeded) revert CrowdfundEscrowNotClaimable(campaignId, state);
 
-        uint256 fee = (uint256(core.pledged) * core.feeBps + BPS - 1) / BPS;
-        uint256 payout = core.pledged - fee;
+        uint256 pledged = _pledged(core);
+        uint256 fee = (pledged * _feeBps(core) + BPS - 1) / BPS;
+        uint256 payout = pledged - fee;
         address asset = _assetOf(campaign, core);
-        campaign.core.claimed = true;
+        _storeCore(campaign, core | CORE_CLAIMED);
         if (fee != 0) {
             if (asset == address(0)) {
                 // fee <= pledged < 2^128 wei, and all ETH fees together stay far below 2^96 wei;
-                // kept in the globals word, so accruing costs no extra slot.
+                // they live in the globals word, so accruing them costs no slot of its own
                 uint96 ethFees = uint96(globals >> GLOBALS_ETH_FEES_SHIFT) + uint96(fee); // checked
                 globals = (globals & type(uint160).max) | (uint256(ethFees) << GLOBALS_ETH_FEES_SHIFT);
             } else {
                 _tokenFees[asset] += fee;
             }
         }
-        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
-        (uint64 seq, bytes32 head) = _append(globals, KIND_CLAIMED, campaignId, creator, payout, bytes32(fee));
+        (uint64 seq, bytes32 head) =
+            _append(globals | GLOBALS_LOCKED, KIND_CLAIMED, campaignId, creator, payout, bytes32(fee));
         emit Claimed(campaignId, creator, payout, fee, seq, head);
         _pay(asset, creator, payout);
         _unlock();
@@ -363,7 +384,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function refund(uint256 campaignId) external {
         uint256 globals = _enter();
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireExists(campaignId, core);
         CampaignState state = _stateOf(campaign, core);
         if (state != CampaignState.Failed && state != CampaignState.Cancelled) {
@@ -374,8 +395,8 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (amount == 0) revert CrowdfundEscrowNothingToRefund(campaignId, msg.sender);
 
         backer.amount = 0;
-        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
-        (uint64 seq, bytes32 head) = _append(globals, KIND_REFUNDED, campaignId, msg.sender, amount, 0);
+        (uint64 seq, bytes32 head) =
+            _append(globals | GLOBALS_LOCKED, KIND_REFUNDED, campaignId, msg.sender, amount, 0);
         emit Refunded(campaignId, msg.sender, amount, seq, head);
         _pay(_assetOf(campaign, core), msg.sender, amount);
         _unlock();
@@ -397,9 +418,9 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (amount == 0) revert CrowdfundEscrowNoFees(token);
 
         address to = feeRecipient;
-        globals |= GLOBALS_LOCKED; // stored by _append, held across the payout
-        (uint64 seq, bytes32 head) =
-            _append(globals, KIND_FEES_WITHDRAWN, 0, to, amount, bytes32(uint256(uint160(token))));
+        (uint64 seq, bytes32 head) = _append(
+            globals | GLOBALS_LOCKED, KIND_FEES_WITHDRAWN, 0, to, amount, bytes32(uint256(uint160(token)))
+        );
         emit FeesWithdrawn(token, to, amount, seq, head);
         _pay(token, to, amount);
         _unlock();
@@ -446,7 +467,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     function getCampaign(uint256 campaignId) external view returns (Campaign memory) {
         CampaignRecord storage campaign = _campaigns[campaignId];
         CampaignCore memory core = campaign.core;
-        _requireExists(campaignId, core);
+        if (core.deadline == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
         return Campaign({
             creator: campaign.creator,
             token: campaign.token,
@@ -464,7 +485,7 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     /// @notice 0 Funding, 1 Succeeded, 2 Failed, 3 Cancelled, 4 Claimed. Reverts for an unknown id.
     function campaignState(uint256 campaignId) external view returns (uint8) {
         CampaignRecord storage campaign = _campaigns[campaignId];
-        CampaignCore memory core = campaign.core;
+        uint256 core = _loadCore(campaign);
         _requireExists(campaignId, core);
         return uint8(_stateOf(campaign, core));
     }
@@ -508,12 +529,16 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
                                 INTERNAL
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev The globals word, read once for the whole call; reverts inside another state change.
+    /// @dev The globals word, read once per state change; reverts inside another state change.
     function _enter() private view returns (uint256 globals) {
+        globals = _loadGlobals();
+        if (globals & GLOBALS_LOCKED != 0) revert CrowdfundEscrowReentrantCall();
+    }
+
+    function _loadGlobals() private view returns (uint256 globals) {
         assembly ("memory-safe") {
             globals := sload(_globals.slot)
         }
-        if (globals & GLOBALS_LOCKED != 0) revert CrowdfundEscrowReentrantCall();
     }
 
     function _storeGlobals(uint256 globals) private {
@@ -522,20 +547,45 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         }
     }
 
-    /// @dev Clears the lock after a payout; the globals slot is already warm and written.
+    /// @dev Clears the lock after a payout: a read-modify-write of the (warm) globals slot.
     function _unlock() private {
         _globals.locked = false;
     }
 
-    /// @dev Appends one entry to the ledger and returns its seq and the new head. Writes the
-    /// globals (with the new ledger length and whatever else the caller changed) in one SSTORE.
+    /// @dev The campaign's CampaignCore slot as one word (see GAS NOTES).
+    function _loadCore(CampaignRecord storage campaign) private view returns (uint256 core) {
+        assembly ("memory-safe") {
+            core := sload(campaign.slot) // `core` is the record's first member
+        }
+    }
+
+    function _storeCore(CampaignRecord storage campaign, uint256 core) private {
+        assembly ("memory-safe") {
+            sstore(campaign.slot, core)
+        }
+    }
+
+    function _pledged(uint256 core) private pure returns (uint256) {
+        return core & CORE_PLEDGED_MASK;
+    }
+
+    function _deadline(uint256 core) private pure returns (uint64) {
+        return uint64(core >> CORE_DEADLINE_SHIFT);
+    }
+
+    function _feeBps(uint256 core) private pure returns (uint16) {
+        return uint16(core >> CORE_FEE_BPS_SHIFT);
+    }
+
+    /// @dev Appends one entry to the ledger and returns its seq and the new head. Stores the
+    /// globals word (with the new ledger length and whatever else the caller changed) in one go.
     function _append(uint256 globals, uint8 kind, uint256 campaignId, address account, uint256 amount, bytes32 detail)
         private
         returns (uint64 seq, bytes32 head)
     {
-        seq = uint64(globals & GLOBALS_LEDGER_LENGTH_MASK) + 1; // checked: uint64, as the field
+        seq = uint64(globals & GLOBALS_LEDGER_LENGTH_MASK) + 1; // checked as a uint64, like the field
         unchecked {
-            _storeGlobals(globals + 1); // cannot carry out of the field: the check above reverts first
+            _storeGlobals(globals + 1); // no carry out of the field: checked above
         }
         head = LedgerHash.next(_ledgerHead, seq, kind, campaignId, account, amount, detail);
         _ledgerHead = head;
@@ -556,35 +606,28 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (goal == GOAL_IN_SLOT_2) goal = campaign.goal;
     }
 
-    function _stateOf(CampaignRecord storage campaign, CampaignCore memory core)
-        private
-        view
-        returns (CampaignState)
-    {
-        if (core.cancelled) return CampaignState.Cancelled;
-        if (core.claimed) return CampaignState.Claimed;
-        if (block.timestamp < core.deadline) return CampaignState.Funding;
-        if (core.keepItAll || core.pledged >= _goalOf(campaign)) return CampaignState.Succeeded;
+    function _stateOf(CampaignRecord storage campaign, uint256 core) private view returns (CampaignState) {
+        if (core & CORE_CANCELLED != 0) return CampaignState.Cancelled;
+        if (core & CORE_CLAIMED != 0) return CampaignState.Claimed;
+        if (block.timestamp < _deadline(core)) return CampaignState.Funding;
+        if (core & CORE_KEEP_IT_ALL != 0 || _pledged(core) >= _goalOf(campaign)) return CampaignState.Succeeded;
         return CampaignState.Failed;
     }
 
-    function _requireExists(uint256 campaignId, CampaignCore memory core) private pure {
-        if (core.deadline == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
+    function _requireExists(uint256 campaignId, uint256 core) private pure {
+        if (_deadline(core) == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
     }
 
-    function _requireFunding(uint256 campaignId, CampaignRecord storage campaign, CampaignCore memory core)
-        private
-        view
-    {
+    function _requireFunding(uint256 campaignId, CampaignRecord storage campaign, uint256 core) private view {
         _requireExists(campaignId, core);
-        if (core.cancelled) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
-        if (block.timestamp >= core.deadline) {
+        if (core & CORE_CANCELLED != 0) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
+        if (block.timestamp >= _deadline(core)) {
             revert CrowdfundEscrowNotFunding(campaignId, _stateOf(campaign, core));
         }
     }
 
-    function _assetOf(CampaignRecord storage campaign, CampaignCore memory core) private view returns (address) {
-        return core.isToken ? campaign.token : address(0);
+    function _assetOf(CampaignRecord storage campaign, uint256 core) private view returns (address) {
+        return core & CORE_IS_TOKEN != 0 ? campaign.token : address(0);
     }
 
     /// @dev Pulls `amount` of `token` from the caller and returns what actually arrived.
@@ -602,7 +645,8 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
         if (asset == address(0)) {
             bool ok;
             assembly ("memory-safe") {
-                // a plain value call that does not copy the recipient's return data into memory
+                // a plain value call with all gas, like `to.call{value: amount}("")`, but
+                // without copying the recipient's return data into memory
                 ok := call(gas(), to, amount, 0, 0, 0, 0)
             }
             if (!ok) revert CrowdfundEscrowEthTransferFailed(to, amount);

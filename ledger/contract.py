@@ -27,6 +27,7 @@ _CAMPAIGN_STATE = _selector("campaignState(uint256)")
 _PLEDGE_OF = _selector("pledgeOf(uint256,address)")
 _ACCRUED_FEES = _selector("accruedFees(address)")
 _FEE_RECIPIENT = _selector("feeRecipient()")
+_BALANCE_OF = _selector("balanceOf(address)")
 _CAMPAIGN_TUPLE = "(address,address,uint256,uint64,uint256,bool,uint16,uint256,bool,bool)"
 
 
@@ -83,6 +84,40 @@ class EscrowReader:
 
     def fee_recipient(self, block: BlockId = "latest") -> str:
         return str(self._call(_FEE_RECIPIENT, block, ["address"])[0]).lower()
+
+    # ------------------------------------------------------------- batched, for audits
+
+    def _batch(self, to: str, datas: list[bytes], block: int, types: list[str]) -> list[Any]:
+        tag = hex(block)
+        calls = [("eth_call", [{"to": to, "data": "0x" + d.hex()}, tag]) for d in datas]
+        return [decode(types, bytes.fromhex(raw[2:])) for raw in self.rpc.batch(calls)]
+
+    def campaigns_at(self, campaign_ids: list[int], block: int) -> dict[int, tuple[OnChainCampaign, int]]:
+        """getCampaign and campaignState of each id at `block`."""
+        ids = [encode(["uint256"], [i]) for i in campaign_ids]
+        views = self._batch(self.address, [_GET_CAMPAIGN + a for a in ids], block, [_CAMPAIGN_TUPLE])
+        states = self._batch(self.address, [_CAMPAIGN_STATE + a for a in ids], block, ["uint8"])
+        result = {}
+        for campaign_id, (values,), (state,) in zip(campaign_ids, views, states):
+            creator, token, *rest = values
+            result[campaign_id] = (OnChainCampaign(creator.lower(), token.lower(), *rest), int(state))
+        return result
+
+    def pledges_at(self, keys: list[tuple[int, str]], block: int) -> dict[tuple[int, str], int]:
+        """pledgeOf(campaign, backer) for each key at `block`."""
+        datas = [_PLEDGE_OF + encode(["uint256", "address"], [c, b]) for c, b in keys]
+        return {key: int(v[0]) for key, v in zip(keys, self._batch(self.address, datas, block, ["uint256"]))}
+
+    def accrued_fees_at(self, tokens: list[str], block: int) -> dict[str, int]:
+        datas = [_ACCRUED_FEES + encode(["address"], [t]) for t in tokens]
+        return {t: int(v[0]) for t, v in zip(tokens, self._batch(self.address, datas, block, ["uint256"]))}
+
+    def asset_balance(self, token: str, block: int) -> int:
+        """The escrow's balance of `token` (the zero address for ETH) at `block`."""
+        if int(token, 16) == 0:
+            return self.rpc.get_balance(self.address, block)
+        raw = self.rpc.eth_call(token, _BALANCE_OF + encode(["address"], [self.address]), block)
+        return int(decode(["uint256"], raw)[0])
 
     def check_is_escrow(self, block: BlockId = "latest") -> None:
         """Raise NotAnEscrowError unless `address` answers like a CrowdfundEscrow at `block`."""

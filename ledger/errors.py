@@ -44,7 +44,10 @@ class RpcError(NodeError):
 
 
 class RangeTooWide(RpcError):
-    """The provider refused an eth_getLogs range as too wide or too many results."""
+    """The provider refused an eth_getLogs range as too wide or too many results.
+    `suggested_to_block` is the end of a range the provider said would work, if it said."""
+
+    suggested_to_block: int | None = None
 
 
 class NotAnEscrowError(CrowdLedgerError):

@@ -104,6 +104,12 @@ def apply_entry(state: Projections, entry: LedgerEntry) -> None:
     elif kind == Kind.CANCELLED:
         campaign.cancelled = True
     elif kind == Kind.CLAIMED:
+        fee = -(-campaign.pledged * campaign.fee_bps // 10_000)
+        if entry.amount + entry.fee != campaign.pledged or entry.fee != fee:
+            raise LedgerIntegrityError(
+                f"entry seq {entry.seq} claims {entry.amount} + fee {entry.fee} of campaign {campaign.campaign_id}, "
+                f"whose total is {campaign.pledged} with fee {fee}"
+            )
         campaign.claimed = True
         campaign.claimed_amount = entry.amount
         campaign.claim_fee = entry.fee

@@ -417,10 +417,10 @@ class RpcClient:
         session = self._acquire()
         try:
             while True:
-                attempt += 1
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
+                attempt += 1
                 try:
                     decoded = self._post_once(session, body, min(self.timeout, remaining))
                     if check is not None:

@@ -1,0 +1,200 @@
+"""Indexer throughput, measured side by side in one run (a benchmark, not a test).
+
+    python bench/index.py [--entries 100000] [--pg-url postgresql+psycopg://...]
+
+Deploys the escrow on a fresh anvil, generates the ledger (many campaigns and backers; backers
+are auto-impersonated and funded with anvil_setBalance, thousands of transactions per block),
+then measures over the same block range:
+  1. raw:     one plain eth_getLogs over the whole range, response parsed, nothing else
+  2. naive:   web3.py's contract.events.X().get_logs(...) decoding every ledger event
+  3. backfill: `crowdledger index` into a fresh SQLite database, and into PostgreSQL
+and prints entries/s for each and the ratios. Targets: backfill into SQLite >= 0.7x raw and
+>= 10x naive. It also samples the backfill's resident memory as the range grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from eth_abi import encode  # noqa: E402
+
+from ledger.db.engine import open_database  # noqa: E402
+from ledger.db.store import LedgerStore  # noqa: E402
+from ledger.devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract, transact  # noqa: E402
+from ledger.devnet.nodes import LocalNode  # noqa: E402
+from ledger.events import LEDGER_TOPICS_FILTER  # noqa: E402
+from ledger.hashing import keccak256  # noqa: E402
+from ledger.indexer import Indexer  # noqa: E402
+from ledger.progress import Progress  # noqa: E402
+from ledger.rpc import RpcClient  # noqa: E402
+
+PLEDGE = keccak256(b"pledge(uint256,uint256)")[:4]
+UNPLEDGE = keccak256(b"unpledge(uint256,uint256)")[:4]
+TX_BATCH = 500
+TXS_PER_BLOCK = 2_000
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: int) -> None:
+    """Create `campaigns` campaigns and fill the ledger to `entries` with pledges/unpledges."""
+    owner = NodeAccount(w3.eth.accounts[0])
+    deadline = w3.eth.get_block("latest")["timestamp"] + 300 * 86400
+    for i in range(campaigns):
+        creator = NodeAccount(w3.eth.accounts[1 + i % 8])
+        transact(w3, creator, escrow.functions.createCampaign(
+            "0x" + "00" * 20, 10**30, deadline, 0, i % 5 == 0, keccak256(b"campaign %d" % i)))
+    del owner
+    addresses = ["0x" + keccak256(b"backer %d" % i)[:20].hex() for i in range(backers)]
+    rpc.call("anvil_autoImpersonateAccount", [True])
+    for start in range(0, backers, 1000):
+        rpc.batch([("anvil_setBalance", [a, hex(10**24)]) for a in addresses[start:start + 1000]])
+    rpc.call("evm_setAutomine", [False])
+    remaining = entries - campaigns
+    sent = in_block = 0
+    started = time.perf_counter()
+    while sent < remaining:
+        calls = []
+        for k in range(min(TX_BATCH, remaining - sent)):
+            n = sent + k
+            backer = addresses[n % backers]
+            campaign = 1 + (n * 7919) % campaigns
+            if n % 10 == 9:  # an unpledge of part of this backer's earlier pledge
+                data = UNPLEDGE + encode(["uint256", "uint256"], [1 + ((n - 9) * 7919) % campaigns, 1])
+                value = 0
+            else:
+                value = 10**15 + n
+                data = PLEDGE + encode(["uint256", "uint256"], [campaign, value])
+            calls.append(("eth_sendTransaction", [{
+                "from": backer, "to": escrow.address, "data": "0x" + data.hex(), "value": hex(value),
+                "gas": hex(150_000),
+            }]))
+        rpc.batch(calls)
+        sent += len(calls)
+        in_block += len(calls)
+        if in_block >= TXS_PER_BLOCK or sent >= remaining:
+            rpc.call("evm_mine")
+            in_block = 0
+        if sent % 20_000 < TX_BATCH:
+            print(f"  generated {sent + campaigns:,} entries ({(sent) / (time.perf_counter() - started):,.0f} tx/s)",
+                  flush=True)
+    rpc.call("evm_setAutomine", [True])
+
+
+def measure_raw(rpc: RpcClient, address: str, start: int, end: int) -> tuple[float, int]:
+    t = time.perf_counter()
+    logs = rpc.get_logs(address, start, end, LEDGER_TOPICS_FILTER)
+    return time.perf_counter() - t, len(logs)
+
+
+def measure_naive(escrow, start: int, end: int) -> tuple[float, int]:
+    t = time.perf_counter()
+    count = 0
+    for name in ("CampaignCreated", "Pledged", "Unpledged", "Cancelled", "Claimed", "Refunded", "FeesWithdrawn"):
+        count += len(getattr(escrow.events, name)().get_logs(from_block=start, to_block=end))
+    return time.perf_counter() - t, count
+
+
+def measure_backfill(url: str, db_url: str, address: str, start: int, total: int) -> tuple[float, int, list[str]]:
+    store = LedgerStore(open_database(db_url))
+    samples: list[str] = []
+    marks = [total // 4, total // 2, 3 * total // 4]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            state = store.read_sync_state()
+            done = state.last_seq if state else 0
+            while marks and done >= marks[0]:
+                samples.append(f"{marks.pop(0):,} entries: {rss_mib():.0f} MiB")
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    rss_before = rss_mib()
+    sampler.start()
+    with RpcClient(url) as rpc:
+        indexer = Indexer(rpc, store, address, start_block=start, finality_depth=0, progress=Progress(quiet=True))
+        t = time.perf_counter()
+        stored = indexer.run()
+        elapsed = time.perf_counter() - t
+    stop.set()
+    sampler.join()
+    samples.append(f"{stored:,} entries: {rss_mib():.0f} MiB (before: {rss_before:.0f} MiB)")
+    store.engine.dispose()
+    return elapsed, stored, samples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--entries", type=int, default=100_000)
+    parser.add_argument("--campaigns", type=int, default=200)
+    parser.add_argument("--backers", type=int, default=20_000)
+    parser.add_argument("--pg-url", default=os.environ.get("CROWDLEDGER_BENCH_PG_URL")
+                        or os.environ.get("CROWDLEDGER_TEST_PG_URL"), help="PostgreSQL server for the PG backfill")
+    parser.add_argument("--workdir", default="build/bench")
+    args = parser.parse_args()
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    with LocalNode.start(extra_args=["--gas-limit", "1000000000", "--order", "fifo"]) as node:
+        w3 = connect(node.url)
+        rpc = RpcClient(node.url)
+        deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
+        escrow = escrow_contract(w3, deployment.address)
+        print(f"generating {args.entries:,} ledger entries on anvil ({args.campaigns} campaigns, "
+              f"{args.backers:,} backers)...", flush=True)
+        t = time.perf_counter()
+        generate(rpc, w3, escrow, args.entries, args.campaigns, args.backers)
+        total = escrow.functions.ledgerLength().call()
+        start, end = deployment.block, w3.eth.block_number
+        print(f"  {total:,} entries in blocks {start}-{end}, {time.perf_counter() - t:.0f}s\n", flush=True)
+
+        results: dict[str, tuple[float, int]] = {}
+        raw = min((measure_raw(rpc, deployment.address, start, end) for _ in range(2)), key=lambda r: r[0])
+        results["raw eth_getLogs (parsed)"] = raw
+        results["naive web3.py get_logs"] = measure_naive(escrow, start, end)
+        sqlite_path = workdir / "index-bench.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+        elapsed, stored, memory = measure_backfill(node.url, f"sqlite:///{sqlite_path}", deployment.address, start,
+                                                   total)
+        results["CrowdLedger backfill -> SQLite"] = (elapsed, stored)
+        pg_memory: list[str] = []
+        if args.pg_url:
+            from tests.support.databases import fresh_postgres
+
+            with fresh_postgres(args.pg_url) as pg_url:
+                elapsed, stored, pg_memory = measure_backfill(node.url, pg_url, deployment.address, start, total)
+            results["CrowdLedger backfill -> PostgreSQL"] = (elapsed, stored)
+
+    raw_rate = raw[1] / raw[0]
+    naive_rate = results["naive web3.py get_logs"][1] / results["naive web3.py get_logs"][0]
+    print(f"{'path':36} {'entries':>9} {'seconds':>8} {'entries/s':>10} {'x raw':>6} {'x naive':>8}")
+    for name, (seconds, count) in results.items():
+        rate = count / seconds
+        print(f"{name:36} {count:>9,} {seconds:>8.2f} {rate:>10,.0f} {rate / raw_rate:>6.2f} {rate / naive_rate:>8.1f}")
+    sqlite_rate = results["CrowdLedger backfill -> SQLite"][1] / results["CrowdLedger backfill -> SQLite"][0]
+    print(f"\ntargets: SQLite backfill >= 0.7x raw ({sqlite_rate / raw_rate:.2f}x: "
+          f"{'met' if sqlite_rate >= 0.7 * raw_rate else 'MISSED'}), >= 10x naive "
+          f"({sqlite_rate / naive_rate:.1f}x: {'met' if sqlite_rate >= 10 * naive_rate else 'MISSED'})")
+    print("resident memory during the SQLite backfill: " + "; ".join(memory))
+    if pg_memory:
+        print("resident memory during the PostgreSQL backfill: " + "; ".join(pg_memory))
+    if not args.pg_url:
+        print("PostgreSQL backfill skipped: pass --pg-url or set CROWDLEDGER_TEST_PG_URL")
+
+
+if __name__ == "__main__":
+    main()
