@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,7 +46,7 @@ def resolve_target(args: argparse.Namespace) -> Target:
         )
     if not is_address(contract):
         raise ConfigError(f"--contract {contract!r} is not an address (0x followed by 40 hex digits)")
-    if args.from_block is not None:
+    if getattr(args, "from_block", None) is not None:
         start = args.from_block
     elif deployment is not None and deployment.address.lower() == contract.lower():
         start = deployment.block
@@ -106,6 +107,117 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def open_indexed_store(url: str):  # -> LedgerStore
+    """The store of a database the indexer has filled; a missing or empty one is an error."""
+    from sqlalchemy.engine import make_url
+
+    from ledger.db.engine import open_database
+    from ledger.db.store import LedgerStore
+    from ledger.errors import StorageError
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise StorageError(f"not a database URL: {url!r} (try sqlite:///crowdledger.db)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        raise StorageError(f"no database at {parsed.database}; run `crowdledger index` first or pass --db")
+    store = LedgerStore(open_database(url))
+    if store.read_sync_state() is None:
+        raise StorageError(f"{parsed.render_as_string(hide_password=True)} holds no indexed ledger; run `crowdledger index`")
+    return store
+
+
+def _print_report(lines, as_json: bool, payload) -> None:  # noqa: ANN001
+    import orjson
+
+    if as_json:
+        sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        for line in lines:
+            print(line)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from ledger.audit import audit_chain, audit_export, render
+    from ledger.rpc import RpcClient
+
+    if args.from_file:
+        if args.chain_id is None or not args.contract:
+            raise ConfigError("an offline audit needs --from FILE, --chain-id and --contract")
+        if not is_address(args.contract):
+            raise ConfigError(f"--contract {args.contract!r} is not an address (0x followed by 40 hex digits)")
+        if args.expect_head is not None and not re.fullmatch(r"0x[0-9a-fA-F]{64}", args.expect_head):
+            raise ConfigError(f"--expect-head {args.expect_head!r} is not a 32-byte hex head")
+        try:
+            stream = sys.stdin.buffer if args.from_file == "-" else open(args.from_file, "rb")  # noqa: SIM115
+        except OSError as exc:
+            raise ConfigError(f"cannot read {args.from_file}: {exc.strerror}") from None
+        with stream:
+            report = audit_export(stream, args.chain_id, args.contract, expect_head=args.expect_head)
+    else:
+        target = resolve_target(args)
+        store = open_indexed_store(args.db) if args.db else None
+        with RpcClient(target.rpc_url) as rpc:
+            report = audit_chain(
+                rpc, target.contract, at_block=args.at_block, start_block=target.start_block, store=store
+            )
+    _print_report(render(report), args.json, report.to_dict())
+    return 0 if report.ok else EXIT_FINDINGS
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ledger.export import write_export
+
+    store = open_indexed_store(args.db)
+    if args.out in (None, "-"):
+        write_export(store.iter_entries(), args.format, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+        return 0
+    out = Path(args.out)
+    tmp = out.with_name(out.name + ".partial")
+    try:
+        with open(tmp, "wb") as handle:
+            count = write_export(store.iter_entries(), args.format, handle)
+        tmp.replace(out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {args.out}: {exc.strerror}") from None
+    print(f"exported {count:,} entries to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ledger.rpc import RpcClient
+    from ledger.verify import verify_backer, verify_tx
+
+    if bool(args.tx) == bool(args.backer):
+        raise ConfigError("give either --tx HASH or --backer ADDRESS")
+    target = resolve_target(args)
+    with RpcClient(target.rpc_url) as rpc:
+        if args.tx:
+            store = open_indexed_store(args.db) if args.db else (
+                open_indexed_store(DEFAULT_DB_URL) if Path("crowdledger.db").exists() else None
+            )
+            depth = store.read_sync_state().finality_depth if store else args.finality_depth
+            result = verify_tx(rpc, target.contract, args.tx, store=store, finality_depth=depth)
+            lines = [result.verdict] + [
+                f"  entry #{e.seq} {e.kind_name}: campaign {e.campaign_id}, account {e.account}, amount {e.amount}, "
+                f"head {e.head} ({'matches' if e.head_matches else 'unchecked' if e.head_matches is None else 'MISMATCH'}"
+                f"{'' if e.in_database is None else ', in the indexed ledger' if e.database_matches else ', NOT as indexed'})"
+                for e in result.entries
+            ]
+        else:
+            store = open_indexed_store(args.db or DEFAULT_DB_URL)
+            result = verify_backer(rpc, target.contract, args.backer, store, campaign_id=args.campaign)
+            lines = [result.verdict] + [
+                f"  campaign {c.campaign_id}: {c.status}; pledged {c.pledged_total}, unpledged {c.unpledged_total}, "
+                f"refunded {c.refunded_total}; pledgeOf on-chain {c.pledge_of_onchain} "
+                f"({'matches' if c.matches_chain else 'MISMATCH'})"
+                for c in result.campaigns
+            ]
+    _print_report(lines, args.json, result.to_dict())
+    return 0 if result.ok else EXIT_FINDINGS
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crowdledger", description="Index, audit and verify a CrowdfundEscrow ledger."
@@ -128,6 +240,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     index.set_defaults(handler=cmd_index)
+
+    audit = sub.add_parser(
+        "audit", help="replay the ledger from the chain (or an export, offline) and check it",
+        description="Exit 0 when clean, 1 when it found discrepancies, 2 when it could not run.",
+    )
+    _add_target_args(audit)
+    audit.add_argument("--at-block", type=_non_negative, help="audit as of this block (default: latest, or the --db's)")
+    audit.add_argument("--from-block", type=_non_negative, help="first block to scan (default: deployment block)")
+    audit.add_argument("--db", help="also diff this indexed database against the replay")
+    audit.add_argument("--from", dest="from_file", metavar="FILE", help="replay an export file offline ('-' for stdin)")
+    audit.add_argument("--chain-id", type=_non_negative, help="with --from: the chain the ledger lives on")
+    audit.add_argument("--expect-head", help="with --from: the ledgerHead() you read from a block explorer")
+    audit.add_argument("--json", action="store_true", help="a machine-readable report")
+    audit.set_defaults(handler=cmd_audit)
+
+    export = sub.add_parser("export", help="write every indexed entry as NDJSON or CSV")
+    _add_db_arg(export)
+    export.add_argument("--format", choices=["ndjson", "csv"], default="ndjson")
+    export.add_argument("--out", help="file to write (default: standard output)")
+    export.set_defaults(handler=cmd_export)
+
+    verify = sub.add_parser("verify", help="check one transaction or one backer's contributions")
+    _add_target_args(verify)
+    verify.add_argument("--db", default=None, help=f"indexed database (default {DEFAULT_DB_URL} if present)")
+    verify.add_argument("--tx", help="a transaction hash")
+    verify.add_argument("--backer", help="a backer's address")
+    verify.add_argument("--campaign", type=_non_negative, help="with --backer: only this campaign")
+    verify.add_argument("--finality-depth", type=_non_negative, default=12, help="when no database is given")
+    verify.add_argument("--json", action="store_true", help="a machine-readable answer")
+    verify.set_defaults(handler=cmd_verify)
     return parser
 
 
@@ -149,6 +291,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crowdledger: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as exc:  # a bug: still one line, the traceback with --verbose
+        if args.verbose:
+            raise
+        print(f"crowdledger: internal error: {type(exc).__name__}: {exc} (run with -v for details)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":
