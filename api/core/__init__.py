@@ -1,0 +1,1 @@
+"""Settings and other cross-cutting pieces of the API."""

@@ -1,0 +1,523 @@
+"""Seed an escrow with demo campaigns in every state.
+
+    summary = seed_demo(w3, deployment, backers=200)
+    print(summary.describe())
+
+On a development node (anvil, or hardhat) backers are cheap: addresses derived from their index
+get a balance with `anvil_setBalance` and send through `anvil_impersonateAccount`, and time is
+moved with `evm_increaseTime`/`evm_mine`, so the demo gets campaigns that are Funding, Succeeded
+(goal met, and keep-it-all short of its goal), Failed, Cancelled and Claimed, in ETH and in the
+demo token, with pledges spread over a simulated week, some unpledges, refunds, claims and a fee
+withdrawal in each asset.
+
+On ganache the node's unlocked accounts are the backers. On a real RPC URL with one funded key
+there is neither impersonation nor time travel: the sender backs its own campaigns, which stay
+Funding or get Cancelled (and refunded); the summary lists what was skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from ledger.deployment import Deployment
+from ledger.devnet.deploy import (
+    DEMO_TOKEN_SYMBOL,
+    NodeAccount,
+    Sender,
+    TransactionFailed,
+    deploy_token,
+    escrow_contract,
+    token_contract,
+    transact,
+)
+from ledger.errors import ConfigError
+
+ZERO_ADDRESS = "0x" + "00" * 20
+STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed")
+DAY = 86_400
+ETHER = 10**18
+
+# explicit gas limits on development nodes spare an eth_estimateGas round trip per transaction
+GAS = {"createCampaign": 300_000, "pledge": 250_000, "unpledge": 200_000, "cancel": 150_000,
+       "claim": 250_000, "refund": 200_000, "withdrawFees": 200_000, "mint": 150_000, "approve": 100_000}
+
+
+@dataclass
+class Capabilities:
+    """What the node lets a seeder do besides sending transactions."""
+
+    client: str = ""
+    time_travel: bool = False  # evm_increaseTime + evm_mine
+    impersonation: str | None = None  # "anvil" or "hardhat": <prefix>_setBalance/_impersonateAccount
+
+    @property
+    def development(self) -> bool:
+        return self.time_travel or self.impersonation is not None
+
+
+@dataclass
+class SeedSummary:
+    """What seed_demo did. `campaigns` maps each state name to the ids in it, as read on-chain."""
+
+    escrow: str
+    token: str
+    token_deployed: bool
+    mode: str
+    campaigns: dict[str, list[int]]
+    titles: dict[int, str]
+    backers: int
+    pledges: int = 0
+    unpledges: int = 0
+    cancels: int = 0
+    claims: int = 0
+    refunds: int = 0
+    fee_withdrawals: int = 0
+    transactions: int = 0
+    first_block: int = 0
+    last_block: int = 0
+    simulated_seconds: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["titles"] = {str(k): v for k, v in self.titles.items()}
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+    def describe(self) -> str:
+        lines = [f"Seeded {sum(len(v) for v in self.campaigns.values())} campaigns ({self.mode}):"]
+        for state in STATE_NAMES:
+            ids = self.campaigns.get(state, [])
+            shown = ", ".join(f"#{i} {self.titles.get(i, '')}".strip() for i in ids) or "-"
+            lines.append(f"  {state:<10} {len(ids):>2}  {shown}")
+        lines.append(
+            f"  {self.backers} backers, {self.pledges} pledges, {self.unpledges} unpledges, {self.cancels} cancels, "
+            f"{self.claims} claims, {self.refunds} refunds, {self.fee_withdrawals} fee withdrawals; "
+            f"{self.transactions} transactions in blocks {self.first_block}-{self.last_block}"
+        )
+        if self.simulated_seconds:
+            lines.append(f"  simulated time: {self.simulated_seconds / DAY:.1f} days")
+        for item in self.skipped:
+            lines.append(f"  skipped: {item}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# node capabilities
+# ---------------------------------------------------------------------------------------------
+
+
+def _rpc(w3: Web3, method: str, params: list[Any]) -> Any:
+    response = w3.provider.make_request(method, params)
+    if "error" in response:
+        error = response["error"]
+        raise ConfigError(f"{method} failed: {error.get('message', error) if isinstance(error, dict) else error}")
+    return response.get("result")
+
+
+def _supports(w3: Web3, method: str, params: list[Any]) -> bool:
+    try:
+        _rpc(w3, method, params)
+        return True
+    except Exception:  # unknown method, or any other refusal: treat as unsupported
+        return False
+
+
+def detect_capabilities(w3: Web3) -> Capabilities:
+    """Probe the node: anvil and hardhat impersonate, any of them with evm_increaseTime travels."""
+    try:
+        client = str(w3.client_version)
+    except Exception:
+        client = ""
+    lowered = client.lower()
+    impersonation = "anvil" if "anvil" in lowered else "hardhat" if "hardhat" in lowered else None
+    # a zero increase is harmless, and real nodes answer "method not found"
+    time_travel = _supports(w3, "evm_increaseTime", [0])
+    return Capabilities(client=client, time_travel=time_travel, impersonation=impersonation)
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Campaign:
+    title: str
+    token: bool
+    target: str  # the state it should end in
+    keep_it_all: bool = False
+    capped: bool = False
+    long: bool = False  # deadline beyond the simulated time: stays Funding
+    id: int = 0
+    goal: int = 0
+    cap: int = 0
+    backers: list[int] = field(default_factory=list)
+
+
+# (title, token campaign?, final state, keep-it-all, capped); every state in ETH and in the token
+_FULL_PLAN = [
+    ("Community garden beds", False, "Funding", False, False),
+    ("Indie game soundtrack", True, "Funding", False, True),
+    ("Open-source audit fund", False, "Succeeded", False, False),
+    ("Podcast season two", True, "Succeeded", True, False),
+    ("Rooftop solar panels", False, "Claimed", False, False),
+    ("Board game reprint", True, "Claimed", False, True),
+    ("Art zine issue #4", False, "Failed", False, False),
+    ("Hackathon prize pool", True, "Failed", False, False),
+    ("Robot kit for schools", False, "Cancelled", False, False),
+    ("Film festival shorts", True, "Cancelled", False, False),
+]
+
+# what a single funded key can do without time travel
+_KEY_PLAN = [
+    ("Community garden beds", False, "Funding", False, False),
+    ("Indie game soundtrack", True, "Funding", False, False),
+    ("Robot kit for schools", False, "Cancelled", False, False),
+    ("Film festival shorts", True, "Cancelled", False, False),
+]
+
+
+def demo_backer_address(index: int) -> str:
+    """The deterministic address of demo backer `index` (nobody holds its key)."""
+    return to_checksum_address(keccak(text=f"crowdledger demo backer {index}")[-20:])
+
+
+def demo_creator_address(index: int) -> str:
+    return to_checksum_address(keccak(text=f"crowdledger demo creator {index}")[-20:])
+
+
+class _Seeder:
+    def __init__(
+        self,
+        w3: Web3,
+        deployment: Deployment,
+        sender: Sender,
+        caps: Capabilities,
+        rng: random.Random,
+        log: Callable[[str], None],
+    ) -> None:
+        self.w3 = w3
+        self.deployment = deployment
+        self.sender = sender
+        self.caps = caps
+        self.rng = rng
+        self.log = log
+        self.escrow = escrow_contract(w3, deployment.address)
+        self.fast = caps.development  # explicit gas limits instead of estimates
+        self.transactions = 0
+        self.first_block = 0
+        self.simulated = 0
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def send(self, who: Sender, call: Any, value: int = 0) -> Any:
+        gas = GAS.get(call.fn_name) if self.fast else None
+        try:
+            receipt = transact(self.w3, who, call, value=value, gas=gas)
+        except TransactionFailed as exc:
+            if gas is None:
+                raise
+            # with a fixed gas limit the receipt says only "reverted": ask the node why
+            try:
+                call.call({"from": who.address, "value": value})
+            except Exception as reason:  # noqa: BLE001 - the reason is all we want from it
+                raise TransactionFailed(f"{exc}: {str(reason).splitlines()[0][:300]}") from None
+            raise
+        self.transactions += 1
+        if not self.first_block:
+            self.first_block = int(receipt["blockNumber"])
+        return receipt
+
+    def travel(self, seconds: int) -> None:
+        _rpc(self.w3, "evm_increaseTime", [int(seconds)])
+        _rpc(self.w3, "evm_mine", [])
+        self.simulated += int(seconds)
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def fund(self, address: str, wei: int) -> None:
+        prefix = self.caps.impersonation
+        _rpc(self.w3, f"{prefix}_setBalance", [address, hex(wei)])
+        _rpc(self.w3, f"{prefix}_impersonateAccount", [address])
+
+    # -- accounts ----------------------------------------------------------------------------
+
+    def accounts(self, wanted: int, eth_each: int) -> tuple[list[Sender], list[Sender], list[str]]:
+        """(creators, backers, notes)."""
+        notes: list[str] = []
+        if self.caps.impersonation:
+            creators = [NodeAccount(demo_creator_address(i)) for i in range(3)]
+            backers = [NodeAccount(demo_backer_address(i)) for i in range(wanted)]
+            for account in creators + backers:
+                self.fund(account.address, eth_each)
+            return creators, backers, notes
+        unlocked = [a for a in self._unlocked() if a.lower() != self.sender.address.lower()]
+        if unlocked:
+            backers = [NodeAccount(a) for a in unlocked[:wanted]]
+            if len(backers) < wanted:
+                notes.append(f"{wanted - len(backers)} of {wanted} backers: the node has only "
+                             f"{len(unlocked)} other unlocked accounts and no impersonation")
+            return [self.sender], backers, notes
+        notes.append("extra backers: the node cannot impersonate, so the sender backs its own campaigns")
+        return [self.sender], [self.sender], notes
+
+    def _unlocked(self) -> list[str]:
+        try:
+            return list(self.w3.eth.accounts)
+        except Exception:
+            return []
+
+
+def _resolve_token(
+    w3: Web3, deployment: Deployment, sender: Sender, token_address: str | None, log: Callable[[str], None]
+) -> tuple[Any, bool]:
+    address = token_address or deployment.tokens.get(DEMO_TOKEN_SYMBOL)
+    if address:
+        if not w3.eth.get_code(to_checksum_address(address)):
+            raise ConfigError(f"no contract at the demo token address {address}")
+        return token_contract(w3, address), False
+    log(f"deploying the demo token ({DEMO_TOKEN_SYMBOL})")
+    return deploy_token(w3, sender), True
+
+
+def seed_demo(
+    w3: Web3,
+    deployment: Deployment,
+    *,
+    backers: int = 24,
+    sender: Sender | None = None,
+    token_address: str | None = None,
+    seed: int = 7,
+    eth_unit: int | None = None,
+    token_unit: int = ETHER,
+    time_travel: bool | None = None,
+    impersonation: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> SeedSummary:
+    """Create demo campaigns in every state the node allows; returns what was done.
+
+    backers: how many distinct backers (on anvil/hardhat; capped by the unlocked accounts on
+        ganache; only the sender on a real node).
+    sender: pays for setup (token deployment, minting) and withdraws fees; by default the node's
+        first unlocked account.
+    eth_unit: the ETH pledge scale in wei (pledges are 0.05-2 units); 1 ETH on development nodes,
+        1e-4 ETH otherwise.
+    time_travel / impersonation: override what detect_capabilities finds (False to simulate a
+        real node on anvil).
+    """
+    log = log or (lambda message: None)
+    if backers < 1:
+        raise ConfigError("seed_demo needs at least one backer")
+    caps = detect_capabilities(w3)
+    if time_travel is not None:
+        caps.time_travel = caps.time_travel and time_travel
+    if impersonation is not None and not impersonation:
+        caps.impersonation = None
+    if sender is None:
+        accounts = w3.eth.accounts
+        if not accounts:
+            raise ConfigError("seed_demo needs a sender: the node has no unlocked account")
+        sender = NodeAccount(accounts[0])
+    if eth_unit is None:
+        eth_unit = ETHER if caps.development else ETHER // 10_000
+    if not w3.eth.get_code(to_checksum_address(deployment.address)):
+        raise ConfigError(f"no contract at {deployment.address}: deploy first (wrong chain or deployment file?)")
+
+    rng = random.Random(seed)
+    seeder = _Seeder(w3, deployment, sender, caps, rng, log)
+    escrow = seeder.escrow.functions
+    token, token_deployed = _resolve_token(w3, deployment, sender, token_address, log)
+    skipped: list[str] = []
+
+    plan_rows = _FULL_PLAN if caps.time_travel else _KEY_PLAN
+    if not caps.time_travel:
+        skipped.append("Succeeded, Failed and Claimed campaigns, claims and fee withdrawals: "
+                       "the node has no evm_increaseTime, so no deadline can pass")
+    campaigns = [_Campaign(*row) for row in plan_rows]
+
+    # -- backers and money ---------------------------------------------------------------------
+    creators, people, notes = seeder.accounts(backers, 10_000 * max(eth_unit, ETHER))
+    skipped.extend(notes)
+    solo = len(people) == 1 and people[0].address == sender.address
+    mode = (f"{caps.client.split('/')[0] or 'node'}, "
+            + ("the sender alone" if solo else "impersonated backers" if caps.impersonation else "unlocked accounts")
+            + (", time travel" if caps.time_travel else ", no time travel"))
+    log(f"seeding {len(campaigns)} campaigns ({mode})")
+
+    # who backs what: every campaign gets several backers; a backer may back several campaigns
+    per_campaign = min(len(people), max(3, round(len(people) * 0.35)))
+    for campaign in campaigns:
+        campaign.backers = sorted(rng.sample(range(len(people)), per_campaign))
+
+    def eth_amount() -> int:
+        return eth_unit * rng.randrange(5, 201) // 100  # 0.05 - 2.00 units
+
+    def token_amount() -> int:
+        return token_unit * rng.randrange(10, 501)  # 10 - 500 tokens
+
+    # pledges: (round, campaign index, backer index, amount); unpledges: (round, ci, bi, amount)
+    rounds = 6
+    pledges: list[tuple[int, int, int, int]] = []
+    unpledges: list[tuple[int, int, int, int]] = []
+    net: dict[int, int] = {}
+    cancel_round = rounds // 2
+    for ci, campaign in enumerate(campaigns):
+        last_round = cancel_round - 1 if campaign.target == "Cancelled" else rounds - 1
+        for bi in campaign.backers:
+            amount = token_amount() if campaign.token else eth_amount()
+            first = rng.randrange(0, max(1, last_round))
+            pledges.append((first, ci, bi, amount))
+            total = amount
+            if rng.random() < 0.25 and first + 1 <= last_round:  # a repeat pledge later on
+                more = token_amount() if campaign.token else eth_amount()
+                pledges.append((rng.randrange(first + 1, last_round + 1), ci, bi, more))
+                total += more
+            # some take part of it back in the next round (before any cancel, and long before
+            # the unpledge lock window); at least one backer does
+            if (rng.random() < 0.2 or not unpledges) and first + 1 <= min(last_round, rounds // 2):
+                back = amount // 2
+                unpledges.append((first + 1, ci, bi, back))
+                total -= back
+            net[ci] = net.get(ci, 0) + total
+
+    for ci, campaign in enumerate(campaigns):
+        raised = net.get(ci, 0)
+        unit = token_unit if campaign.token else eth_unit
+        if campaign.target in ("Succeeded", "Claimed") and not campaign.keep_it_all:
+            cents = max(1, unit // 100)
+            campaign.goal = max(1, raised * 4 // 5 // cents * cents)  # met, with room to spare
+        elif campaign.target == "Succeeded":  # keep-it-all, short of its goal: still succeeds
+            campaign.goal = (raised * 3 // 2 // unit + 1) * unit
+        else:
+            campaign.goal = (raised * 3 // 2 // unit + 1) * unit  # Funding, Failed, Cancelled: not met
+        if campaign.capped:
+            largest = max((a for _, c, _, a in pledges if c == ci), default=unit)
+            campaign.cap = max(4 * largest, 2_000 * unit)  # generous: no planned pledge hits it
+        campaign.long = campaign.target == "Funding"
+
+    # -- tokens for the backers of token campaigns ------------------------------------------------
+    token_backers = sorted({bi for campaign in campaigns if campaign.token for bi in campaign.backers})
+    for bi in token_backers:
+        needed = sum(a for _, ci, b, a in pledges if b == bi and campaigns[ci].token)
+        seeder.send(sender, token.functions.mint(people[bi].address, needed))
+        seeder.send(people[bi], token.functions.approve(deployment.address, needed))
+
+    # -- campaigns ---------------------------------------------------------------------------------
+    lock_window = int(seeder.escrow.functions.unpledgeLockWindow().call())
+    start = seeder.now()
+    short_span = max(7 * DAY, lock_window + 3 * DAY) if caps.time_travel else 30 * DAY
+    round_gap = (short_span - lock_window - DAY) // rounds if caps.time_travel else 0
+    short_deadline = start + short_span
+    long_deadline = start + short_span + 60 * DAY if caps.time_travel else start + 60 * DAY
+    for ci, campaign in enumerate(campaigns):
+        creator = creators[ci % len(creators)]
+        metadata = keccak(text=json.dumps({"title": campaign.title, "seed": seed}, sort_keys=True))
+        receipt = seeder.send(creator, escrow.createCampaign(
+            token.address if campaign.token else ZERO_ADDRESS,
+            campaign.goal,
+            long_deadline if campaign.long else short_deadline,
+            campaign.cap,
+            campaign.keep_it_all,
+            metadata,
+        ))
+        campaign.id = _created_id(seeder.escrow, receipt)
+        log(f"campaign #{campaign.id} {campaign.title!r} -> {campaign.target}")
+
+    # -- pledging rounds, spread over the simulated time --------------------------------------------
+    counts = {"pledges": 0, "unpledges": 0, "cancels": 0, "claims": 0, "refunds": 0, "fees": 0}
+    for rnd in range(rounds):
+        if rnd and caps.time_travel:
+            seeder.travel(round_gap)
+        for _, ci, bi, amount in sorted((p for p in pledges if p[0] == rnd), key=lambda p: (p[1], p[2])):
+            campaign = campaigns[ci]
+            call = escrow.pledge(campaign.id, amount)
+            seeder.send(people[bi], call, value=0 if campaign.token else amount)
+            counts["pledges"] += 1
+        for _, ci, bi, amount in (u for u in unpledges if u[0] == rnd):
+            seeder.send(people[bi], escrow.unpledge(campaigns[ci].id, amount))
+            counts["unpledges"] += 1
+        if rnd == cancel_round - 1:
+            for ci, campaign in enumerate(campaigns):
+                if campaign.target == "Cancelled":
+                    seeder.send(creators[ci % len(creators)], escrow.cancel(campaign.id))
+                    counts["cancels"] += 1
+    log(f"{counts['pledges']} pledges, {counts['unpledges']} unpledges")
+
+    # -- settlement ----------------------------------------------------------------------------------
+    refund_targets = ("Failed", "Cancelled") if caps.time_travel else ("Cancelled",)
+    if caps.time_travel:
+        seeder.travel(short_deadline - seeder.now() + 3600)  # past every short deadline
+        for ci, campaign in enumerate(campaigns):
+            if campaign.target == "Claimed":
+                seeder.send(creators[ci % len(creators)], escrow.claim(campaign.id))
+                counts["claims"] += 1
+    for campaign in campaigns:
+        if campaign.target in refund_targets:
+            # about half the backers have come back for their money so far
+            takers = campaign.backers[: max(1, len(campaign.backers) // 2)]
+            for bi in takers:
+                seeder.send(people[bi], escrow.refund(campaign.id))
+                counts["refunds"] += 1
+    if caps.time_travel:
+        for asset in (ZERO_ADDRESS, token.address):
+            if seeder.escrow.functions.accruedFees(asset).call() > 0:
+                seeder.send(sender, escrow.withdrawFees(asset))
+                counts["fees"] += 1
+            else:
+                skipped.append(f"fee withdrawal in {asset}: no fees accrued (fee 0 bps?)")
+        # fresh activity on the open campaigns, "today"
+        for ci, campaign in enumerate(campaigns):
+            if campaign.target == "Funding":
+                for bi in campaign.backers[:2]:
+                    amount = token_amount() if campaign.token else eth_amount()
+                    if campaign.token:
+                        seeder.send(sender, token.functions.mint(people[bi].address, amount))
+                        seeder.send(people[bi], token.functions.approve(deployment.address, amount))
+                    seeder.send(people[bi], escrow.pledge(campaign.id, amount), value=0 if campaign.token else amount)
+                    counts["pledges"] += 1
+
+    # -- what the chain says -------------------------------------------------------------------------
+    by_state: dict[str, list[int]] = {name: [] for name in STATE_NAMES}
+    for campaign in campaigns:
+        state = STATE_NAMES[int(seeder.escrow.functions.campaignState(campaign.id).call())]
+        by_state[state].append(campaign.id)
+        if state != campaign.target:
+            skipped.append(f"campaign #{campaign.id} ended {state}, planned {campaign.target}")
+    return SeedSummary(
+        escrow=deployment.address,
+        token=token.address,
+        token_deployed=token_deployed,
+        mode=mode,
+        campaigns=by_state,
+        titles={c.id: c.title for c in campaigns},
+        backers=len({p.address for p in people}),
+        pledges=counts["pledges"],
+        unpledges=counts["unpledges"],
+        cancels=counts["cancels"],
+        claims=counts["claims"],
+        refunds=counts["refunds"],
+        fee_withdrawals=counts["fees"],
+        transactions=seeder.transactions,
+        first_block=seeder.first_block,
+        last_block=int(w3.eth.block_number),
+        simulated_seconds=seeder.simulated,
+        skipped=skipped,
+    )
+
+
+def _created_id(escrow: Any, receipt: Any) -> int:
+    events = escrow.events.CampaignCreated().process_receipt(receipt)
+    if not events:
+        raise TransactionFailed("createCampaign emitted no CampaignCreated event")
+    return int(events[0]["args"]["campaignId"])
