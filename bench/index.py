@@ -70,12 +70,15 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
         calls = []
         for k in range(min(TX_BATCH, remaining - sent)):
             n = sent + k
-            backer = addresses[n % backers]
-            campaign = 1 + (n * 7919) % campaigns
-            if n % 10 == 9:  # an unpledge of part of this backer's earlier pledge
-                data = UNPLEDGE + encode(["uint256", "uint256"], [1 + ((n - 9) * 7919) % campaigns, 1])
+            if n % 10 == 9 and n > TXS_PER_BLOCK:
+                # an unpledge of 1 wei of a pledge made in an earlier block (one sender, one pending tx)
+                earlier = n - TXS_PER_BLOCK - 1
+                backer = addresses[earlier % backers]
+                data = UNPLEDGE + encode(["uint256", "uint256"], [1 + (earlier * 7919) % campaigns, 1])
                 value = 0
             else:
+                backer = addresses[n % backers]
+                campaign = 1 + (n * 7919) % campaigns
                 value = 10**15 + n
                 data = PLEDGE + encode(["uint256", "uint256"], [campaign, value])
             calls.append(("eth_sendTransaction", [{

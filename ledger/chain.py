@@ -4,7 +4,7 @@ each entry's head must be the previous head chained with the entry (docs/ledger-
 from __future__ import annotations
 
 from ledger.errors import LedgerIntegrityError
-from ledger.hashing import entry_preimage, genesis_head, keccak256
+from ledger.hashing import genesis_head, keccak256
 from ledger.records import LedgerEntry
 
 _ZERO12 = bytes(12)
@@ -29,16 +29,18 @@ class HashChain:
         return cls("0x" + genesis_head(chain_id, escrow).hex())
 
     def expected_head(self, entry: LedgerEntry) -> str:
-        """The head `entry` must carry to follow the current head."""
-        preimage = entry_preimage(
+        """The head `entry` must carry to follow the current head (abi.encode of 7 words,
+        built inline: this runs once per entry)."""
+        preimage = b"".join((
             bytes.fromhex(self.head[2:]),
-            entry.seq,
-            entry.kind,
-            entry.campaign_id,
+            entry.seq.to_bytes(32, "big"),
+            entry.kind.to_bytes(32, "big"),
+            entry.campaign_id.to_bytes(32, "big"),
+            _ZERO12,
             bytes.fromhex(entry.account[2:]),
-            entry.amount,
+            entry.amount.to_bytes(32, "big"),
             bytes.fromhex(entry.detail[2:]),
-        )
+        ))
         return "0x" + keccak256(preimage).hex()
 
     def append(self, entry: LedgerEntry) -> None:

@@ -93,7 +93,7 @@ def cmd_index(args: argparse.Namespace) -> int:
             finality_depth=args.finality_depth,
             progress=Progress(quiet=args.quiet),
             poll_interval=args.poll_interval,
-            initial_span=min(2_000, args.max_span or 1),
+            initial_span=min(100, args.max_span or 1),
             max_span=args.max_span or 1,
         )
         stored = indexer.run(follow=args.follow)

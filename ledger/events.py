@@ -64,12 +64,15 @@ def decode_log(raw: dict[str, Any]) -> LedgerEntry:
     if len(topics) != n_topics or len(data) != 2 + 64 * n_words:
         raise _malformed(raw, f"{SIGNATURES[kind]} has {n_topics} topics and {n_words} data words")
     timestamp = raw.get("blockTimestamp")
-    seq = int(_word(data, n_words - 2), 16)
-    head = "0x" + _word(data, n_words - 1)
+    tail = 2 + 64 * (n_words - 2)  # the last two words: seq and head
+    seq = int(data[tail : tail + 64], 16)
+    head = "0x" + data[tail + 64 :]
     account = "0x" + topics[2][-40:]
     campaign_id = 0 if kind == Kind.FEES_WITHDRAWN else int(topics[1], 16)
     terms = None
-    if kind == Kind.CAMPAIGN_CREATED:
+    if kind == Kind.PLEDGED or kind == Kind.UNPLEDGED or kind == Kind.REFUNDED:  # the common case
+        amount, detail = int(data[2:66], 16), ZERO_WORD
+    elif kind == Kind.CAMPAIGN_CREATED:
         terms = CampaignTerms(
             token="0x" + topics[3][-40:],
             goal=int(_word(data, 0), 16),
@@ -85,24 +88,11 @@ def decode_log(raw: dict[str, Any]) -> LedgerEntry:
         amount, detail = 0, ZERO_WORD
     elif kind == Kind.CLAIMED:
         amount, detail = int(_word(data, 0), 16), "0x" + _word(data, 1)
-    elif kind == Kind.FEES_WITHDRAWN:
+    else:  # FEES_WITHDRAWN
         amount, detail = int(_word(data, 0), 16), topics[1]
-    else:
-        amount, detail = int(_word(data, 0), 16), ZERO_WORD
     return LedgerEntry(
-        seq=seq,
-        kind=kind,
-        campaign_id=campaign_id,
-        account=account,
-        amount=amount,
-        detail=detail,
-        head=head,
-        block_number=int(raw["blockNumber"], 16),
-        block_hash=raw["blockHash"],
-        tx_hash=raw["transactionHash"],
-        log_index=int(raw["logIndex"], 16),
-        block_timestamp=int(timestamp, 16) if timestamp else None,
-        terms=terms,
+        seq, kind, campaign_id, account, amount, detail, head, int(raw["blockNumber"], 16), raw["blockHash"],
+        raw["transactionHash"], int(raw["logIndex"], 16), int(timestamp, 16) if timestamp else None, terms,
     )
 
 

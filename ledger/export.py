@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -108,23 +109,22 @@ class BadLine:
     reason: str
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool) or value is None or value == "":
-        raise ValueError(f"expected an integer, got {value!r}")
-    if isinstance(value, int):
+_HEX = {n: re.compile(rf"0x[0-9a-fA-F]{{{n}}}").fullmatch for n in (40, 64)}
+_DECIMAL = re.compile(r"[0-9]+").fullmatch
+
+
+def _int(value: Any, name: str) -> int:
+    if type(value) is int and value >= 0:
         return value
-    text = str(value)
-    if not text.isdigit():
-        raise ValueError(f"expected a non-negative integer, got {value!r}")
-    return int(text)
+    if type(value) is str and _DECIMAL(value):
+        return int(value)
+    raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
 
 
-def _hex(value: Any, length: int) -> str:
-    text = str(value).lower()
-    if len(text) != 2 + length or not text.startswith("0x"):
-        raise ValueError(f"expected 0x and {length} hex digits, got {value!r}")
-    int(text[2:], 16)
-    return text
+def _hex(value: Any, length: int, name: str) -> str:
+    if type(value) is str and _HEX[length](value):
+        return value.lower()
+    raise ValueError(f"{name}: expected 0x and {length} hex digits, got {value!r}")
 
 
 def _bool(value: Any) -> bool:
@@ -134,42 +134,59 @@ def _bool(value: Any) -> bool:
         return True
     if str(value).lower() in ("false", "0"):
         return False
-    raise ValueError(f"expected true or false, got {value!r}")
+    raise ValueError(f"keep_it_all: expected true or false, got {value!r}")
 
 
 def record_entry(record: dict[str, Any]) -> LedgerEntry:
     """Parse one export record; raises ValueError naming the bad field."""
     try:
-        kind = _int(record["kind"])
+        kind = _int(record["kind"], "kind")
         terms = None
         if kind == Kind.CAMPAIGN_CREATED:
             terms = CampaignTerms(
-                token=_hex(record["token"], 40),
-                goal=_int(record["goal"]),
-                deadline=_int(record["deadline"]),
-                max_per_backer=_int(record["max_per_backer"]),
-                keep_it_all=_bool(record["keep_it_all"]),
-                fee_bps=_int(record["fee_bps"]),
-                metadata_hash=_hex(record["metadata_hash"], 64),
+                _hex(record["token"], 40, "token"),
+                _int(record["goal"], "goal"),
+                _int(record["deadline"], "deadline"),
+                _int(record["max_per_backer"], "max_per_backer"),
+                _bool(record["keep_it_all"]),
+                _int(record["fee_bps"], "fee_bps"),
+                _hex(record["metadata_hash"], 64, "metadata_hash"),
             )
         timestamp = record.get("block_timestamp")
         return LedgerEntry(
-            seq=_int(record["seq"]),
-            kind=kind,
-            campaign_id=_int(record["campaign_id"]),
-            account=_hex(record["account"], 40),
-            amount=_int(record["amount"]),
-            detail=_hex(record["detail"], 64),
-            head=_hex(record["head"], 64),
-            block_number=_int(record["block_number"]),
-            block_hash=_hex(record["block_hash"], 64),
-            tx_hash=_hex(record["tx_hash"], 64),
-            log_index=_int(record["log_index"]),
-            block_timestamp=None if timestamp in (None, "") else _int(timestamp),
-            terms=terms,
+            _int(record["seq"], "seq"),
+            kind,
+            _int(record["campaign_id"], "campaign_id"),
+            _hex(record["account"], 40, "account"),
+            _int(record["amount"], "amount"),
+            _hex(record["detail"], 64, "detail"),
+            _hex(record["head"], 64, "head"),
+            _int(record["block_number"], "block_number"),
+            _hex(record["block_hash"], 64, "block_hash"),
+            _hex(record["tx_hash"], 64, "tx_hash"),
+            _int(record["log_index"], "log_index"),
+            None if timestamp is None or timestamp == "" else _int(timestamp, "block_timestamp"),
+            terms,
         )
     except KeyError as exc:
         raise ValueError(f"missing field {exc.args[0]!r}") from None
+
+
+# The exact bytes `ndjson_lines` writes for an entry without terms. Matching it validates and
+# extracts every field in one C-level call; any other spelling takes the general path.
+_CANONICAL = re.compile(
+    rb'\{"seq":(\d+),"kind":(\d+),"campaign_id":(\d+),"account":"(0x[0-9a-f]{40})","amount":"(\d+)",'
+    rb'"detail":"(0x[0-9a-f]{64})","head":"(0x[0-9a-f]{64})","block_number":(\d+),"block_hash":"(0x[0-9a-f]{64})",'
+    rb'"block_timestamp":(\d+|null),"tx_hash":"(0x[0-9a-f]{64})","log_index":(\d+)\}\r?\n?'
+).fullmatch
+
+
+def _canonical_entry(m: re.Match[bytes]) -> LedgerEntry:
+    seq, kind, cid, account, amount, detail, head, block, block_hash, ts, tx, log_index = m.groups()
+    return LedgerEntry(
+        int(seq), int(kind), int(cid), account.decode(), int(amount), detail.decode(), head.decode(), int(block),
+        block_hash.decode(), tx.decode(), int(log_index), None if ts == b"null" else int(ts), None,
+    )
 
 
 def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]]:
@@ -180,6 +197,10 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
     if first.lstrip().startswith(b"{"):
         lines: Iterable[bytes] = _chain_first(first, stream)
         for number, raw in enumerate(lines, start=1):
+            m = _CANONICAL(raw)
+            if m is not None and m.group(2) != b"1":
+                yield number, _canonical_entry(m)
+                continue
             if not raw.strip():
                 continue
             try:

@@ -48,8 +48,9 @@ class Indexer:
         start_block: int = 0,
         finality_depth: int = DEFAULT_FINALITY_DEPTH,
         progress: Progress | None = None,
-        initial_span: int = 2_000,
+        initial_span: int = 100,
         max_span: int = 100_000,
+        target_logs: int = 5_000,
         poll_interval: float = 0.5,
     ) -> None:
         if finality_depth < 0:
@@ -64,6 +65,7 @@ class Indexer:
         self.progress = progress or Progress(quiet=True)
         self.initial_span = initial_span
         self.max_span = max_span
+        self.target_logs = target_logs
         self.poll_interval = poll_interval
 
     # ----------------------------------------------------------------- set-up
@@ -153,6 +155,8 @@ class Indexer:
             initial_span=self.initial_span,
             max_span=self.max_span,
             prefetch=True,
+            target_logs=self.target_logs,
+            grow_after=1,
         )
         stored = 0
         tip = int(tip_header["number"], 16)
@@ -275,4 +279,4 @@ class Indexer:
             known.update({int(h["number"], 16): h for h in self.rpc.get_blocks(fetch) if h})
         for i, entry in enumerate(entries):
             if entry.block_timestamp is None:
-                entries[i] = replace(entry, block_timestamp=int(known[entry.block_number]["timestamp"], 16))
+                entries[i] = entry._replace(block_timestamp=int(known[entry.block_number]["timestamp"], 16))

@@ -51,6 +51,7 @@ class LogFetcher:
         max_span: int = 100_000,
         grow_after: int = 3,
         prefetch: bool = True,
+        target_logs: int | None = None,
     ) -> None:
         if min_span < 1:
             raise ConfigError(f"min_span must be >= 1, got {min_span}")
@@ -66,6 +67,7 @@ class LogFetcher:
         self.grow_after = grow_after
         self.prefetch = prefetch
         self.span = max(min_span, min(max_span, initial_span))
+        self.target_logs = target_logs  # keep batches near this many logs: memory stays flat
         self._successes = 0
 
     def iter_batches(self, start: int, end: int) -> Iterator[LogBatch]:
@@ -108,7 +110,14 @@ class LogFetcher:
                 self.span = new_span
                 continue
             self._successes += 1
-            if self._successes >= self.grow_after and self.span < self.max_span:
+            width = to_block - start + 1
+            if self.target_logs and len(logs) > self.target_logs:
+                # a dense stretch: shrink the next span in proportion, keep this batch
+                self.span = max(self.min_span, width * self.target_logs // len(logs))
+                self._successes = 0
+            elif self.target_logs and len(logs) * 2 > self.target_logs:
+                self._successes = 0  # about the right size: hold the span
+            elif self._successes >= self.grow_after and self.span < self.max_span:
                 self.span = min(self.max_span, self.span * 2)
                 self._successes = 0
             return LogBatch(start, to_block, logs)

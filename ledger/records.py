@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 ETH = "0x0000000000000000000000000000000000000000"
 
@@ -48,9 +49,9 @@ class CampaignTerms:
     metadata_hash: str
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    """One ledger entry with where it sits on the chain."""
+class LedgerEntry(NamedTuple):
+    """One ledger entry with where it sits on the chain. A NamedTuple, not a frozen dataclass:
+    as immutable, and several times cheaper to build on the replay and indexing hot paths."""
 
     seq: int
     kind: int

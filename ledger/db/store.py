@@ -11,12 +11,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, tuple_, update
+from sqlalchemy import Connection, Engine, Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.db.schema import blocks, campaigns, fee_accounts, ledger_entries, positions, sync_state
+from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
 from ledger.projections import apply_entry
 from ledger.records import (
@@ -49,32 +50,50 @@ class SyncState:
     tip_timestamp: int | None = None
 
 
-_ENTRY_COLUMNS = [c.name for c in ledger_entries.columns if c.name != "final"]
 _CAMPAIGN_FIELDS = [f.name for f in fields(Campaign)]
 _POSITION_FIELDS = [f.name for f in fields(Position)]
+_FEE_FIELDS = [f.name for f in fields(FeeAccount)]
+_ENTRY_FIELDS = [c.name for c in ledger_entries.columns]
+# which fields of each record are uint256 (converted per dialect on the fast path)
+_U256 = {"amount", "goal", "max_per_backer", "pledged", "claimed_amount", "claim_fee", "refunded_total", "balance",
+         "pledged_total", "unpledged_total", "accrued_total", "withdrawn_total"}
+
+
+class _FastSql:
+    """Driver-level statements for the indexer's batch writes: one `executemany` of plain tuples
+    per table, with no per-row SQL compilation. The SQL is the same on SQLite and PostgreSQL
+    (ON CONFLICT ... DO UPDATE); only the parameter style and the uint256 encoding differ."""
+
+    def __init__(self, dialect: str) -> None:
+        mark = "%s" if dialect == "postgresql" else "?"
+        self.to_u256: Any = int if dialect == "postgresql" else to_sqlite_u256
+        self.insert_entries = self._insert("ledger_entries", _ENTRY_FIELDS, mark)
+        self.upsert_campaigns = self._upsert("campaigns", _CAMPAIGN_FIELDS, ["campaign_id"], mark)
+        self.upsert_positions = self._upsert("positions", _POSITION_FIELDS, ["campaign_id", "backer"], mark)
+        self.upsert_fees = self._upsert("fee_accounts", _FEE_FIELDS, ["token"], mark)
+        self.select_campaigns = f"SELECT {', '.join(_CAMPAIGN_FIELDS)} FROM campaigns WHERE campaign_id IN "
+        self.select_positions = f"SELECT {', '.join(_POSITION_FIELDS)} FROM positions WHERE campaign_id = {mark} AND backer IN "
+        self.mark = mark
+
+    @staticmethod
+    def _insert(table: str, names: list[str], mark: str) -> str:
+        return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+
+    def _upsert(self, table: str, names: list[str], keys: list[str], mark: str) -> str:
+        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
+        return f"{self._insert(table, names, mark)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
+
+    def row(self, record: Any, names: list[str]) -> tuple[Any, ...]:
+        to_u256 = self.to_u256
+        return tuple(to_u256(getattr(record, n)) if n in _U256 else getattr(record, n) for n in names)
+
+    def placeholders(self, count: int) -> str:
+        return "(" + ", ".join([self.mark] * count) + ")"
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def entry_row(entry: LedgerEntry, final: bool) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "kind": int(entry.kind),
-        "campaign_id": entry.campaign_id,
-        "account": entry.account,
-        "amount": entry.amount,
-        "detail": entry.detail,
-        "head": entry.head,
-        "block_number": entry.block_number,
-        "block_hash": entry.block_hash,
-        "block_timestamp": entry.block_timestamp,
-        "tx_hash": entry.tx_hash,
-        "log_index": entry.log_index,
-        "final": final,
-    }
 
 
 def entry_from_row(row: Any, terms: CampaignTerms | None = None) -> LedgerEntry:
@@ -114,6 +133,7 @@ class LedgerStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._sql = _FastSql(self.dialect)
 
     # ----------------------------------------------------------------- checkpoint
 
@@ -139,20 +159,27 @@ class LedgerStore:
 
     def load_projections(self, conn: Connection, entries: Sequence[LedgerEntry]) -> Projections:
         """The campaign, position and fee rows that `entries` will change."""
+        sql = self._sql
         state = Projections()
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
-        position_keys = sorted(
-            {(e.campaign_id, e.account) for e in entries if e.kind in (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED)}
-        )
+        backers_by_campaign: dict[int, set[str]] = {}
+        for e in entries:
+            if e.kind in (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED):
+                backers_by_campaign.setdefault(e.campaign_id, set()).add(e.account)
+        u256 = [n in _U256 for n in _CAMPAIGN_FIELDS]
         for chunk in _chunks(campaign_ids):
-            for row in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(chunk))):
-                state.campaigns[row.campaign_id] = Campaign(**row._asdict())
-        for chunk in _chunks(position_keys):
-            query = select(positions).where(tuple_(positions.c.campaign_id, positions.c.backer).in_(chunk))
-            for row in conn.execute(query):
-                state.positions[(row.campaign_id, row.backer)] = Position(**row._asdict())
+            query = sql.select_campaigns + sql.placeholders(len(chunk))
+            for row in conn.exec_driver_sql(query, tuple(chunk)):
+                values = [int(v) if is_u256 else v for v, is_u256 in zip(row, u256)]
+                state.campaigns[row[0]] = Campaign(*values)
+        for campaign_id, backers in backers_by_campaign.items():
+            for chunk in _chunks(sorted(backers)):
+                query = sql.select_positions + sql.placeholders(len(chunk))
+                for row in conn.exec_driver_sql(query, (campaign_id, *chunk)):
+                    position = Position(row[0], row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]), row[6], row[7])
+                    state.positions[(row[0], row[1])] = position
         for row in conn.execute(select(fee_accounts)):
-            state.fees[row.token] = FeeAccount(**row._asdict())
+            state.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
         return state
 
     def commit_batch(
@@ -170,9 +197,15 @@ class LedgerStore:
                 projections = self.load_projections(conn, entries)
                 for entry in entries:
                     apply_entry(projections, entry)
-                conn.execute(
-                    ledger_entries.insert(),
-                    [entry_row(e, e.block_number <= state.final_block) for e in entries],
+                to_u256, final_block = self._sql.to_u256, state.final_block
+                conn.exec_driver_sql(
+                    self._sql.insert_entries,
+                    [
+                        (e.seq, int(e.kind), e.campaign_id, e.account, to_u256(e.amount), e.detail, e.head,
+                         e.block_number, e.block_hash, e.block_timestamp, e.tx_hash, e.log_index,
+                         e.block_number <= final_block)
+                        for e in entries
+                    ],
                 )
                 self._upsert_projections(conn, projections)
             hashes = dict(block_hashes)
@@ -194,15 +227,15 @@ class LedgerStore:
             self._write_sync_state(conn, state)
 
     def _upsert_projections(self, conn: Connection, projections: Projections) -> None:
-        if projections.campaigns:
-            rows = [asdict(c) for c in projections.campaigns.values()]
-            self._upsert(conn, campaigns, rows, ["campaign_id"])
-        if projections.positions:
-            rows = [asdict(p) for p in projections.positions.values()]
-            self._upsert(conn, positions, rows, ["campaign_id", "backer"])
-        if projections.fees:
-            rows = [asdict(f) for f in projections.fees.values()]
-            self._upsert(conn, fee_accounts, rows, ["token"])
+        sql = self._sql
+        for statement, records, names in (
+            (sql.upsert_campaigns, projections.campaigns.values(), _CAMPAIGN_FIELDS),
+            (sql.upsert_positions, projections.positions.values(), _POSITION_FIELDS),
+            (sql.upsert_fees, projections.fees.values(), _FEE_FIELDS),
+        ):
+            rows = [sql.row(record, names) for record in records]
+            if rows:
+                conn.exec_driver_sql(statement, rows)
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert

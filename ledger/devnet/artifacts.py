@@ -89,6 +89,7 @@ def compile_contracts() -> None:
             capture_output=True,
             text=True,
             timeout=COMPILE_TIMEOUT,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise ConfigError(f"`brownie compile` could not run: {exc}") from None

@@ -14,6 +14,7 @@ written anywhere.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -22,7 +23,7 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 
 from ledger.deployment import Deployment
 from ledger.devnet.artifacts import load_artifact
@@ -54,10 +55,20 @@ def connect(rpc_url: str, *, timeout: float = 30.0) -> Web3:
     w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
         w3.eth.chain_id  # noqa: B018 - the call is the check
-    except Exception as exc:  # requests/connection/JSON errors all mean the same here
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise NodeUnavailable(f"no JSON-RPC node answers at {rpc_url}: {reason[:200]}") from None
+    except Exception as exc:  # noqa: BLE001 - requests/connection/JSON errors all mean the same here
+        raise NodeUnavailable(f"no JSON-RPC node answers at {rpc_url}: {_connection_reason(exc)}") from None
     return w3
+
+
+def _connection_reason(exc: Exception) -> str:
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
+    if errno:
+        return errno.group(1).strip().rstrip(".")
+    if "timed out" in text.lower() or "timeout" in type(exc).__name__.lower():
+        return "timed out"
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:200]
 
 
 def rpc_url_of(w3: Web3) -> str:
@@ -161,9 +172,35 @@ def sender_from_env(w3: Web3, *, env_var: str = PRIVATE_KEY_ENV) -> Sender:
 # ---------------------------------------------------------------------------------------------
 
 
-def _revert_reason(exc: Exception) -> str:
-    message = getattr(exc, "message", None) or str(exc)
-    return str(message).splitlines()[0][:300]
+def _revert_reason(exc: Exception, abi: list[dict[str, Any]] | None = None) -> str:
+    """One line: the revert message, with a custom error decoded by name when `abi` has it."""
+    message = str(getattr(exc, "message", None) or exc).splitlines()[0][:300]
+    data = getattr(exc, "data", None)
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10 and abi:
+        decoded = _decode_custom_error(abi, data)
+        if decoded:
+            return f"execution reverted: {decoded}"
+    return message
+
+
+def _decode_custom_error(abi: list[dict[str, Any]], data: str) -> str | None:
+    from eth_abi import decode as abi_decode
+    from eth_utils import function_signature_to_4byte_selector
+
+    selector = bytes.fromhex(data[2:10])
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        types = [i["type"] for i in item.get("inputs", [])]
+        if function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})") != selector:
+            continue
+        try:
+            values = abi_decode(types, bytes.fromhex(data[10:]))
+        except Exception:  # noqa: BLE001 - malformed data: fall back to the raw message
+            return None
+        shown = ", ".join(v.hex() if isinstance(v, bytes) else str(v) for v in values)
+        return f"{item['name']}({shown})"
+    return None
 
 
 def transact(
@@ -201,9 +238,12 @@ def transact(
                 tx["data"] = data
         tx_hash = sender.send(w3, tx)
     except ContractLogicError as exc:
-        raise TransactionFailed(f"{label} would revert: {_revert_reason(exc)}") from None
-    except (ValueError, TypeError) as exc:
+        abi = getattr(call, "contract_abi", None) if call is not None else None
+        raise TransactionFailed(f"{label} would revert: {_revert_reason(exc, abi)}") from None
+    except (ValueError, TypeError, Web3RPCError) as exc:
         raise TransactionFailed(f"{label} was refused: {_revert_reason(exc)}") from None
+    except (ProviderConnectionError, OSError) as exc:
+        raise NodeUnavailable(f"{label}: the node stopped answering: {_revert_reason(exc)}") from None
     if not wait:
         return tx_hash
     return wait_receipt(w3, tx_hash, what=label)
@@ -228,7 +268,9 @@ def deploy_contract(w3: Web3, sender: Sender, name: str, *args: Any, what: str =
     try:
         gas = w3.eth.estimate_gas({"from": sender.address, "data": data})
     except ContractLogicError as exc:
-        raise TransactionFailed(f"{label} would revert: {_revert_reason(exc)}") from None
+        raise TransactionFailed(f"{label} would revert: {_revert_reason(exc, abi)}") from None
+    except (ValueError, Web3RPCError) as exc:
+        raise TransactionFailed(f"{label} was refused: {_revert_reason(exc)}") from None
     # estimates for contract creation can come in just under the need on some nodes
     receipt = transact(w3, sender, data=data, gas=gas + gas // 10, what=label)
     address = receipt["contractAddress"]

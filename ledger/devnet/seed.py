@@ -25,6 +25,7 @@ from typing import Any
 
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from ledger.deployment import Deployment
 from ledger.devnet.deploy import (
@@ -128,7 +129,7 @@ def _supports(w3: Web3, method: str, params: list[Any]) -> bool:
     try:
         _rpc(w3, method, params)
         return True
-    except Exception:  # unknown method, or any other refusal: treat as unsupported
+    except ConfigError:  # unknown method, or any other refusal: treat as unsupported
         return False
 
 
@@ -136,7 +137,7 @@ def detect_capabilities(w3: Web3) -> Capabilities:
     """Probe the node: anvil and hardhat impersonate, any of them with evm_increaseTime travels."""
     try:
         client = str(w3.client_version)
-    except Exception:
+    except (Web3Exception, ValueError):
         client = ""
     lowered = client.lower()
     impersonation = "anvil" if "anvil" in lowered else "hardhat" if "hardhat" in lowered else None
@@ -197,53 +198,133 @@ def demo_creator_address(index: int) -> str:
 
 
 class _Seeder:
-    def __init__(
-        self,
-        w3: Web3,
-        deployment: Deployment,
-        sender: Sender,
-        caps: Capabilities,
-        rng: random.Random,
-        log: Callable[[str], None],
-    ) -> None:
+    """Sends the seed's transactions. On anvil/hardhat it turns automining off and mines the
+    transactions in blocks of up to CHUNK (a few minutes of simulated time apart), which makes
+    seeding hundreds of backers quick; elsewhere it sends one at a time."""
+
+    CHUNK = 40
+
+    def __init__(self, w3: Web3, sender: Sender, caps: Capabilities, escrow: Any) -> None:
         self.w3 = w3
-        self.deployment = deployment
         self.sender = sender
         self.caps = caps
-        self.rng = rng
-        self.log = log
-        self.escrow = escrow_contract(w3, deployment.address)
+        self.escrow = escrow
         self.fast = caps.development  # explicit gas limits instead of estimates
+        self.batching = False
+        self.pending: list[tuple[bytes, str, Any, Sender, int]] = []
+        self.receipts: dict[bytes, Any] = {}
         self.transactions = 0
         self.first_block = 0
         self.simulated = 0
+        self.chunk_seconds = 0  # simulated time between two blocks of a batch
 
-    # -- plumbing ---------------------------------------------------------------------------
+    # -- batching ----------------------------------------------------------------------------
 
-    def send(self, who: Sender, call: Any, value: int = 0) -> Any:
-        gas = GAS.get(call.fn_name) if self.fast else None
-        try:
-            receipt = transact(self.w3, who, call, value=value, gas=gas)
-        except TransactionFailed as exc:
-            if gas is None:
-                raise
-            # with a fixed gas limit the receipt says only "reverted": ask the node why
+    def start_batching(self) -> None:
+        prefix = self.caps.impersonation
+        if prefix is None:
+            return
+        try:  # leave a node that mines on an interval alone
+            automine = _rpc(self.w3, f"{prefix}_getAutomine", [])
+        except ConfigError:
+            return
+        if automine:
+            _rpc(self.w3, "evm_setAutomine", [False])
+            self.batching = True
+
+    def stop_batching(self) -> None:
+        if self.batching:
             try:
-                call.call({"from": who.address, "value": value})
-            except Exception as reason:  # noqa: BLE001 - the reason is all we want from it
-                raise TransactionFailed(f"{exc}: {str(reason).splitlines()[0][:300]}") from None
-            raise
+                self.flush()
+            finally:
+                _rpc(self.w3, "evm_setAutomine", [True])
+                self.batching = False
+
+    def send(self, who: Sender, call: Any, value: int = 0) -> bytes:
+        """Send one transaction; in batch mode it is mined by the next flush()."""
+        label = f"{call.fn_name}{tuple(call.args)}"
+        gas = GAS.get(call.fn_name) if self.fast else None
+        if not self.batching:
+            try:
+                receipt = transact(self.w3, who, call, value=value, gas=gas, what=label)
+            except TransactionFailed as exc:
+                raise TransactionFailed(f"{exc}{self._reason(who, call, value) if gas else ''}") from None
+            self._mined(receipt)
+            return bytes(receipt["transactionHash"])
+        tx = {"to": call.address, "data": call._encode_transaction_data(), "value": value, "gas": gas}
+        try:
+            tx_hash = who.send(self.w3, tx)
+        except ValueError as exc:
+            raise TransactionFailed(f"{label} was refused: {str(exc).splitlines()[0][:300]}") from None
+        self.pending.append((tx_hash, label, call, who, value))
+        if len(self.pending) >= self.CHUNK:
+            self.flush(advance=True)
+        return tx_hash
+
+    def flush(self, *, advance: bool = False) -> None:
+        """Mine until every pending transaction has a receipt; raise on the first revert.
+        With `advance`, the block comes `chunk_seconds` after the previous one."""
+        pending, self.pending = self.pending, []
+        if advance and self.chunk_seconds and pending:
+            _rpc(self.w3, "evm_increaseTime", [self.chunk_seconds])
+            self.simulated += self.chunk_seconds
+        waiting = {h for h, *_ in pending}
+        for _ in range(len(pending) + 5):
+            if not waiting:
+                break
+            before = int(self.w3.eth.block_number)
+            _rpc(self.w3, "evm_mine", [])
+            for number in range(before + 1, int(self.w3.eth.block_number) + 1):
+                for receipt in self._block_receipts(number):
+                    tx_hash = bytes(Web3.to_bytes(hexstr=receipt["transactionHash"]))
+                    self.receipts[tx_hash] = receipt
+                    waiting.discard(tx_hash)
+        if waiting:
+            raise TransactionFailed(f"{len(waiting)} seed transactions were not mined")
+        for tx_hash, label, call, who, value in pending:
+            receipt = self.receipts[tx_hash]
+            if int(receipt["status"], 16) != 1:
+                raise TransactionFailed(f"{label} reverted{self._reason(who, call, value)}")
+            self._mined({"blockNumber": int(receipt["blockNumber"], 16)})
+
+    def receipt(self, tx_hash: bytes) -> Any:
+        if self.batching:
+            self.flush()
+            return self.w3.eth.get_transaction_receipt(tx_hash)
+        return self.w3.eth.get_transaction_receipt(tx_hash)
+
+    def _block_receipts(self, number: int) -> list[dict[str, Any]]:
+        try:
+            return list(_rpc(self.w3, "eth_getBlockReceipts", [hex(number)]) or [])
+        except ConfigError:
+            block = self.w3.eth.get_block(number)
+            return [
+                _rpc(self.w3, "eth_getTransactionReceipt", [Web3.to_hex(h)]) for h in block["transactions"]
+            ]
+
+    def _mined(self, receipt: Any) -> None:
         self.transactions += 1
         if not self.first_block:
             self.first_block = int(receipt["blockNumber"])
-        return receipt
+
+    def _reason(self, who: Sender, call: Any, value: int) -> str:
+        """Why a call reverts (re-run on the latest state): the receipt alone does not say."""
+        try:
+            call.call({"from": who.address, "value": value})
+        except Exception as reason:  # noqa: BLE001 - the reason is all we want from it
+            return ": " + str(reason).splitlines()[0][:300]
+        return ""
+
+    # -- time and accounts -------------------------------------------------------------------
 
     def travel(self, seconds: int) -> None:
+        self.flush() if self.batching else None
         _rpc(self.w3, "evm_increaseTime", [int(seconds)])
         _rpc(self.w3, "evm_mine", [])
         self.simulated += int(seconds)
 
     def now(self) -> int:
+        self.flush() if self.batching else None
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def fund(self, address: str, wei: int) -> None:
@@ -251,9 +332,9 @@ class _Seeder:
         _rpc(self.w3, f"{prefix}_setBalance", [address, hex(wei)])
         _rpc(self.w3, f"{prefix}_impersonateAccount", [address])
 
-    # -- accounts ----------------------------------------------------------------------------
-
-    def accounts(self, wanted: int, eth_each: int) -> tuple[list[Sender], list[Sender], list[str]]:
+    def accounts(
+        self, wanted: int, eth_each: int, use_unlocked: bool
+    ) -> tuple[list[Sender], list[Sender], list[str]]:
         """(creators, backers, notes)."""
         notes: list[str] = []
         if self.caps.impersonation:
@@ -262,20 +343,21 @@ class _Seeder:
             for account in creators + backers:
                 self.fund(account.address, eth_each)
             return creators, backers, notes
-        unlocked = [a for a in self._unlocked() if a.lower() != self.sender.address.lower()]
+        unlocked = [a for a in self._unlocked() if a.lower() != self.sender.address.lower()] if use_unlocked else []
         if unlocked:
             backers = [NodeAccount(a) for a in unlocked[:wanted]]
             if len(backers) < wanted:
                 notes.append(f"{wanted - len(backers)} of {wanted} backers: the node has only "
                              f"{len(unlocked)} other unlocked accounts and no impersonation")
             return [self.sender], backers, notes
-        notes.append("extra backers: the node cannot impersonate, so the sender backs its own campaigns")
+        notes.append(f"{wanted} distinct backers: the node cannot impersonate accounts, so the sender "
+                     "backs its own campaigns")
         return [self.sender], [self.sender], notes
 
     def _unlocked(self) -> list[str]:
         try:
             return list(self.w3.eth.accounts)
-        except Exception:
+        except (Web3Exception, ValueError):  # a provider that refuses eth_accounts has none
             return []
 
 
@@ -303,26 +385,27 @@ def seed_demo(
     token_unit: int = ETHER,
     time_travel: bool | None = None,
     impersonation: bool | None = None,
+    unlocked_backers: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> SeedSummary:
     """Create demo campaigns in every state the node allows; returns what was done.
 
-    backers: how many distinct backers (on anvil/hardhat; capped by the unlocked accounts on
-        ganache; only the sender on a real node).
-    sender: pays for setup (token deployment, minting) and withdraws fees; by default the node's
-        first unlocked account.
-    eth_unit: the ETH pledge scale in wei (pledges are 0.05-2 units); 1 ETH on development nodes,
-        1e-4 ETH otherwise.
-    time_travel / impersonation: override what detect_capabilities finds (False to simulate a
-        real node on anvil).
+    backers: how many distinct backers (all of them on anvil/hardhat; on ganache at most its
+        other unlocked accounts; on a real node only the sender).
+    sender: deploys the demo token if the deployment has none, mints, and withdraws the fees;
+        by default the node's first unlocked account.
+    eth_unit: the ETH pledge scale in wei (pledges are 0.05-2 units): 1 ETH on development
+        nodes, 0.0001 ETH elsewhere. token_unit likewise for the token (10-500 units).
+    time_travel, impersonation, unlocked_backers: False turns off what detect_capabilities
+        found (all three False makes anvil behave like a real node with one key).
     """
     log = log or (lambda message: None)
     if backers < 1:
         raise ConfigError("seed_demo needs at least one backer")
     caps = detect_capabilities(w3)
-    if time_travel is not None:
-        caps.time_travel = caps.time_travel and time_travel
-    if impersonation is not None and not impersonation:
+    if time_travel is False:
+        caps.time_travel = False
+    if impersonation is False:
         caps.impersonation = None
     if sender is None:
         accounts = w3.eth.accounts
@@ -334,26 +417,50 @@ def seed_demo(
     if not w3.eth.get_code(to_checksum_address(deployment.address)):
         raise ConfigError(f"no contract at {deployment.address}: deploy first (wrong chain or deployment file?)")
 
-    rng = random.Random(seed)
-    seeder = _Seeder(w3, deployment, sender, caps, rng, log)
-    escrow = seeder.escrow.functions
+    escrow_contract_ = escrow_contract(w3, deployment.address)
+    escrow = escrow_contract_.functions
     token, token_deployed = _resolve_token(w3, deployment, sender, token_address, log)
-    skipped: list[str] = []
+    seeder = _Seeder(w3, sender, caps, escrow_contract_)
+    seeder.start_batching()
+    try:
+        summary = _seed(seeder, w3, deployment, escrow, token, sender, caps, backers, seed, eth_unit, token_unit,
+                        unlocked_backers, log)
+    finally:
+        seeder.stop_batching()
+    summary.token_deployed = token_deployed
+    return summary
 
-    plan_rows = _FULL_PLAN if caps.time_travel else _KEY_PLAN
+
+def _seed(
+    seeder: _Seeder,
+    w3: Web3,
+    deployment: Deployment,
+    escrow: Any,
+    token: Any,
+    sender: Sender,
+    caps: Capabilities,
+    wanted_backers: int,
+    seed: int,
+    eth_unit: int,
+    token_unit: int,
+    unlocked_backers: bool,
+    log: Callable[[str], None],
+) -> SeedSummary:
+    rng = random.Random(seed)
+    skipped: list[str] = []
+    campaigns = [_Campaign(*row) for row in (_FULL_PLAN if caps.time_travel else _KEY_PLAN)]
     if not caps.time_travel:
         skipped.append("Succeeded, Failed and Claimed campaigns, claims and fee withdrawals: "
                        "the node has no evm_increaseTime, so no deadline can pass")
-    campaigns = [_Campaign(*row) for row in plan_rows]
 
-    # -- backers and money ---------------------------------------------------------------------
-    creators, people, notes = seeder.accounts(backers, 10_000 * max(eth_unit, ETHER))
+    # -- backers and their money -----------------------------------------------------------------
+    creators, people, notes = seeder.accounts(wanted_backers, 10_000 * max(eth_unit, ETHER), unlocked_backers)
     skipped.extend(notes)
     solo = len(people) == 1 and people[0].address == sender.address
     mode = (f"{caps.client.split('/')[0] or 'node'}, "
             + ("the sender alone" if solo else "impersonated backers" if caps.impersonation else "unlocked accounts")
             + (", time travel" if caps.time_travel else ", no time travel"))
-    log(f"seeding {len(campaigns)} campaigns ({mode})")
+    log(f"seeding {len(campaigns)} campaigns with {len(people)} backers ({mode})")
 
     # who backs what: every campaign gets several backers; a backer may back several campaigns
     per_campaign = min(len(people), max(3, round(len(people) * 0.35)))
@@ -366,12 +473,12 @@ def seed_demo(
     def token_amount() -> int:
         return token_unit * rng.randrange(10, 501)  # 10 - 500 tokens
 
-    # pledges: (round, campaign index, backer index, amount); unpledges: (round, ci, bi, amount)
+    # the plan: pledges and unpledges as (round, campaign index, backer index, amount)
     rounds = 6
+    cancel_round = rounds // 2  # cancelled campaigns are cancelled at the end of round 2
     pledges: list[tuple[int, int, int, int]] = []
     unpledges: list[tuple[int, int, int, int]] = []
     net: dict[int, int] = {}
-    cancel_round = rounds // 2
     for ci, campaign in enumerate(campaigns):
         last_round = cancel_round - 1 if campaign.target == "Cancelled" else rounds - 1
         for bi in campaign.backers:
@@ -397,107 +504,114 @@ def seed_demo(
         if campaign.target in ("Succeeded", "Claimed") and not campaign.keep_it_all:
             cents = max(1, unit // 100)
             campaign.goal = max(1, raised * 4 // 5 // cents * cents)  # met, with room to spare
-        elif campaign.target == "Succeeded":  # keep-it-all, short of its goal: still succeeds
+        else:  # not met: Funding, Failed, Cancelled, and keep-it-all (which succeeds anyway)
             campaign.goal = (raised * 3 // 2 // unit + 1) * unit
-        else:
-            campaign.goal = (raised * 3 // 2 // unit + 1) * unit  # Funding, Failed, Cancelled: not met
         if campaign.capped:
             largest = max((a for _, c, _, a in pledges if c == ci), default=unit)
-            campaign.cap = max(4 * largest, 2_000 * unit)  # generous: no planned pledge hits it
+            campaign.cap = max(4 * largest, 2_000 * unit)  # generous: no pledge here reaches it
         campaign.long = campaign.target == "Funding"
 
-    # -- tokens for the backers of token campaigns ------------------------------------------------
+    # -- tokens for the backers of token campaigns --------------------------------------------------
     token_backers = sorted({bi for campaign in campaigns if campaign.token for bi in campaign.backers})
     for bi in token_backers:
         needed = sum(a for _, ci, b, a in pledges if b == bi and campaigns[ci].token)
         seeder.send(sender, token.functions.mint(people[bi].address, needed))
         seeder.send(people[bi], token.functions.approve(deployment.address, needed))
 
-    # -- campaigns ---------------------------------------------------------------------------------
-    lock_window = int(seeder.escrow.functions.unpledgeLockWindow().call())
+    # -- campaigns ----------------------------------------------------------------------------------
+    lock_window = int(escrow.unpledgeLockWindow().call())
     start = seeder.now()
-    short_span = max(7 * DAY, lock_window + 3 * DAY) if caps.time_travel else 30 * DAY
-    round_gap = (short_span - lock_window - DAY) // rounds if caps.time_travel else 0
+    if caps.time_travel:
+        short_span = max(7 * DAY, lock_window + 3 * DAY)
+        round_gap = (short_span - lock_window - DAY) // rounds  # every round ends before the lock window
+        seeder.chunk_seconds = min(300, round_gap // 100)  # within a round, blocks a few minutes apart
+        long_deadline = start + short_span + 60 * DAY
+    else:
+        short_span, round_gap, long_deadline = 30 * DAY, 0, start + 60 * DAY
     short_deadline = start + short_span
-    long_deadline = start + short_span + 60 * DAY if caps.time_travel else start + 60 * DAY
+    created = []
     for ci, campaign in enumerate(campaigns):
-        creator = creators[ci % len(creators)]
         metadata = keccak(text=json.dumps({"title": campaign.title, "seed": seed}, sort_keys=True))
-        receipt = seeder.send(creator, escrow.createCampaign(
+        created.append(seeder.send(creators[ci % len(creators)], escrow.createCampaign(
             token.address if campaign.token else ZERO_ADDRESS,
             campaign.goal,
             long_deadline if campaign.long else short_deadline,
             campaign.cap,
             campaign.keep_it_all,
             metadata,
-        ))
-        campaign.id = _created_id(seeder.escrow, receipt)
-        log(f"campaign #{campaign.id} {campaign.title!r} -> {campaign.target}")
+        )))
+    for campaign, tx_hash in zip(campaigns, created):
+        campaign.id = _created_id(seeder.escrow, seeder.receipt(tx_hash))
+        log(f"campaign #{campaign.id} {campaign.title!r}: {campaign.target}")
 
-    # -- pledging rounds, spread over the simulated time --------------------------------------------
+    # -- pledging rounds, spread over the simulated time ------------------------------------------------
     counts = {"pledges": 0, "unpledges": 0, "cancels": 0, "claims": 0, "refunds": 0, "fees": 0}
     for rnd in range(rounds):
         if rnd and caps.time_travel:
             seeder.travel(round_gap)
         for _, ci, bi, amount in sorted((p for p in pledges if p[0] == rnd), key=lambda p: (p[1], p[2])):
             campaign = campaigns[ci]
-            call = escrow.pledge(campaign.id, amount)
-            seeder.send(people[bi], call, value=0 if campaign.token else amount)
+            seeder.send(people[bi], escrow.pledge(campaign.id, amount), value=0 if campaign.token else amount)
             counts["pledges"] += 1
+        seeder.flush() if seeder.batching else None
         for _, ci, bi, amount in (u for u in unpledges if u[0] == rnd):
             seeder.send(people[bi], escrow.unpledge(campaigns[ci].id, amount))
             counts["unpledges"] += 1
         if rnd == cancel_round - 1:
+            seeder.flush() if seeder.batching else None
             for ci, campaign in enumerate(campaigns):
                 if campaign.target == "Cancelled":
                     seeder.send(creators[ci % len(creators)], escrow.cancel(campaign.id))
                     counts["cancels"] += 1
-    log(f"{counts['pledges']} pledges, {counts['unpledges']} unpledges")
+        log(f"round {rnd + 1}/{rounds}: {counts['pledges']} pledges, {counts['unpledges']} unpledges so far")
 
-    # -- settlement ----------------------------------------------------------------------------------
-    refund_targets = ("Failed", "Cancelled") if caps.time_travel else ("Cancelled",)
+    # -- settlement -------------------------------------------------------------------------------------
     if caps.time_travel:
-        seeder.travel(short_deadline - seeder.now() + 3600)  # past every short deadline
+        seeder.travel(short_deadline - seeder.now() + 3600)  # an hour past the short deadlines
         for ci, campaign in enumerate(campaigns):
             if campaign.target == "Claimed":
                 seeder.send(creators[ci % len(creators)], escrow.claim(campaign.id))
                 counts["claims"] += 1
+    else:
+        seeder.flush() if seeder.batching else None
     for campaign in campaigns:
-        if campaign.target in refund_targets:
+        if campaign.target in ("Failed", "Cancelled"):
             # about half the backers have come back for their money so far
-            takers = campaign.backers[: max(1, len(campaign.backers) // 2)]
-            for bi in takers:
+            for bi in campaign.backers[: max(1, len(campaign.backers) // 2)]:
                 seeder.send(people[bi], escrow.refund(campaign.id))
                 counts["refunds"] += 1
+    seeder.flush() if seeder.batching else None
     if caps.time_travel:
         for asset in (ZERO_ADDRESS, token.address):
-            if seeder.escrow.functions.accruedFees(asset).call() > 0:
+            if escrow.accruedFees(asset).call() > 0:
                 seeder.send(sender, escrow.withdrawFees(asset))
                 counts["fees"] += 1
             else:
-                skipped.append(f"fee withdrawal in {asset}: no fees accrued (fee 0 bps?)")
+                skipped.append(f"fee withdrawal in {asset}: no fees accrued (a 0 bps fee?)")
         # fresh activity on the open campaigns, "today"
-        for ci, campaign in enumerate(campaigns):
-            if campaign.target == "Funding":
-                for bi in campaign.backers[:2]:
-                    amount = token_amount() if campaign.token else eth_amount()
-                    if campaign.token:
-                        seeder.send(sender, token.functions.mint(people[bi].address, amount))
-                        seeder.send(people[bi], token.functions.approve(deployment.address, amount))
-                    seeder.send(people[bi], escrow.pledge(campaign.id, amount), value=0 if campaign.token else amount)
-                    counts["pledges"] += 1
+        fresh = [(campaign, bi) for campaign in campaigns if campaign.target == "Funding" for bi in campaign.backers[:2]]
+        amounts = [token_amount() if campaign.token else eth_amount() for campaign, _ in fresh]
+        for (campaign, bi), amount in zip(fresh, amounts):
+            if campaign.token:
+                seeder.send(sender, token.functions.mint(people[bi].address, amount))
+                seeder.send(people[bi], token.functions.approve(deployment.address, amount))
+        seeder.flush() if seeder.batching else None
+        for (campaign, bi), amount in zip(fresh, amounts):
+            seeder.send(people[bi], escrow.pledge(campaign.id, amount), value=0 if campaign.token else amount)
+            counts["pledges"] += 1
+    seeder.flush() if seeder.batching else None
 
-    # -- what the chain says -------------------------------------------------------------------------
+    # -- what the chain says ------------------------------------------------------------------------------
     by_state: dict[str, list[int]] = {name: [] for name in STATE_NAMES}
     for campaign in campaigns:
-        state = STATE_NAMES[int(seeder.escrow.functions.campaignState(campaign.id).call())]
+        state = STATE_NAMES[int(escrow.campaignState(campaign.id).call())]
         by_state[state].append(campaign.id)
         if state != campaign.target:
-            skipped.append(f"campaign #{campaign.id} ended {state}, planned {campaign.target}")
+            skipped.append(f"campaign #{campaign.id} is {state}, planned {campaign.target}")
     return SeedSummary(
         escrow=deployment.address,
         token=token.address,
-        token_deployed=token_deployed,
+        token_deployed=False,
         mode=mode,
         campaigns=by_state,
         titles={c.id: c.title for c in campaigns},

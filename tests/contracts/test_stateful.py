@@ -22,7 +22,13 @@ import pytest
 from brownie import chain, web3
 from brownie.exceptions import VirtualMachineError
 from hypothesis import settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conftest import (
     DAY,
@@ -135,11 +141,25 @@ class EscrowMachine(RuleBasedStateMachine):
         return tx
 
     def _pick(self, idx):
-        """A campaign id: mostly existing ones, sometimes the next (unknown) id."""
+        """A campaign id: mostly existing ones; idx 7 (or no campaign yet) gives the unknown next id."""
         n = len(self.campaigns)
         if n == 0 or idx == 7:
             return n + 1, None
         return idx % n + 1, self.campaigns[idx % n]
+
+    def _pick_where(self, idx, wanted, with_pledges=False):
+        """Like _pick, but for idx < 6 prefers campaigns whose state (at the next second) is in
+        `wanted` (and that hold pledges, if asked), so that successful actions are common while
+        every error path still occurs."""
+        t = self.t + 1
+        fits = [
+            i for i, c in enumerate(self.campaigns)
+            if self._state(c, t) in wanted and (any(c["pledges"].values()) or not with_pledges)
+        ]
+        if fits and idx < 6:
+            i = fits[idx % len(fits)]
+            return i + 1, self.campaigns[i]
+        return self._pick(idx)
 
     def _state(self, c, t):
         if c["cancelled"]:
@@ -157,6 +177,13 @@ class EscrowMachine(RuleBasedStateMachine):
         self.paid[(c["asset"], account.address)] += amount - burn(amount, c["kind"])
 
     # ------------------------------------------------------------------ rules
+
+    @initialize(eth=st.tuples(st.integers(1, 12), st.sampled_from([0, 4, 8]), st.booleans()),
+                tok=st.tuples(ST_ASSET, st.integers(0, 12), st.booleans()))
+    def start_two_campaigns(self, eth, tok):
+        """Every run starts with an ETH campaign and one in a random asset."""
+        self.rule_create(0, eth[0], 6 * 3600, eth[1], eth[2], 0)
+        self.rule_create(tok[0], tok[1], DAY, 0, tok[2], 1)
 
     @rule(asset=ST_ASSET, goal=st.integers(0, 12), duration=st.sampled_from([2 * 3600, 6 * 3600, DAY]),
           cap=st.sampled_from([0, 0, 4, 8]), keep=st.booleans(), who=ST_WHO)
@@ -180,9 +207,14 @@ class EscrowMachine(RuleBasedStateMachine):
             pledges=defaultdict(int),
         ))
 
+    @rule(idx=ST_IDX, who=ST_WHO, amount=st.integers(1, 6), dust=st.integers(0, 3))
+    def rule_pledge_more(self, idx, who, amount, dust):
+        """A second pledge rule, so pledges are drawn twice as often as other actions."""
+        self.rule_pledge(idx, who, amount, dust)
+
     @rule(idx=ST_IDX, who=ST_WHO, amount=st.integers(0, 6), dust=st.integers(0, 3))
     def rule_pledge(self, idx, who, amount, dust):
-        cid, c = self._pick(idx)
+        cid, c = self._pick_where(idx, (FUNDING,))
         backer = self.backers[who % len(self.backers)]
         amt = amount * UNIT + dust
         t = self.t + 1
@@ -208,8 +240,9 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(idx=ST_IDX, who=ST_WHO, part=st.integers(0, 5))
     def rule_unpledge(self, idx, who, part):
-        cid, c = self._pick(idx)
-        backer = self.backers[who % len(self.backers)]
+        cid, c = self._pick_where(idx, (FUNDING,), with_pledges=True)
+        holders = [b for b in self.backers if c is not None and c["pledges"][b.address]]
+        backer = holders[who % len(holders)] if holders and who < 4 else self.backers[who % len(self.backers)]
         mine = c["pledges"][backer.address] if c else 0
         if part == 5:
             amt = mine + 1
@@ -238,8 +271,8 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(idx=ST_IDX, who=ST_WHO)
     def rule_cancel(self, idx, who):
-        cid, c = self._pick(idx)
-        caller = self.actors[who % len(self.actors)]
+        cid, c = self._pick_where(idx, (FUNDING,))
+        caller = c["creator"] if c is not None and who < 3 else self.actors[who % len(self.actors)]
         errors = []
         if c is None:
             errors.append("CrowdfundEscrowUnknownCampaign")
@@ -253,7 +286,7 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(idx=ST_IDX, who=ST_WHO)
     def rule_claim(self, idx, who):
-        cid, c = self._pick(idx)
+        cid, c = self._pick_where(idx, (SUCCEEDED,))
         # mostly the creator, sometimes someone else
         caller = c["creator"] if c is not None and who < 4 else self.actors[who % len(self.actors)]
         errors = []
@@ -277,8 +310,9 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(idx=ST_IDX, who=ST_WHO)
     def rule_refund(self, idx, who):
-        cid, c = self._pick(idx)
-        backer = self.backers[who % len(self.backers)]
+        cid, c = self._pick_where(idx, (FAILED, CANCELLED), with_pledges=True)
+        holders = [b for b in self.backers if c is not None and c["pledges"][b.address]]
+        backer = holders[who % len(holders)] if holders and who < 4 else self.backers[who % len(self.backers)]
         errors = []
         if c is None:
             errors.append("CrowdfundEscrowUnknownCampaign")
@@ -297,6 +331,9 @@ class EscrowMachine(RuleBasedStateMachine):
 
     @rule(asset=ST_ASSET, who=ST_WHO)
     def rule_withdraw_fees(self, asset, who):
+        with_fees = [i for i, (_, address, _) in enumerate(self.assets) if self.fees[address]]
+        if with_fees and who < 4:
+            asset = with_fees[asset % len(with_fees)]
         kind, address, _ = self.assets[asset]
         errors = [] if self.fees[address] else ["CrowdfundEscrowNoFees"]
         tx = self._send(errors, self.escrow.withdrawFees, address, {"from": self.actors[who]})
@@ -307,11 +344,22 @@ class EscrowMachine(RuleBasedStateMachine):
         self.fees[address] = 0
         self.paid[(address, self.fee_recipient.address)] += amount - burn(amount, kind)
 
-    @rule(seconds=st.sampled_from([60, 1800, LOCK_WINDOW - 1, LOCK_WINDOW, 3 * 3600, DAY]))
+    @rule(seconds=st.sampled_from([60, 600, 1800, LOCK_WINDOW, 3 * 3600]))
     def rule_sleep(self, seconds):
-        self.t += seconds
-        pin(self.t)
-        chain.mine()
+        self._travel(self.t + seconds)
+
+    @rule(idx=ST_IDX, offset=st.sampled_from([-LOCK_WINDOW - 2, -LOCK_WINDOW - 1, -LOCK_WINDOW, -2, -1, 0]))
+    def rule_sleep_near_deadline(self, idx, offset):
+        """Jumps to just before/at a campaign's lock window or deadline (the next tx runs 1s later)."""
+        _, c = self._pick(idx)
+        if c is not None:
+            self._travel(c["deadline"] + offset)
+
+    def _travel(self, timestamp):
+        if timestamp > self.t:
+            self.t = timestamp
+            pin(self.t)
+            chain.mine()
 
     # ------------------------------------------------------------------ invariants
 
@@ -386,6 +434,6 @@ def test_escrow_state_machine(escrow, token, fot_token, accounts, creator, alice
     chain.snapshot()
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=25, stateful_step_count=30, deadline=None, database=None),
+        settings=settings(max_examples=25, stateful_step_count=40, deadline=None, database=None),
     )
     print(dict(EscrowMachine.outcomes))

@@ -1,0 +1,530 @@
+"""API throughput and latency against a large ledger, beside a bare FastAPI endpoint (a benchmark,
+not a test).
+
+    python bench/api.py [--entries 1000000] [--campaigns 1000] [--backers 100000]
+                        [--pg-url postgresql+psycopg://...] [--no-pg] [--duration 5] [--rounds 3]
+
+1. Builds a database with >= 1,000,000 ledger entries over 1,000 campaigns and 100,000 backers:
+   a consistent synthetic history (campaigns created over a simulated year, pledges and unpledges
+   while they fund, claims, refunds, cancellations, fee withdrawals), chained with
+   ledger/hashing.py exactly as the contract would, folded into the projections with
+   ledger/projections.py, and bulk-inserted (executemany on SQLite, COPY on PostgreSQL). Built
+   databases are kept in --work-dir (SQLite) or as crowdledger_bench_api_<entries> (PostgreSQL)
+   and reused when they match (--rebuild to force).
+2. Serves it with uvicorn (one worker, uvloop, httptools, no access log) in a subprocess, and a
+   bare FastAPI app returning a constant JSON body in another, under the same settings.
+3. Drives both with `wrk` (a separate process; randomised ids via a Lua script) on
+   /campaigns/{id}, /backers/{address}, /ledger?after=..., /ledger/{seq} and the bare endpoint,
+   interleaved, for --rounds rounds of --duration seconds, and prints the median requests/s, p50
+   and p99 per endpoint and each one's ratio to the bare endpoint.
+
+Targets: every endpoint >= 0.5x the bare endpoint's requests/s and p99 < 50 ms, on SQLite and
+PostgreSQL. The exit status is 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ledger.db.types import to_sqlite_u256  # noqa: E402
+from ledger.hashing import (  # noqa: E402
+    ZERO_DETAIL,
+    campaign_terms_detail,
+    genesis_head,
+    keccak256,
+    next_head,
+    token_detail,
+    uint_detail,
+)
+from ledger.projections import apply_entry  # noqa: E402
+from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
+
+CHAIN_ID = 31337
+ESCROW = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"
+TOKEN = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"
+T0 = 1_700_000_000
+DAY = 86_400
+BLOCK_TIME = 12
+FEE_BPS = 250
+FINALITY = 12
+HISTORY_DAYS = 400
+SERVER = {"host": "127.0.0.1", "loop": "uvloop", "http": "httptools", "log_level": "warning", "access_log": False}
+WRK = {"threads": 1, "connections": 16}
+BARE_BODY = {"ok": True, "service": "bare", "items": [1, 2, 3]}
+
+
+# ============================================================================ synthetic ledger
+
+
+def _address(rng: random.Random) -> str:
+    return "0x" + rng.randbytes(20).hex()
+
+
+def generate(entries: int, n_campaigns: int, n_backers: int, seed: int = 1):
+    """A consistent history in seq order with heads chained, and what it leads to:
+    (entries, projections, backer addresses, tip block, tip timestamp)."""
+    rng = random.Random(seed)
+    backers = [_address(rng) for _ in range(n_backers)]
+    creators = [_address(rng) for _ in range(max(1, n_campaigns // 4))]
+    tip_t = T0 + HISTORY_DAYS * DAY
+    per_campaign = max(1, round((entries - n_campaigns) / n_campaigns / 1.22))
+    events: list[tuple[int, int, int, tuple]] = []  # (time, campaign, order, (kind, campaign, account, amount, detail, terms))
+    fees = {ETH: 0, TOKEN: 0}
+    for c in range(n_campaigns):
+        cid = c + 1
+        token = TOKEN if rng.random() < 0.3 else ETH
+        unit = 10**16 if token == ETH else 10**18
+        created = T0 + c * (HISTORY_DAYS - 30) * DAY // n_campaigns + rng.randrange(DAY)
+        duration = rng.choice([14, 21, 30, 45]) * DAY
+        deadline = created + duration
+        keep_it_all = rng.random() < 0.1
+        cancel_at = created + int(duration * rng.uniform(0.2, 0.8)) if rng.random() < 0.04 else None
+        open_until = min(deadline, tip_t, cancel_at or deadline)
+        share = (open_until - created) / duration
+        n_pledges = max(3, int(per_campaign * rng.uniform(0.4, 1.6) * share))
+        mean_amount = 250 * unit
+        goal = int(n_pledges * mean_amount * rng.uniform(0.55, 1.5) / share) // unit * unit
+        metadata = keccak256(b"campaign %d" % cid)
+        terms = CampaignTerms(token, goal, deadline, 0, keep_it_all, FEE_BPS, "0x" + metadata.hex())
+        detail = campaign_terms_detail(token, deadline, 0, keep_it_all, FEE_BPS, metadata)
+        order = 0
+        events.append((created, cid, order, (Kind.CAMPAIGN_CREATED, cid, rng.choice(creators), goal, detail, terms)))
+        balances: dict[str, int] = {}
+        pledged = 0
+        span = open_until - created - 2 * DAY
+        for _ in range(n_pledges):
+            backer = backers[rng.randrange(min(5_000, n_backers))] if rng.random() < 0.3 else backers[rng.randrange(n_backers)]
+            amount = rng.randrange(1, 500) * unit
+            t = created + 60 + rng.randrange(max(1, span))
+            order += 1
+            events.append((t, cid, order, (Kind.PLEDGED, cid, backer, amount, ZERO_DETAIL, None)))
+            balances[backer] = balances.get(backer, 0) + amount
+            pledged += amount
+            if rng.random() < 0.04:
+                back = rng.randrange(1, amount + 1)
+                order += 1
+                events.append((t + rng.randrange(1, DAY), cid, order, (Kind.UNPLEDGED, cid, backer, back, ZERO_DETAIL, None)))
+                balances[backer] -= back
+                pledged -= back
+        ended = cancel_at is not None or deadline <= tip_t
+        if cancel_at is not None:
+            order += 1
+            events.append((cancel_at, cid, order, (Kind.CANCELLED, cid, None, 0, ZERO_DETAIL, None)))
+            refund_from = cancel_at
+        elif ended and not keep_it_all and pledged < goal:
+            refund_from = deadline
+        else:
+            refund_from = None
+        if refund_from is not None:
+            for backer, balance in sorted(balances.items()):
+                if balance and rng.random() < 0.7:
+                    t = refund_from + 3600 + rng.randrange(10 * DAY)
+                    if t < tip_t:
+                        order += 1
+                        events.append((t, cid, order, (Kind.REFUNDED, cid, backer, balance, ZERO_DETAIL, None)))
+        elif ended and rng.random() < 0.85:
+            t = deadline + 3600 + rng.randrange(3 * DAY)
+            if t < tip_t:
+                fee = -(-pledged * FEE_BPS // 10_000)
+                fees[token] += fee
+                order += 1
+                events.append((t, cid, order, (Kind.CLAIMED, cid, None, pledged - fee, uint_detail(fee), None)))
+    # cancellations and claims are sent by the creator: fill in who created each campaign
+    creator_of = {e[3][1]: e[3][2] for e in events if e[3][0] == Kind.CAMPAIGN_CREATED}
+    fee_recipient = _address(rng)
+    for token, total in fees.items():
+        if total:
+            events.append((tip_t - 600, 0, 0, (Kind.FEES_WITHDRAWN, 0, fee_recipient, total * 4 // 5, token_detail(token), None)))
+    events.sort(key=lambda e: (e[0], e[1], e[2]))
+
+    head = genesis_head(CHAIN_ID, ESCROW)
+    state = Projections()
+    out: list[LedgerEntry] = []
+    log_index: dict[int, int] = {}
+    for seq, (t, _cid, _order, (kind, cid, account, amount, detail, terms)) in enumerate(events, start=1):
+        if kind in (Kind.CANCELLED, Kind.CLAIMED):
+            account = creator_of[cid]
+        block = 1 + (t - T0) // BLOCK_TIME
+        index = log_index.get(block, 0)
+        log_index[block] = index + 1
+        head = next_head(head, seq, int(kind), cid, account, amount, detail)
+        entry = LedgerEntry(
+            seq=seq, kind=kind, campaign_id=cid, account=account, amount=amount, detail="0x" + detail.hex(),
+            head="0x" + head.hex(), block_number=block, block_hash="0x" + keccak256(b"block %d" % block).hex(),
+            tx_hash="0x" + keccak256(b"tx %d" % seq).hex(), log_index=index,
+            block_timestamp=T0 + (block - 1) * BLOCK_TIME, terms=terms,
+        )
+        apply_entry(state, entry)
+        out.append(entry)
+    tip_block = 1 + (tip_t - T0) // BLOCK_TIME
+    return out, state, backers, tip_block, T0 + (tip_block - 1) * BLOCK_TIME
+
+
+# ============================================================================ loading
+
+
+def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: int, tip_ts: int) -> None:
+    from ledger.db.engine import open_database
+
+    engine = open_database(url)
+    final_block = tip_block - FINALITY
+    sqlite = engine.dialect.name == "sqlite"
+    u = to_sqlite_u256 if sqlite else (lambda v: v)
+    entry_rows = [
+        (e.seq, int(e.kind), e.campaign_id, e.account, u(e.amount), e.detail, e.head, e.block_number, e.block_hash,
+         e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block)
+        for e in entries
+    ]
+    campaign_rows = [
+        (c.campaign_id, c.creator, c.token, u(c.goal), c.deadline, u(c.max_per_backer), c.keep_it_all, c.fee_bps,
+         c.metadata_hash, c.created_seq, c.created_block, c.created_timestamp, u(c.pledged), c.backer_count,
+         c.cancelled, c.claimed, u(c.claimed_amount), u(c.claim_fee), u(c.refunded_total), c.last_seq)
+        for c in state.campaigns.values()
+    ]
+    position_rows = [
+        (p.campaign_id, p.backer, u(p.balance), u(p.pledged_total), u(p.unpledged_total), u(p.refunded_total),
+         p.first_seq, p.last_seq)
+        for p in state.positions.values()
+    ]
+    fee_rows = [(f.token, u(f.accrued_total), u(f.withdrawn_total)) for f in state.fees.values()]
+    last = entries[-1]
+    sync = (1, CHAIN_ID, ESCROW, 1, tip_block, "0x" + keccak256(b"block %d" % tip_block).hex(), last.seq, last.head,
+            FINALITY, final_block, tip_block, tip_ts)
+    block_rows = [(n, "0x" + keccak256(b"block %d" % n).hex()) for n in range(final_block, tip_block + 1)]
+    tables = {
+        "ledger_entries": ("seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash, "
+                           "block_timestamp, tx_hash, log_index, final", entry_rows),
+        "campaigns": ("campaign_id, creator, token, goal, deadline, max_per_backer, keep_it_all, fee_bps, metadata_hash, "
+                      "created_seq, created_block, created_timestamp, pledged, backer_count, cancelled, claimed, "
+                      "claimed_amount, claim_fee, refunded_total, last_seq", campaign_rows),
+        "positions": ("campaign_id, backer, balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq",
+                      position_rows),
+        "fee_accounts": ("token, accrued_total, withdrawn_total", fee_rows),
+        "blocks": ("number, hash", block_rows),
+        "sync_state": ("id, chain_id, contract, start_block, last_block, last_block_hash, last_seq, last_head, "
+                       "finality_depth, final_block, tip_block, tip_timestamp", [sync]),
+    }
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        if sqlite:
+            conn.execute("PRAGMA synchronous=OFF")
+            for table, (columns, rows) in tables.items():
+                marks = ", ".join("?" * len(columns.split(",")))
+                conn.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
+            conn.commit()
+            conn.execute("ANALYZE")
+            conn.commit()
+        else:
+            with conn.cursor() as cursor:
+                for table, (columns, rows) in tables.items():
+                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+            conn.commit()
+            conn.autocommit = True
+            conn.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
+    engine.dispose()
+
+
+def existing_seq(url: str) -> int | None:
+    """The last seq of an already built database, or None."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT last_seq FROM sync_state WHERE id = 1")).scalar()
+        engine.dispose()
+        return value
+    except Exception:  # noqa: BLE001 - missing database or table: build it
+        return None
+
+
+def pg_bench_url(server_url: str, entries: int, rebuild: bool) -> str:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(server_url)
+    name = f"crowdledger_bench_api_{entries}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists and rebuild:
+            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            exists = None
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+# ============================================================================ serving
+
+
+def bare_app():
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> dict:
+        return BARE_BODY
+
+    return app
+
+
+def serve(kind: str, port: int, db_url: str | None) -> None:
+    """Run one server in this process (the benchmark starts two of these as subprocesses)."""
+    import uvicorn
+
+    if kind == "bare":
+        app = bare_app()
+    else:
+        from api.core.config import Settings
+        from api.main import create_app
+
+        app = create_app(Settings(db_url=db_url, audit_interval=0))
+    uvicorn.run(app, port=port, **SERVER)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+
+    @classmethod
+    def start(cls, kind: str, db_url: str | None = None) -> Server:
+        port = free_port()
+        args = [sys.executable, str(Path(__file__).resolve()), "serve", kind, str(port)] + ([db_url] if db_url else [])
+        process = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        probe = "/bare" if kind == "bare" else "/ledger/1"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + probe, timeout=1) as response:
+                    if response.status == 200:
+                        return cls(process, url)
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise SystemExit(f"the {kind} server did not start")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# ============================================================================ driving
+
+
+LUA = """
+local kind = "%(kind)s"
+local max_campaign, max_seq = %(campaigns)d, %(entries)d
+local addresses = {%(addresses)s}
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+end
+function init(args)
+  math.randomseed(os.time() * 1000 + id)
+end
+function request()
+  local path
+  if kind == "campaign" then
+    path = "/campaigns/" .. math.random(1, max_campaign)
+  elseif kind == "backer" then
+    path = "/backers/" .. addresses[math.random(1, #addresses)]
+  elseif kind == "ledger_page" then
+    path = "/ledger?after=" .. math.random(0, max_seq - 50)
+  elseif kind == "entry" then
+    path = "/ledger/" .. math.random(1, max_seq)
+  else
+    path = "/bare"
+  end
+  return wrk.format("GET", path)
+end
+"""
+
+ENDPOINTS = [
+    ("bare", "GET /bare (constant JSON)"),
+    ("campaign", "GET /campaigns/{id}"),
+    ("backer", "GET /backers/{address}"),
+    ("ledger_page", "GET /ledger?after={seq}"),
+    ("entry", "GET /ledger/{seq}"),
+]
+
+
+@dataclass
+class Sample:
+    rps: float
+    p50: float
+    p99: float
+    errors: int
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    if not match:
+        raise ValueError(f"cannot read latency {text!r}")
+    value, unit = float(match.group(1)), match.group(2)
+    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+
+def run_wrk(url: str, script: Path, duration: int) -> Sample:
+    args = ["wrk", f"-t{WRK['threads']}", f"-c{WRK['connections']}", f"-d{duration}s", "--latency",
+            "--timeout", "5s", "-s", str(script), url]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    output = done.stdout
+    found = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if found is None:
+        raise SystemExit(f"wrk failed: {done.stderr.strip() or output.strip()}")
+    rps = float(found.group(1))
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", output).group(1))
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", output).group(1))
+    errors = 0
+    for pattern in (r"Non-2xx or 3xx responses:\s+(\d+)", r"Socket errors:.*?timeout (\d+)"):
+        found = re.search(pattern, output)
+        if found:
+            errors += int(found.group(1))
+    return Sample(rps, p50, p99, errors)
+
+
+def bench_database(label: str, db_url: str, entries: int, campaigns: int, addresses: list[str], args) -> list[tuple]:
+    work = Path(args.work_dir)
+    scripts = {}
+    sample = ",".join(f'"{a}"' for a in addresses)
+    for kind, _ in ENDPOINTS:
+        path = work / f"wrk-{kind}.lua"
+        path.write_text(LUA % {"kind": kind, "campaigns": campaigns, "entries": entries, "addresses": sample})
+        scripts[kind] = path
+    api = Server.start("api", db_url)
+    bare = Server.start("bare")
+    samples: dict[str, list[Sample]] = {kind: [] for kind, _ in ENDPOINTS}
+    try:
+        for kind, _ in ENDPOINTS:  # warm-up: caches, prepared statements
+            run_wrk(bare.url if kind == "bare" else api.url, scripts[kind], 1)
+        for round_ in range(args.rounds):
+            for kind, _ in ENDPOINTS:
+                samples[kind].append(run_wrk(bare.url if kind == "bare" else api.url, scripts[kind], args.duration))
+            print(f"  {label}: round {round_ + 1}/{args.rounds} done", file=sys.stderr)
+    finally:
+        api.stop()
+        bare.stop()
+    bare_rps = statistics.median(s.rps for s in samples["bare"])
+    rows = []
+    for kind, name in ENDPOINTS:
+        rps = statistics.median(s.rps for s in samples[kind])
+        p50 = statistics.median(s.p50 for s in samples[kind])
+        p99 = statistics.median(s.p99 for s in samples[kind])
+        errors = sum(s.errors for s in samples[kind])
+        rows.append((label, name, rps, p50, p99, rps / bare_rps, errors))
+    return rows
+
+
+# ============================================================================ main
+
+
+def build(label: str, url: str, args) -> tuple[int, list[str]]:
+    have = None if args.rebuild else existing_seq(url)
+    rng = random.Random(1)
+    if have is not None and have >= args.entries:
+        print(f"{label}: reusing the database ({have:,} entries)", file=sys.stderr)
+        backers = [_address(rng) for _ in range(args.backers)]
+        return have, backers
+    started = time.monotonic()
+    print(f"{label}: generating {args.entries:,} entries ...", file=sys.stderr)
+    entries, state, backers, tip_block, tip_ts = generate(args.entries, args.campaigns, args.backers)
+    print(f"{label}: {len(entries):,} entries, {len(state.campaigns):,} campaigns, {len(state.positions):,} positions "
+          f"({time.monotonic() - started:.0f} s); loading ...", file=sys.stderr)
+    load(url, entries, state, tip_block, tip_ts)
+    print(f"{label}: built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return len(entries), backers
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "serve":
+        serve(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else None)
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--campaigns", type=int, default=1_000)
+    parser.add_argument("--backers", type=int, default=100_000)
+    parser.add_argument("--pg-url", default=os.environ.get("CROWDLEDGER_TEST_PG_URL"),
+                        help="PostgreSQL server (default $CROWDLEDGER_TEST_PG_URL)")
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are reported (default 3)")
+    parser.add_argument("--work-dir", default="/tmp/crowdledger-bench-api", help="SQLite file and wrk scripts")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the databases even if they exist")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
+    if args.entries < args.campaigns * 2:
+        raise SystemExit("--entries must be well above --campaigns")
+    Path(args.work_dir).mkdir(parents=True, exist_ok=True)
+    targets = []
+    if not args.no_sqlite:
+        targets.append(("SQLite", f"sqlite:///{Path(args.work_dir) / f'api-{args.entries}.db'}"))
+    if not args.no_pg:
+        if args.pg_url:
+            targets.append(("PostgreSQL", pg_bench_url(args.pg_url, args.entries, args.rebuild)))
+        else:
+            print("PostgreSQL skipped: give --pg-url or set CROWDLEDGER_TEST_PG_URL", file=sys.stderr)
+    rows = []
+    for label, url in targets:
+        entries, backers = build(label, url, args)
+        sample = random.Random(2).sample(backers, min(len(backers), 10_000))
+        rows += bench_database(label, url, entries, args.campaigns, sample, args)
+
+    print()
+    print(f"wrk -t{WRK['threads']} -c{WRK['connections']}, {args.rounds} x {args.duration:g} s, medians; "
+          f"uvicorn 1 worker, uvloop, httptools")
+    print(f"{'database':<11} {'endpoint':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}  result")
+    failed = False
+    for label, name, rps, p50, p99, ratio, errors in rows:
+        is_bare = name.startswith("GET /bare")
+        ok = is_bare or (ratio >= 0.5 and p99 < 50 and errors == 0)
+        failed |= not ok
+        verdict = "" if is_bare else ("ok" if ok else "MISSED") + (f" ({errors} errors)" if errors else "")
+        print(f"{label:<11} {name:<28} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f}x  {verdict}")
+    print("targets: every endpoint >= 0.50x the bare endpoint's req/s and p99 < 50 ms")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
