@@ -129,8 +129,9 @@ contract CrowdfundEscrow is ICrowdfundEscrow, Ownable2Step {
     // (one SLOAD each, fields taken out with the bit constants below, one SSTORE for the write),
     // because Solidity would unpack every member into memory on a read and read-modify-write the
     // slot once per member on a struct assignment. The constants mirror how Solidity packs the
-    // structs (first member in the lowest-order bits); the views and admin functions use the
-    // struct fields, so the two must agree, and every test of a view checks that they do.
+    // structs (first member in the lowest-order bits). createCampaign, getCampaign, the other
+    // views and the admin functions use the struct fields, so the two views of a slot must agree:
+    // a layout change to Globals or CampaignCore must update the constants with it.
     //
     // Every state change begins with {_enter}, which loads the globals word and refuses a
     // reentrant call, and writes it back once in {_append}, with the new ledger length (plus,
