@@ -11,7 +11,7 @@ export PATH := $(ROOT)/node_modules/.bin:$(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(ROOT)/toolchain/solcx
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup compile test test-contracts coverage run deploy seed bench bench-gas lint clean
+.PHONY: setup compile test test-contracts coverage run bench bench-gas bench-index bench-audit lint clean
 
 setup: node_modules/.installed $(VENV)/.installed
 
@@ -40,10 +40,16 @@ coverage: setup
 run: setup
 	python -m scripts.demo
 
-bench: bench-gas
+bench: bench-gas bench-index bench-audit
 
 bench-gas: setup
 	python bench/gas.py
+
+bench-index: setup
+	python bench/index.py
+
+bench-audit: setup
+	python bench/audit.py
 
 lint: setup
 	ruff check ledger api scripts bench tests
