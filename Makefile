@@ -29,13 +29,13 @@ compile: setup
 	brownie compile
 
 test: setup
-	pytest $(PYTEST_ARGS)
+	pytest --network anvil $(PYTEST_ARGS)
 
 test-contracts: setup
-	pytest tests/contracts $(PYTEST_ARGS)
+	pytest --network anvil tests/contracts $(PYTEST_ARGS)
 
 coverage: setup
-	brownie test tests/contracts --coverage
+	brownie test tests/contracts --network anvil --coverage
 
 run: setup
 	python -m scripts.demo
