@@ -18,21 +18,30 @@ class HashChain:
     """The running head of a ledger. `append` raises LedgerIntegrityError on the first entry
     that does not chain, leaving the chain at the last good entry."""
 
-    __slots__ = ("head", "length")
+    __slots__ = ("_head", "length")
 
     def __init__(self, head: str, length: int = 0) -> None:
-        self.head = head
+        self._head = bytes.fromhex(head[2:])  # kept as bytes: it is hashed once per entry
         self.length = length
 
     @classmethod
     def genesis(cls, chain_id: int, escrow: str) -> HashChain:
         return cls("0x" + genesis_head(chain_id, escrow).hex())
 
-    def expected_head(self, entry: LedgerEntry) -> str:
-        """The head `entry` must carry to follow the current head (abi.encode of 7 words,
-        built inline: this runs once per entry)."""
-        preimage = b"".join((
-            bytes.fromhex(self.head[2:]),
+    @property
+    def head(self) -> str:
+        return "0x" + self._head.hex()
+
+    def reset(self, head: str, length: int) -> None:
+        """Continue from `head` after entry `length` (a replay resynchronising after a fault)."""
+        self._head = bytes.fromhex(head[2:])
+        self.length = length
+
+    def digest_after(self, entry: LedgerEntry) -> bytes:
+        """The head `entry` must carry to follow the current head, as bytes: abi.encode of the
+        seven words, built inline because this runs once per entry."""
+        return keccak256(b"".join((
+            self._head,
             entry.seq.to_bytes(32, "big"),
             entry.kind.to_bytes(32, "big"),
             entry.campaign_id.to_bytes(32, "big"),
@@ -40,8 +49,15 @@ class HashChain:
             bytes.fromhex(entry.account[2:]),
             entry.amount.to_bytes(32, "big"),
             bytes.fromhex(entry.detail[2:]),
-        ))
-        return "0x" + keccak256(preimage).hex()
+        )))
+
+    def expected_head(self, entry: LedgerEntry) -> str:
+        return "0x" + self.digest_after(entry).hex()
+
+    def advance(self, digest: bytes, seq: int) -> None:
+        """Move to the head `digest` of entry `seq`, already checked by the caller."""
+        self._head = digest
+        self.length = seq
 
     def append(self, entry: LedgerEntry) -> None:
         if entry.seq != self.length + 1:
@@ -49,11 +65,10 @@ class HashChain:
             raise LedgerIntegrityError(
                 f"seq {kind}: expected seq {self.length + 1} after {self.length}, got {describe(entry)}"
             )
-        expected = self.expected_head(entry)
-        if entry.head != expected:
+        digest = self.digest_after(entry)
+        if digest.hex() != entry.head[2:]:
             raise LedgerIntegrityError(
                 f"head mismatch at {describe(entry)}: the event says {entry.head}, "
-                f"the chain gives {expected}"
+                f"the chain gives 0x{digest.hex()}"
             )
-        self.head = expected
-        self.length = entry.seq
+        self.advance(digest, entry.seq)

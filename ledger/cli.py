@@ -8,15 +8,19 @@ import argparse
 import logging
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import is_address, to_checksum_address
 
 from ledger.db.engine import DEFAULT_DB_URL
 from ledger.deployment import default_deployment_path, read_deployment
 from ledger.errors import ConfigError, CrowdLedgerError
+
+if TYPE_CHECKING:
+    from ledger.db.store import LedgerStore
 
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
@@ -107,7 +111,7 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_indexed_store(url: str):  # -> LedgerStore
+def open_indexed_store(url: str) -> LedgerStore:
     """The store of a database the indexer has filled; a missing or empty one is an error."""
     from sqlalchemy.engine import make_url
 
@@ -127,7 +131,7 @@ def open_indexed_store(url: str):  # -> LedgerStore
     return store
 
 
-def _print_report(lines, as_json: bool, payload) -> None:  # noqa: ANN001
+def _print_report(lines: Iterable[str], as_json: bool, payload: dict[str, Any]) -> None:
     import orjson
 
     if as_json:

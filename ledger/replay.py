@@ -16,12 +16,8 @@ from ledger.chain import HashChain
 from ledger.errors import LedgerIntegrityError
 from ledger.events import terms_detail
 from ledger.findings import Finding
-from ledger.hashing import keccak256
 from ledger.projections import apply_entry
 from ledger.records import LedgerEntry, Projections
-
-
-_ZERO12 = bytes(12)
 
 
 def _finding(code: str, message: str, entry: LedgerEntry, line: int | None, **fields: object) -> Finding:
@@ -45,24 +41,16 @@ class Replayer:
     def from_genesis(cls, chain_id: int, contract: str) -> Replayer:
         return cls(HashChain.genesis(chain_id, contract.lower()))
 
-    def __post_init__(self) -> None:
-        self._head = bytes.fromhex(self.chain.head[2:])  # the running head as bytes, for speed
-
     def feed(self, entry: LedgerEntry, line: int | None = None) -> None:
         self.entries += 1
         if entry.block_number > self.last_block:
             self.last_block = entry.block_number
         seq = entry.seq
         if seq == self.chain.length + 1 and entry.terms is None:
-            # the common case, inlined: the entry chains to the running head
-            digest = keccak256(b"".join((
-                self._head, seq.to_bytes(32, "big"), entry.kind.to_bytes(32, "big"),
-                entry.campaign_id.to_bytes(32, "big"), _ZERO12, bytes.fromhex(entry.account[2:]),
-                entry.amount.to_bytes(32, "big"), bytes.fromhex(entry.detail[2:]),
-            )))
+            # the common case: the entry chains to the running head
+            digest = self.chain.digest_after(entry)
             if digest.hex() == entry.head[2:]:
-                self._head = digest
-                self.chain.head, self.chain.length = entry.head, seq
+                self.chain.advance(digest, seq)
                 try:
                     apply_entry(self.state, entry)
                 except LedgerIntegrityError as exc:
@@ -106,8 +94,7 @@ class Replayer:
                     f"{where}seq {entry.seq}: campaign {entry.campaign_id}'s terms do not hash to the entry's detail",
                     entry, line, detail=entry.detail, terms_detail=detail,
                 ))
-        self.chain.head, self.chain.length = entry.head, entry.seq
-        self._head = bytes.fromhex(entry.head[2:])
+        self.chain.reset(entry.head, entry.seq)
         try:
             apply_entry(self.state, entry)
         except LedgerIntegrityError as exc:
