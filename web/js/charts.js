@@ -1,0 +1,43 @@
+// Chart.js (served locally at /vendor/chart.umd.min.js) with the page's colours; no animation,
+// so a chart is complete as soon as it is drawn (and nothing moves for people who get dizzy).
+
+export const STATE_COLORS = {
+  funding: '#2563eb',
+  succeeded: '#15803d',
+  claimed: '#7c3aed',
+  failed: '#dc2626',
+  cancelled: '#6b7280',
+};
+export const SERIES = ['#1d4ed8', '#b45309', '#15803d', '#7c3aed', '#be123c', '#0f766e'];
+
+export function chartLib() {
+  const lib = window.Chart;
+  if (!lib) return null;
+  if (!lib.__crowdledger) {
+    lib.defaults.animation = false;
+    lib.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    lib.defaults.font.size = 13;
+    lib.defaults.color = '#1f2937';
+    lib.defaults.borderColor = '#d1d5db';
+    lib.defaults.maintainAspectRatio = false;
+    lib.__crowdledger = true;
+  }
+  return lib;
+}
+
+/** A chart on `canvas`, or null (with a note in `fallback`) when Chart.js is not available. */
+export function makeChart(canvas, config, fallback) {
+  const Chart = chartLib();
+  if (!Chart) {
+    if (fallback) fallback.textContent = 'The chart library did not load; the same numbers are in the table below.';
+    return null;
+  }
+  return new Chart(canvas, config);
+}
+
+/** A time axis label in UTC from epoch milliseconds: 'MM-DD HH:MM' ('date'), 'HH:MM' ('minutes') or 'HH:MM:SS'. */
+export function shortTime(ms, format = 'date') {
+  const iso = new Date(ms).toISOString();
+  if (format === 'date') return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
+  return format === 'minutes' ? iso.slice(11, 16) : iso.slice(11, 19);
+}

@@ -1,0 +1,147 @@
+// Formatting amounts (BigInt only: amounts are uint256 decimal strings), addresses, hashes, times.
+
+export const ETH_TOKEN = '0x0000000000000000000000000000000000000000';
+export const DECIMALS = 18; // ETH is in wei; the escrow's tokens are shown with 18 decimals too
+
+const DIGITS = /^-?[0-9]+$/;
+
+/** A decimal string (or bigint) as a BigInt; throws on anything else (no floats, ever). */
+export function big(value) {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && DIGITS.test(value)) return BigInt(value);
+  throw new TypeError(`not an integer amount: ${value}`);
+}
+
+function group(digits) {
+  return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/**
+ * `value` base units in whole units: formatUnits('1250000000000000000') === '1.25'.
+ * maxFraction rounds (half up) to that many decimals; tiny non-zero amounts show as '<0.0001'.
+ */
+export function formatUnits(value, { decimals = DECIMALS, maxFraction = null, grouping = true } = {}) {
+  let v = big(value);
+  const negative = v < 0n;
+  if (negative) v = -v;
+  let places = decimals;
+  let scaled = v;
+  if (maxFraction !== null && maxFraction < decimals) {
+    places = maxFraction;
+    const unit = 10n ** BigInt(decimals - maxFraction);
+    scaled = (v + unit / 2n) / unit;
+    if (scaled === 0n && v > 0n) return `${negative ? '>-' : '<'}0.${'0'.repeat(Math.max(0, maxFraction - 1))}1`;
+  }
+  const scale = 10n ** BigInt(places);
+  const whole = scaled / scale;
+  const fraction = places ? (scaled % scale).toString().padStart(places, '0').replace(/0+$/, '') : '';
+  const text = (grouping ? group(whole.toString()) : whole.toString()) + (fraction ? `.${fraction}` : '');
+  return (negative ? '-' : '') + text;
+}
+
+export function isEth(token) {
+  return !token || token.toLowerCase() === ETH_TOKEN;
+}
+
+/** The unit word after an amount: ETH, or 'tokens' for an ERC-20. */
+export function unit(token) {
+  return isEth(token) ? 'ETH' : 'tokens';
+}
+
+/** '1.25 ETH' (short: 4 decimals) or the exact amount with `exact`. */
+export function amount(value, token, { exact = false, maxFraction = 4 } = {}) {
+  return `${formatUnits(value, { maxFraction: exact ? null : maxFraction })} ${unit(token)}`;
+}
+
+/** The asset's name: 'ETH' or 'ERC-20 0x1a2b…9f0e'. */
+export function assetName(token) {
+  return isEth(token) ? 'ETH' : `ERC-20 ${shortHex(token)}`;
+}
+
+/** An amount as a plain JS number of whole units, for chart geometry only (never for display). */
+export function chartNumber(value, decimals = DECIMALS) {
+  const v = big(value);
+  const cut = decimals > 6 ? 10n ** BigInt(decimals - 6) : 1n;
+  return Number(v / cut) / (decimals > 6 ? 1e6 : 10 ** decimals);
+}
+
+/** pledged / goal as a percentage with one decimal, computed exactly: '80.5'. */
+export function percent(pledged, goal) {
+  const g = big(goal);
+  if (g === 0n) return '100';
+  const tenths = (big(pledged) * 1000n) / g;
+  return `${tenths / 10n}${tenths % 10n ? `.${tenths % 10n}` : ''}`;
+}
+
+export function percentNumber(pledged, goal) {
+  const g = big(goal);
+  if (g === 0n) return 100;
+  const tenths = (big(pledged) * 1000n) / g;
+  return tenths > 100000n ? 10000 : Number(tenths) / 10;
+}
+
+export function shortHex(hex, head = 6, tail = 4) {
+  if (!hex || hex.length <= head + tail + 1) return hex || '';
+  return `${hex.slice(0, head)}\u2026${hex.slice(-tail)}`;
+}
+
+/** '2024-05-01T12:00:00Z' -> '2024-05-01 12:00 UTC' (chain time, shown in UTC for everyone). */
+export function utc(iso) {
+  if (!iso) return '\u2014';
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+export function timeMs(iso) {
+  return iso ? Date.parse(iso) : NaN;
+}
+
+/** 93784 -> '1 d 2 h'; 3720 -> '1 h 2 min'; 45 -> '45 s'. */
+export function duration(seconds) {
+  let s = Math.max(0, Math.floor(Number(seconds)));
+  const d = Math.floor(s / 86400); s -= d * 86400;
+  const hrs = Math.floor(s / 3600); s -= hrs * 3600;
+  const min = Math.floor(s / 60); s -= min * 60;
+  if (d) return `${d} d${hrs ? ` ${hrs} h` : ''}`;
+  if (hrs) return `${hrs} h${min ? ` ${min} min` : ''}`;
+  if (min) return `${min} min`;
+  return `${s} s`;
+}
+
+export function plural(n, one, many = `${one}s`) {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+}
+
+/** fee in basis points -> '2.5%'. */
+export function bps(value) {
+  const n = Number(value);
+  return `${(n / 100).toFixed(2).replace(/\.?0+$/, '')}%`;
+}
+
+export const STATE_LABELS = {
+  funding: 'Funding',
+  succeeded: 'Succeeded',
+  claimed: 'Claimed',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+export const KIND_LABELS = {
+  campaign_created: 'Campaign created',
+  pledged: 'Pledge',
+  unpledged: 'Unpledge',
+  cancelled: 'Cancelled',
+  claimed: 'Claim',
+  refunded: 'Refund',
+  fees_withdrawn: 'Fees withdrawn',
+  unknown: 'Unknown',
+};
+
+/** Where a backer's money stands (ledger/status.py's words). */
+export const POSITION_WORDS = {
+  escrowed: 'escrowed: the escrow holds it until the creator claims a successful campaign, or you refund a failed one',
+  refundable: 'refundable: the campaign failed or was cancelled, so you can take it back (refund) at any time',
+  refunded: 'refunded: it was paid back to you',
+  released: 'released: the campaign succeeded and the creator claimed it, so it went to the creator (minus the platform fee)',
+  withdrawn: 'withdrawn: you unpledged it before the deadline',
+};
