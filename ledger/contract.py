@@ -8,7 +8,7 @@ from typing import Any
 
 from eth_abi import decode, encode
 
-from ledger.errors import NotAnEscrowError, RpcError
+from ledger.errors import NodeError, NotAnEscrowError, RpcError
 from ledger.hashing import keccak256
 from ledger.rpc import RpcClient
 
@@ -127,9 +127,11 @@ class EscrowReader:
             raw_head = self.rpc.eth_call(self.address, _LEDGER_HEAD, block)
             raw_length = self.rpc.eth_call(self.address, _LEDGER_LENGTH, block)
         except RpcError as exc:
-            raise NotAnEscrowError(
-                f"{self.address} is a contract but not a CrowdfundEscrow: ledgerHead() failed ({exc.message})"
-            ) from None
+            if exc.code == 3 or "revert" in exc.message.lower():
+                raise NotAnEscrowError(
+                    f"{self.address} is a contract but not a CrowdfundEscrow: ledgerHead() reverted"
+                ) from None
+            raise NodeError(f"the node could not run eth_call on {self.address}: {exc.message}") from None
         if len(raw_head) != 32 or len(raw_length) != 32 or int.from_bytes(raw_length, "big") >= 2**64:
             raise NotAnEscrowError(
                 f"{self.address} is a contract but not a CrowdfundEscrow: ledgerHead()/ledgerLength() "

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,6 +34,27 @@ log = logging.getLogger("ledger.indexer")
 
 DEFAULT_FINALITY_DEPTH = 12
 _MAX_MOVING_RETRIES = 10
+
+
+def _chunks_by_block(
+    entries: list[LedgerEntry], to_block: int, size: int
+) -> Iterator[tuple[list[LedgerEntry], int]]:
+    """Split a batch's entries (block order) into runs of about `size`, cutting only between
+    blocks; yields (entries, last block covered). The last run ends at `to_block`."""
+    start = 0
+    while len(entries) - start > size:
+        cut = start + size
+        block = entries[cut].block_number
+        while cut > start and entries[cut - 1].block_number == block:
+            cut -= 1
+        if cut == start:  # one block holds more than `size`: keep it whole
+            while cut < len(entries) and entries[cut].block_number == block:
+                cut += 1
+            if cut == len(entries):
+                break
+        yield entries[start:cut], entries[cut].block_number - 1
+        start = cut
+    yield entries[start:], to_block
 
 
 class Indexer:
@@ -167,20 +188,23 @@ class Indexer:
                 self._fill_timestamps(entries)
                 for entry in entries:
                     chain.append(entry)
-                end_hash = self._header(batch.to_block)["hash"]
-                state = replace(
-                    state,
-                    last_block=batch.to_block,
-                    last_block_hash=end_hash,
-                    last_seq=chain.length,
-                    last_head=chain.head,
-                    final_block=max(state.final_block, batch.to_block),
-                    tip_block=tip,
-                    tip_timestamp=int(tip_header["timestamp"], 16),
-                )
-                self.store.commit_batch(entries, state, [(batch.to_block, end_hash)])
-                stored += len(entries)
-                self.progress.advance(batch.to_block, len(entries))
+                # a provider may hand back a dense stretch at once: commit it in block-aligned
+                # chunks so transactions stay bounded and progress keeps moving
+                for chunk, chunk_end in _chunks_by_block(entries, batch.to_block, self.target_logs):
+                    end_hash = self._header(chunk_end)["hash"]
+                    state = replace(
+                        state,
+                        last_block=chunk_end,
+                        last_block_hash=end_hash,
+                        last_seq=chunk[-1].seq if chunk else state.last_seq,
+                        last_head=chunk[-1].head if chunk else state.last_head,
+                        final_block=max(state.final_block, chunk_end),
+                        tip_block=tip,
+                        tip_timestamp=int(tip_header["timestamp"], 16),
+                    )
+                    self.store.commit_batch(chunk, state, [(chunk_end, end_hash)])
+                    stored += len(chunk)
+                    self.progress.advance(chunk_end, len(chunk))
         finally:
             batches.close()
         return state, stored

@@ -52,13 +52,13 @@ class Progress:
         self.entries += entries
         elapsed = max(time.monotonic() - self._start, 1e-9)
         if self._bar is not None:
-            self._bar.update(done)
             self._bar.set_postfix(
-                entries=self.entries,
+                entries=f"{self.entries:,}",
                 entries_s=f"{self.entries / elapsed:,.0f}",
                 left=f"{max(self._target - to_block, 0):,} blocks",
                 refresh=False,
             )
+            self._bar.update(done)  # redraws, postfix included
         elif not self.quiet and time.monotonic() - self._last_log >= self.log_every:
             self._last_log = time.monotonic()
             blocks = to_block - self._first_block
