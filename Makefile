@@ -1,5 +1,5 @@
 # CrowdLedger: every task goes through here so the environment is the same everywhere.
-#   make run    set up, then start a local chain, deploy the escrow and seed a demo
+#   make run    set up, then `crowdledger up`: local chain, escrow, demo data, indexer, API and web page
 #   make test   set up, then run the whole test suite
 #   make bench  run the benchmarks under bench/
 
@@ -11,7 +11,9 @@ export PATH := $(ROOT)/node_modules/.bin:$(VENV)/bin:$(PATH)
 export SOLCX_BINARY_PATH := $(ROOT)/toolchain/solcx
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup compile test test-contracts coverage run bench bench-gas bench-index bench-audit lint clean
+.PHONY: setup compile test test-contracts coverage run bench bench-gas bench-index bench-audit bench-api lint clean
+
+include make/schemathesis.mk
 
 setup: node_modules/.installed $(VENV)/.installed
 
@@ -28,7 +30,7 @@ $(VENV)/.installed: pyproject.toml
 compile: setup
 	brownie compile
 
-test: setup
+test: setup schemathesis-setup
 	pytest --network anvil $(PYTEST_ARGS)
 
 test-contracts: setup
@@ -38,9 +40,9 @@ coverage: setup
 	brownie test tests/contracts --network anvil --coverage
 
 run: setup
-	python -m scripts.demo
+	crowdledger up $(UP_ARGS)
 
-bench: bench-gas bench-index bench-audit
+bench: bench-gas bench-index bench-audit bench-api
 
 bench-gas: setup
 	python bench/gas.py
@@ -50,6 +52,9 @@ bench-index: setup
 
 bench-audit: setup
 	python bench/audit.py
+
+bench-api: setup
+	python bench/api.py
 
 lint: setup
 	ruff check ledger api scripts bench tests

@@ -42,8 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.db.types import to_sqlite_u256  # noqa: E402
-from ledger.hashing import (  # noqa: E402
+from ledger.db.types import to_sqlite_u256
+from ledger.hashing import (
     ZERO_DETAIL,
     campaign_terms_detail,
     genesis_head,
@@ -52,8 +52,8 @@ from ledger.hashing import (  # noqa: E402
     token_detail,
     uint_detail,
 )
-from ledger.projections import apply_entry  # noqa: E402
-from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
+from ledger.projections import apply_entry
+from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections
 
 CHAIN_ID = 31337
 ESCROW = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"
@@ -64,7 +64,8 @@ BLOCK_TIME = 12
 FEE_BPS = 250
 FINALITY = 12
 HISTORY_DAYS = 400
-SERVER = {"host": "127.0.0.1", "loop": "uvloop", "http": "httptools", "log_level": "warning", "access_log": False}
+SERVER = {"host": "127.0.0.1", "loop": "uvloop", "http": "httptools", "ws": "none", "log_level": "warning",
+          "access_log": False}
 WRK = {"threads": 1, "connections": 16}
 BARE_BODY = {"ok": True, "service": "bare", "items": [1, 2, 3]}
 
@@ -207,19 +208,21 @@ def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: in
     sync = (1, CHAIN_ID, ESCROW, 1, tip_block, "0x" + keccak256(b"block %d" % tip_block).hex(), last.seq, last.head,
             FINALITY, final_block, tip_block, tip_ts)
     block_rows = [(n, "0x" + keccak256(b"block %d" % n).hex()) for n in range(final_block, tip_block + 1)]
-    tables = {
-        "ledger_entries": ("seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash, "
-                           "block_timestamp, tx_hash, log_index, final", entry_rows),
-        "campaigns": ("campaign_id, creator, token, goal, deadline, max_per_backer, keep_it_all, fee_bps, metadata_hash, "
-                      "created_seq, created_block, created_timestamp, pledged, backer_count, cancelled, claimed, "
-                      "claimed_amount, claim_fee, refunded_total, last_seq", campaign_rows),
-        "positions": ("campaign_id, backer, balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq",
-                      position_rows),
-        "fee_accounts": ("token, accrued_total, withdrawn_total", fee_rows),
-        "blocks": ("number, hash", block_rows),
-        "sync_state": ("id, chain_id, contract, start_block, last_block, last_block_hash, last_seq, last_head, "
-                       "finality_depth, final_block, tip_block, tip_timestamp", [sync]),
+    columns = {
+        "ledger_entries": "seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash, "
+                          "block_timestamp, tx_hash, log_index, final",
+        "campaigns": "campaign_id, creator, token, goal, deadline, max_per_backer, keep_it_all, fee_bps, metadata_hash, "
+                     "created_seq, created_block, created_timestamp, pledged, backer_count, cancelled, claimed, "
+                     "claimed_amount, claim_fee, refunded_total, last_seq",
+        "positions": "campaign_id, backer, balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq",
+        "fee_accounts": "token, accrued_total, withdrawn_total",
+        "blocks": "number, hash",
+        "sync_state": "id, chain_id, contract, start_block, last_block, last_block_hash, last_seq, last_head, "
+                      "finality_depth, final_block, tip_block, tip_timestamp",
     }
+    rows = {"ledger_entries": entry_rows, "campaigns": campaign_rows, "positions": position_rows,
+            "fee_accounts": fee_rows, "blocks": block_rows, "sync_state": [sync]}
+    tables = {name: (columns[name], rows[name]) for name in columns}
     raw = engine.raw_connection()
     try:
         conn = raw.driver_connection
@@ -406,7 +409,7 @@ def _ms(text: str) -> float:
 def run_wrk(url: str, script: Path, duration: int) -> Sample:
     args = ["wrk", f"-t{WRK['threads']}", f"-c{WRK['connections']}", f"-d{duration}s", "--latency",
             "--timeout", "5s", "-s", str(script), url]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 60, check=False)
     output = done.stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if found is None:

@@ -184,7 +184,8 @@ def audit_chain(
     _compare_views(report, replayer, reader, at_block, timestamp)
     _check_solvency(report, replayer, reader, at_block)
     if differ is not None and sync is not None and sync.last_block == at_block:
-        _diff_projections(report, replayer, store)  # type: ignore[arg-type]
+        if not _diff_projections(report, replayer, store, sync.last_block):  # type: ignore[arg-type]
+            report.notes.append("projections not compared: the indexer moved on during the audit; audit again")
     elif differ is not None:
         report.notes.append("projections not compared: the database is not at the audited block")
     return report
@@ -336,15 +337,21 @@ def _diff_records(report: AuditReport, what: str, mine: dict[Any, Any], theirs: 
                 ))
 
 
-def _diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStore) -> None:
+def _diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStore, at_block: int) -> bool:
+    """Diff the database's projections against the replay; False (and nothing compared) when the
+    indexer committed while they were read, so a moving database never shows false findings."""
     with store.engine.connect() as conn:
         db_campaigns = {r.campaign_id: Campaign(**r._asdict()) for r in conn.execute(select(campaigns))}
         db_positions = {(r.campaign_id, r.backer): Position(**r._asdict()) for r in conn.execute(select(positions))}
         db_fees = {r.token: FeeAccount(**r._asdict()) for r in conn.execute(select(fee_accounts))}
+    after = store.read_sync_state()
+    if after is None or after.last_block != at_block:
+        return False
     state = replayer.state
     _diff_records(report, "campaign", state.campaigns, db_campaigns, Campaign)
     _diff_records(report, "position", state.positions, db_positions, Position)
     _diff_records(report, "fee account", state.fees, db_fees, FeeAccount)
+    return True
 
 
 # --------------------------------------------------------------------------------- from an export

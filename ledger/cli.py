@@ -69,7 +69,7 @@ def _add_db_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=DEFAULT_DB_URL, help=f"database URL (default {DEFAULT_DB_URL})")
 
 
-def _non_negative(text: str) -> int:
+def non_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -232,15 +232,15 @@ def build_parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", help="mirror the escrow's ledger into a database")
     _add_target_args(index)
     _add_db_arg(index)
-    index.add_argument("--from-block", type=_non_negative, help="first block to scan (default: deployment block)")
+    index.add_argument("--from-block", type=non_negative, help="first block to scan (default: deployment block)")
     index.add_argument(
-        "--finality-depth", type=_non_negative, default=12,
+        "--finality-depth", type=non_negative, default=12,
         help="blocks below the tip after which entries are final (default 12)",
     )
     index.add_argument("--follow", action="store_true", help="keep following the chain (Ctrl-C to stop)")
     index.add_argument("--poll-interval", type=float, default=0.5, help="seconds between polls in --follow")
     index.add_argument(
-        "--max-span", type=_non_negative, default=100_000, help="most blocks per eth_getLogs call (default 100000)"
+        "--max-span", type=non_negative, default=100_000, help="most blocks per eth_getLogs call (default 100000)"
     )
     index.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     index.set_defaults(handler=cmd_index)
@@ -250,11 +250,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exit 0 when clean, 1 when it found discrepancies, 2 when it could not run.",
     )
     _add_target_args(audit)
-    audit.add_argument("--at-block", type=_non_negative, help="audit as of this block (default: latest, or the --db's)")
-    audit.add_argument("--from-block", type=_non_negative, help="first block to scan (default: deployment block)")
+    audit.add_argument("--at-block", type=non_negative, help="audit as of this block (default: latest, or the --db's)")
+    audit.add_argument("--from-block", type=non_negative, help="first block to scan (default: deployment block)")
     audit.add_argument("--db", help="also diff this indexed database against the replay")
     audit.add_argument("--from", dest="from_file", metavar="FILE", help="replay an export file offline ('-' for stdin)")
-    audit.add_argument("--chain-id", type=_non_negative, help="with --from: the chain the ledger lives on")
+    audit.add_argument("--chain-id", type=non_negative, help="with --from: the chain the ledger lives on")
     audit.add_argument("--expect-head", help="with --from: the ledgerHead() you read from a block explorer")
     audit.add_argument("--json", action="store_true", help="a machine-readable report")
     audit.set_defaults(handler=cmd_audit)
@@ -270,10 +270,23 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--db", default=None, help=f"indexed database (default {DEFAULT_DB_URL} if present)")
     verify.add_argument("--tx", help="a transaction hash")
     verify.add_argument("--backer", help="a backer's address")
-    verify.add_argument("--campaign", type=_non_negative, help="with --backer: only this campaign")
-    verify.add_argument("--finality-depth", type=_non_negative, default=12, help="when no database is given")
+    verify.add_argument("--campaign", type=non_negative, help="with --backer: only this campaign")
+    verify.add_argument("--finality-depth", type=non_negative, default=12, help="when no database is given")
     verify.add_argument("--json", action="store_true", help="a machine-readable answer")
     verify.set_defaults(handler=cmd_verify)
+
+    from api.runner import add_serve_args, add_up_args, run_serve, run_up
+
+    up = sub.add_parser(
+        "up", help="the whole system on a local chain: anvil, escrow, demo data, indexer, API and web page",
+        description="With no arguments: start anvil, deploy, seed a demo, index into SQLite and serve "
+        "http://127.0.0.1:8000. With --rpc/--contract/--db: attach to an existing chain and database.",
+    )
+    add_up_args(up)
+    up.set_defaults(handler=run_up)
+    serve = sub.add_parser("serve", help="the API and web page, the follower and the auditor, on a chain and database")
+    add_serve_args(serve)
+    serve.set_defaults(handler=run_serve)
     return parser
 
 

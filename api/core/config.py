@@ -1,6 +1,7 @@
 """The API's settings: one class, read from `CROWDLEDGER_*` environment variables.
 
-    settings = get_settings()          # cached; tests pass their own to create_app(settings)
+    settings = get_settings()          # cached, from the environment
+    app = create_app(settings)         # tests build their own Settings(...) and pass it here
 
 Why not pydantic-settings: eth-brownie pins python-dotenv 0.16.0 and pydantic-settings needs
 python-dotenv >= 1.2, so the two cannot share the venv. This is the same idea on plain pydantic:
@@ -96,7 +97,8 @@ class Settings(BaseModel):
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise ConfigError(describe_errors(exc, from_env=set(values) - set(overrides))) from None
+            given = {name for name, value in overrides.items() if value is not None}
+            raise ConfigError(describe_errors(exc, from_env=set(values) - given)) from None
 
 
 def describe_errors(exc: ValidationError, from_env: set[str] = frozenset()) -> str:  # type: ignore[assignment]
@@ -112,6 +114,7 @@ def describe_errors(exc: ValidationError, from_env: set[str] = frozenset()) -> s
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment. Tests override this dependency
-    (create_app(settings) does it for them)."""
+    """The process's settings, read once from the environment. Tests override them by passing
+    their own Settings to create_app(), or by changing the environment and calling
+    get_settings.cache_clear()."""
     return Settings.from_env()

@@ -10,8 +10,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -61,7 +59,9 @@ def open_engine(url: str = DEFAULT_DB_URL, **kwargs: Any) -> Engine:
     return engine
 
 
-def alembic_config() -> Config:
+def alembic_config() -> Any:
+    from alembic.config import Config  # imported here: Alembic is slow to import and only migrations need it
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -69,6 +69,8 @@ def alembic_config() -> Config:
 
 def migrate(engine: Engine) -> None:
     """Create or upgrade the schema to the newest migration."""
+    from alembic import command
+
     config = alembic_config()
     try:
         with engine.begin() as connection:

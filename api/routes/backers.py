@@ -1,0 +1,35 @@
+"""Backers: every campaign an address backed, and where its money in each stands."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.deps import AddressPath, ReaderDep
+from api.errors import RESPONSES
+from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.schemas import BackerPublic
+from api.services.present import JSON, backed_campaign_public, checksum, position_public
+from api.services.reader import backed_campaign_from_row, position_from_row
+
+router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES)
+
+_TS = 9  # the chain time column, after the campaign's; the position's columns follow
+
+
+@router.get("/{address}", response_model=BackerPublic)
+async def read_backer(
+    reader: ReaderDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """Every campaign `address` backed, by id, with its position: escrowed, refundable, refunded, released or withdrawn."""
+    backer = address.lower()
+    kind = f"backer:{backer}"
+    after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
+    rows, more = page(reader.backer_positions(backer, limit=limit, after=after), limit)
+    data = []
+    for row in rows:
+        campaign = backed_campaign_from_row(row)
+        ts = row[_TS]
+        position = position_from_row(campaign.campaign_id, backer, row, _TS + 1)
+        data.append({"campaign": backed_campaign_public(campaign, ts), "position": position_public(campaign, position, ts)})
+    next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
+    return JSON({"address": checksum(backer), "data": data, "next": next_cursor})

@@ -1,0 +1,131 @@
+"""Campaigns: the list with filters and sorts, one campaign, its backers and its ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from api.deps import ADDRESS_PATTERN, CampaignId, ReaderDep
+from api.errors import RESPONSES
+from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.schemas import (
+    CampaignBackersPublic,
+    CampaignPublic,
+    CampaignSort,
+    CampaignsPublic,
+    CampaignState,
+    EntriesPublic,
+)
+from api.services.present import (
+    JSON,
+    STATE_VALUES,
+    campaign_public,
+    checksum,
+    entry_json,
+    page_json,
+    position_public,
+)
+from api.services.reader import position_from_row
+from ledger.records import ETH, State
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=RESPONSES)
+
+SORT_KEYS = {"newest": ("int",), "ending_soon": ("int", "int"), "most_raised": ("u256", "int")}
+
+
+def not_found(campaign_id: int) -> HTTPException:
+    return HTTPException(404, f"no campaign {campaign_id} in the indexed ledger")
+
+
+@router.get("", response_model=CampaignsPublic)
+async def list_campaigns(
+    reader: ReaderDep,
+    state: Annotated[CampaignState | None, Query(description="only campaigns in this state (at chain time)")] = None,
+    creator: Annotated[str | None, Query(pattern=ADDRESS_PATTERN, description="only this creator's campaigns")] = None,
+    token: Annotated[
+        str | None,
+        Query(pattern=r"^(0x[0-9a-fA-F]{40}|[Ee][Tt][Hh])$", description="only campaigns in this asset: an ERC-20 address, or ETH"),
+    ] = None,
+    sort: Annotated[
+        CampaignSort,
+        Query(
+            description="newest: by id, newest first; ending_soon: campaigns whose deadline is still ahead, "
+            "soonest first; most_raised: by pledged total, largest first"
+        ),
+    ] = CampaignSort.newest,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> JSON:
+    """Campaigns, filtered by state, creator and asset, in one of three orders, a page at a time."""
+    kind = f"campaigns:{sort.value}"
+    after = decode_cursor(cursor, kind, SORT_KEYS[sort.value]) if cursor else None
+    if token is not None:
+        token = ETH if token.lower() == "eth" else token.lower()
+    rows, count = reader.campaigns(
+        sort=sort.value,
+        limit=limit,
+        after=after,
+        state=State(STATE_VALUES[state.value]) if state is not None else None,
+        creator=creator.lower() if creator else None,
+        token=token,
+    )
+    rows, more = page(rows, limit)
+    data = [campaign_public(c, ts) for c, ts in rows]
+    next_cursor = None
+    if more:
+        last = rows[-1][0]
+        key = {
+            "newest": (last.campaign_id,),
+            "ending_soon": (last.deadline, last.campaign_id),
+            "most_raised": (last.pledged, last.campaign_id),
+        }[sort.value]
+        next_cursor = encode_cursor(kind, key)
+    return JSON({"data": data, "next": next_cursor, "count": count})
+
+
+@router.get("/{campaign_id}", response_model=CampaignPublic, responses={404: {"description": "no such campaign"}})
+async def read_campaign(reader: ReaderDep, campaign_id: CampaignId) -> JSON:
+    """One campaign: terms, total pledged, goal progress, backers, state and time left (chain time)."""
+    found = reader.campaign(campaign_id)
+    if found is None:
+        raise not_found(campaign_id)
+    return JSON(campaign_public(*found))
+
+
+@router.get(
+    "/{campaign_id}/backers", response_model=CampaignBackersPublic, responses={404: {"description": "no such campaign"}}
+)
+async def list_campaign_backers(
+    reader: ReaderDep, campaign_id: CampaignId, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """The backers of one campaign, by address, with each one's position and its status."""
+    kind = f"backers:{campaign_id}"
+    after = decode_cursor(cursor, kind, ("address",))[0] if cursor else None
+    found = reader.campaign(campaign_id)
+    if found is None:
+        raise not_found(campaign_id)
+    campaign, ts = found
+    rows, more = page(reader.campaign_backers(campaign_id, limit=limit, after=after), limit)
+    data = []
+    for backer, row in rows:
+        position = position_from_row(campaign_id, backer, row, 1)
+        item = position_public(campaign, position, ts)
+        item["backer"] = checksum(backer)
+        data.append(item)
+    next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
+    return JSON({"campaign_id": campaign_id, "data": data, "next": next_cursor})
+
+
+@router.get("/{campaign_id}/ledger", response_model=EntriesPublic, responses={404: {"description": "no such campaign"}})
+async def list_campaign_entries(
+    reader: ReaderDep, campaign_id: CampaignId, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """The ledger entries of one campaign, in seq order."""
+    kind = f"ledger:{campaign_id}"
+    after = decode_cursor(cursor, kind, ("int",))[0] if cursor else 0
+    rows, more = page(reader.entries(after=after, limit=limit, campaign_id=campaign_id), limit)
+    if (campaign_id == 0 or not rows) and not reader.campaign_exists(campaign_id):  # 0: fee withdrawals
+        raise not_found(campaign_id)
+    next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
+    return JSON(page_json([entry_json(r) for r in rows], next_cursor))

@@ -1,0 +1,152 @@
+"""The ledger itself: pages in seq order, one entry with its place in the hash chain, the full
+export, and a live stream of new entries (server-sent events)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Iterable, Iterator
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from starlette.responses import Response
+
+from api.deps import INT64, ReaderDep, RuntimeDep, Seq
+from api.errors import RESPONSES, json_errors
+from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.schemas import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
+from api.services.present import JSON, entry_json, page_json
+from ledger.export import export_lines
+
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES)
+
+STREAM_BATCH = 500
+FINAL_CACHE = "public, max-age=31536000, immutable"
+AfterQuery = Annotated[
+    int | None,
+    Query(ge=0, le=INT64, description="start after this seq (0 = from the first entry); a cursor, if given, wins"),
+]
+MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+@router.get("", response_model=EntriesPublic)
+async def list_entries(
+    reader: ReaderDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """Ledger entries in seq order, from `after` (a seq) or a `cursor` (which wins), a page at a time."""
+    start = decode_cursor(cursor, "ledger", ("int",))[0] if cursor else (after or 0)
+    rows, more = page(reader.entries(after=start, limit=limit), limit)
+    next_cursor = encode_cursor("ledger", (rows[-1][0],)) if more else None
+    return JSON(page_json([entry_json(r) for r in rows], next_cursor))
+
+
+def _chunked(lines: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
+    """Join small lines into ~64 KiB chunks: each chunk is one hop to the event loop."""
+    buffer: list[bytes] = []
+    length = 0
+    for line in lines:
+        buffer.append(line)
+        length += len(line)
+        if length >= size:
+            yield b"".join(buffer)
+            buffer, length = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={
+        200: {
+            "description": "one line per entry (NDJSON), or a header and one row per entry (CSV)",
+            "content": {"application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+async def export_ledger(
+    runtime: RuntimeDep,
+    format: Annotated[ExportFormat, Query(description="ndjson or csv")] = ExportFormat.ndjson,
+    after: AfterQuery = None,
+) -> StreamingResponse:
+    """The whole ledger (or from `after`) in the export format `crowdledger audit --export` replays, streamed."""
+    lines = export_lines(runtime.store.iter_entries(after_seq=after or 0), format.value)
+    body = _chunked(lines) if format == ExportFormat.ndjson else lines
+    return StreamingResponse(
+        body,
+        media_type=MEDIA[format.value],
+        headers={"Content-Disposition": f'attachment; filename="crowdledger-ledger.{format.value}"'},
+    )
+
+
+async def stream_start(
+    runtime: RuntimeDep,
+    after: AfterQuery = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(description="resume after this seq (browsers send it when they reconnect); wins over `after`"),
+    ] = None,
+) -> int:
+    if last_event_id is not None and last_event_id.strip() != "":
+        text = last_event_id.strip()
+        if not text.isascii() or not text.isdigit() or int(text) > INT64:
+            raise HTTPException(400, f"Last-Event-ID must be a seq (a whole number), got {text[:40]!r}")
+        return int(text)
+    if after is not None:
+        return after
+    return await runtime.notifier.current()
+
+
+@router.get(
+    "/stream",
+    response_class=EventSourceResponse,
+    responses={**json_errors(), 200: {"description": "`entry` events (id = seq, data = the entry), and a `rollback` event "
+                     "(data = {\"last_seq\": n}) when a reorg removed provisional entries above n"}},
+)
+async def stream_entries(
+    runtime: RuntimeDep, start: Annotated[int, Depends(stream_start)]
+) -> AsyncIterable[EntryPublic]:
+    """New ledger entries as they are indexed (server-sent events; resumes from Last-Event-ID or `after`)."""
+    reader = runtime.reader
+    sent = start
+    while True:
+        newest = await runtime.notifier.wait_beyond(sent)
+        if newest < sent:  # a reorg removed provisional entries
+            sent = newest
+            yield ServerSentEvent(event="rollback", id=str(sent), raw_data=orjson.dumps({"last_seq": sent}).decode())
+            continue
+        while sent < newest:
+            rows = reader.entries(after=sent, limit=STREAM_BATCH)[:STREAM_BATCH]
+            if not rows:
+                break
+            for row in rows:
+                sent = row[0]
+                yield ServerSentEvent(event="entry", id=str(sent), raw_data=entry_json(row))
+
+
+@router.get(
+    "/{seq}",
+    response_model=EntryDetailPublic,
+    responses={304: {"description": "not modified (If-None-Match matched a final entry's ETag)"},
+               404: {"description": "no entry with this seq yet"}},
+)
+async def read_entry(request: Request, reader: ReaderDep, seq: Seq) -> Response:
+    """One entry: tx hash, block, log index, the head before and after it, final or provisional."""
+    found = reader.entry(seq)
+    if found is None:
+        raise HTTPException(404, f"no entry {seq} in the indexed ledger")
+    row, previous = found
+    if previous is None:  # seq 1 chains from the genesis head
+        info = reader.sync_info()
+        previous = reader.genesis_head(info.chain_id, info.contract) if info else None
+    if row[12]:  # final
+        etag = f'"{row[6]}"'
+        headers = {"ETag": etag, "Cache-Control": FINAL_CACHE}
+        wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+        if wanted & {etag, f"W/{etag}", "*"}:
+            return Response(status_code=304, headers=headers)
+    else:
+        headers = {"Cache-Control": "no-cache"}
+    return JSON(entry_json(row, previous).encode(), headers=headers)

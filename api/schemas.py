@@ -1,0 +1,311 @@
+"""The API's response shapes, by role: `XPublic` is one item as the API shows it, `XsPublic` a
+page of them (`data`, `next`). Amounts are decimal strings (exact at any size), addresses are
+EIP-55 checksummed, times are ISO 8601 UTC (`2024-05-01T12:00:00Z`).
+
+The routes build these as plain dicts (api/services/present.py) and encode them with orjson; the
+models are what /openapi.json publishes and what the tests check every answer against."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from ledger.status import PositionStatus
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"])]
+Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$")]
+Amount = Annotated[str, Field(pattern=r"^[0-9]{1,78}$", description="a uint256 as a decimal string", examples=["1000000000000000000"])]
+Time = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", examples=["2024-05-01T12:00:00Z"])]
+Cursor = Annotated[str | None, Field(description="pass as ?cursor= for the next page; null on the last page")]
+
+
+class CampaignState(str, Enum):
+    """campaignState() as of the indexed tip block's timestamp."""
+
+    funding = "funding"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    claimed = "claimed"
+
+
+class CampaignSort(str, Enum):
+    newest = "newest"
+    ending_soon = "ending_soon"
+    most_raised = "most_raised"
+
+
+class ExportFormat(str, Enum):
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+class ErrorPublic(BaseModel):
+    """What went wrong, in one sentence."""
+
+    detail: str
+
+
+# --------------------------------------------------------------------------------- campaigns
+
+
+class CampaignPublic(BaseModel):
+    id: int
+    creator: Address
+    token: Address = Field(description="the asset; the zero address is ETH")
+    asset: Literal["ETH", "ERC20"]
+    goal: Amount
+    pledged: Amount = Field(description="net total pledged (pledges - unpledges); refunds do not lower it")
+    progress_bps: int = Field(
+        ge=0, le=1_000_000, description="pledged / goal in basis points (10000 = goal reached), capped at 1,000,000"
+    )
+    backer_count: int = Field(ge=0)
+    state: CampaignState
+    deadline: Time
+    seconds_left: int = Field(ge=0, description="until the deadline, in chain time")
+    max_per_backer: Amount = Field(description="0 = no cap")
+    keep_it_all: bool
+    fee_bps: int = Field(ge=0)
+    metadata_hash: Hash32
+    created_at: Time | None
+    created_seq: int
+    created_block: int
+    claimed_amount: Amount
+    claim_fee: Amount
+    refunded_total: Amount
+    escrowed: Amount = Field(description="still held by the escrow for this campaign's backers")
+    last_seq: int
+
+
+class CampaignsPublic(BaseModel):
+    data: list[CampaignPublic]
+    next: Cursor
+    count: int = Field(ge=0, description="campaigns matching the filters, on every page")
+
+
+class PositionPublic(BaseModel):
+    balance: Amount = Field(description="what the escrow holds for the backer: pledgeOf()")
+    pledged_total: Amount
+    unpledged_total: Amount
+    refunded_total: Amount
+    status: PositionStatus
+    first_seq: int
+    last_seq: int
+
+
+class CampaignBackerPublic(PositionPublic):
+    backer: Address
+
+
+class CampaignBackersPublic(BaseModel):
+    campaign_id: int
+    data: list[CampaignBackerPublic]
+    next: Cursor
+
+
+# --------------------------------------------------------------------------------- backers
+
+
+class CampaignSummaryPublic(BaseModel):
+    """A campaign in a backer's list; GET /campaigns/{id} has everything else."""
+
+    id: int
+    creator: Address
+    token: Address
+    asset: Literal["ETH", "ERC20"]
+    goal: Amount
+    pledged: Amount
+    state: CampaignState
+    deadline: Time
+
+
+class BackedCampaignPublic(BaseModel):
+    campaign: CampaignSummaryPublic
+    position: PositionPublic
+
+
+class BackerPublic(BaseModel):
+    address: Address
+    data: list[BackedCampaignPublic]
+    next: Cursor
+
+
+# --------------------------------------------------------------------------------- ledger
+
+
+class EntryPublic(BaseModel):
+    seq: int = Field(ge=1)
+    kind: int = Field(ge=1, le=7)
+    kind_name: Literal[
+        "campaign_created", "pledged", "unpledged", "cancelled", "claimed", "refunded", "fees_withdrawn", "unknown"
+    ]
+    campaign_id: int = Field(description="0 for a fee withdrawal")
+    account: Address
+    amount: Amount
+    detail: Hash32
+    fee: Amount | None = Field(description="claimed entries: the platform fee (the detail)")
+    fee_token: Address | None = Field(description="fees_withdrawn entries: the asset (the detail)")
+    head: Hash32
+    block_number: int
+    block_hash: Hash32
+    block_time: Time | None
+    tx_hash: Hash32
+    log_index: int
+    final: bool = Field(description="at or below the finality depth; provisional entries may still be reorged away")
+
+
+class EntryDetailPublic(EntryPublic):
+    previous_head: Hash32 = Field(description="the head this entry chains from (genesis for seq 1)")
+
+
+class EntriesPublic(BaseModel):
+    data: list[EntryPublic]
+    next: Cursor
+
+
+# --------------------------------------------------------------------------------- audit
+
+
+class SolvencyPublic(BaseModel):
+    token: Address
+    balance: Amount
+    owed: Amount
+    surplus: str = Field(pattern=r"^-?[0-9]+$", description="balance - owed; negative means insolvent")
+    solvent: bool
+
+
+class FindingPublic(BaseModel):
+    code: str
+    message: str
+    seq: int | None = None
+    kind: int | None = None
+    campaign_id: int | None = None
+    tx_hash: str | None = None
+    line: int | None = None
+    fields: dict[str, Any] | None = None
+
+
+class AuditPublic(BaseModel):
+    status: Literal["disabled", "pending", "ok", "findings", "error"] = Field(
+        description="disabled: no RPC node configured; pending: the first audit has not finished; "
+        "ok: clean; findings: discrepancies (see findings); error: the audit could not run (see error)"
+    )
+    ok: bool | None = Field(description="the latest completed audit found nothing")
+    started_at: Time | None = None
+    finished_at: Time | None = None
+    duration_seconds: float | None = None
+    block: int | None = Field(None, description="the block audited at")
+    head: Hash32 | None = Field(None, description="the head replayed from the chain's logs")
+    length: int | None = Field(None, description="the number of entries replayed")
+    onchain_head: Hash32 | None = None
+    onchain_length: int | None = None
+    onchain_match: bool | None = Field(None, description="head and length equal ledgerHead() and ledgerLength()")
+    db_entries_compared: int | None = None
+    solvency: list[SolvencyPublic] = []
+    findings: list[FindingPublic] = []
+    notes: list[str] = []
+    error: str | None = None
+    audits_run: int = 0
+
+
+# --------------------------------------------------------------------------------- stats
+
+
+class TokenStatsPublic(BaseModel):
+    token: Address
+    asset: Literal["ETH", "ERC20"]
+    campaigns: int
+    pledged: Amount = Field(description="net pledged over every campaign in this asset")
+    raised: Amount = Field(description="pledged in successful campaigns (succeeded or claimed)")
+    average_raised: Amount | None = Field(description="raised per successful campaign (rounded down); null if none")
+    claimed: Amount = Field(description="paid to creators")
+    fees: Amount = Field(description="platform fees taken at claims")
+    escrowed: Amount = Field(description="held for backers of unclaimed campaigns")
+
+
+class StatsPublic(BaseModel):
+    as_of: Time | None = Field(description="the chain time of the indexed tip")
+    indexed_block: int | None
+    entries: int
+    campaigns: int
+    campaigns_by_state: dict[CampaignState, int]
+    success_rate: float | None = Field(
+        description="successful (succeeded + claimed) / ended (successful + failed + cancelled); null before any ended"
+    )
+    backers: int = Field(description="distinct addresses that ever pledged")
+    positions: int = Field(description="(campaign, backer) pairs")
+    tokens: list[TokenStatsPublic]
+
+
+# --------------------------------------------------------------------------------- health
+
+
+class HealthPublic(BaseModel):
+    ok: bool
+    database: bool = Field(description="the database answered")
+    node: bool | None = Field(description="the JSON-RPC node answered; null when none is configured")
+    node_block: int | None
+    indexed_block: int | None
+    final_block: int | None
+    lag_blocks: int | None = Field(description="node tip - indexed block")
+    entries: int
+    follower: Literal["off", "running", "stopped", "failed"]
+    follower_error: str | None
+    audit: Literal["disabled", "pending", "ok", "findings", "error"]
+    audit_ok: bool | None
+
+
+# --------------------------------------------------------------------------------- verify
+
+
+class EntryCheckPublic(BaseModel):
+    seq: int
+    kind: int
+    kind_name: str
+    campaign_id: int
+    account: Address
+    amount: Amount
+    head: Hash32
+    previous_head: Hash32 | None = Field(description="null when the database is not indexed that far")
+    head_matches: bool | None = Field(description="the head follows from the previous head; null: unchecked")
+    in_database: bool | None
+    database_matches: bool | None
+
+
+class BackerCampaignPublic(BaseModel):
+    campaign_id: int
+    token: Address
+    status: PositionStatus
+    pledged_total: Amount
+    unpledged_total: Amount
+    refunded_total: Amount
+    balance: Amount = Field(description="still counted for the backer: escrowed, refundable or released")
+    escrowed: Amount
+    refundable: Amount
+    released: Amount
+    pledge_of_onchain: Amount = Field(description="pledgeOf(campaign, backer) read from the contract")
+    matches_chain: bool
+
+
+class BackerVerificationPublic(BaseModel):
+    backer: Address
+    block: int = Field(description="the indexed block the positions and pledgeOf were read at")
+    ok: bool = Field(description="every position matches pledgeOf on-chain")
+    verdict: str
+    campaigns: list[BackerCampaignPublic]
+
+
+class TxVerificationPublic(BaseModel):
+    tx_hash: Hash32
+    status: Literal["success", "reverted", "pending", "not_found"]
+    verdict: str = Field(description="the answer in one or two sentences")
+    ok: bool
+    block_number: int | None
+    block_hash: Hash32 | None
+    confirmations: int | None
+    final: bool | None
+    to: Address | None
+    entries: list[EntryCheckPublic]
+    problems: list[str]

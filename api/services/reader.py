@@ -1,0 +1,358 @@
+"""The API's reads: a handful of fixed SQL statements on a long-lived DBAPI connection per thread.
+
+The hot routes answer in well under a millisecond, so the reads skip SQLAlchemy's per-statement
+work (compilation cache lookups, pool checkout, result proxies) and run plain parameterised SQL
+on the raw driver connection, with one statement per request where possible (the chain time the
+campaign states depend on comes in the same statement, from sync_state.tip_timestamp, never the
+wall clock). The schema is ledger/db/schema.py; amounts are NUMERIC(78,0) on PostgreSQL and
+78-digit zero-padded text on SQLite, which compare and order correctly in SQL on both.
+
+Connections run in autocommit, so every statement sees the newest committed batch and no
+transaction stays open between requests (WAL readers never pin an old snapshot).
+
+The hot routes call these inline on the event loop: one indexed lookup takes less time than the
+hop to a worker thread would (measured on both databases); the slow reads (stats, export, the
+node checks) go through the thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+
+from ledger.chain import HashChain
+from ledger.db.types import to_sqlite_u256
+from ledger.errors import StorageError
+from ledger.records import Campaign, Position, State
+
+T = TypeVar("T")
+
+CAMPAIGN_COLUMNS = (
+    "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.max_per_backer, c.keep_it_all, c.fee_bps, "
+    "c.metadata_hash, c.created_seq, c.created_block, c.created_timestamp, c.pledged, c.backer_count, "
+    "c.cancelled, c.claimed, c.claimed_amount, c.claim_fee, c.refunded_total, c.last_seq"
+)
+_NC = 20  # campaign columns
+# what a backer's list shows of each campaign, and what its state needs
+BACKED_COLUMNS = "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.keep_it_all, c.pledged, c.cancelled, c.claimed"
+POSITION_COLUMNS = "p.balance, p.pledged_total, p.unpledged_total, p.refunded_total, p.first_seq, p.last_seq"
+ENTRY_COLUMNS = (
+    "e.seq, e.kind, e.campaign_id, e.account, {amount}, e.detail, e.head, e.block_number, e.block_hash, "
+    "e.block_timestamp, e.tx_hash, e.log_index, e.final"
+)
+# PostgreSQL hands NUMERIC to Python as Decimal, which costs more to make than the digits as text
+ENTRY_AMOUNT = {"sqlite": "e.amount", "postgresql": "CAST(e.amount AS TEXT)"}
+
+# the chain time campaign states are computed at: the indexed tip's timestamp
+CHAIN_TIME = "(SELECT COALESCE(tip_timestamp, 0) AS ts FROM sync_state WHERE id = 1) s"
+STATE_SQL = (
+    "CASE WHEN c.cancelled THEN 3 WHEN c.claimed THEN 4 WHEN c.deadline > s.ts THEN 0 "
+    "WHEN c.keep_it_all OR c.pledged >= c.goal THEN 1 ELSE 2 END"
+)
+
+SORTS = ("newest", "ending_soon", "most_raised")
+
+
+@dataclass(frozen=True, slots=True)
+class SyncInfo:
+    """The indexer's checkpoint, as the API reports it."""
+
+    chain_id: int
+    contract: str
+    start_block: int
+    last_block: int
+    last_seq: int
+    last_head: str
+    final_block: int
+    tip_block: int
+    tip_timestamp: int | None
+    finality_depth: int
+
+
+def campaign_from_row(row: Any) -> Campaign:
+    return Campaign(
+        row[0], row[1], row[2], int(row[3]), row[4], int(row[5]), bool(row[6]), row[7], row[8], row[9],
+        row[10], row[11], int(row[12]), row[13], bool(row[14]), bool(row[15]), int(row[16]), int(row[17]),
+        int(row[18]), row[19],
+    )
+
+
+def backed_campaign_from_row(row: Any) -> Campaign:
+    """The Campaign of a BACKED_COLUMNS row: enough for its state (unlisted fields are zero)."""
+    return Campaign(
+        row[0], row[1], row[2], int(row[3]), row[4], 0, bool(row[5]), 0, "", 0, 0, None, int(row[6]), 0,
+        bool(row[7]), bool(row[8]),
+    )
+
+
+def position_from_row(campaign_id: int, backer: str, row: Any, at: int) -> Position:
+    return Position(
+        campaign_id, backer, int(row[at]), int(row[at + 1]), int(row[at + 2]), int(row[at + 3]), row[at + 4],
+        row[at + 5],
+    )
+
+
+class LedgerReader:
+    """Read-only queries of the indexed ledger. Safe to share between threads: each thread uses
+    its own connection, opened on first use and kept."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._open: list[Any] = []
+        self._genesis: dict[tuple[int, str], str] = {}
+        self._sql: dict[str, str] = {}
+        self.entry_columns = ENTRY_COLUMNS.format(amount=ENTRY_AMOUNT.get(self.dialect, "e.amount"))
+
+    # ----------------------------------------------------------------- plumbing
+
+    def sql(self, text: str) -> str:
+        """`text` with :name parameters in the driver's style (sqlite3 takes :name as is)."""
+        if self.dialect != "postgresql":
+            return text
+        converted = self._sql.get(text)
+        if converted is None:
+            converted = self._sql[text] = re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", text)
+        return converted
+
+    def u256(self, value: int) -> Any:
+        """A uint256 bind parameter for comparisons with U256 columns."""
+        return to_sqlite_u256(value) if self.dialect == "sqlite" else value
+
+    def _connect(self) -> Any:
+        fairy = self.engine.raw_connection()
+        connection = fairy.driver_connection
+        fairy.detach()  # ours for the thread's life, not the pool's
+        if self.dialect == "postgresql":
+            connection.autocommit = True
+        with self._lock:
+            self._open.append(connection)
+        self._local.connection = connection
+        return connection
+
+    def _drop(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with self._lock:
+                if connection in self._open:
+                    self._open.remove(connection)
+            with contextlib.suppress(Exception):  # it is broken already
+                connection.close()
+
+    def run(self, work: Callable[[Any], T]) -> T:
+        """Run `work(cursor)` on this thread's connection; a lost connection is reopened once.
+        Driver errors become StorageError (HTTP 503)."""
+        for attempt in (1, 2):
+            connection = getattr(self._local, "connection", None) or self._connect()
+            try:
+                cursor = connection.cursor()
+                try:
+                    return work(cursor)
+                finally:
+                    cursor.close()
+            except Exception as exc:
+                if not _is_db_error(exc):
+                    raise
+                self._drop()
+                if attempt == 2 or not _is_connection_error(exc):
+                    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise StorageError(f"database error: {reason}") from exc
+        raise AssertionError("unreachable")
+
+    def all(self, text: str, params: dict[str, Any] | None = None) -> list[Any]:
+        sql = self.sql(text)
+        return self.run(lambda cursor: cursor.execute(sql, params or {}).fetchall())
+
+    def one(self, text: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.all(text, params)
+        return rows[0] if rows else None
+
+    def close(self) -> None:
+        with self._lock:
+            connections, self._open = self._open, []
+        for connection in connections:
+            with contextlib.suppress(Exception):
+                connection.close()
+
+    # ----------------------------------------------------------------- checkpoint
+
+    def sync_info(self) -> SyncInfo | None:
+        row = self.one(
+            "SELECT chain_id, contract, start_block, last_block, last_seq, last_head, final_block, tip_block, "
+            "tip_timestamp, finality_depth FROM sync_state WHERE id = 1"
+        )
+        return None if row is None else SyncInfo(*row)
+
+    def last_seq(self) -> int:
+        row = self.one("SELECT last_seq FROM sync_state WHERE id = 1")
+        return 0 if row is None else int(row[0])
+
+    def genesis_head(self, chain_id: int, contract: str) -> str:
+        key = (chain_id, contract)
+        if key not in self._genesis:
+            self._genesis[key] = HashChain.genesis(chain_id, contract).head
+        return self._genesis[key]
+
+    # ----------------------------------------------------------------- campaigns
+
+    def campaign(self, campaign_id: int) -> tuple[Campaign, int] | None:
+        """The campaign and the chain time, or None."""
+        row = self.one(
+            f"SELECT {CAMPAIGN_COLUMNS}, s.ts FROM campaigns c CROSS JOIN {CHAIN_TIME} WHERE c.campaign_id = :id",
+            {"id": campaign_id},
+        )
+        return None if row is None else (campaign_from_row(row), row[_NC])
+
+    def campaigns(
+        self,
+        *,
+        sort: str,
+        limit: int,
+        after: tuple[Any, ...] | None,
+        state: State | None = None,
+        creator: str | None = None,
+        token: str | None = None,
+    ) -> tuple[list[tuple[Campaign, int]], int]:
+        """One page of campaigns (limit + 1 rows, so the caller knows if there is more) and the
+        number matching the filters."""
+        where: list[str] = []
+        params: dict[str, Any] = {"n": limit + 1}
+        if state is not None:
+            where.append(f"{STATE_SQL} = :state")
+            params["state"] = int(state)
+        if creator is not None:
+            where.append("c.creator = :creator")
+            params["creator"] = creator
+        if token is not None:
+            where.append("c.token = :token")
+            params["token"] = token
+        if sort == "ending_soon":
+            where.append("c.deadline > s.ts")
+        filters = list(where)
+        if sort == "newest":
+            order = "c.campaign_id DESC"
+            if after is not None:
+                where.append("c.campaign_id < :k_id")
+                params["k_id"] = after[0]
+        elif sort == "ending_soon":
+            order = "c.deadline ASC, c.campaign_id ASC"
+            if after is not None:
+                where.append("(c.deadline > :k_deadline OR (c.deadline = :k_deadline AND c.campaign_id > :k_id))")
+                params.update(k_deadline=after[0], k_id=after[1])
+        elif sort == "most_raised":
+            order = "c.pledged DESC, c.campaign_id DESC"
+            if after is not None:
+                where.append("(c.pledged < :k_pledged OR (c.pledged = :k_pledged AND c.campaign_id < :k_id))")
+                params.update(k_pledged=self.u256(after[0]), k_id=after[1])
+        else:
+            raise ValueError(f"unknown sort {sort!r}")
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        page_sql = self.sql(
+            f"SELECT {CAMPAIGN_COLUMNS}, s.ts FROM campaigns c CROSS JOIN {CHAIN_TIME} {clause} "
+            f"ORDER BY {order} LIMIT :n"
+        )
+        count_clause = f"WHERE {' AND '.join(filters)}" if filters else ""
+        count_sql = self.sql(f"SELECT COUNT(*) FROM campaigns c CROSS JOIN {CHAIN_TIME} {count_clause}")
+        count_params = {k: v for k, v in params.items() if not k.startswith("k_") and k != "n"}
+
+        def work(cursor: Any) -> tuple[list[tuple[Campaign, int]], int]:
+            rows = cursor.execute(page_sql, params).fetchall()
+            total = cursor.execute(count_sql, count_params).fetchall()[0][0]
+            return [(campaign_from_row(r), r[_NC]) for r in rows], int(total)
+
+        return self.run(work)
+
+    def campaign_backers(self, campaign_id: int, *, limit: int, after: str | None) -> list[tuple[str, Any]]:
+        """Positions in one campaign in address order (limit + 1 rows)."""
+        params: dict[str, Any] = {"id": campaign_id, "n": limit + 1}
+        keyset = ""
+        if after is not None:
+            keyset = "AND p.backer > :k_backer"
+            params["k_backer"] = after
+        rows = self.all(
+            f"SELECT p.backer, {POSITION_COLUMNS} FROM positions p WHERE p.campaign_id = :id {keyset} "
+            "ORDER BY p.backer LIMIT :n",
+            params,
+        )
+        return [(r[0], r) for r in rows]
+
+    # ----------------------------------------------------------------- backers
+
+    def backer_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
+        """Rows of (BACKED_COLUMNS, chain time, position columns) for every campaign `backer`
+        holds a position in, by campaign id (limit + 1 rows)."""
+        params: dict[str, Any] = {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
+        return self.all(
+            f"SELECT {BACKED_COLUMNS}, s.ts, {POSITION_COLUMNS} FROM positions p "
+            f"JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} "
+            "WHERE p.backer = :b AND p.campaign_id > :k_id ORDER BY p.campaign_id LIMIT :n",
+            params,
+        )
+
+    # ----------------------------------------------------------------- entries
+
+    def entries(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
+        """Entries after seq `after` in seq order (limit + 1 rows), optionally of one campaign."""
+        if campaign_id is None:
+            return self.all(
+                f"SELECT {self.entry_columns} FROM ledger_entries e WHERE e.seq > :after ORDER BY e.seq LIMIT :n",
+                {"after": after, "n": limit + 1},
+            )
+        return self.all(
+            f"SELECT {self.entry_columns} FROM ledger_entries e WHERE e.campaign_id = :id AND e.seq > :after "
+            "ORDER BY e.seq LIMIT :n",
+            {"id": campaign_id, "after": after, "n": limit + 1},
+        )
+
+    def entry(self, seq: int) -> tuple[Any, str | None] | None:
+        """The entry row and the head before it (None when seq is 1: the caller uses genesis)."""
+        row = self.one(
+            f"SELECT {self.entry_columns}, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "
+            "FROM ledger_entries e WHERE e.seq = :seq",
+            {"seq": seq},
+        )
+        return None if row is None else (row, row[13])
+
+    def campaign_exists(self, campaign_id: int) -> bool:
+        return self.one("SELECT 1 FROM campaigns WHERE campaign_id = :id", {"id": campaign_id}) is not None
+
+    # ----------------------------------------------------------------- stats
+
+    def stats_rows(self) -> tuple[list[Any], int, int]:
+        """(token, state, pledged, claimed_amount, claim_fee, refunded_total) per campaign, the
+        number of distinct backers and of positions."""
+        def work(cursor: Any) -> tuple[list[Any], int, int]:
+            rows = cursor.execute(
+                self.sql(
+                    f"SELECT c.token, {STATE_SQL}, c.pledged, c.claimed_amount, c.claim_fee, c.refunded_total "
+                    f"FROM campaigns c CROSS JOIN {CHAIN_TIME}"
+                )
+            ).fetchall()
+            backers, positions_ = cursor.execute(
+                "SELECT COUNT(DISTINCT backer), COUNT(*) FROM positions"
+            ).fetchall()[0]
+            return rows, int(backers), int(positions_)
+
+        return self.run(work)
+
+
+def _is_db_error(exc: BaseException) -> bool:
+    module = type(exc).__module__
+    return module.startswith(("sqlite3", "psycopg")) or type(exc).__name__ in ("OperationalError", "DatabaseError")
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    if type(exc).__module__.startswith("psycopg"):
+        import psycopg
+
+        return isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError))
+    return False

@@ -1,0 +1,133 @@
+"""Everything one API process holds: the database, the reader, the node, and the background
+workers (follower, auditor, entry notifier). Built by create_app's lifespan from Settings."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from api.core.config import Settings
+from api.services.auditor import Auditor
+from api.services.follower import Follower
+from api.services.metrics import Metrics
+from api.services.reader import LedgerReader, SyncInfo
+from api.services.stream import EntryNotifier
+from ledger.db.engine import open_database
+from ledger.db.store import LedgerStore
+from ledger.errors import ConfigError, NodeError
+from ledger.indexer import Indexer
+from ledger.rpc import RetryPolicy, RpcClient
+
+log = logging.getLogger("api")
+
+
+class NodeProbe:
+    """The node's tip block for /health and /metrics: one quick eth_blockNumber with no retries,
+    remembered for `ttl` seconds so probes cannot hammer the node."""
+
+    def __init__(self, url: str, timeout: float, ttl: float = 1.0) -> None:
+        retry = RetryPolicy(attempts=1, base_delay=0.0, max_delay=0.0, total_timeout=timeout)
+        self.rpc = RpcClient(url, timeout=timeout, retry=retry)
+        self.ttl = ttl
+        self._at = 0.0
+        self._tip: int | None = None
+        self._lock = threading.Lock()
+
+    def tip(self) -> int | None:
+        """The node's block number, or None when it does not answer."""
+        with self._lock:
+            if time.monotonic() - self._at < self.ttl:
+                return self._tip
+            try:
+                self._tip = self.rpc.block_number()
+            except NodeError:
+                self._tip = None
+            self._at = time.monotonic()
+            return self._tip
+
+    def close(self) -> None:
+        self.rpc.close()
+
+
+class Runtime:
+    """The process's shared state; `start()` launches the workers, `stop()` ends them."""
+
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.engine = open_database(settings.db_url)
+        self.store = LedgerStore(self.engine)
+        self.reader = LedgerReader(self.engine)
+        self.metrics = metrics or Metrics()
+        self.notifier = EntryNotifier(self.reader, settings.stream_poll_interval)
+        self.rpc = RpcClient(settings.rpc_url) if settings.rpc_url else None
+        self.probe = NodeProbe(settings.rpc_url, settings.node_timeout) if settings.rpc_url else None
+        self.follower: Follower | None = None
+        self.auditor: Auditor | None = None
+        self.extras: dict[str, Any] = {}  # per-process caches the routes keep (e.g. /stats)
+        self._lock = threading.Lock()
+        self._check_contract()
+
+    def _check_contract(self) -> None:
+        info = self.reader.sync_info()
+        wanted = self.settings.contract
+        if info is not None and wanted is not None and info.contract != wanted.lower():
+            raise ConfigError(
+                f"the database {self.settings.db_url} indexes {info.contract}, not {wanted}; use another database"
+            )
+
+    def sync_info(self) -> SyncInfo | None:
+        return self.reader.sync_info()
+
+    def contract(self) -> str | None:
+        """The escrow this process serves: the setting, else the one the database indexes."""
+        if self.settings.contract:
+            return self.settings.contract.lower()
+        info = self.reader.sync_info()
+        return info.contract if info is not None else None
+
+    def start(self) -> None:
+        settings = self.settings
+        if settings.follow:
+            contract = self.contract()
+            if self.rpc is None or contract is None:
+                raise ConfigError("following the chain needs an RPC URL and the escrow's address (or an indexed database)")
+            indexer = Indexer(
+                self.rpc,
+                self.store,
+                contract,
+                start_block=settings.start_block,
+                finality_depth=settings.finality_depth,
+                poll_interval=settings.poll_interval,
+            )
+            self.follower = Follower(indexer, on_caught_up=self._caught_up, lock=self._lock)
+        if self.rpc is not None and settings.audit_interval > 0:
+            self.auditor = Auditor(
+                self.rpc,
+                self.store,
+                self.contract,
+                interval=settings.audit_interval,
+                wait_for=self.follower.caught_up if self.follower else None,
+                lock=self._lock,
+            )
+        if self.follower is not None:
+            self.follower.start()
+        if self.auditor is not None:
+            self.auditor.start()
+
+    def _caught_up(self) -> None:
+        if self.auditor is not None:
+            self.auditor.request()
+
+    async def stop(self) -> None:
+        await self.notifier.stop()
+        if self.follower is not None:
+            self.follower.stop()
+        if self.auditor is not None:
+            self.auditor.stop()
+        for closable in (self.rpc, self.probe):
+            if closable is not None:
+                closable.close()
+        self.reader.close()
+        self.engine.dispose()

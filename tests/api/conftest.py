@@ -1,0 +1,163 @@
+"""Fixtures for the API tests: a real anvil with a random history, indexed by the real indexer
+into SQLite and a fresh PostgreSQL database, served by uvicorn on a free port.
+
+The shared world (`world`) is read-only and built once per database for the whole session;
+tests that change the chain or the database build their own with `make_world`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.core.config import Settings
+from api.main import create_app
+from ledger.db.engine import open_database
+from ledger.db.store import LedgerStore
+from ledger.devnet.nodes import free_port
+from ledger.indexer import Indexer
+from ledger.rpc import RetryPolicy, RpcClient
+from tests.support.chain import EscrowChain
+from tests.support.databases import PG_ENV, fresh_postgres, pg_server_url
+
+FAST_RETRY = RetryPolicy(attempts=20, base_delay=0.01, max_delay=0.2, total_timeout=20)
+FINALITY = 3
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(interval)
+
+
+@dataclass
+class LiveServer:
+    """The API app under uvicorn in a thread, on a free port."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    @classmethod
+    def start(cls, settings: Settings) -> LiveServer:
+        port = free_port()
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none",
+            timeout_graceful_shutdown=1,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
+        thread.start()
+        wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
+        if not server.started:
+            raise RuntimeError("the API server did not start")
+        return cls(server, thread, f"http://127.0.0.1:{port}")
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@dataclass
+class World:
+    """A chain, the database its ledger is indexed into, and the API serving it."""
+
+    chain: EscrowChain
+    db_url: str
+    store: LedgerStore
+    api: LiveServer
+    http: httpx.Client
+
+    @property
+    def dialect(self) -> str:
+        return self.store.dialect
+
+    def index(self) -> None:
+        make_indexer(self.chain, self.store).run()
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.http.get(path, **kwargs)
+
+
+def make_indexer(chain: EscrowChain, store: LedgerStore) -> Indexer:
+    rpc = RpcClient(chain.url, retry=FAST_RETRY)
+    return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=FINALITY,
+                   poll_interval=0.1)
+
+
+@contextmanager
+def database(kind: str, folder: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'api.db'}"
+        return
+    server = pg_server_url()
+    if server is None:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
+    with fresh_postgres(server) as url:
+        yield url
+
+
+@contextmanager
+def make_world(chain: EscrowChain, kind: str, folder: Path, **settings: Any) -> Iterator[World]:
+    """Index `chain` into a fresh `kind` database and serve it with `settings`."""
+    with ExitStack() as stack:
+        url = stack.enter_context(database(kind, folder))
+        store = LedgerStore(open_database(url))
+        stack.callback(store.engine.dispose)
+        make_indexer(chain, store).run()
+        values = {"db_url": url, "rpc_url": chain.url, "finality_depth": FINALITY, "stream_poll_interval": 0.05,
+                  "poll_interval": 0.1, **settings}
+        api = LiveServer.start(Settings(**values))
+        stack.callback(api.stop)
+        http = stack.enter_context(api.client())
+        yield World(chain, url, store, api, http)
+
+
+@pytest.fixture(scope="session")
+def history() -> Iterator[EscrowChain]:
+    """One anvil with a random history in every state, shared read-only by the session."""
+    chain = EscrowChain.start()
+    try:
+        chain.random_history(seed=5, steps=80)
+        chain.mine(FINALITY + 2)  # most entries final, and the latest ones provisional after the next pledge
+        cid = chain.create(1, duration=7200)
+        chain.pledge(cid, 3, 10**17)
+        yield chain
+    finally:
+        chain.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def world(request: pytest.FixtureRequest, history: EscrowChain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    folder = tmp_path_factory.mktemp(f"world-{request.param}")
+    with make_world(history, request.param, folder, audit_interval=3600) as built:
+        yield built
+
+
+@pytest.fixture
+def chain() -> Iterator[EscrowChain]:
+    chain = EscrowChain.start()
+    yield chain
+    chain.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
