@@ -177,6 +177,8 @@ _FULL_PLAN = [
     ("Hackathon prize pool", True, "Failed", False, False),
     ("Robot kit for schools", False, "Cancelled", False, False),
     ("Film festival shorts", True, "Cancelled", False, False),
+    ("Neighbourhood bakery oven", False, "Claimed", True, False),
+    ("Community radio transmitter", False, "Funding", True, True),
 ]
 
 # what a single funded key can do without time travel

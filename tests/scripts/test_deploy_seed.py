@@ -73,7 +73,7 @@ def test_deploy_and_seed_give_every_state(anvil: LocalNode, tmp_path: Path) -> N
     tokens = {escrow.getCampaign(i).call()[1] for ids in summary.campaigns.values() for i in ids}
     assert tokens == {"0x" + "00" * 20, deployment.tokens["DUSD"]}
     assert summary.backers == 9
-    assert summary.unpledges >= 1 and summary.refunds >= 2 and summary.claims == 2
+    assert summary.unpledges >= 1 and summary.refunds >= 2 and summary.claims == 3  # 3 Claimed campaigns in the plan
     assert summary.fee_withdrawals == 2
     assert escrow.accruedFees("0x" + "00" * 20).call() == 0
     # one ledger entry per movement: the chain's count matches what the seeder did
