@@ -7,9 +7,7 @@ tests that change the chain or the database build their own with `make_world`.
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,62 +15,19 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from api.core.config import Settings
 from api.main import create_app
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from ledger.devnet.nodes import free_port
 from ledger.indexer import Indexer
 from ledger.rpc import RetryPolicy, RpcClient
 from tests.support.chain import EscrowChain
 from tests.support.databases import PG_ENV, fresh_postgres, pg_server_url
+from tests.support.server import LiveServer
 
 FAST_RETRY = RetryPolicy(attempts=20, base_delay=0.01, max_delay=0.2, total_timeout=20)
 FINALITY = 3
-
-
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
-
-
-@dataclass
-class LiveServer:
-    """The API app under uvicorn in a thread, on a free port."""
-
-    server: uvicorn.Server
-    thread: threading.Thread
-    url: str
-
-    @classmethod
-    def start(cls, settings: Settings) -> LiveServer:
-        port = free_port()
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on", ws="none",
-            timeout_graceful_shutdown=1,
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"api-{port}", daemon=True)
-        thread.start()
-        wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
-        if not server.started:
-            raise RuntimeError("the API server did not start")
-        return cls(server, thread, f"http://127.0.0.1:{port}")
-
-    def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 @dataclass
@@ -124,7 +79,7 @@ def make_world(chain: EscrowChain, kind: str, folder: Path, **settings: Any) -> 
         make_indexer(chain, store).run()
         values = {"db_url": url, "rpc_url": chain.url, "finality_depth": FINALITY, "stream_poll_interval": 0.05,
                   "poll_interval": 0.1, **settings}
-        api = LiveServer.start(Settings(**values))
+        api = LiveServer.start(create_app(Settings(**values)))
         stack.callback(api.stop)
         http = stack.enter_context(api.client())
         yield World(chain, url, store, api, http)

@@ -15,8 +15,9 @@ from sqlalchemy import text
 
 from api import schemas
 from ledger.db.schema import trigger_ddl
-from tests.api.conftest import make_world, wait_until
+from tests.api.conftest import make_world
 from tests.support.chain import EscrowChain
+from tests.support.server import wait_until
 
 
 @pytest.fixture(scope="module")

@@ -254,7 +254,7 @@ def test_health_metrics_and_audit(world: World) -> None:
     assert f"crowdledger_indexed_block {tip}" in text and "crowdledger_lag_blocks 0" in text
     assert 'crowdledger_http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'crowdledger_http_request_duration_seconds_bucket{route="/health",le="+Inf"}' in text
-    from tests.api.conftest import wait_until
+    from tests.support.server import wait_until
 
     audit = wait_until(lambda: (a := world.get("/audit").json())["status"] != "pending" and a, timeout=60)
     schemas.AuditPublic.model_validate(audit)

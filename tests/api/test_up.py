@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from ledger.devnet.nodes import free_port, rpc_ready
-from tests.api.conftest import wait_until
+from tests.support.server import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

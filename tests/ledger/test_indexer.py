@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -24,6 +23,7 @@ from ledger.rpc import RetryPolicy, RpcClient
 from tests.ledger.provider_proxy import ProviderProxy
 from tests.support.chain import EscrowChain
 from tests.support.compare import assert_db_matches_chain, db_entries
+from tests.support.server import wait_until
 
 FAST_RETRY = RetryPolicy(attempts=40, base_delay=0.01, max_delay=0.2, total_timeout=30)
 
@@ -31,14 +31,6 @@ FAST_RETRY = RetryPolicy(attempts=40, base_delay=0.01, max_delay=0.2, total_time
 def make_indexer(chain: EscrowChain, store: LedgerStore, *, depth: int = 3, url: str | None = None, **kw) -> Indexer:
     rpc = RpcClient(url or chain.url, retry=FAST_RETRY)
     return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=depth, **kw)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
 
 
 def stored_seq(store: LedgerStore) -> int:

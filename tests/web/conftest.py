@@ -9,8 +9,6 @@ serves the copy from a second server so the shared one stays clean.
 from __future__ import annotations
 
 import sqlite3
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,19 +17,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 
 from api.core.config import Settings
 from api.main import create_app
-from api.routes import web
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.devnet.deploy import NodeAccount, transact
-from ledger.devnet.nodes import free_port
 from ledger.indexer import Indexer
 from ledger.rpc import RetryPolicy, RpcClient
 from tests.support.chain import EscrowChain
+from tests.support.server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -42,64 +37,13 @@ FAST_RETRY = RetryPolicy(attempts=20, base_delay=0.01, max_delay=0.2, total_time
 ETHER = 10**18
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
-
-
-def web_app(settings: Settings) -> FastAPI:
-    """create_app with the web router, whether or not create_app includes it already."""
-    app = create_app(settings)
-    if not any(getattr(route, "path", None) == "/" for route in app.router.routes):
-        app.include_router(web.router)
-    return app
-
-
-@dataclass
-class Server:
-    """An app under uvicorn in a thread, on a free port."""
-
-    app: FastAPI
-    server: uvicorn.Server
-    thread: threading.Thread
-    url: str
-
-    @classmethod
-    def start(cls, settings: Settings) -> Server:
-        app = web_app(settings)
-        port = free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                                timeout_graceful_shutdown=1)
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, name=f"web-{port}", daemon=True)
-        thread.start()
-        wait_until(lambda: server.started or not thread.is_alive(), timeout=30)
-        if not server.started:
-            raise RuntimeError("the API server did not start")
-        return cls(app, server, thread, f"http://127.0.0.1:{port}")
-
-    @property
-    def runtime(self) -> Any:
-        return self.app.state.runtime
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(15)
-
-
 @dataclass
 class Site:
     """The chain, its indexed database, the server, and what the tests need to know about them."""
 
     chain: EscrowChain
     db_path: Path
-    server: Server
+    server: LiveServer
     http: httpx.Client
     open_id: int  # an ETH campaign still funding (the live test pledges to it)
     token_id: int  # a token campaign still funding
@@ -198,7 +142,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         db_path = folder / "web.db"
         db_url = f"sqlite:///{db_path}"
         index(chain, db_url)
-        server = Server.start(settings_for(chain, db_url, follow=True))
+        server = LiveServer.start(create_app(settings_for(chain, db_url, follow=True)))
         try:
             with httpx.Client(base_url=server.url, timeout=30) as http:
                 yield Site(chain, db_path, server, http, **facts)
@@ -215,14 +159,14 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 @pytest.fixture
-def second_server(site: Site, tmp_path: Path) -> Iterator[Callable[..., Server]]:
+def second_server(site: Site, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start extra servers on copies of the site's database; stopped after the test."""
-    started: list[Server] = []
+    started: list[LiveServer] = []
 
-    def start(**overrides: Any) -> Server:
+    def start(**overrides: Any) -> LiveServer:
         path = tmp_path / f"copy-{len(started)}.db"
         copy_database(site.db_path, path)
-        server = Server.start(settings_for(site.chain, f"sqlite:///{path}", **overrides))
+        server = LiveServer.start(create_app(settings_for(site.chain, f"sqlite:///{path}", **overrides)))
         started.append(server)
         return server
 

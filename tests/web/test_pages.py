@@ -12,7 +12,8 @@ from sqlalchemy import text
 from api.routes.web import resolve_asset
 from api.services.present import checksum
 from ledger.db.schema import trigger_ddl
-from tests.web.conftest import ETHER, FINALITY, Site, shoot, wait_until
+from tests.support.server import wait_until
+from tests.web.conftest import ETHER, FINALITY, Site, shoot
 
 expect.set_options(timeout=15_000)
 
