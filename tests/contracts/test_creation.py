@@ -13,6 +13,7 @@ from conftest import (
     META,
     UINT128_MAX,
     create,
+    deploy_escrow,
     now,
     pin,
     reverts,
@@ -37,19 +38,19 @@ def test_constructor_sets_parameters(escrow, owner, fee_recipient):
 
 
 def test_constructor_accepts_max_fee_and_zero_window(CrowdfundEscrow, owner, fee_recipient):
-    e = CrowdfundEscrow.deploy(fee_recipient, 1000, 0, {"from": owner})
+    e = deploy_escrow(CrowdfundEscrow, fee_recipient, 1000, 0, owner)
     assert e.feeBps() == 1000
     assert e.unpledgeLockWindow() == 0
 
 
 def test_constructor_rejects_zero_fee_recipient(CrowdfundEscrow, owner):
     with reverts("CrowdfundEscrowInvalidFeeRecipient", ETH):
-        CrowdfundEscrow.deploy(ETH, FEE_BPS, LOCK_WINDOW, {"from": owner})
+        deploy_escrow(CrowdfundEscrow, ETH, FEE_BPS, LOCK_WINDOW, owner)
 
 
 def test_constructor_rejects_fee_above_max(CrowdfundEscrow, owner, fee_recipient):
     with reverts("CrowdfundEscrowFeeTooHigh", 1001, 1000):
-        CrowdfundEscrow.deploy(fee_recipient, 1001, LOCK_WINDOW, {"from": owner})
+        deploy_escrow(CrowdfundEscrow, fee_recipient, 1001, LOCK_WINDOW, owner)
 
 
 def test_create_eth_campaign(escrow, creator):

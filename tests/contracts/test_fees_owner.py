@@ -251,7 +251,7 @@ def test_every_owner_action_mid_campaign_leaves_escrow_untouched(
 
     carol_eth = balance(ETH, carol)
     tx1 = escrow.unpledge(win, 50, {"from": carol})
-    tx2 = escrow.cancel(gone, {"from": creator})
+    escrow.cancel(gone, {"from": creator})
     tx3 = escrow.refund(gone, {"from": carol})
     assert balance(ETH, carol) == carol_eth + 827 - gas_cost(tx1) - gas_cost(tx3)
 

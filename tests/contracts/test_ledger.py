@@ -9,6 +9,7 @@ from conftest import (
     assert_event_matches_chain,
     assert_ledger_consistent,
     create,
+    deploy_escrow,
     finish,
     ledger_entry,
     ledger_events,
@@ -21,7 +22,7 @@ from ledger.hashing import campaign_terms_detail, genesis_head, next_head, token
 
 
 def test_genesis_head_binds_chain_and_address(CrowdfundEscrow, escrow, owner, fee_recipient):
-    other = CrowdfundEscrow.deploy(fee_recipient, 0, 0, {"from": owner})
+    other = deploy_escrow(CrowdfundEscrow, fee_recipient, 0, 0, owner)
     assert bytes(escrow.ledgerHead()) == genesis_head(chain.id, escrow.address)
     assert bytes(other.ledgerHead()) == genesis_head(chain.id, other.address)
     assert other.ledgerHead() != escrow.ledgerHead()

@@ -8,7 +8,9 @@ from conftest import (
     FAILED,
     FEE_BPS,
     FUNDING,
+    LOCK_WINDOW,
     SUCCEEDED,
+    UINT128_MAX,
     balance,
     create,
     finish,
@@ -254,8 +256,18 @@ def test_token_claim(escrow, creator, alice, token):
 
 @pytest.mark.parametrize(
     "total,bps,fee",
-    [(1, 250, 1), (1, 1, 1), (39, 250, 1), (40, 250, 1), (41, 250, 2), (10_000, 250, 250),
-     (10_001, 250, 251), (3, 1000, 1), (999, 0, 0), (10**18, 1000, 10**17)],
+    [
+        (1, 250, 1),
+        (1, 1, 1),
+        (39, 250, 1),
+        (40, 250, 1),
+        (41, 250, 2),
+        (10_000, 250, 250),
+        (10_001, 250, 251),
+        (3, 1000, 1),
+        (999, 0, 0),
+        (10**18, 1000, 10**17),
+    ],
 )
 def test_fee_rounds_up(escrow, owner, creator, alice, total, bps, fee):
     escrow.setFeeBps(bps, {"from": owner})
@@ -277,3 +289,28 @@ def test_transitions_funding_to_failed_by_time(escrow, creator, alice):
     assert escrow.campaignState(cid) == FUNDING
     finish(escrow, cid)
     assert escrow.campaignState(cid) == FAILED
+
+
+@pytest.mark.parametrize("goal", [2**96 - 2, 2**96 - 1, 2**96, UINT128_MAX])
+def test_large_goals_decide_state_lock_and_claim(escrow, creator, alice, bob, token, goal):
+    """Goals around 2^96 (where the escrow's storage packing changes) and the largest goal."""
+    token.mint(alice, goal, {"from": alice})
+    met, _ = create(escrow, creator, token=token, goal=goal)
+    missed, _ = create(escrow, creator, token=token, goal=goal)
+    pledge(escrow, alice, met, goal - 1, eth=False)
+    pledge(escrow, bob, met, 1, eth=False)
+    pledge(escrow, bob, missed, 1, eth=False)
+    deadline = escrow.getCampaign(met)["deadline"]
+    assert escrow.getCampaign(met)["goal"] == goal
+    pin(deadline - 1)
+    with reverts("CrowdfundEscrowUnpledgeLocked", met, goal - 1, goal, deadline - LOCK_WINDOW):
+        escrow.unpledge(met, 1, {"from": bob})
+    finish(escrow, missed)
+    assert escrow.campaignState(met) == SUCCEEDED
+    assert escrow.campaignState(missed) == FAILED
+    tx = escrow.claim(met, {"from": creator})
+    assert tx.events["Claimed"]["fee"] == fee_of(goal, FEE_BPS)
+    assert token.balanceOf(creator) == goal - fee_of(goal, FEE_BPS)
+    escrow.refund(missed, {"from": bob})
+    with reverts("CrowdfundEscrowNotClaimable", missed, FAILED):
+        escrow.claim(missed, {"from": creator})

@@ -1,4 +1,4 @@
-"""Stateful property test (brownie state_machine / Hypothesis).
+"""Stateful property test (a Hypothesis rule-based state machine on brownie's chain).
 
 Random sequences of create / pledge / unpledge / cancel / claim / refund / withdrawFees /
 time travel across several campaigns, four backers, two creators, and three assets (ETH, a plain
@@ -21,15 +21,6 @@ import hypothesis.strategies as st
 import pytest
 from brownie import chain, web3
 from brownie.exceptions import VirtualMachineError
-from hypothesis import settings
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    rule,
-    run_state_machine_as_test,
-)
-
 from conftest import (
     DAY,
     ETH,
@@ -40,6 +31,14 @@ from conftest import (
     now,
     pin,
     revert_name,
+)
+from hypothesis import settings
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
 )
 
 UNIT = 10**15
@@ -112,7 +111,12 @@ class EscrowMachine(RuleBasedStateMachine):
     def _record(self, tx):
         for ev in tx.events:
             if ev.address != self.escrow.address or ev.name not in (
-                "CampaignCreated", "Pledged", "Unpledged", "Cancelled", "Claimed", "Refunded",
+                "CampaignCreated",
+                "Pledged",
+                "Unpledged",
+                "Cancelled",
+                "Claimed",
+                "Refunded",
                 "FeesWithdrawn",
             ):
                 continue
@@ -153,7 +157,8 @@ class EscrowMachine(RuleBasedStateMachine):
         every error path still occurs."""
         t = self.t + 1
         fits = [
-            i for i, c in enumerate(self.campaigns)
+            i
+            for i, c in enumerate(self.campaigns)
             if self._state(c, t) in wanted and (any(c["pledges"].values()) or not with_pledges)
         ]
         if fits and idx < 6:
@@ -178,15 +183,28 @@ class EscrowMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ rules
 
-    @initialize(eth=st.tuples(st.integers(1, 12), st.sampled_from([0, 4, 8]), st.booleans()),
-                tok=st.tuples(ST_ASSET, st.integers(0, 12), st.booleans()))
-    def start_two_campaigns(self, eth, tok):
-        """Every run starts with an ETH campaign and one in a random asset."""
+    @initialize(
+        eth=st.tuples(st.integers(1, 12), st.sampled_from([0, 4, 8]), st.booleans()),
+        tok=st.tuples(ST_ASSET, st.integers(0, 12), st.booleans()),
+        pledges=st.lists(
+            st.tuples(st.integers(0, 1), st.integers(0, 3), st.integers(1, 6)), min_size=2, max_size=5
+        ),
+    )
+    def start_campaigns(self, eth, tok, pledges):
+        """Every run starts with an ETH campaign and one in a random asset, and a few pledges."""
         self.rule_create(0, eth[0], 6 * 3600, eth[1], eth[2], 0)
         self.rule_create(tok[0], tok[1], DAY, 0, tok[2], 1)
+        for idx, who, amount in pledges:
+            self.rule_pledge(idx, who, amount, 1)
 
-    @rule(asset=ST_ASSET, goal=st.integers(0, 12), duration=st.sampled_from([2 * 3600, 6 * 3600, DAY]),
-          cap=st.sampled_from([0, 0, 4, 8]), keep=st.booleans(), who=ST_WHO)
+    @rule(
+        asset=ST_ASSET,
+        goal=st.integers(0, 12),
+        duration=st.sampled_from([2 * 3600, 6 * 3600, DAY]),
+        cap=st.sampled_from([0, 0, 4, 8]),
+        keep=st.booleans(),
+        who=ST_WHO,
+    )
     def rule_create(self, asset, goal, duration, cap, keep, who):
         if len(self.campaigns) >= MAX_CAMPAIGNS:
             return
@@ -194,18 +212,37 @@ class EscrowMachine(RuleBasedStateMachine):
         creator = self.creators[who % len(self.creators)]
         deadline = self.t + 1 + duration
         errors = ["CrowdfundEscrowZeroGoal"] if goal == 0 and not keep else []
-        tx = self._send(errors, self.escrow.createCampaign, address, goal * UNIT, deadline, cap * UNIT,
-                        keep, "0x" + "5c" * 32, {"from": creator})
+        tx = self._send(
+            errors,
+            self.escrow.createCampaign,
+            address,
+            goal * UNIT,
+            deadline,
+            cap * UNIT,
+            keep,
+            "0x" + "5c" * 32,
+            {"from": creator},
+        )
         if tx is None:
             return
         cid = len(self.campaigns) + 1
         assert tx.events["CampaignCreated"]["campaignId"] == cid
         assert tx.events["CampaignCreated"]["feeBps"] == FEE_BPS
-        self.campaigns.append(dict(
-            asset=address, kind=kind, creator=creator, goal=goal * UNIT, deadline=deadline,
-            cap=cap * UNIT, keep=keep, pledged=0, claimed=False, cancelled=False,
-            pledges=defaultdict(int),
-        ))
+        self.campaigns.append(
+            {
+                "asset": address,
+                "kind": kind,
+                "creator": creator,
+                "goal": goal * UNIT,
+                "deadline": deadline,
+                "cap": cap * UNIT,
+                "keep": keep,
+                "pledged": 0,
+                "claimed": False,
+                "cancelled": False,
+                "pledges": defaultdict(int),
+            }
+        )
 
     @rule(idx=ST_IDX, who=ST_WHO, amount=st.integers(1, 6), dust=st.integers(0, 3))
     def rule_pledge_more(self, idx, who, amount, dust):
@@ -259,8 +296,11 @@ class EscrowMachine(RuleBasedStateMachine):
                 errors.append("CrowdfundEscrowZeroAmount")
             if amt > mine:
                 errors.append("CrowdfundEscrowInsufficientPledge")
-            elif (t >= c["deadline"] - LOCK_WINDOW and c["pledged"] >= c["goal"]
-                  and c["pledged"] - amt < c["goal"]):
+            elif (
+                t >= c["deadline"] - LOCK_WINDOW
+                and c["pledged"] >= c["goal"]
+                and c["pledged"] - amt < c["goal"]
+            ):
                 errors.append("CrowdfundEscrowUnpledgeLocked")
         tx = self._send(errors, self.escrow.unpledge, cid, amt, {"from": backer})
         if tx is None:
@@ -332,7 +372,9 @@ class EscrowMachine(RuleBasedStateMachine):
     @rule(asset=ST_ASSET, who=ST_WHO)
     def rule_withdraw_fees(self, asset, who):
         with_fees = [i for i, (_, address, _) in enumerate(self.assets) if self.fees[address]]
-        if with_fees and who < 4:
+        if who < 4:
+            if not with_fees:
+                return  # mostly skip pointless withdrawals; NoFees is still tried now and then
             asset = with_fees[asset % len(with_fees)]
         kind, address, _ = self.assets[asset]
         errors = [] if self.fees[address] else ["CrowdfundEscrowNoFees"]
@@ -371,14 +413,16 @@ class EscrowMachine(RuleBasedStateMachine):
         e = self.escrow
         for cid, c in enumerate(self.campaigns, start=1):
             for b in self.backers:
-                requests.append(("eth_call", [{"to": e.address, "data": e.pledgeOf.encode_input(cid, b)},
-                                              "latest"]))
+                requests.append(
+                    ("eth_call", [{"to": e.address, "data": e.pledgeOf.encode_input(cid, b)}, "latest"])
+                )
                 model = c["pledges"][b.address]
                 assert model == self.ledger_pledges[(cid, b.address)], "model disagrees with ledger"
                 expect.append((f"pledgeOf({cid}, {b.address})", model))
         for _, address, _ in self.assets:
-            requests.append(("eth_call", [{"to": e.address, "data": e.accruedFees.encode_input(address)},
-                                          "latest"]))
+            requests.append(
+                ("eth_call", [{"to": e.address, "data": e.accruedFees.encode_input(address)}, "latest"])
+            )
             expect.append((f"accruedFees({address})", self.fees[address]))
         requests.append(("eth_call", [{"to": e.address, "data": e.ledgerLength.encode_input()}, "latest"]))
         expect.append(("ledgerLength", self.replay.length))
@@ -389,14 +433,18 @@ class EscrowMachine(RuleBasedStateMachine):
 
         for _, address, _ in self.assets:
             owed = self.fees[address] + sum(
-                sum(c["pledges"].values()) for c in self.campaigns if c["asset"] == address and not c["claimed"]
+                sum(c["pledges"].values())
+                for c in self.campaigns
+                if c["asset"] == address and not c["claimed"]
             )
             held = balances[(address, e.address)]
             assert held >= owed, f"escrow insolvent in {address}: holds {held}, owes {owed}"
             assert held == owed, f"escrow holds {held} of {address}, model says {owed}"
             for who in self.watched[1:]:
                 want = self.start[(address, who)] + self.paid[(address, who)]
-                assert balances[(address, who)] == want, f"{who} holds {balances[(address, who)]}, want {want}"
+                assert balances[(address, who)] == want, (
+                    f"{who} holds {balances[(address, who)]}, want {want}"
+                )
             for b in self.backers:  # nobody receives more than they put in
                 assert balances[(address, b.address)] <= self.start[(address, b.address)]
 
@@ -406,7 +454,9 @@ class EscrowMachine(RuleBasedStateMachine):
             if c["pledged"] or c["claimed"] or c["cancelled"]:
                 got = self.escrow.getCampaign(cid)
                 assert (got["pledged"], got["claimed"], got["cancelled"]) == (
-                    c["pledged"], c["claimed"], c["cancelled"]
+                    c["pledged"],
+                    c["claimed"],
+                    c["cancelled"],
                 )
 
     def teardown(self):
@@ -423,8 +473,11 @@ def _batch(requests):
     return [int(r["result"], 16) if r["result"] != "0x" else 0 for r in responses]
 
 
+@pytest.mark.skip_coverage
 @pytest.mark.timeout(600)
 def test_escrow_state_machine(escrow, token, fot_token, accounts, creator, alice, bob, carol, fee_recipient):
+    """(Skipped under --coverage: tracing every one of its ~1000 transactions would take long, and
+    the unit tests cover every line on their own.)"""
     backers = [alice, bob, carol, accounts[6]]
     for t in (token, fot_token):  # the fixtures funded alice, bob and carol
         t.mint(accounts[6], 10**24, {"from": accounts[6]})
@@ -434,6 +487,12 @@ def test_escrow_state_machine(escrow, token, fot_token, accounts, creator, alice
     chain.snapshot()
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=25, stateful_step_count=40, deadline=None, database=None),
+        settings=settings(max_examples=20, stateful_step_count=40, deadline=None),
     )
-    print(dict(EscrowMachine.outcomes))
+    # not vacuous: money went in and came out, and the model predicted reverts too (the counts,
+    # shown with -s, typically have every kind of state change in the tens)
+    outcomes = EscrowMachine.outcomes
+    print(dict(outcomes))
+    assert outcomes["createCampaign"] and outcomes["pledge"], dict(outcomes)
+    assert sum(outcomes[k] for k in ("unpledge", "claim", "refund")) > 0, dict(outcomes)
+    assert sum(n for k, n in outcomes.items() if k.startswith("CrowdfundEscrow")) > 0, dict(outcomes)

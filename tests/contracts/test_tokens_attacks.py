@@ -96,6 +96,29 @@ def test_false_returning_token_reverts_pledge(FalseReturningToken, escrow, owner
     assert escrow.ledgerLength() == 1
 
 
+def test_token_failing_on_payout_blocks_only_that_payout(
+    FalseReturningToken, escrow, owner, creator, alice, bob
+):
+    bad = FalseReturningToken.deploy({"from": owner})
+    bad.setBroken(False, {"from": owner})
+    for backer in (alice, bob):
+        bad.mint(backer, 1000, {"from": backer})
+    cid, _ = create(escrow, creator, token=bad)
+    other, _ = create(escrow, creator)
+    pledge(escrow, alice, cid, 600, eth=False)
+    pledge(escrow, bob, other, 50)
+    escrow.cancel(cid, {"from": creator})
+    escrow.cancel(other, {"from": creator})
+    bad.setBroken(True, {"from": owner})
+    with reverts("SafeERC20FailedOperation", bad):
+        escrow.refund(cid, {"from": alice})
+    assert escrow.pledgeOf(cid, alice) == 600  # still owed, not lost
+    escrow.refund(other, {"from": bob})  # other campaigns are unaffected
+    bad.setBroken(False, {"from": owner})
+    escrow.refund(cid, {"from": alice})
+    assert bad.balanceOf(alice) == 1000
+
+
 # ----------------------------------------------------------------------------- re-entrant token
 
 

@@ -10,6 +10,7 @@ from conftest import (
     SUCCEEDED,
     balance,
     create,
+    deploy_escrow,
     finish,
     gas_cost,
     pin,
@@ -177,7 +178,7 @@ def test_lock_rejoined_by_new_pledges(escrow, funded, alice, carol):
 
 
 def test_window_longer_than_deadline_locks_from_start(CrowdfundEscrow, owner, fee_recipient, creator, alice):
-    e = CrowdfundEscrow.deploy(fee_recipient, 0, 2**64 - 1, {"from": owner})
+    e = deploy_escrow(CrowdfundEscrow, fee_recipient, 0, 2**64 - 1, owner)
     cid, _ = create(e, creator, goal=10)
     pledge(e, alice, cid, 10)
     with reverts("CrowdfundEscrowUnpledgeLocked", cid, 9, 10, 0):
@@ -185,7 +186,7 @@ def test_window_longer_than_deadline_locks_from_start(CrowdfundEscrow, owner, fe
 
 
 def test_zero_window_never_locks(CrowdfundEscrow, owner, fee_recipient, creator, alice):
-    e = CrowdfundEscrow.deploy(fee_recipient, 0, 0, {"from": owner})
+    e = deploy_escrow(CrowdfundEscrow, fee_recipient, 0, 0, owner)
     cid, _ = create(e, creator, goal=10)
     pledge(e, alice, cid, 10)
     pin(e.getCampaign(cid)["deadline"] - 1)
