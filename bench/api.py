@@ -42,8 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ledger.db.types import to_sqlite_u256
-from ledger.hashing import (
+from ledger.db.types import to_sqlite_u256  # noqa: E402 - after the sys.path line, run as a script
+from ledger.hashing import (  # noqa: E402
     ZERO_DETAIL,
     campaign_terms_detail,
     genesis_head,
@@ -52,8 +52,8 @@ from ledger.hashing import (
     token_detail,
     uint_detail,
 )
-from ledger.projections import apply_entry
-from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections
+from ledger.projections import apply_entry  # noqa: E402
+from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
 
 CHAIN_ID = 31337
 ESCROW = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"

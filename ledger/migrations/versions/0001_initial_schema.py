@@ -15,7 +15,6 @@ from alembic import op
 from ledger.db.schema import trigger_ddl
 from ledger.db.types import U256
 
-
 revision = "0001"
 down_revision = None
 branch_labels = None
