@@ -487,7 +487,8 @@ def test_escrow_state_machine(escrow, token, fot_token, accounts, creator, alice
     chain.snapshot()
     run_state_machine_as_test(
         EscrowMachine,
-        settings=settings(max_examples=20, stateful_step_count=40, deadline=None),
+        # derandomized: the same sequences on every machine and every run, so the checks below are stable
+        settings=settings(max_examples=20, stateful_step_count=40, deadline=None, derandomize=True),
     )
     # not vacuous: money went in and came out, and the model predicted reverts too (the counts,
     # shown with -s, typically have every kind of state change in the tens)
