@@ -22,8 +22,11 @@ from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.indexer import Indexer
 from ledger.rpc import RetryPolicy, RpcClient
-from tests.support.chain import EscrowChain
-from tests.support.databases import PG_ENV, fresh_postgres, pg_server_url
+from tests.support.chain import (
+    EscrowChain,
+    escrow_chain_fixture,  # noqa: F401 - provides the `chain` fixture
+)
+from tests.support.databases import fresh_database
 from tests.support.server import LiveServer
 
 FAST_RETRY = RetryPolicy(attempts=20, base_delay=0.01, max_delay=0.2, total_timeout=20)
@@ -58,22 +61,10 @@ def make_indexer(chain: EscrowChain, store: LedgerStore) -> Indexer:
 
 
 @contextmanager
-def database(kind: str, folder: Path) -> Iterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'api.db'}"
-        return
-    server = pg_server_url()
-    if server is None:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    with fresh_postgres(server) as url:
-        yield url
-
-
-@contextmanager
 def make_world(chain: EscrowChain, kind: str, folder: Path, **settings: Any) -> Iterator[World]:
     """Index `chain` into a fresh `kind` database and serve it with `settings`."""
     with ExitStack() as stack:
-        url = stack.enter_context(database(kind, folder))
+        url = stack.enter_context(fresh_database(kind, folder))
         store = LedgerStore(open_database(url))
         stack.callback(store.engine.dispose)
         make_indexer(chain, store).run()
@@ -104,13 +95,6 @@ def world(request: pytest.FixtureRequest, history: EscrowChain, tmp_path_factory
     folder = tmp_path_factory.mktemp(f"world-{request.param}")
     with make_world(history, request.param, folder, audit_interval=3600) as built:
         yield built
-
-
-@pytest.fixture
-def chain() -> Iterator[EscrowChain]:
-    chain = EscrowChain.start()
-    yield chain
-    chain.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

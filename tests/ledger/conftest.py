@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from tests.support.chain import EscrowChain
-from tests.support.databases import PG_ENV, fresh_postgres, pg_server_url
-
-
-@pytest.fixture
-def chain() -> Iterator[EscrowChain]:
-    chain = EscrowChain.start()
-    yield chain
-    chain.stop()
+from tests.support.chain import escrow_chain_fixture  # noqa: F401 - provides the `chain` fixture
+from tests.support.databases import fresh_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'ledger.db'}"
-        return
-    server = pg_server_url()
-    if server is None:
-        pytest.skip(f"PostgreSQL tests need {PG_ENV}")
-    with fresh_postgres(server) as url:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
 
 

@@ -6,9 +6,11 @@ Shared by the indexer, audit and API tests: everything runs on a real node (anvi
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from web3 import Web3
 
 from ledger.deployment import Deployment
@@ -209,3 +211,11 @@ class EscrowChain:
                 self.withdraw_fees(rng.choice(fees))
             else:
                 self.sleep(rng.choice([300, 1200, 4000]))
+
+
+@pytest.fixture(name="chain")
+def escrow_chain_fixture() -> Iterator[EscrowChain]:
+    """A fresh anvil with an escrow, for one test (import it into a conftest to use it)."""
+    live = EscrowChain.start()
+    yield live
+    live.stop()
