@@ -11,12 +11,14 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from api.core.config import Settings
+from api.fastpath import Text
 from api.services.reader import LedgerReader
 from api.services.runtime import Runtime
 
 INT64 = 2**63 - 1
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+ADDRESS = Text(ADDRESS_PATTERN[1:-1])  # the fast path's form of AddressPath (api/fastpath.py)
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -24,6 +26,12 @@ async def get_runtime(request: Request) -> Runtime:
 
 
 async def get_reader(request: Request) -> LedgerReader:
+    return request.app.state.runtime.reader  # type: ignore[no-any-return]
+
+
+def reader_of(request: Request) -> LedgerReader:
+    """The reader, for the hot routes: they take `request` rather than ReaderDep, because
+    FastAPI resolves a sub-dependency on every request and FastRoute calls them without one."""
     return request.app.state.runtime.reader  # type: ignore[no-any-return]
 
 

@@ -20,6 +20,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import HTTPException, Query
 
+from api.fastpath import Int, Text
+
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 _VERSION = 1
@@ -40,6 +42,10 @@ CursorQuery = Annotated[
         description="the `next` value of the previous page; omit for the first page",
     ),
 ]
+
+# the same two as the fast path sees them (api/fastpath.py)
+LIMIT_PARAM = Int(ge=1, le=MAX_LIMIT)
+CURSOR_PARAM = Text(rf"[A-Za-z0-9_-]{{1,{_MAX_CURSOR}}}")
 
 # key shapes: "int" (a 64-bit id or seq), "u256" (an amount, sent as a decimal string),
 # "address" (lowercase 0x-hex)

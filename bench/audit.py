@@ -4,7 +4,8 @@
 
 1. Offline replay: writes an export of `--entries` valid ledger entries (a hash chain computed
    here, over 1,000 campaigns and 100,000 backers), then times `crowdledger audit --from` on it
-   (hash chain, seq continuity, terms, totals). Target: >= 200,000 entries/s.
+   (hash chain, seq continuity, terms, totals). Target: >= 200,000 entries/s. It says whether the
+   C speedups ran; CROWDLEDGER_NO_SPEEDUPS=1 times the pure-Python path.
 2. On-chain audit: on a fresh anvil with `--chain-entries` entries (as bench/index.py builds them),
    times the chain replay part of `audit_chain` and the full audit (views and solvency too) beside
    one raw eth_getLogs over the same range, and prints each as a ratio of the raw rate.
@@ -58,6 +59,17 @@ def synthetic_ledger(entries: int, campaigns: int = 1_000, backers: int = 100_00
                           tx_hash, seq % 500, 1_700_000_000 + block)
 
 
+def _speedups() -> str:
+    """Which path the replay took: the C speedups (ledger/_speedups.c) or pure Python."""
+    from ledger import native
+
+    if native.available:
+        return "native C speedups"
+    if native.compiled:
+        return "pure Python: CROWDLEDGER_NO_SPEEDUPS is set"
+    return "pure Python: ledger._speedups is not built (pip install -e .)"
+
+
 def bench_offline(entries: int, workdir: Path) -> None:
     path = workdir / f"ledger-{entries}.ndjson"
     if not path.exists():
@@ -79,7 +91,7 @@ def bench_offline(entries: int, workdir: Path) -> None:
         best = elapsed if best is None else min(best, elapsed)
     rate = entries / best
     print(f"offline replay: {entries:,} entries in {best:.2f}s = {rate:,.0f} entries/s "
-          f"(target >= 200,000: {'met' if rate >= 200_000 else 'MISSED'})")
+          f"(target >= 200,000: {'met' if rate >= 200_000 else 'MISSED'}; {_speedups()})")
 
 
 def bench_onchain(entries: int) -> None:

@@ -26,6 +26,14 @@ Like with like, in both contracts:
   * refund returns a backer's whole pledge from a campaign that missed its goal.
 The sender is always the account that is paid, so no payout touches a cold account, except
 withdrawFees, which pays the fee recipient (here the caller itself).
+
+Milestone campaigns (issue 7) have no counterpart in the reference; their operations are listed
+with one target of their own: a vote costs at most a repeat pledge + VOTE_MARGIN. Measured on two
+ETH milestone campaigns with three tranches (30/30/40%) and two backers each: createMilestoneCampaign
+(the chain's sixth campaign), the claim of tranche 0, the first requestRelease of a campaign, the
+first and a later voter on a request, release when the vote passed (tranche 1 of 3, paid to the
+sender) and when it failed (the abort), the first refund after an abort and the last one (which
+also moves the rounding dust to the fees), and a disclosure.
 """
 
 from __future__ import annotations
@@ -44,14 +52,17 @@ from ledger.errors import ConfigError, CrowdLedgerError
 
 ROOT = Path(__file__).resolve().parents[1]
 
+DAY = 86_400
 TARGET_MARGIN = 10_000
+VOTE_MARGIN = 10_000  # a vote may cost at most a repeat pledge + this
+TRANCHES = [3_000, 3_000, 4_000]
+VOTING_PERIOD = 2 * DAY
 SOLC_VERSION = "0.8.28"
 EVM_VERSION = "shanghai"
 OPTIMIZER_RUNS = 10_000
 REFERENCE_SOURCE = ROOT / "bench" / "ReferenceCrowdFund.sol"
 
 ETH = 10**18
-DAY = 86_400
 FEE_BPS = 250
 LOCK_WINDOW = DAY
 ZERO = "0x" + "00" * 20
@@ -185,6 +196,11 @@ class Bench:
         # (the reference may only cancel a campaign that has not started; measure it right away)
         g_cancel = self.gas(c, escrow.cancel(5))
         g_ref_cancel = self.gas(c, ref.cancel(4))
+        # escrow #6 M (passes its first vote) and #7 X (fails it: aborted)
+        g_create_milestone = self.gas(
+            c, escrow.createMilestoneCampaign(ZERO, ETH, deadline, 0, META, TRANCHES, VOTING_PERIOD)
+        )
+        self.gas(c, escrow.createMilestoneCampaign(ZERO, ETH, deadline, 0, META, TRANCHES, VOTING_PERIOD))
 
         self.travel(120)  # past the reference's start
 
@@ -198,9 +214,11 @@ class Bench:
         g_ref_pledge_repeat = self.gas(b, ref.pledge(2), ETH)
         self.gas(a, escrow.pledge(3, ETH))
         g_pledge_token = self.gas(b, escrow.pledge(3, ETH))
-        for target in (4,):
+        for target in (4, 6):
             self.gas(a, escrow.pledge(target, ETH), ETH)
             self.gas(b, escrow.pledge(target, ETH), ETH)
+        self.gas(a, escrow.pledge(7, ETH), ETH)
+        self.gas(b, escrow.pledge(7, ETH // 3), ETH // 3)  # 4/3 ETH in all: the refunds leave dust
         self.gas(a, ref.pledge(3), ETH)
         self.gas(b, ref.pledge(3), ETH)
 
@@ -216,6 +234,22 @@ class Bench:
         g_ref_refund = self.gas(b, ref.refund(3))
         g_withdraw = self.gas(self.fee_recipient, escrow.withdrawFees(ZERO))
 
+        # milestones: M passes its vote, X fails it
+        g_claim_milestone = self.gas(c, escrow.claim(6))
+        self.gas(c, escrow.claim(7))
+        g_request = self.gas(c, escrow.requestRelease(6, META))
+        self.gas(c, escrow.requestRelease(7, META))
+        g_vote_first = self.gas(a, escrow.vote(6, True))
+        g_vote_later = self.gas(b, escrow.vote(6, True))
+        self.gas(a, escrow.vote(7, False))
+        self.travel(VOTING_PERIOD)
+        g_release = self.gas(c, escrow.release(6))
+        g_abort = self.gas(b, escrow.release(7))
+        g_refund_abort_first = self.gas(a, escrow.refund(7))
+        g_refund_abort_last = self.gas(b, escrow.refund(7))
+        g_disclose = self.gas(c, escrow.disclose(6, META))
+        self.vote_check = (g_vote_first, g_vote_later, g_pledge_repeat)
+
         return [
             Row("create (ETH)", g_create_eth, g_launch),
             Row("create (token)", g_create_token),
@@ -227,6 +261,16 @@ class Bench:
             Row("claim (ETH)", g_claim, g_ref_claim),
             Row("refund (ETH)", g_refund, g_ref_refund),
             Row("withdrawFees (ETH)", g_withdraw),
+            Row("createMilestoneCampaign (ETH, 3 tranches)", g_create_milestone),
+            Row("claim, milestone tranche 0 (ETH)", g_claim_milestone),
+            Row("requestRelease (first request)", g_request),
+            Row("vote, first voter", g_vote_first),
+            Row("vote, later voter", g_vote_later),
+            Row("release, vote passed (ETH)", g_release),
+            Row("release, vote failed: abort", g_abort),
+            Row("refund after abort, first (ETH)", g_refund_abort_first),
+            Row("refund after abort, last: dust to fees", g_refund_abort_last),
+            Row("disclose", g_disclose),
         ]
 
 
@@ -266,7 +310,8 @@ def main() -> int:
     try:
         with LocalNode.start("anvil") as node:
             w3 = Web3(Web3.HTTPProvider(node.url))
-            rows = Bench(w3).run()
+            bench = Bench(w3)
+            rows = bench.run()
     except CrowdLedgerError as exc:
         print(f"bench/gas.py: the benchmark could not run: {exc}", file=sys.stderr)
         return 1
@@ -280,6 +325,13 @@ def main() -> int:
     else:
         print(f"All comparable operations are within +{TARGET_MARGIN:,} gas of the reference.")
     print("Rows without a reference have no counterpart in the reference and no target.")
+    first, later, repeat = bench.vote_check
+    limit = repeat + VOTE_MARGIN
+    verdict = "ok" if max(first, later) <= limit else "MISS"
+    print(
+        f"Vote target (at most a repeat pledge + {VOTE_MARGIN:,} = {limit:,}): first voter {first:,}, "
+        f"later voter {later:,}: {verdict}"
+    )
     print(
         "\nLike with like: the second campaign on each side; pledges by a new backer into a campaign that"
         "\nalready has a pledge; partial unpledge; cancel of a campaign without pledges (the reference may"

@@ -3,6 +3,9 @@ each entry's head must be the previous head chained with the entry (docs/ledger-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from ledger import native
 from ledger.errors import LedgerIntegrityError
 from ledger.hashing import genesis_head, keccak256
 from ledger.records import LedgerEntry
@@ -31,6 +34,10 @@ class HashChain:
     @property
     def head(self) -> str:
         return "0x" + self._head.hex()
+
+    @property
+    def head_bytes(self) -> bytes:
+        return self._head
 
     def reset(self, head: str, length: int) -> None:
         """Continue from `head` after entry `length` (a replay resynchronising after a fault)."""
@@ -72,3 +79,23 @@ class HashChain:
                 f"the chain gives 0x{digest.hex()}"
             )
         self.advance(digest, entry.seq)
+
+    def append_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """`append` each entry in turn, with the same outcome (the first entry that does not
+        follow on or chain raises the same LedgerIntegrityError, the chain left at the entry
+        before it) but verified in C when ledger.native is available."""
+        if not native.available:
+            for entry in entries:
+                self.append(entry)
+            return
+        if not isinstance(entries, (list, tuple)):
+            entries = list(entries)
+        i, n = 0, len(entries)
+        while i < n:
+            count, head = native.verify_chain(self._head, self.length, entries, i, LedgerEntry)
+            if count:
+                i += count
+                self.advance(head, entries[i - 1].seq)
+            if i < n:  # one entry C did not verify: a fault (append raises), or a field it leaves to Python
+                self.append(entries[i])
+                i += 1

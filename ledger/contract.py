@@ -29,6 +29,11 @@ _ACCRUED_FEES = _selector("accruedFees(address)")
 _FEE_RECIPIENT = _selector("feeRecipient()")
 _BALANCE_OF = _selector("balanceOf(address)")
 _CAMPAIGN_TUPLE = "(address,address,uint256,uint64,uint256,bool,uint16,uint256,bool,bool)"
+_GET_MILESTONES = _selector("getMilestones(uint256)")
+_MILESTONES_TUPLE = (
+    "(uint16[],uint64,uint256,uint256,uint256,bool,uint256,bytes32,uint64,uint256,uint256,bool,uint256,uint256,"
+    "uint256,uint256)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,33 @@ class OnChainCampaign:
     pledged: int
     claimed: bool
     cancelled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OnChainMilestones:
+    """getMilestones() as the contract returns it (ICrowdfundEscrow.Milestones)."""
+
+    tranche_bps: tuple[int, ...]
+    voting_period: int
+    tranches_released: int
+    released_amount: int  # gross, fees included
+    next_tranche_amount: int
+    vote_pending: bool
+    vote_tranche: int
+    report_hash: str
+    vote_end: int
+    approve_weight: int
+    reject_weight: int
+    aborted: bool
+    abort_remaining: int
+    refunded: int
+    unrefunded_weight: int
+    dust: int
+
+    @classmethod
+    def from_abi(cls, values: Any) -> OnChainMilestones:
+        bps, period, released, amount, nxt, pending, tranche, report, *rest = values
+        return cls(tuple(bps), period, released, amount, nxt, pending, tranche, "0x" + report.hex(), *rest)
 
 
 class EscrowReader:
@@ -75,6 +107,11 @@ class EscrowReader:
     def campaign_state(self, campaign_id: int, block: BlockId = "latest") -> int:
         return int(self._call(_CAMPAIGN_STATE + encode(["uint256"], [campaign_id]), block, ["uint8"])[0])
 
+    def get_milestones(self, campaign_id: int, block: BlockId = "latest") -> OnChainMilestones:
+        """getMilestones(); reverts (RpcError) for a campaign that is not a milestone campaign."""
+        data = _GET_MILESTONES + encode(["uint256"], [campaign_id])
+        return OnChainMilestones.from_abi(self._call(data, block, [_MILESTONES_TUPLE])[0])
+
     def pledge_of(self, campaign_id: int, backer: str, block: BlockId = "latest") -> int:
         data = _PLEDGE_OF + encode(["uint256", "address"], [campaign_id, backer])
         return int(self._call(data, block, ["uint256"])[0])
@@ -102,6 +139,12 @@ class EscrowReader:
             creator, token, *rest = values
             result[campaign_id] = (OnChainCampaign(creator.lower(), token.lower(), *rest), int(state))
         return result
+
+    def milestones_at(self, campaign_ids: list[int], block: int) -> dict[int, OnChainMilestones]:
+        """getMilestones of each (milestone) campaign id at `block`."""
+        datas = [_GET_MILESTONES + encode(["uint256"], [i]) for i in campaign_ids]
+        views = self._batch(self.address, datas, block, [_MILESTONES_TUPLE]) if datas else []
+        return {i: OnChainMilestones.from_abi(v[0]) for i, v in zip(campaign_ids, views)}
 
     def pledges_at(self, keys: list[tuple[int, str]], block: int) -> dict[tuple[int, str], int]:
         """pledgeOf(campaign, backer) for each key at `block`."""

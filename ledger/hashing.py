@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ledger import native
+
 try:  # safe-pysha3 is the fastest keccak for Python; pycryptodome is the fallback.
     from sha3 import keccak_256 as _keccak_ctor
 
@@ -23,6 +25,10 @@ except ImportError:  # pragma: no cover - depends on the environment
 
     def keccak256(data: bytes) -> bytes:
         return _keccak_mod.new(digest_bits=256, data=data).digest()
+
+
+if native.available:  # the C Keccak-256 (ledger/_speedups.c): no hash object per call
+    keccak256 = native.keccak256  # noqa: F811
 
 
 _ZERO12 = bytes(12)
@@ -113,3 +119,16 @@ def token_detail(token: str | bytes) -> bytes:
 
 
 ZERO_DETAIL = bytes(32)
+
+
+def milestone_plan_detail(tranche_bps: tuple[int, ...] | list[int], voting_period: int) -> bytes:
+    """The detail of a kind-8 entry: keccak256(abi.encode(uint16[] trancheBps, uint64
+    votingPeriod)): the array's offset (0x40), the period, the length, then one word per tranche."""
+    return keccak256(
+        b"".join((_word(0x40), _word(voting_period), _word(len(tranche_bps)), *(_word(b) for b in tranche_bps)))
+    )
+
+
+def tranche_detail(tranche: int, fee: int) -> bytes:
+    """The detail of a kind-11 entry: keccak256(abi.encode(uint256 tranche, uint256 fee))."""
+    return keccak256(_word(tranche) + _word(fee))

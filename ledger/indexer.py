@@ -20,20 +20,24 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from ledger.batch_writer import BatchWriter
 from ledger.chain import HashChain
 from ledger.contract import EscrowReader
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
-from ledger.events import LEDGER_TOPICS_FILTER, decode_log
+from ledger.events import LEDGER_TOPICS_FILTER, decode_log, parse_logs_answer
 from ledger.logs import LogFetcher
 from ledger.progress import Progress
-from ledger.records import LedgerEntry
+from ledger.records import LedgerEntry, Projections
 from ledger.rpc import RpcClient
 
 log = logging.getLogger("ledger.indexer")
 
 DEFAULT_FINALITY_DEPTH = 12
 _MAX_MOVING_RETRIES = 10
+# Projection rows a backfill keeps in memory between batches (then it starts over): enough for
+# the positions a dense stretch touches, small enough that memory stays flat on any chain.
+CACHED_POSITIONS = 200_000
 
 
 def _chunks_by_block(
@@ -88,6 +92,7 @@ class Indexer:
         self.max_span = max_span
         self.target_logs = target_logs
         self.poll_interval = poll_interval
+        self._indexes_checked = False
 
     # ----------------------------------------------------------------- set-up
 
@@ -149,6 +154,7 @@ class Indexer:
         tip = int(tip_header["number"], 16)
         final = tip - self.finality_depth
         if tip <= state.last_block:
+            self._ensure_indexes()
             return 0
         chain = HashChain(state.last_head, state.last_seq)
         stored = 0
@@ -157,6 +163,7 @@ class Indexer:
             if state.last_block < final:
                 state, count = self._backfill(state, chain, state.last_block + 1, final, tip_header)
                 stored += count
+            self._ensure_indexes()
             if state.last_block < tip:
                 state, count = self._ingest_recent(state, chain, state.last_block + 1, tip, final)
                 stored += count
@@ -178,33 +185,42 @@ class Indexer:
             prefetch=True,
             target_logs=self.target_logs,
             grow_after=1,
+            parse=parse_logs_answer,  # decoded in the prefetch thread, beside the next fetch
         )
         stored = 0
         tip = int(tip_header["number"], 16)
+        if state.last_seq == 0:
+            # an initial sync: build the ledger's secondary indexes once at the end (_ensure_indexes)
+            self.store.drop_deferred_indexes()
+            self._indexes_checked = False
+        cache = Projections()
         batches = fetcher.iter_batches(first, last)
         try:
-            for batch in batches:
-                entries = [decode_log(raw) for raw in batch.logs]
-                self._fill_timestamps(entries)
-                for entry in entries:
-                    chain.append(entry)
-                # a provider may hand back a dense stretch at once: commit it in block-aligned
-                # chunks so transactions stay bounded and progress keeps moving
-                for chunk, chunk_end in _chunks_by_block(entries, batch.to_block, self.target_logs):
-                    end_hash = self._header(chunk_end)["hash"]
-                    state = replace(
-                        state,
-                        last_block=chunk_end,
-                        last_block_hash=end_hash,
-                        last_seq=chunk[-1].seq if chunk else state.last_seq,
-                        last_head=chunk[-1].head if chunk else state.last_head,
-                        final_block=max(state.final_block, chunk_end),
-                        tip_block=tip,
-                        tip_timestamp=int(tip_header["timestamp"], 16),
-                    )
-                    self.store.commit_batch(chunk, state, [(chunk_end, end_hash)])
-                    stored += len(chunk)
-                    self.progress.advance(chunk_end, len(chunk))
+            with BatchWriter(self.store.commit_batch, on_committed=self.progress.advance) as writer:
+                for batch in batches:
+                    entries: list[LedgerEntry] = batch.logs
+                    self._fill_timestamps(entries)
+                    chain.append_many(entries)
+                    # a provider may hand back a dense stretch at once: commit it in block-aligned
+                    # chunks so transactions stay bounded and progress keeps moving
+                    for chunk, chunk_end in _chunks_by_block(entries, batch.to_block, self.target_logs):
+                        end_hash = self._header(chunk_end)["hash"]
+                        state = replace(
+                            state,
+                            last_block=chunk_end,
+                            last_block_hash=end_hash,
+                            last_seq=chunk[-1].seq if chunk else state.last_seq,
+                            last_head=chunk[-1].head if chunk else state.last_head,
+                            final_block=max(state.final_block, chunk_end),
+                            tip_block=tip,
+                            tip_timestamp=int(tip_header["timestamp"], 16),
+                        )
+                        if len(cache.positions) > CACHED_POSITIONS:
+                            cache = Projections()  # the writer drops its reference with the batch
+                        writer.submit(
+                            chunk, state, [(chunk_end, end_hash)], cache=cache, done=(chunk_end, len(chunk))
+                        )
+                        stored += len(chunk)
         finally:
             batches.close()
         return state, stored
@@ -278,6 +294,15 @@ class Indexer:
         return new_state
 
     # ----------------------------------------------------------------- helpers
+
+    def _ensure_indexes(self) -> None:
+        """Build the indexes an initial backfill deferred (also after one was interrupted)."""
+        if self._indexes_checked:
+            return
+        if self.store.missing_deferred_indexes():
+            log.info("building the ledger's indexes")
+            self.store.create_deferred_indexes()
+        self._indexes_checked = True
 
     def _header(self, block: int | str) -> dict[str, Any]:
         header = self.rpc.get_block(block)

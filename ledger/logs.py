@@ -15,8 +15,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ledger.errors import ConfigError, RangeTooWide
 from ledger.rpc import RpcClient, range_too_wide
@@ -30,11 +31,12 @@ _POLL = 0.1  # seconds between stop checks while the prefetch thread waits
 
 @dataclass(frozen=True)
 class LogBatch:
-    """The logs of [from_block, to_block] (inclusive), in the node's (block, logIndex) order."""
+    """The logs of [from_block, to_block] (inclusive), in the node's (block, logIndex) order: JSON
+    dicts, or the fetcher's `parse` results."""
 
     from_block: int
     to_block: int
-    logs: list[dict]
+    logs: list[Any]
 
 
 class LogFetcher:
@@ -52,6 +54,7 @@ class LogFetcher:
         grow_after: int = 3,
         prefetch: bool = True,
         target_logs: int | None = None,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> None:
         if min_span < 1:
             raise ConfigError(f"min_span must be >= 1, got {min_span}")
@@ -68,6 +71,7 @@ class LogFetcher:
         self.prefetch = prefetch
         self.span = max(min_span, min(max_span, initial_span))
         self.target_logs = target_logs  # keep batches near this many logs: memory stays flat
+        self.parse = parse  # decodes a whole answer (e.g. events.parse_logs_answer): batches hold its items
         self._successes = 0
 
     def iter_batches(self, start: int, end: int) -> Iterator[LogBatch]:
@@ -85,7 +89,7 @@ class LogFetcher:
         while True:
             to_block = min(end, start + self.span - 1)
             try:
-                logs = self.rpc.get_logs(self.address, start, to_block, self.topics)
+                logs = self.rpc.get_logs(self.address, start, to_block, self.topics, self.parse)
             except RangeTooWide as exc:
                 self._successes = 0
                 width = to_block - start + 1

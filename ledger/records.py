@@ -24,6 +24,12 @@ class Kind(IntEnum):
     CLAIMED = 5
     REFUNDED = 6
     FEES_WITHDRAWN = 7
+    MILESTONE_PLAN = 8
+    RELEASE_REQUESTED = 9
+    VOTED = 10
+    TRANCHE_RELEASED = 11
+    ABORTED = 12
+    DISCLOSED = 13
 
 
 class State(IntEnum):
@@ -33,7 +39,9 @@ class State(IntEnum):
     SUCCEEDED = 1
     FAILED = 2
     CANCELLED = 3
-    CLAIMED = 4
+    CLAIMED = 4  # a milestone campaign: every tranche released
+    IN_DELIVERY = 5  # a milestone campaign: tranche 0 claimed, later tranches still pending
+    ABORTED = 6  # a milestone campaign: a release vote failed; backers refund pro rata
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,30 @@ class CampaignTerms:
     keep_it_all: bool
     fee_bps: int
     metadata_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class MilestonePlanTerms:
+    """What a kind-8 entry commits to: its detail is keccak256(abi.encode(uint16[] trancheBps,
+    uint64 votingPeriod)) and its amount the number of tranches."""
+
+    tranche_bps: tuple[int, ...]
+    voting_period: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrancheTerms:
+    """What a kind-11 entry commits to besides the amount paid: its detail is
+    keccak256(abi.encode(uint256 tranche, uint256 fee))."""
+
+    tranche: int
+    fee: int
+
+
+# The `terms` of a LedgerEntry: CampaignTerms on kind 1, MilestonePlanTerms on kind 8,
+# TrancheTerms on kind 11, None on every other kind. They are what the event carries beyond the
+# seven chained fields, kept so exports and offline replays can check the detail hash.
+EntryTerms = CampaignTerms | MilestonePlanTerms | TrancheTerms
 
 
 class LedgerEntry(NamedTuple):
@@ -65,12 +97,16 @@ class LedgerEntry(NamedTuple):
     tx_hash: str
     log_index: int
     block_timestamp: int | None = None
-    terms: CampaignTerms | None = None  # kind 1 only
+    terms: EntryTerms | None = None  # kinds 1, 8 and 11 only (see EntryTerms)
 
     @property
     def fee(self) -> int:
-        """The fee of a Claimed entry (its detail)."""
-        return int(self.detail, 16) if self.kind == Kind.CLAIMED else 0
+        """The fee of a Claimed entry (its detail) or of a TrancheReleased entry (its terms)."""
+        if self.kind == Kind.CLAIMED:
+            return int(self.detail, 16)
+        if self.kind == Kind.TRANCHE_RELEASED and isinstance(self.terms, TrancheTerms):
+            return self.terms.fee
+        return 0
 
     @property
     def token(self) -> str:
@@ -103,6 +139,14 @@ class Campaign:
     claim_fee: int = 0
     refunded_total: int = 0
     last_seq: int = 0
+    # milestone campaigns (kind 8 onwards); a plain campaign keeps these defaults. For a milestone
+    # campaign `claimed` turns true with its last tranche (as getCampaign().claimed), and
+    # `claimed_amount`/`claim_fee` add up every tranche paid so far (tranche 0 by claim, the
+    # others by release), so claimed_amount + claim_fee is the gross released.
+    milestone: bool = False
+    tranche_count: int = 0
+    tranches_released: int = 0
+    aborted: bool = False
 
     def state_at(self, timestamp: int) -> State:
         """campaignState() as of a block with this timestamp."""
@@ -113,13 +157,28 @@ class Campaign:
         if timestamp < self.deadline:
             return State.FUNDING
         if self.keep_it_all or self.pledged >= self.goal:
+            if self.aborted:
+                return State.ABORTED
+            if self.tranches_released:
+                return State.IN_DELIVERY
             return State.SUCCEEDED
         return State.FAILED
 
     @property
+    def released_gross(self) -> int:
+        """What left the escrow towards the creator, fees included (the whole total once a plain
+        campaign is claimed; the tranches released so far for a milestone campaign)."""
+        return self.claimed_amount + self.claim_fee
+
+    @property
     def escrowed(self) -> int:
-        """What the escrow still holds for this campaign's backers (0 once claimed)."""
-        return 0 if self.claimed else self.pledged - self.refunded_total
+        """What the escrow still holds for this campaign (0 once claimed): the positions, or for a
+        milestone campaign the tranches not released yet. For an aborted campaign this is what it
+        held at the abort minus the refunds paid since, so it still includes the rounding dust
+        (see Milestones.dust), which the last refund moves to the fees."""
+        if self.claimed:
+            return 0
+        return self.pledged - self.claimed_amount - self.claim_fee - self.refunded_total
 
 
 @dataclass(slots=True)
@@ -134,6 +193,113 @@ class Position:
     refunded_total: int = 0
     first_seq: int = 0
     last_seq: int = 0
+    voted_tranche: int = 0  # milestone campaigns: the last tranche this backer voted on (0: none)
+
+
+ZERO_HASH = "0x" + "0" * 64
+
+
+@dataclass(slots=True)
+class Milestones:
+    """A milestone campaign's plan and progress, as getMilestones() reports it. Tranches are
+    indexed from 0: tranche 0 is paid by claim (kind 5), tranche k >= 1 by a release (kind 11)
+    after a vote the creator requested (kind 9). Amounts are in the campaign's asset.
+
+    `vote_*`, `report_hash`, `approve_weight` and `reject_weight` describe the open or the last
+    release request (0 and the zero hash before the first). `vote_end` is the request's block
+    timestamp plus the voting period (votes count while block.timestamp < vote_end); None when the
+    request's block timestamp was not known to whoever replayed it.
+    After an abort, backers refund floor(pledge x abort_remaining / total); `dust` is what those
+    refunds leave over, known (and moved to the fees) once `unrefunded_weight` reaches 0."""
+
+    campaign_id: int
+    tranche_bps: tuple[int, ...]
+    voting_period: int
+    plan_seq: int
+    tranches_released: int = 0  # also the index of the next tranche
+    released_gross: int = 0  # getMilestones().releasedAmount: fees included
+    released_paid: int = 0  # what the creator received
+    released_fees: int = 0
+    vote_pending: bool = False
+    vote_tranche: int = 0
+    report_hash: str = ZERO_HASH
+    request_seq: int = 0
+    requested_at: int | None = None
+    vote_end: int | None = 0
+    approve_weight: int = 0
+    reject_weight: int = 0
+    voters: int = 0
+    aborted: bool = False
+    abort_remaining: int = 0
+    refunded: int = 0  # paid back to backers since the abort
+    unrefunded_weight: int = 0  # the pledges of backers yet to refund since the abort
+    dust: int = 0
+    last_seq: int = 0
+
+    @property
+    def tranche_count(self) -> int:
+        return len(self.tranche_bps)
+
+    def tranche_gross(self, tranche: int, total: int) -> int:
+        """The gross amount of `tranche` for a campaign total of `total`, the earlier tranches
+        having been released: floor(total x bps / 10000), the last tranche the rest."""
+        if tranche == len(self.tranche_bps) - 1:
+            return total - self.released_gross
+        return total * self.tranche_bps[tranche] // 10_000
+
+    def vote_passes(self, total: int) -> bool:
+        """Whether the open (or last) vote's tallies release the tranche: more approving than
+        rejecting weight, and at least a fifth of the total voted."""
+        return self.approve_weight > self.reject_weight and (self.approve_weight + self.reject_weight) * 5 >= total
+
+    def refund_of(self, pledge: int, total: int) -> int:
+        """What a backer with `pledge` gets back after the abort."""
+        return pledge * self.abort_remaining // total if total else 0
+
+
+@dataclass(slots=True)
+class TrancheRelease:
+    """A tranche paid to the creator: tranche 0 by claim (kind 5, no vote: `report_hash` None),
+    the others by release (kind 11) with the request's report and final tallies."""
+
+    campaign_id: int
+    tranche: int
+    seq: int
+    gross: int
+    amount: int
+    fee: int
+    report_hash: str | None
+    approve_weight: int
+    reject_weight: int
+    block_number: int
+    block_timestamp: int | None
+
+
+@dataclass(slots=True)
+class Vote:
+    """One backer's vote (kind 10) on the release of one tranche."""
+
+    campaign_id: int
+    tranche: int
+    backer: str
+    seq: int
+    weight: int
+    approve: bool
+    block_number: int
+    block_timestamp: int | None
+
+
+@dataclass(slots=True)
+class Disclosure:
+    """A document a creator published on the ledger (kind 13), by its hash."""
+
+    seq: int
+    campaign_id: int
+    creator: str
+    document_hash: str
+    block_number: int
+    block_timestamp: int | None
+    tx_hash: str
 
 
 @dataclass(slots=True)
@@ -151,8 +317,14 @@ class FeeAccount:
 
 @dataclass(slots=True)
 class Projections:
-    """Campaigns, positions and fee accounts keyed for updates."""
+    """Campaigns, positions and fee accounts keyed for updates, with the milestone projections:
+    milestones by campaign, tranche releases by (campaign, tranche), votes by (campaign, tranche,
+    backer) and disclosures by seq. The last three only ever gain records."""
 
     campaigns: dict[int, Campaign] = field(default_factory=dict)
     positions: dict[tuple[int, str], Position] = field(default_factory=dict)
     fees: dict[str, FeeAccount] = field(default_factory=dict)
+    milestones: dict[int, Milestones] = field(default_factory=dict)
+    tranches: dict[tuple[int, int], TrancheRelease] = field(default_factory=dict)
+    votes: dict[tuple[int, int, str], Vote] = field(default_factory=dict)
+    disclosures: dict[int, Disclosure] = field(default_factory=dict)

@@ -1,5 +1,6 @@
 """Replay a stream of ledger entries from genesis, trusting none of them: the hash chain, seq
-continuity, the kind-1 terms against their detail, and every campaign and backer total.
+continuity, the terms of kinds 1, 8 and 11 against their detail, and every campaign, milestone and
+backer total.
 
 Unlike the indexer, which stops at the first fault, a replay records a Finding and carries on
 (resynchronising on the entry's own head), so one pass names every edited, dropped, inserted or
@@ -9,15 +10,27 @@ reordered entry.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 
 from ledger import findings as codes
+from ledger import native
 from ledger.chain import HashChain
 from ledger.errors import LedgerIntegrityError
-from ledger.events import terms_detail
+from ledger.events import entry_terms_detail
 from ledger.findings import Finding
 from ledger.projections import apply_entry
-from ledger.records import LedgerEntry, Projections
+from ledger.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Position, Projections
+
+
+def _position_factory() -> Callable[[int, str], Position]:
+    """Position(campaign_id, backer) for the C fast path, positional when the fields allow."""
+    if [f.name for f in fields(Position)][:2] == ["campaign_id", "backer"]:
+        return Position
+    return lambda campaign_id, backer: Position(campaign_id=campaign_id, backer=backer)
+
+
+_NEW_POSITION = _position_factory()
 
 
 def _finding(code: str, message: str, entry: LedgerEntry, line: int | None, **fields: object) -> Finding:
@@ -59,6 +72,25 @@ class Replayer:
                 return
         self._feed_checked(entry, line)
 
+    def feed_ndjson(self, buffer: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
+        """The C fast path (ledger.native, when available) over the NDJSON export lines in
+        `buffer` from offset `pos`: it replays each canonical kind-2/3 line (ledger.export's
+        _CANONICAL spelling) that follows on, chains and applies cleanly, exactly as `feed` would,
+        and stops at the first line it does not. Returns (that line's offset, lines replayed): the
+        caller reads that line with ledger.export and feeds it here. See read_export's `fast`."""
+        if not native.available:
+            return pos, 0
+        chain = self.chain
+        pos, handled, head, last_block = native.replay_ndjson(
+            buffer, pos, chain.head_bytes, chain.length, self.last_block,
+            self.state.campaigns, self.state.positions, _NEW_POSITION,
+        )
+        if handled:
+            self.entries += handled
+            self.last_block = last_block
+            chain.advance(head, chain.length + handled)
+        return pos, handled
+
     def _feed_checked(self, entry: LedgerEntry, line: int | None) -> None:
         """Every check spelled out, with a finding for each fault (the slow path)."""
         where = f"line {line}: " if line is not None else ""
@@ -87,11 +119,16 @@ class Replayer:
                     entry, line, head=entry.head, expected_head=expected_head,
                 ))
         if entry.terms is not None:
-            detail = "0x" + terms_detail(entry.terms).hex()
+            detail = "0x" + entry_terms_detail(entry.terms).hex()
             if detail != entry.detail:
+                what = (
+                    "terms" if isinstance(entry.terms, CampaignTerms)
+                    else "milestone plan" if isinstance(entry.terms, MilestonePlanTerms)
+                    else "tranche and fee"
+                )
                 self.findings.append(_finding(
                     codes.TERMS_MISMATCH,
-                    f"{where}seq {entry.seq}: campaign {entry.campaign_id}'s terms do not hash to the entry's detail",
+                    f"{where}seq {entry.seq}: campaign {entry.campaign_id}'s {what} do not hash to the entry's detail",
                     entry, line, detail=entry.detail, terms_detail=detail,
                 ))
         self.chain.reset(entry.head, entry.seq)
@@ -101,10 +138,36 @@ class Replayer:
             self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
 
     def owed_by_asset(self) -> dict[str, int]:
-        """What the escrow still owes, per asset: unclaimed campaigns' positions plus fees."""
+        """What the escrow still owes, per asset: the positions of campaigns not claimed, the
+        tranches of milestone campaigns in delivery not released yet, the refunds still owed
+        after an abort, and the fees. (The abort dust is not owed to anyone: abort_dust_by_asset.)"""
+        return self.holdings_by_asset()[0]
+
+    def abort_dust_by_asset(self) -> dict[str, int]:
+        """Per asset, the rounding dust of aborted campaigns whose backers have not all refunded:
+        held by the escrow, owed to no backer, and moved to the fees by the last refund."""
+        return self.holdings_by_asset()[1]
+
+    def holdings_by_asset(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(owed, abort dust) per asset; see owed_by_asset and abort_dust_by_asset."""
+        state = self.state
         owed: dict[str, int] = defaultdict(int)
-        for campaign in self.state.campaigns.values():
-            owed[campaign.token] += campaign.escrowed
-        for account in self.state.fees.values():
+        dust: dict[str, int] = defaultdict(int)
+        aborted = {}
+        for campaign in state.campaigns.values():
+            milestones = state.milestones.get(campaign.campaign_id) if campaign.aborted else None
+            if milestones is None:
+                owed[campaign.token] += campaign.escrowed
+            elif milestones.unrefunded_weight:  # after the last refund it holds nothing: the dust is a fee
+                aborted[campaign.campaign_id] = (campaign, milestones, [0])
+        if aborted:
+            for (campaign_id, _), position in state.positions.items():
+                if position.balance and campaign_id in aborted:
+                    campaign, milestones, due = aborted[campaign_id]
+                    due[0] += milestones.refund_of(position.balance, campaign.pledged)
+            for campaign, milestones, (due,) in aborted.values():
+                owed[campaign.token] += due
+                dust[campaign.token] += milestones.abort_remaining - milestones.refunded - due
+        for account in state.fees.values():
             owed[account.token] += account.outstanding
-        return dict(owed)
+        return dict(owed), dict(dust)

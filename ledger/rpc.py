@@ -23,7 +23,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -371,8 +371,11 @@ class RpcClient:
 
     # --- one HTTP exchange with retries -------------------------------------------------------
 
-    def _post_once(self, session: requests.Session, body: bytes, timeout: float) -> Any:
-        """One HTTP POST; the decoded JSON. Raises _Transient, _TooLarge or NodeError."""
+    def _post_once(
+        self, session: requests.Session, body: bytes, timeout: float, parse: Callable[[bytes], Any] | None = None
+    ) -> Any:
+        """One HTTP POST; the decoded JSON. Raises _Transient, _TooLarge or NodeError. `parse`, if
+        given, decodes a 200 answer instead of orjson; None from it means "use orjson"."""
         request = self._template.copy()  # prepared once: skips URL parsing and header merging
         request.body = body
         request.headers["Content-Length"] = str(len(body))
@@ -393,6 +396,10 @@ class RpcClient:
             raise _Transient(
                 f"HTTP {status} {response.reason or ''}".rstrip(), _retry_after(response.headers.get("Retry-After"))
             )
+        if parse is not None and status == 200:
+            decoded = parse(content)
+            if decoded is not None:
+                return decoded
         try:
             decoded = orjson.loads(content)
         except orjson.JSONDecodeError:
@@ -407,7 +414,9 @@ class RpcClient:
             raise NodeError(f"{self._display_url} answered HTTP {status}: {_excerpt(content)}")
         return decoded
 
-    def _exchange(self, label: str, body: bytes, check: Any = None) -> Any:
+    def _exchange(
+        self, label: str, body: bytes, check: Any = None, parse: Callable[[bytes], Any] | None = None
+    ) -> Any:
         """POST `body` with retries; `check(decoded)` may raise _Transient to retry the exchange."""
         policy = self.retry
         started = time.monotonic()
@@ -422,7 +431,7 @@ class RpcClient:
                     break
                 attempt += 1
                 try:
-                    decoded = self._post_once(session, body, min(self.timeout, remaining))
+                    decoded = self._post_once(session, body, min(self.timeout, remaining), parse)
                     if check is not None:
                         check(decoded)
                     return decoded
@@ -455,13 +464,14 @@ class RpcClient:
 
     # --- public generic API -------------------------------------------------------------------
 
-    def call(self, method: str, params: list | tuple = ()) -> Any:
-        """Call `method(params)`; its result. Raises RpcError, RangeTooWide, NodeError, NodeUnavailable."""
+    def call(self, method: str, params: list | tuple = (), *, parse: Callable[[bytes], Any] | None = None) -> Any:
+        """Call `method(params)`; its result. Raises RpcError, RangeTooWide, NodeError, NodeUnavailable.
+        `parse(body)` may decode a successful answer itself (a dict with "result"), or return None."""
         request_id = next(self._ids)
         body = orjson.dumps({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
 
         try:
-            decoded = self._exchange(method, body, _check_rate_limited)
+            decoded = self._exchange(method, body, _check_rate_limited, parse)
         except _TooLarge as exc:
             if method == "eth_getLogs":
                 raise range_too_wide(method, 413, exc.reason, None, None) from None
@@ -579,14 +589,18 @@ class RpcClient:
         A block the node does not have (above a head that moved back) comes back as None."""
         return self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[dict]:
-        """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order."""
+    def get_logs(
+        self, address: str, from_block: int, to_block: int, topics: list | None = None,
+        parse: Callable[[bytes], Any] | None = None,
+    ) -> list[Any]:
+        """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order:
+        JSON dicts, or whatever `parse` makes of a successful answer (see `call`)."""
         query: dict[str, Any] = {
             "address": address, "fromBlock": _block_tag(from_block), "toBlock": _block_tag(to_block),
         }
         if topics is not None:
             query["topics"] = topics
-        return self.call("eth_getLogs", [query])
+        return self.call("eth_getLogs", [query], parse=parse)
 
     def eth_call(self, to: str, data: bytes | str, block: int | str = "latest") -> bytes:
         payload = data if isinstance(data, str) else "0x" + bytes(data).hex()

@@ -17,13 +17,13 @@ from sqlalchemy import select
 
 from ledger.chain import HashChain
 from ledger.contract import EscrowReader
-from ledger.db.schema import campaigns, ledger_entries, positions
-from ledger.db.store import LedgerStore, entry_from_row
+from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
+from ledger.db.store import LedgerStore, entry_from_row, milestones_from_row, vote_from_row
 from ledger.errors import ConfigError, LedgerIntegrityError
 from ledger.events import TOPICS, decode_log
 from ledger.records import ETH, Campaign, Kind, LedgerEntry, Position
 from ledger.rpc import RpcClient
-from ledger.status import PositionStatus, position_status
+from ledger.status import position_breakdown
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 KIND_NAMES = {
@@ -34,7 +34,15 @@ KIND_NAMES = {
     Kind.CLAIMED: "claim",
     Kind.REFUNDED: "refund",
     Kind.FEES_WITHDRAWN: "fee withdrawal",
+    Kind.MILESTONE_PLAN: "milestone plan",
+    Kind.RELEASE_REQUESTED: "release request",
+    Kind.VOTED: "vote",
+    Kind.TRANCHE_RELEASED: "tranche release",
+    Kind.ABORTED: "abort",
+    Kind.DISCLOSED: "disclosure",
 }
+# kinds whose amount is not money: a tranche count, a tranche index or a vote's weight
+_NOT_MONEY = (Kind.MILESTONE_PLAN, Kind.RELEASE_REQUESTED)
 
 
 def format_amount(amount: int, token: str) -> str:
@@ -108,6 +116,15 @@ def _describe(entry: LedgerEntry, token: str | None) -> str:
     name = KIND_NAMES.get(Kind(entry.kind), f"kind {entry.kind}")
     amount = f" of {format_amount(entry.amount, token)}" if entry.amount and token is not None else ""
     target = f" to campaign {entry.campaign_id}" if entry.campaign_id else ""
+    if entry.kind >= Kind.MILESTONE_PLAN:
+        target = f" in campaign {entry.campaign_id}"
+        if entry.kind in _NOT_MONEY:
+            amount = f" of {entry.amount} tranches" if entry.kind == Kind.MILESTONE_PLAN else f" for tranche {entry.amount}"
+        elif entry.kind == Kind.VOTED and token is not None:
+            choice = "approve" if int(entry.detail, 16) else "reject"
+            amount = f" ({choice}, weight {format_amount(entry.amount, token)})"
+        elif entry.kind == Kind.ABORTED and token is not None:
+            amount = f" ({format_amount(entry.amount, token)} unreleased, refundable pro rata)"
     return f"{name}{amount}{target}"
 
 
@@ -208,8 +225,21 @@ def verify_tx(
 
 
 @dataclass
+class BackerVote:
+    """One of the backer's votes on a milestone campaign's release request."""
+
+    tranche: int
+    approve: bool
+    weight: str
+    seq: int
+
+
+@dataclass
 class BackerCampaign:
-    """One campaign a backer backed, and where their money stands."""
+    """One campaign a backer backed, and where their money stands (ledger.status.PositionBreakdown:
+    in a milestone campaign `released` is the backer's pro-rata share of the tranches released,
+    `escrowed` the rest, `at_stake` its share of the tranche in the open vote, and after an abort
+    `refundable` the pro-rata refund)."""
 
     campaign_id: int
     token: str
@@ -223,6 +253,9 @@ class BackerCampaign:
     released: str
     pledge_of_onchain: str
     matches_chain: bool
+    at_stake: str = "0"
+    lost_to_rounding: str = "0"
+    votes: list[BackerVote] = field(default_factory=list)
 
 
 @dataclass
@@ -254,35 +287,64 @@ def verify_backer(
         rows = [Position(**r._asdict()) for r in conn.execute(query.order_by(positions.c.campaign_id))]
         ids = [p.campaign_id for p in rows]
         found = {r.campaign_id: Campaign(**r._asdict()) for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))}
+        plans = {
+            r.campaign_id: milestones_from_row(r)
+            for r in conn.execute(select(milestones).where(milestones.c.campaign_id.in_([c for c in ids if found[c].milestone])))
+        }
+        cast: dict[int, list[BackerVote]] = {}
+        for r in conn.execute(select(votes).where(votes.c.backer == backer).order_by(votes.c.campaign_id, votes.c.seq)):
+            v = vote_from_row(r)
+            cast.setdefault(v.campaign_id, []).append(BackerVote(v.tranche, v.approve, str(v.weight), v.seq))
     onchain = EscrowReader(rpc, contract).pledges_at([(p.campaign_id, backer) for p in rows], state.last_block)
     timestamp = state.tip_timestamp or 0
     result = BackerVerification(to_checksum_address(backer), state.last_block, ok=True, verdict="")
     for position in rows:
         campaign = found[position.campaign_id]
-        status = position_status(campaign, position, timestamp)
+        money = position_breakdown(campaign, position, timestamp, plans.get(position.campaign_id))
         chain_balance = onchain[(position.campaign_id, backer)]
         result.campaigns.append(BackerCampaign(
             campaign_id=position.campaign_id,
             token=to_checksum_address(campaign.token),
-            status=status.value,
+            status=money.status.value,
             pledged_total=str(position.pledged_total),
             unpledged_total=str(position.unpledged_total),
             refunded_total=str(position.refunded_total),
             balance=str(position.balance),
-            escrowed=str(position.balance if status == PositionStatus.ESCROWED else 0),
-            refundable=str(position.balance if status == PositionStatus.REFUNDABLE else 0),
-            released=str(position.balance if status == PositionStatus.RELEASED else 0),
+            escrowed=str(money.escrowed),
+            refundable=str(money.refundable),
+            released=str(money.released),
             pledge_of_onchain=str(chain_balance),
             matches_chain=chain_balance == position.balance,
+            at_stake=str(money.at_stake),
+            lost_to_rounding=str(money.lost_to_rounding),
+            votes=cast.get(position.campaign_id, []),
         ))
     result.ok = all(c.matches_chain for c in result.campaigns)
     if not rows:
         scope = f" in campaign {campaign_id}" if campaign_id is not None else ""
         result.verdict = f"{result.backer} has backed nothing{scope} in the indexed ledger (to block {state.last_block})."
     else:
-        parts = [
-            f"campaign {c.campaign_id}: {format_amount(int(c.balance), c.token.lower())} {c.status}" for c in result.campaigns
-        ]
+        parts = [_backer_part(c, plans.get(c.campaign_id)) for c in result.campaigns]
         check = "every position matches pledgeOf on-chain" if result.ok else "SOME POSITIONS DO NOT MATCH pledgeOf on-chain"
         result.verdict = f"{result.backer} at block {state.last_block}: " + "; ".join(parts) + f". {check}."
     return result
+
+
+def _backer_part(c: BackerCampaign, plan: Any) -> str:
+    """One campaign of verify_backer's verdict, e.g. 'campaign 3: 1 ETH in_delivery (0.2 ETH
+    released to the creator, 0.8 ETH escrowed, 0.3 ETH at stake in the vote on tranche 1: you
+    voted approve)'."""
+    token = c.token.lower()
+    text = f"campaign {c.campaign_id}: {format_amount(int(c.balance), token)} {c.status}"
+    if c.status == "in_delivery":
+        text += (f" ({format_amount(int(c.released), token)} released to the creator, "
+                 f"{format_amount(int(c.escrowed), token)} escrowed")
+        if plan is not None and plan.vote_pending:
+            mine = next((v for v in c.votes if v.tranche == plan.vote_tranche), None)
+            voted = f"you voted {'approve' if mine.approve else 'reject'}" if mine else "you have not voted"
+            text += f", {format_amount(int(c.at_stake), token)} at stake in the vote on tranche {plan.vote_tranche}: {voted}"
+        text += ")"
+    elif c.status == "refundable_after_abort":
+        text += (f" (a release vote failed: {format_amount(int(c.refundable), token)} to refund pro rata, "
+                 f"{format_amount(int(c.released), token)} was released to the creator)")
+    return text

@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import AddressPath, ReaderDep
+from api.deps import ADDRESS, AddressPath, reader_of
 from api.errors import RESPONSES
-from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.fastpath import FastRoute, fast
+from api.pagination import (
+    CURSOR_PARAM,
+    DEFAULT_LIMIT,
+    LIMIT_PARAM,
+    CursorQuery,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+    page,
+)
 from api.schemas import BackerPublic
 from api.services.present import JSON, backed_campaign_public, checksum, position_public
 from api.services.reader import backed_campaign_from_row, position_from_row
 
-router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES)
+router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES, route_class=FastRoute)
 
 _TS = 9  # the chain time column, after the campaign's; the position's columns follow
 
 
 @router.get("/{address}", response_model=BackerPublic)
+@fast(path={"address": ADDRESS}, query={"limit": LIMIT_PARAM, "cursor": CURSOR_PARAM})
 async def read_backer(
-    reader: ReaderDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    request: Request, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Every campaign `address` backed, by id, with its position: escrowed, refundable, refunded, released or withdrawn."""
     backer = address.lower()
     kind = f"backer:{backer}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
-    rows, more = page(reader.backer_positions(backer, limit=limit, after=after), limit)
+    rows, more = page(await reader_of(request).abacker_positions(backer, limit=limit, after=after), limit)
     data = []
     for row in rows:
         campaign = backed_campaign_from_row(row)

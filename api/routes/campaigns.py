@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.deps import ADDRESS_PATTERN, CampaignId, ReaderDep
+from api.deps import ADDRESS_PATTERN, CampaignId, ReaderDep, reader_of
 from api.errors import RESPONSES
+from api.fastpath import FastRoute, Int, fast
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from api.schemas import (
     CampaignBackersPublic,
@@ -22,14 +23,13 @@ from api.services.present import (
     STATE_VALUES,
     campaign_public,
     checksum,
-    entry_json,
     page_json,
     position_public,
 )
 from api.services.reader import position_from_row
 from ledger.records import ETH, State
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=RESPONSES)
+router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=RESPONSES, route_class=FastRoute)
 
 SORT_KEYS = {"newest": ("int",), "ending_soon": ("int", "int"), "most_raised": ("u256", "int")}
 
@@ -85,9 +85,10 @@ async def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic, responses={404: {"description": "no such campaign"}})
-async def read_campaign(reader: ReaderDep, campaign_id: CampaignId) -> JSON:
+@fast(path={"campaign_id": Int(ge=0)})
+async def read_campaign(request: Request, campaign_id: CampaignId) -> JSON:
     """One campaign: terms, total pledged, goal progress, backers, state and time left (chain time)."""
-    found = reader.campaign(campaign_id)
+    found = await reader_of(request).acampaign(campaign_id)
     if found is None:
         raise not_found(campaign_id)
     return JSON(campaign_public(*found))
@@ -124,8 +125,8 @@ async def list_campaign_entries(
     """The ledger entries of one campaign, in seq order."""
     kind = f"ledger:{campaign_id}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else 0
-    rows, more = page(reader.entries(after=after, limit=limit, campaign_id=campaign_id), limit)
+    rows, more = page(await reader.aentry_json(after=after, limit=limit, campaign_id=campaign_id), limit)
     if (campaign_id == 0 or not rows) and not reader.campaign_exists(campaign_id):  # 0: fee withdrawals
         raise not_found(campaign_id)
     next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
-    return JSON(page_json([entry_json(r) for r in rows], next_cursor))
+    return JSON(page_json([text for _, text in rows], next_cursor))

@@ -12,14 +12,24 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from api.deps import INT64, ReaderDep, RuntimeDep, Seq
+from api.deps import INT64, RuntimeDep, Seq, reader_of
 from api.errors import RESPONSES, json_errors
-from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.fastpath import FastRoute, Int, fast
+from api.pagination import (
+    CURSOR_PARAM,
+    DEFAULT_LIMIT,
+    LIMIT_PARAM,
+    CursorQuery,
+    LimitQuery,
+    decode_cursor,
+    encode_cursor,
+    page,
+)
 from api.schemas import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
 from api.services.present import JSON, entry_json, page_json
 from ledger.export import export_lines
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES)
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES, route_class=FastRoute)
 
 STREAM_BATCH = 500
 FINAL_CACHE = "public, max-age=31536000, immutable"
@@ -31,14 +41,15 @@ MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
 @router.get("", response_model=EntriesPublic)
+@fast(query={"after": Int(ge=0), "limit": LIMIT_PARAM, "cursor": CURSOR_PARAM})
 async def list_entries(
-    reader: ReaderDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    request: Request, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Ledger entries in seq order, from `after` (a seq) or a `cursor` (which wins), a page at a time."""
     start = decode_cursor(cursor, "ledger", ("int",))[0] if cursor else (after or 0)
-    rows, more = page(reader.entries(after=start, limit=limit), limit)
+    rows, more = page(await reader_of(request).aentry_json(after=start, limit=limit), limit)
     next_cursor = encode_cursor("ledger", (rows[-1][0],)) if more else None
-    return JSON(page_json([entry_json(r) for r in rows], next_cursor))
+    return JSON(page_json([text for _, text in rows], next_cursor))
 
 
 def _chunked(lines: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
@@ -132,9 +143,11 @@ async def stream_entries(
     responses={304: {"description": "not modified (If-None-Match matched a final entry's ETag)"},
                404: {"description": "no entry with this seq yet"}},
 )
-async def read_entry(request: Request, reader: ReaderDep, seq: Seq) -> Response:
+@fast(path={"seq": Int(ge=1)})
+async def read_entry(request: Request, seq: Seq) -> Response:
     """One entry: tx hash, block, log index, the head before and after it, final or provisional."""
-    found = reader.entry(seq)
+    reader = reader_of(request)
+    found = await reader.aentry(seq)
     if found is None:
         raise HTTPException(404, f"no entry {seq} in the indexed ledger")
     row, previous = found

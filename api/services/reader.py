@@ -18,7 +18,6 @@ node checks) go through the thread pool.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,12 +25,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from api.services.pgasync import PARAM, PgLinks, Statement
+from api.services.present import entry_json, entry_json_sql, entry_text
 from ledger.chain import HashChain
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
 from ledger.records import Campaign, Position, State
 
 T = TypeVar("T")
+
+PG_LINKS = 4  # PostgreSQL connections the hot routes share on the event loop (api/services/pgasync.py)
 
 CAMPAIGN_COLUMNS = (
     "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.max_per_backer, c.keep_it_all, c.fee_bps, "
@@ -111,6 +114,11 @@ class LedgerReader:
         self._genesis: dict[tuple[int, str], str] = {}
         self._sql: dict[str, str] = {}
         self.entry_columns = ENTRY_COLUMNS.format(amount=ENTRY_AMOUNT.get(self.dialect, "e.amount"))
+        self._links: PgLinks | None = None
+        self._statements: dict[str, Statement] = {}
+        if self.dialect == "postgresql":
+            conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            self._links = PgLinks(conninfo, size=PG_LINKS)
 
     # ----------------------------------------------------------------- plumbing
 
@@ -120,7 +128,7 @@ class LedgerReader:
             return text
         converted = self._sql.get(text)
         if converted is None:
-            converted = self._sql[text] = re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", text)
+            converted = self._sql[text] = PARAM.sub(r"%(\1)s", text.replace("%", "%%"))
         return converted
 
     def u256(self, value: int) -> Any:
@@ -172,9 +180,25 @@ class LedgerReader:
         sql = self.sql(text)
         return self.run(lambda cursor: cursor.execute(sql, params or {}).fetchall())
 
+    async def aall(self, text: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """all() for the hot routes, on the event loop: inline on SQLite (in-process, nothing to
+        wait for), and on PostgreSQL over PgLinks (api/services/pgasync.py), so the loop serves
+        other requests while the server works instead of blocking on the socket."""
+        if self._links is None:
+            return self.all(text, params)
+        statement = self._statements.get(text)
+        if statement is None:
+            statement = self._statements[text] = Statement(text)
+        return await self._links.fetch(statement, params or {})
+
     def one(self, text: str, params: dict[str, Any] | None = None) -> Any:
         rows = self.all(text, params)
         return rows[0] if rows else None
+
+    async def aclose(self) -> None:
+        """Close the hot routes' PostgreSQL connections (on the loop that opened them)."""
+        if self._links is not None:
+            self._links.close()
 
     def close(self) -> None:
         with self._lock:
@@ -204,13 +228,16 @@ class LedgerReader:
 
     # ----------------------------------------------------------------- campaigns
 
+    _CAMPAIGN = f"SELECT {CAMPAIGN_COLUMNS}, s.ts FROM campaigns c CROSS JOIN {CHAIN_TIME} WHERE c.campaign_id = :id"
+
     def campaign(self, campaign_id: int) -> tuple[Campaign, int] | None:
         """The campaign and the chain time, or None."""
-        row = self.one(
-            f"SELECT {CAMPAIGN_COLUMNS}, s.ts FROM campaigns c CROSS JOIN {CHAIN_TIME} WHERE c.campaign_id = :id",
-            {"id": campaign_id},
-        )
+        row = self.one(self._CAMPAIGN, {"id": campaign_id})
         return None if row is None else (campaign_from_row(row), row[_NC])
+
+    async def acampaign(self, campaign_id: int) -> tuple[Campaign, int] | None:
+        rows = await self.aall(self._CAMPAIGN, {"id": campaign_id})
+        return (campaign_from_row(rows[0]), rows[0][_NC]) if rows else None
 
     def campaigns(
         self,
@@ -287,15 +314,20 @@ class LedgerReader:
 
     # ----------------------------------------------------------------- backers
 
+    _BACKER_POSITIONS = (
+        f"SELECT {BACKED_COLUMNS}, s.ts, {POSITION_COLUMNS} FROM positions p "
+        f"JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} "
+        "WHERE p.backer = :b AND p.campaign_id > :k_id ORDER BY p.campaign_id LIMIT :n"
+    )
+
     def backer_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
         """Rows of (BACKED_COLUMNS, chain time, position columns) for every campaign `backer`
         holds a position in, by campaign id (limit + 1 rows)."""
-        params: dict[str, Any] = {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
-        return self.all(
-            f"SELECT {BACKED_COLUMNS}, s.ts, {POSITION_COLUMNS} FROM positions p "
-            f"JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} "
-            "WHERE p.backer = :b AND p.campaign_id > :k_id ORDER BY p.campaign_id LIMIT :n",
-            params,
+        return self.all(self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after})
+
+    async def abacker_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
+        return await self.aall(
+            self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
         )
 
     # ----------------------------------------------------------------- entries
@@ -313,14 +345,55 @@ class LedgerReader:
             {"id": campaign_id, "after": after, "n": limit + 1},
         )
 
+    async def aentry_json(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[tuple[int, str]]:
+        """(seq, the JSON text of EntryPublic) of the entries after seq `after` (limit + 1).
+        PostgreSQL formats them (entry_texts: its work runs in its own process, and the result
+        is a few long strings per row instead of thirteen values); on SQLite, which runs in
+        this process, the Python formatter is as fast as SQL's and the query simpler."""
+        if self._links is not None:
+            rows = await self.aentry_texts(after=after, limit=limit, campaign_id=campaign_id)
+            return [(row[0], entry_text(row)) for row in rows]
+        return [(row[0], entry_json(row)) for row in self.entries(after=after, limit=limit, campaign_id=campaign_id)]
+
+    def _entry_texts_sql(self, campaign: bool) -> str:
+        where = "e.campaign_id = :id AND e.seq > :after" if campaign else "e.seq > :after"
+        return f"SELECT {entry_json_sql(self.dialect)} FROM ledger_entries e WHERE {where} ORDER BY e.seq LIMIT :n"
+
+    def entry_texts(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
+        """entries() as rows of present.entry_json_sql(): the database formats each entry's JSON."""
+        return self.all(
+            self._entry_texts_sql(campaign_id is not None), {"id": campaign_id, "after": after, "n": limit + 1}
+        )
+
+    async def aentry_texts(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
+        return await self.aall(
+            self._entry_texts_sql(campaign_id is not None), {"id": campaign_id, "after": after, "n": limit + 1}
+        )
+
+    def _entry_sql(self) -> str:
+        return (
+            f"SELECT {self.entry_columns}, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "
+            "FROM ledger_entries e WHERE e.seq = :seq"
+        )
+
     def entry(self, seq: int) -> tuple[Any, str | None] | None:
         """The entry row and the head before it (None when seq is 1: the caller uses genesis)."""
-        row = self.one(
-            f"SELECT {self.entry_columns}, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "
-            "FROM ledger_entries e WHERE e.seq = :seq",
-            {"seq": seq},
-        )
+        row = self.one(self._entry_sql(), {"seq": seq})
         return None if row is None else (row, row[13])
+
+    async def aentry(self, seq: int) -> tuple[Any, str | None] | None:
+        rows = await self.aall(self._entry_sql(), {"seq": seq})
+        return (rows[0], rows[0][13]) if rows else None
+
+    def known_addresses(self, limit: int) -> list[str]:
+        """Up to `limit` addresses the routes show: assets, then ledger accounts (every backer,
+        creator and fee recipient) in address order."""
+        rows = self.all(
+            "SELECT token FROM (SELECT DISTINCT token FROM campaigns) t UNION ALL "
+            "SELECT account FROM (SELECT DISTINCT account FROM ledger_entries ORDER BY account LIMIT :n) a",
+            {"n": limit},
+        )
+        return [row[0] for row in rows]
 
     def campaign_exists(self, campaign_id: int) -> bool:
         return self.one("SELECT 1 FROM campaigns WHERE campaign_id = :id", {"id": campaign_id}) is not None
@@ -343,6 +416,10 @@ class LedgerReader:
             return rows, int(backers), int(positions_)
 
         return self.run(work)
+
+
+def _reason(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _is_db_error(exc: BaseException) -> bool:

@@ -12,6 +12,7 @@ from api.core.config import Settings
 from api.services.auditor import Auditor
 from api.services.follower import Follower
 from api.services.metrics import Metrics
+from api.services.present import CHECKSUM_CACHE, warm_checksums
 from api.services.reader import LedgerReader, SyncInfo
 from api.services.stream import EntryNotifier
 from ledger.db.engine import open_database
@@ -89,6 +90,7 @@ class Runtime:
 
     def start(self) -> None:
         settings = self.settings
+        threading.Thread(target=self._warm_checksums, name="warm-checksums", daemon=True).start()
         if settings.follow:
             contract = self.contract()
             if self.rpc is None or contract is None:
@@ -116,6 +118,13 @@ class Runtime:
         if self.auditor is not None:
             self.auditor.start()
 
+    def _warm_checksums(self) -> None:
+        """Checksum the addresses the database knows, in the background (see warm_checksums)."""
+        try:
+            warm_checksums(self.reader.known_addresses(CHECKSUM_CACHE))
+        except Exception as exc:  # noqa: BLE001 - only a warm-up: the routes checksum on demand
+            log.warning("checksum warm-up stopped: %s", exc)
+
     def _caught_up(self) -> None:
         if self.auditor is not None:
             self.auditor.request()
@@ -129,5 +138,6 @@ class Runtime:
         for closable in (self.rpc, self.probe):
             if closable is not None:
                 closable.close()
+        await self.reader.aclose()
         self.reader.close()
         self.engine.dispose()

@@ -16,7 +16,9 @@ interface ICrowdfundEscrow {
         Succeeded, // deadline passed, goal met (or keep-it-all), not yet claimed
         Failed, // deadline passed, all-or-nothing goal missed: backers refund
         Cancelled, // cancelled by the creator before the deadline: backers refund
-        Claimed // the creator took the funds
+        Claimed, // the creator took the funds (a milestone campaign: every tranche released)
+        InDelivery, // milestone campaign: first tranche claimed, later tranches still pending
+        Aborted // milestone campaign: a release vote failed; backers refund pro rata
     }
 
     /// @notice A campaign's terms and running totals, as returned by {getCampaign}.
@@ -34,6 +36,28 @@ interface ICrowdfundEscrow {
         uint256 pledged;
         bool claimed;
         bool cancelled;
+    }
+
+    /// @notice A milestone campaign's tranche plan and progress, as returned by {getMilestones}.
+    /// Tranches are indexed from 0: tranche 0 is paid by {claim}, tranche k >= 1 by {release}
+    /// after a vote requested by {requestRelease}. Amounts are in the campaign's asset.
+    struct Milestones {
+        uint16[] trancheBps; // the plan: each tranche's share of the total, in basis points
+        uint64 votingPeriod; // how long each release vote lasts, in seconds
+        uint256 tranchesReleased; // how many tranches were paid out; also the next tranche's index
+        uint256 releasedAmount; // the gross (fee included) total of the tranches paid out
+        uint256 nextTrancheAmount; // the next tranche's gross amount (of the current total); 0 if none
+        bool votePending; // a release was requested and not yet decided by {release}
+        uint256 voteTranche; // the tranche of the open or last vote (0 if none was ever requested)
+        bytes32 reportHash; // the progress report of the open or last request
+        uint64 voteEnd; // votes are accepted while block.timestamp < voteEnd
+        uint256 approveWeight; // the open or last vote's tallies (net pledges)
+        uint256 rejectWeight;
+        bool aborted; // a vote failed: backers refund pro rata
+        uint256 abortRemaining; // what was escrowed at the abort: total - releasedAmount (0 unless aborted)
+        uint256 refunded; // paid back to backers since the abort
+        uint256 unrefundedWeight; // the pledges of backers who have not refunded since the abort
+        uint256 dust; // abortRemaining - refunded, moved to the fees once unrefundedWeight is 0
     }
 
     /*//////////////////////////////////////////////////////////////
@@ -76,6 +100,54 @@ interface ICrowdfundEscrow {
     /// @notice Ledger kind 7. campaignId = 0, account = to, detail = bytes32(uint256(uint160(token))).
     event FeesWithdrawn(address indexed token, address indexed to, uint256 amount, uint64 seq, bytes32 head);
 
+    /// @notice Ledger kind 8, right after the milestone campaign's {CampaignCreated}.
+    /// account = creator, amount = number of tranches, detail = keccak256(abi.encode(trancheBps,
+    /// votingPeriod)) with trancheBps a uint16[] and votingPeriod a uint64.
+    event MilestonePlan(
+        uint256 indexed campaignId,
+        address indexed creator,
+        uint16[] trancheBps,
+        uint64 votingPeriod,
+        uint64 seq,
+        bytes32 head
+    );
+
+    /// @notice Ledger kind 9. account = creator, amount = tranche index, detail = reportHash.
+    event ReleaseRequested(
+        uint256 indexed campaignId,
+        address indexed creator,
+        uint256 tranche,
+        bytes32 reportHash,
+        uint64 seq,
+        bytes32 head
+    );
+
+    /// @notice Ledger kind 10. account = backer, amount = weight (the backer's net pledge),
+    /// detail = bytes32(uint256(approve ? 1 : 0)).
+    event Voted(
+        uint256 indexed campaignId, address indexed backer, uint256 weight, bool approve, uint64 seq, bytes32 head
+    );
+
+    /// @notice Ledger kind 11. account = creator, amount = paid to the creator, detail =
+    /// keccak256(abi.encode(tranche, fee)) (two uint256).
+    event TrancheReleased(
+        uint256 indexed campaignId,
+        address indexed creator,
+        uint256 tranche,
+        uint256 amount,
+        uint256 fee,
+        uint64 seq,
+        bytes32 head
+    );
+
+    /// @notice Ledger kind 12. account = creator, amount = the remaining escrow, detail = 0.
+    event Aborted(uint256 indexed campaignId, address indexed creator, uint256 remaining, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 13. account = creator, amount = 0, detail = documentHash.
+    event Disclosed(
+        uint256 indexed campaignId, address indexed creator, bytes32 documentHash, uint64 seq, bytes32 head
+    );
+
     /*//////////////////////////////////////////////////////////////
                       ADMIN EVENTS (not ledger entries)
     //////////////////////////////////////////////////////////////*/
@@ -113,6 +185,17 @@ interface ICrowdfundEscrow {
     error CrowdfundEscrowNoFees(address token);
     error CrowdfundEscrowEthTransferFailed(address to, uint256 amount);
     error CrowdfundEscrowReentrantCall();
+    error CrowdfundEscrowInvalidTranchePlan(uint256 tranches, uint256 totalBps);
+    error CrowdfundEscrowZeroTranche(uint256 index);
+    error CrowdfundEscrowInvalidVotingPeriod(uint64 votingPeriod, uint64 minPeriod, uint64 maxPeriod);
+    error CrowdfundEscrowNotMilestoneCampaign(uint256 campaignId);
+    error CrowdfundEscrowNotInDelivery(uint256 campaignId, CampaignState state);
+    error CrowdfundEscrowReleasePending(uint256 campaignId, uint256 tranche, uint64 voteEnd);
+    error CrowdfundEscrowNoOpenVote(uint256 campaignId);
+    error CrowdfundEscrowVoteClosed(uint256 campaignId, uint64 voteEnd);
+    error CrowdfundEscrowVoteOpen(uint256 campaignId, uint64 voteEnd);
+    error CrowdfundEscrowAlreadyVoted(uint256 campaignId, address backer, uint256 tranche);
+    error CrowdfundEscrowNotABacker(uint256 campaignId, address account);
 
     /*//////////////////////////////////////////////////////////////
                                FUNCTIONS
@@ -127,6 +210,16 @@ interface ICrowdfundEscrow {
         bytes32 metadataHash
     ) external returns (uint256 campaignId);
 
+    function createMilestoneCampaign(
+        address token,
+        uint256 goal,
+        uint64 deadline,
+        uint256 maxPerBacker,
+        bytes32 metadataHash,
+        uint16[] calldata trancheBps,
+        uint64 votingPeriod
+    ) external returns (uint256 campaignId);
+
     function pledge(uint256 campaignId, uint256 amount) external payable;
 
     function unpledge(uint256 campaignId, uint256 amount) external;
@@ -139,7 +232,17 @@ interface ICrowdfundEscrow {
 
     function withdrawFees(address token) external;
 
+    function requestRelease(uint256 campaignId, bytes32 reportHash) external;
+
+    function vote(uint256 campaignId, bool approve) external;
+
+    function release(uint256 campaignId) external;
+
+    function disclose(uint256 campaignId, bytes32 documentHash) external;
+
     function getCampaign(uint256 campaignId) external view returns (Campaign memory);
+
+    function getMilestones(uint256 campaignId) external view returns (Milestones memory);
 
     function campaignState(uint256 campaignId) external view returns (uint8);
 

@@ -3,6 +3,9 @@ and upgrade it; this module is what the code queries against.
 
 - ledger_entries: the ledger, one row per entry, append-only once final (enforced by triggers)
 - campaigns, positions, fee_accounts: projections the API serves
+- milestones, tranche_releases, votes, disclosures: the milestone campaigns' projections (kinds
+  8-13); milestones and tranche_releases also keep what kind-8 and kind-11 events carry beyond
+  the chained fields (the plan; the tranche and its fee), so stored entries export exactly
 - blocks: hashes of blocks the indexer ingested, for reorg detection (pruned below finality)
 - sync_state: the checkpoint, committed in the same transaction as the rows it covers
 """
@@ -19,6 +22,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    false,
 )
 
 from ledger.db.types import U256
@@ -73,6 +77,10 @@ campaigns = Table(
     Column("claim_fee", U256, nullable=False),
     Column("refunded_total", U256, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    Column("milestone", Boolean, nullable=False, server_default=false()),
+    Column("tranche_count", Integer, nullable=False, server_default="0"),
+    Column("tranches_released", Integer, nullable=False, server_default="0"),
+    Column("aborted", Boolean, nullable=False, server_default=false()),
     Index("ix_campaigns_creator", "creator"),
     Index("ix_campaigns_token", "token"),
     Index("ix_campaigns_deadline", "deadline"),
@@ -90,7 +98,86 @@ positions = Table(
     Column("refunded_total", U256, nullable=False),
     Column("first_seq", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    Column("voted_tranche", Integer, nullable=False, server_default="0"),
     Index("ix_positions_backer", "backer", "campaign_id"),
+)
+
+# one row per milestone campaign (records.Milestones); tranche_bps is the plan as decimal basis
+# points separated by commas, e.g. "2000,3000,5000"
+milestones = Table(
+    "milestones",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("tranche_bps", String(80), nullable=False),
+    Column("voting_period", BigInteger, nullable=False),
+    Column("plan_seq", BigInteger, nullable=False),
+    Column("tranches_released", Integer, nullable=False),
+    Column("released_gross", U256, nullable=False),
+    Column("released_paid", U256, nullable=False),
+    Column("released_fees", U256, nullable=False),
+    Column("vote_pending", Boolean, nullable=False),
+    Column("vote_tranche", Integer, nullable=False),
+    Column("report_hash", Hash, nullable=False),
+    Column("request_seq", BigInteger, nullable=False),
+    Column("requested_at", BigInteger, nullable=True),
+    Column("vote_end", BigInteger, nullable=True),
+    Column("approve_weight", U256, nullable=False),
+    Column("reject_weight", U256, nullable=False),
+    Column("voters", Integer, nullable=False),
+    Column("aborted", Boolean, nullable=False),
+    Column("abort_remaining", U256, nullable=False),
+    Column("refunded", U256, nullable=False),
+    Column("unrefunded_weight", U256, nullable=False),
+    Column("dust", U256, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+# one row per tranche paid (records.TrancheRelease): tranche 0 by claim (kind 5), the others by
+# release (kind 11); `seq` finds a kind-11 entry's tranche and fee
+tranche_releases = Table(
+    "tranche_releases",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("tranche", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("gross", U256, nullable=False),
+    Column("amount", U256, nullable=False),
+    Column("fee", U256, nullable=False),
+    Column("report_hash", Hash, nullable=True),
+    Column("approve_weight", U256, nullable=False),
+    Column("reject_weight", U256, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_timestamp", BigInteger, nullable=True),
+    Index("ix_tranche_releases_seq", "seq", unique=True),
+)
+
+# one row per vote (records.Vote)
+votes = Table(
+    "votes",
+    metadata,
+    Column("campaign_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("tranche", Integer, primary_key=True, autoincrement=False),
+    Column("backer", Address, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("weight", U256, nullable=False),
+    Column("approve", Boolean, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_timestamp", BigInteger, nullable=True),
+    Index("ix_votes_backer", "backer", "campaign_id"),
+)
+
+# one row per disclosure (records.Disclosure)
+disclosures = Table(
+    "disclosures",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("campaign_id", BigInteger, nullable=False),
+    Column("creator", Address, nullable=False),
+    Column("document_hash", Hash, nullable=False),
+    Column("block_number", BigInteger, nullable=False),
+    Column("block_timestamp", BigInteger, nullable=True),
+    Column("tx_hash", Hash, nullable=False),
+    Index("ix_disclosures_campaign_seq", "campaign_id", "seq"),
 )
 
 fee_accounts = Table(

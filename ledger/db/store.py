@@ -9,28 +9,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, select, update
+from sqlalchemy import Connection, Engine, Table, delete, func, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.db.schema import blocks, campaigns, fee_accounts, ledger_entries, positions, sync_state
+from ledger.db.schema import (
+    blocks,
+    campaigns,
+    disclosures,
+    fee_accounts,
+    ledger_entries,
+    milestones,
+    positions,
+    sync_state,
+    tranche_releases,
+    votes,
+)
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
 from ledger.projections import apply_entry
 from ledger.records import (
     Campaign,
     CampaignTerms,
+    Disclosure,
+    EntryTerms,
     FeeAccount,
     Kind,
     LedgerEntry,
+    MilestonePlanTerms,
+    Milestones,
     Position,
     Projections,
+    TrancheRelease,
+    TrancheTerms,
+    Vote,
 )
 
 _CHUNK = 400
+
+# Secondary indexes of ledger_entries that an initial backfill builds once, at its end, instead of
+# updating row by row: random tx hashes and accounts make each insert into them a random B-tree
+# write, and building them by sorting once is several times cheaper. The block index stays: the
+# checkpoint's "mark final" update needs it on every commit.
+DEFERRED_INDEXES = ("ix_ledger_entries_campaign_seq", "ix_ledger_entries_account_seq", "ix_ledger_entries_tx")
 
 
 @dataclass
@@ -53,10 +78,18 @@ class SyncState:
 _CAMPAIGN_FIELDS = [f.name for f in fields(Campaign)]
 _POSITION_FIELDS = [f.name for f in fields(Position)]
 _FEE_FIELDS = [f.name for f in fields(FeeAccount)]
+_MILESTONE_FIELDS = [f.name for f in fields(Milestones)]
+_TRANCHE_FIELDS = [f.name for f in fields(TrancheRelease)]
+_VOTE_FIELDS = [f.name for f in fields(Vote)]
+_DISCLOSURE_FIELDS = [f.name for f in fields(Disclosure)]
 _ENTRY_FIELDS = [c.name for c in ledger_entries.columns]
 # which fields of each record are uint256 (converted per dialect on the fast path)
 _U256 = {"amount", "goal", "max_per_backer", "pledged", "claimed_amount", "claim_fee", "refunded_total", "balance",
-         "pledged_total", "unpledged_total", "accrued_total", "withdrawn_total"}
+         "pledged_total", "unpledged_total", "accrued_total", "withdrawn_total",
+         # milestone projections
+         "released_gross", "released_paid", "released_fees", "approve_weight", "reject_weight", "abort_remaining",
+         "refunded", "unrefunded_weight", "dust", "gross", "fee", "weight"}
+_MILESTONE_BOOLS = {"vote_pending", "aborted"}
 
 
 class _FastSql:
@@ -71,6 +104,11 @@ class _FastSql:
         self.upsert_campaigns = self._upsert("campaigns", _CAMPAIGN_FIELDS, ["campaign_id"], mark)
         self.upsert_positions = self._upsert("positions", _POSITION_FIELDS, ["campaign_id", "backer"], mark)
         self.upsert_fees = self._upsert("fee_accounts", _FEE_FIELDS, ["token"], mark)
+        self.upsert_milestones = self._upsert("milestones", _MILESTONE_FIELDS, ["campaign_id"], mark)
+        self.upsert_tranches = self._upsert("tranche_releases", _TRANCHE_FIELDS, ["campaign_id", "tranche"], mark)
+        self.upsert_votes = self._upsert("votes", _VOTE_FIELDS, ["campaign_id", "tranche", "backer"], mark)
+        self.upsert_disclosures = self._upsert("disclosures", _DISCLOSURE_FIELDS, ["seq"], mark)
+        self.select_milestones = f"SELECT {', '.join(_MILESTONE_FIELDS)} FROM milestones WHERE campaign_id IN "
         self.select_campaigns = f"SELECT {', '.join(_CAMPAIGN_FIELDS)} FROM campaigns WHERE campaign_id IN "
         self.select_positions = f"SELECT {', '.join(_POSITION_FIELDS)} FROM positions WHERE campaign_id = {mark} AND backer IN "
         self.mark = mark
@@ -83,12 +121,74 @@ class _FastSql:
         updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
         return f"{self._insert(table, names, mark)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
 
-    def row(self, record: Any, names: list[str]) -> tuple[Any, ...]:
+    def rows(self, records: Iterable[Any], names: list[str]) -> list[tuple[Any, ...]]:
+        """Parameter tuples for `records`, uint256 fields encoded for the dialect."""
+        getter = attrgetter(*names)
         to_u256 = self.to_u256
-        return tuple(to_u256(getattr(record, n)) if n in _U256 else getattr(record, n) for n in names)
+        wide = [i for i, n in enumerate(names) if n in _U256]
+        out = []
+        for record in records:
+            values = list(getter(record))
+            for i in wide:
+                values[i] = to_u256(values[i])
+            out.append(tuple(values))
+        return out
 
     def placeholders(self, count: int) -> str:
         return "(" + ", ".join([self.mark] * count) + ")"
+
+
+def clear_projections(projections: Projections) -> None:
+    projections.campaigns.clear()
+    projections.positions.clear()
+    projections.fees.clear()
+    projections.milestones.clear()
+    projections.tranches.clear()
+    projections.votes.clear()
+    projections.disclosures.clear()
+
+
+def encode_tranche_bps(tranche_bps: Iterable[int]) -> str:
+    """The milestones.tranche_bps column: "2000,3000,5000"."""
+    return ",".join(str(b) for b in tranche_bps)
+
+
+def decode_tranche_bps(text: str) -> tuple[int, ...]:
+    return tuple(int(b) for b in text.split(",")) if text else ()
+
+
+def milestones_from_row(row: Any) -> Milestones:
+    """The Milestones record of a milestones row (a Row, or a plain tuple in column order)."""
+    values = dict(zip(_MILESTONE_FIELDS, row))
+    for name, value in values.items():
+        if name in _U256:
+            values[name] = int(value)
+        elif name in _MILESTONE_BOOLS:
+            values[name] = bool(value)
+    values["tranche_bps"] = decode_tranche_bps(values["tranche_bps"])
+    return Milestones(**values)
+
+
+def _record_from_row(cls: type, names: list[str], row: Any) -> Any:
+    values = dict(zip(names, row))
+    for name, value in values.items():
+        if name in _U256 and value is not None:
+            values[name] = int(value)
+    if "approve" in values:
+        values["approve"] = bool(values["approve"])
+    return cls(**values)
+
+
+def tranche_from_row(row: Any) -> TrancheRelease:
+    return _record_from_row(TrancheRelease, _TRANCHE_FIELDS, row)
+
+
+def vote_from_row(row: Any) -> Vote:
+    return _record_from_row(Vote, _VOTE_FIELDS, row)
+
+
+def disclosure_from_row(row: Any) -> Disclosure:
+    return _record_from_row(Disclosure, _DISCLOSURE_FIELDS, row)
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -96,7 +196,7 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]
         yield items[start : start + size]
 
 
-def entry_from_row(row: Any, terms: CampaignTerms | None = None) -> LedgerEntry:
+def entry_from_row(row: Any, terms: EntryTerms | None = None) -> LedgerEntry:
     return LedgerEntry(
         seq=row.seq,
         kind=Kind(row.kind),
@@ -157,29 +257,62 @@ class LedgerStore:
 
     # ----------------------------------------------------------------- batches
 
-    def load_projections(self, conn: Connection, entries: Sequence[LedgerEntry]) -> Projections:
-        """The campaign, position and fee rows that `entries` will change."""
+    def load_projections(
+        self, conn: Connection, entries: Sequence[LedgerEntry], cache: Projections | None = None
+    ) -> Projections:
+        """The campaign, position (a voter's too), fee and milestone rows that `entries` will
+        change; votes, tranche releases and disclosures are only ever added. With `cache` (the
+        indexer's projections kept across the batches of one backfill), rows already there are not
+        read again, and the returned records are the cache's own objects."""
         sql = self._sql
         state = Projections()
+        known = cache or Projections()
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
         backers_by_campaign: dict[int, set[str]] = {}
         for e in entries:
-            if e.kind in (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED):
+            if e.kind in (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED, Kind.VOTED):
                 backers_by_campaign.setdefault(e.campaign_id, set()).add(e.account)
         u256 = [n in _U256 for n in _CAMPAIGN_FIELDS]
-        for chunk in _chunks(campaign_ids):
+        missing = [c for c in campaign_ids if c not in known.campaigns]
+        for chunk in _chunks(missing):
             query = sql.select_campaigns + sql.placeholders(len(chunk))
             for row in conn.exec_driver_sql(query, tuple(chunk)):
                 values = [int(v) if is_u256 else v for v, is_u256 in zip(row, u256)]
-                state.campaigns[row[0]] = Campaign(*values)
+                known.campaigns[row[0]] = Campaign(*values)
+        for campaign_id in campaign_ids:
+            if campaign_id in known.campaigns:
+                state.campaigns[campaign_id] = known.campaigns[campaign_id]
+        positions = known.positions
         for campaign_id, backers in backers_by_campaign.items():
-            for chunk in _chunks(sorted(backers)):
+            unknown = sorted(b for b in backers if (campaign_id, b) not in positions)
+            for chunk in _chunks(unknown):
                 query = sql.select_positions + sql.placeholders(len(chunk))
                 for row in conn.exec_driver_sql(query, (campaign_id, *chunk)):
-                    position = Position(row[0], row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]), row[6], row[7])
-                    state.positions[(row[0], row[1])] = position
+                    position = Position(
+                        row[0], row[1], int(row[2]), int(row[3]), int(row[4]), int(row[5]), row[6], row[7], row[8]
+                    )
+                    positions[(row[0], row[1])] = position
+            for backer in backers:
+                position = positions.get((campaign_id, backer))
+                if position is None:  # a new position: created here so the cache holds it too
+                    position = positions[(campaign_id, backer)] = Position(campaign_id=campaign_id, backer=backer)
+                state.positions[(campaign_id, backer)] = position
         for row in conn.execute(select(fee_accounts)):
-            state.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
+            account = known.fees.get(row.token)
+            if account is None:
+                account = known.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
+            state.fees[row.token] = account
+        if cache is not None:  # fee accounts a batch creates must reach the cache too
+            state.fees = cache.fees
+        # milestone campaigns: their plan and progress (plain campaigns need no query)
+        wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
+        unknown_milestones = [c for c in wanted if c not in known.milestones]
+        for chunk in _chunks(unknown_milestones):
+            for row in conn.exec_driver_sql(sql.select_milestones + sql.placeholders(len(chunk)), tuple(chunk)):
+                known.milestones[row[0]] = milestones_from_row(row)
+        for campaign_id in wanted:
+            if campaign_id in known.milestones:
+                state.milestones[campaign_id] = known.milestones[campaign_id]
         return state
 
     def commit_batch(
@@ -187,14 +320,31 @@ class LedgerStore:
         entries: Sequence[LedgerEntry],
         state: SyncState,
         block_hashes: Iterable[tuple[int, str]] = (),
+        cache: Projections | None = None,
     ) -> None:
         """Store verified `entries` (in seq order), fold them into the projections, record the
         block hashes and the checkpoint `state`, mark entries at or below `state.final_block`
-        final, and prune block hashes below it: all in one transaction."""
+        final, and prune block hashes below it: all in one transaction. `cache` is kept in step
+        with what was committed; if the commit fails it is emptied (its records may hold the
+        uncommitted batch)."""
+        try:
+            self._commit_batch(entries, state, block_hashes, cache)
+        except BaseException:
+            if cache is not None:
+                clear_projections(cache)
+            raise
+
+    def _commit_batch(
+        self,
+        entries: Sequence[LedgerEntry],
+        state: SyncState,
+        block_hashes: Iterable[tuple[int, str]],
+        cache: Projections | None,
+    ) -> None:
         with self._begin() as conn:
             previous = self.read_sync_state(conn)
             if entries:
-                projections = self.load_projections(conn, entries)
+                projections = self.load_projections(conn, entries, cache)
                 for entry in entries:
                     apply_entry(projections, entry)
                 to_u256, final_block = self._sql.to_u256, state.final_block
@@ -232,10 +382,20 @@ class LedgerStore:
             (sql.upsert_campaigns, projections.campaigns.values(), _CAMPAIGN_FIELDS),
             (sql.upsert_positions, projections.positions.values(), _POSITION_FIELDS),
             (sql.upsert_fees, projections.fees.values(), _FEE_FIELDS),
+            (sql.upsert_tranches, projections.tranches.values(), _TRANCHE_FIELDS),
+            (sql.upsert_votes, projections.votes.values(), _VOTE_FIELDS),
+            (sql.upsert_disclosures, projections.disclosures.values(), _DISCLOSURE_FIELDS),
         ):
-            rows = [sql.row(record, names) for record in records]
+            rows = sql.rows(records, names)
             if rows:
                 conn.exec_driver_sql(statement, rows)
+        if projections.milestones:
+            at = _MILESTONE_FIELDS.index("tranche_bps")
+            rows = [
+                (*row[:at], encode_tranche_bps(row[at]), *row[at + 1 :])
+                for row in sql.rows(projections.milestones.values(), _MILESTONE_FIELDS)
+            ]
+            conn.exec_driver_sql(sql.upsert_milestones, rows)
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
@@ -245,6 +405,30 @@ class LedgerStore:
             set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
         )
         conn.execute(stmt, rows)
+
+    # ----------------------------------------------------------------- bulk loading
+
+    def missing_deferred_indexes(self) -> list[str]:
+        """The DEFERRED_INDEXES that are not in the database right now."""
+        with self.engine.connect() as conn:
+            present = {ix["name"] for ix in inspect(conn).get_indexes("ledger_entries")}
+        return [name for name in DEFERRED_INDEXES if name not in present]
+
+    def drop_deferred_indexes(self) -> None:
+        """Drop DEFERRED_INDEXES before an initial backfill (`create_deferred_indexes` restores them)."""
+        with self._begin() as conn:
+            for name in DEFERRED_INDEXES:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+
+    def create_deferred_indexes(self) -> list[str]:
+        """Build whichever DEFERRED_INDEXES are missing; returns their names."""
+        missing = self.missing_deferred_indexes()
+        if missing:
+            with self._begin() as conn:
+                for index in ledger_entries.indexes:
+                    if index.name in missing:
+                        index.create(conn, checkfirst=True)
+        return missing
 
     # ----------------------------------------------------------------- reorgs
 
@@ -281,40 +465,62 @@ class LedgerStore:
 
     def _rebuild_campaign(self, conn: Connection, campaign_id: int) -> None:
         row = conn.execute(select(campaigns).where(campaigns.c.campaign_id == campaign_id)).first()
-        conn.execute(delete(positions).where(positions.c.campaign_id == campaign_id))
-        conn.execute(delete(campaigns).where(campaigns.c.campaign_id == campaign_id))
+        # what the kind-8 and kind-11 entries carry beyond their chained fields, kept before the
+        # milestone rows go (entries rolled back simply find nothing)
+        extra: dict[int, EntryTerms] = {}
+        plan = conn.execute(select(milestones).where(milestones.c.campaign_id == campaign_id)).first()
+        if plan is not None:
+            extra[plan.plan_seq] = MilestonePlanTerms(decode_tranche_bps(plan.tranche_bps), plan.voting_period)
+        for t in conn.execute(select(tranche_releases).where(tranche_releases.c.campaign_id == campaign_id)):
+            extra[t.seq] = TrancheTerms(t.tranche, t.fee)
+        for table in (positions, campaigns, milestones, tranche_releases, votes, disclosures):
+            conn.execute(delete(table).where(table.c.campaign_id == campaign_id))
         if row is None:
             return
         creation = conn.execute(select(ledger_entries).where(ledger_entries.c.seq == row.created_seq)).first()
         if creation is None:  # the campaign itself was rolled back
             return
+        extra[row.created_seq] = terms_of(row)
         projections = Projections()
         query = select(ledger_entries).where(ledger_entries.c.campaign_id == campaign_id).order_by(ledger_entries.c.seq)
         for entry_row_ in conn.execute(query):
-            terms = terms_of(row) if entry_row_.seq == row.created_seq else None
-            apply_entry(projections, entry_from_row(entry_row_, terms))
+            entry = entry_from_row(entry_row_, extra.get(entry_row_.seq))
+            if entry.kind == Kind.TRANCHE_RELEASED and entry.terms is None:
+                raise StorageError(f"the database lost the tranche and fee of entry seq {entry.seq}; re-index")
+            apply_entry(projections, entry)
         projections.fees.clear()
         self._upsert_projections(conn, projections)
 
     def _rebuild_fees(self, conn: Connection) -> None:
+        """Fee accounts from the claims, tranche releases (their fees in tranche_releases), abort
+        dust swept by a last refund (in milestones) and withdrawals."""
         projections = Projections()
         tokens = dict(conn.execute(select(campaigns.c.campaign_id, campaigns.c.token)).all())
+
+        def accrue(campaign_id: int, amount: int) -> None:
+            token = tokens[campaign_id]
+            projections.fees.setdefault(token, FeeAccount(token)).accrued_total += amount
+
         query = select(ledger_entries).where(ledger_entries.c.kind.in_([Kind.CLAIMED, Kind.FEES_WITHDRAWN]))
         for row in conn.execute(query.order_by(ledger_entries.c.seq)):
             entry = entry_from_row(row)
             if entry.kind == Kind.CLAIMED:
-                account = projections.fees.setdefault(tokens[entry.campaign_id], FeeAccount(tokens[entry.campaign_id]))
-                account.accrued_total += entry.fee
+                accrue(entry.campaign_id, entry.fee)
             else:
                 account = projections.fees.setdefault(entry.token, FeeAccount(entry.token))
                 account.withdrawn_total += entry.amount
+        released = select(tranche_releases.c.campaign_id, tranche_releases.c.fee).where(tranche_releases.c.tranche > 0)
+        for campaign_id, fee in conn.execute(released):
+            accrue(campaign_id, fee)
+        for campaign_id, dust in conn.execute(select(milestones.c.campaign_id, milestones.c.dust)):
+            accrue(campaign_id, dust)
         conn.execute(delete(fee_accounts))
         self._upsert_projections(conn, projections)
 
     # ----------------------------------------------------------------- reads
 
     def iter_entries(self, after_seq: int = 0, batch: int = 5000) -> Iterator[LedgerEntry]:
-        """Every stored entry in seq order, with kind-1 terms, streamed in pages."""
+        """Every stored entry in seq order, with the terms of kinds 1, 8 and 11, streamed in pages."""
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
@@ -328,11 +534,68 @@ class LedgerStore:
                 for chunk in _chunks(created):
                     for c in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(chunk))):
                         terms[c.campaign_id] = terms_of(c)
+                extra = self._entry_terms(conn, rows)
             if not rows:
                 return
             for row in rows:
-                yield entry_from_row(row, terms.get(row.campaign_id) if row.kind == Kind.CAMPAIGN_CREATED else None)
+                if row.kind == Kind.CAMPAIGN_CREATED:
+                    yield entry_from_row(row, terms.get(row.campaign_id))
+                else:
+                    yield entry_from_row(row, extra.get(row.seq))
             after_seq = rows[-1].seq
+
+    def _entry_terms(self, conn: Connection, rows: Sequence[Any]) -> dict[int, EntryTerms]:
+        """The plans of the kind-8 rows and the tranche and fee of the kind-11 rows, by seq."""
+        found: dict[int, EntryTerms] = {}
+        plans = [r.campaign_id for r in rows if r.kind == Kind.MILESTONE_PLAN]
+        for chunk in _chunks(plans):
+            query = select(milestones.c.plan_seq, milestones.c.tranche_bps, milestones.c.voting_period)
+            for seq, bps, period in conn.execute(query.where(milestones.c.campaign_id.in_(chunk))):
+                found[seq] = MilestonePlanTerms(decode_tranche_bps(bps), period)
+        released = [r.seq for r in rows if r.kind == Kind.TRANCHE_RELEASED]
+        for chunk in _chunks(released):
+            query = select(tranche_releases.c.seq, tranche_releases.c.tranche, tranche_releases.c.fee)
+            for seq, tranche, fee in conn.execute(query.where(tranche_releases.c.seq.in_(chunk))):
+                found[seq] = TrancheTerms(tranche, fee)
+        return found
+
+    # ----------------------------------------------------------------- milestone reads (API, verify)
+
+    def milestones_of(self, campaign_id: int, conn: Connection | None = None) -> Milestones | None:
+        """A milestone campaign's plan and progress; None for a plain (or unknown) campaign."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.milestones_of(campaign_id, own)
+        row = conn.execute(select(milestones).where(milestones.c.campaign_id == campaign_id)).first()
+        return None if row is None else milestones_from_row(row)
+
+    def tranche_releases_of(self, campaign_id: int) -> list[TrancheRelease]:
+        """The tranches paid to a milestone campaign's creator, tranche 0 first."""
+        query = select(tranche_releases).where(tranche_releases.c.campaign_id == campaign_id)
+        with self.engine.connect() as conn:
+            return [tranche_from_row(r) for r in conn.execute(query.order_by(tranche_releases.c.tranche))]
+
+    def votes_of(self, campaign_id: int, tranche: int | None = None) -> list[Vote]:
+        """A campaign's votes (on one tranche if given), in seq order."""
+        query = select(votes).where(votes.c.campaign_id == campaign_id)
+        if tranche is not None:
+            query = query.where(votes.c.tranche == tranche)
+        with self.engine.connect() as conn:
+            return [vote_from_row(r) for r in conn.execute(query.order_by(votes.c.seq))]
+
+    def votes_by(self, backer: str, campaign_id: int | None = None) -> list[Vote]:
+        """A backer's votes (in one campaign if given), by campaign then seq."""
+        query = select(votes).where(votes.c.backer == backer.lower())
+        if campaign_id is not None:
+            query = query.where(votes.c.campaign_id == campaign_id)
+        with self.engine.connect() as conn:
+            return [vote_from_row(r) for r in conn.execute(query.order_by(votes.c.campaign_id, votes.c.seq))]
+
+    def disclosures_of(self, campaign_id: int) -> list[Disclosure]:
+        """The documents a campaign's creator disclosed, in seq order."""
+        query = select(disclosures).where(disclosures.c.campaign_id == campaign_id)
+        with self.engine.connect() as conn:
+            return [disclosure_from_row(r) for r in conn.execute(query.order_by(disclosures.c.seq))]
 
     def _begin(self) -> Any:
         return _Transaction(self.engine)

@@ -20,9 +20,9 @@ MAX_U256 = 2**256 - 1
 
 
 def to_sqlite_u256(value: int) -> str:
-    if not 0 <= value <= MAX_U256:
+    if value < 0 or value > MAX_U256:
         raise ValueError(f"{value} is outside uint256")
-    return f"{value:0{U256_DIGITS}d}"
+    return str(value).zfill(U256_DIGITS)  # the fastest spelling of the padding (a hot path)
 
 
 class U256(TypeDecorator[int]):

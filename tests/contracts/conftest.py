@@ -14,6 +14,7 @@ import pytest
 from brownie import chain, web3
 from brownie.exceptions import VirtualMachineError
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from ledger.hashing import (
@@ -34,7 +35,11 @@ UINT128_MAX = 2**128 - 1
 META = "0x" + "ab" * 32
 
 # Campaign states, as returned by campaignState().
-FUNDING, SUCCEEDED, FAILED, CANCELLED, CLAIMED = range(5)
+FUNDING, SUCCEEDED, FAILED, CANCELLED, CLAIMED, IN_DELIVERY, ABORTED = range(7)
+
+# Milestone campaigns: a default plan (tranche 0 is claimed, 1 and 2 voted on) and voting period.
+TRANCHES = (3000, 3000, 4000)
+VOTING_PERIOD = DAY
 
 # Ledger kinds.
 KIND = {
@@ -45,6 +50,12 @@ KIND = {
     "Claimed": 5,
     "Refunded": 6,
     "FeesWithdrawn": 7,
+    "MilestonePlan": 8,
+    "ReleaseRequested": 9,
+    "Voted": 10,
+    "TrancheReleased": 11,
+    "Aborted": 12,
+    "Disclosed": 13,
 }
 
 
@@ -250,6 +261,25 @@ def create(escrow, sender, *, token=ETH, goal=10**18, duration=7 * DAY, cap=0, k
     return tx.events["CampaignCreated"]["campaignId"], tx
 
 
+def create_milestone(
+    escrow,
+    sender,
+    *,
+    token=ETH,
+    goal=10**18,
+    duration=7 * DAY,
+    cap=0,
+    bps=TRANCHES,
+    period=VOTING_PERIOD,
+    meta=META,
+):
+    """Creates a milestone campaign and returns (campaign id, tx)."""
+    token = token if isinstance(token, str) else token.address
+    deadline = now() + duration
+    tx = escrow.createMilestoneCampaign(token, goal, deadline, cap, meta, list(bps), period, {"from": sender})
+    return tx.events["CampaignCreated"]["campaignId"], tx
+
+
 def pledge(escrow, backer, cid, amount, *, eth=True):
     """Pledges `amount`; with eth=True sends it as value, else pledges tokens (no value)."""
     return escrow.pledge(cid, amount, {"from": backer, "value": amount if eth else 0})
@@ -359,6 +389,16 @@ def _addr(value) -> str:
     return value if isinstance(value, str) else value.address
 
 
+def milestone_plan_detail(bps, voting_period) -> bytes:
+    """Kind-8 detail: keccak256(abi.encode(uint16[] trancheBps, uint64 votingPeriod))."""
+    return keccak(abi_encode(["uint16[]", "uint64"], [list(bps), voting_period]))
+
+
+def tranche_detail(tranche, fee) -> bytes:
+    """Kind-11 detail: keccak256(abi.encode(uint256 tranche, uint256 fee))."""
+    return keccak(abi_encode(["uint256", "uint256"], [tranche, fee]))
+
+
 def ledger_entry(event) -> tuple[int, int, str, int, bytes]:
     """(kind, campaignId, account, amount, detail) of one decoded escrow event."""
     name = event.name
@@ -380,6 +420,20 @@ def ledger_entry(event) -> tuple[int, int, str, int, bytes]:
         return 5, event["campaignId"], event["creator"], event["amount"], uint_detail(event["fee"])
     if name == "FeesWithdrawn":
         return 7, 0, event["to"], event["amount"], token_detail(event["token"])
+    cid = event["campaignId"]
+    if name == "MilestonePlan":
+        bps = event["trancheBps"]
+        return 8, cid, event["creator"], len(bps), milestone_plan_detail(bps, event["votingPeriod"])
+    if name == "ReleaseRequested":
+        return 9, cid, event["creator"], event["tranche"], bytes(event["reportHash"])
+    if name == "Voted":
+        return 10, cid, event["backer"], event["weight"], uint_detail(1 if event["approve"] else 0)
+    if name == "TrancheReleased":
+        return 11, cid, event["creator"], event["amount"], tranche_detail(event["tranche"], event["fee"])
+    if name == "Aborted":
+        return 12, cid, event["creator"], event["remaining"], ZERO_DETAIL
+    if name == "Disclosed":
+        return 13, cid, event["creator"], 0, bytes(event["documentHash"])
     raise ValueError(f"not a ledger event: {name}")
 
 

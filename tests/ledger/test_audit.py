@@ -25,7 +25,7 @@ from tests.support.chain import EscrowChain
 def history() -> Iterator[EscrowChain]:
     """One long random history shared by the module's read-only checks."""
     chain = EscrowChain.start()
-    chain.random_history(seed=11, steps=120)
+    chain.random_history(seed=11, steps=120, milestones=True)
     yield chain
     chain.stop()
 

@@ -39,10 +39,12 @@ def stored_seq(store: LedgerStore) -> int:
 
 
 def test_full_sync_equals_the_chain(chain: EscrowChain, store: LedgerStore) -> None:
-    chain.random_history(seed=1, steps=90)
+    chain.random_history(seed=5, steps=90, milestones=True)
     assert {"create", "pledge", "unpledge", "claim", "refund"} <= set(chain.ops)
+    assert {"createMilestone", "requestRelease", "vote", "release", "disclose"} <= set(chain.ops)
     assert make_indexer(chain, store).run() == chain.escrow.functions.ledgerLength().call()
     assert_db_matches_chain(store, chain)
+    assert store.missing_deferred_indexes() == []  # the initial sync built the indexes it deferred
     assert make_indexer(chain, store).run() == 0  # a second run finds nothing new
 
 
@@ -113,7 +115,7 @@ def test_final_entries_refuse_update_and_delete(chain: EscrowChain, store: Ledge
 
 
 def test_provider_range_errors_and_rate_limits(chain: EscrowChain, store: LedgerStore) -> None:
-    chain.random_history(seed=2, steps=50)
+    chain.random_history(seed=2, steps=50, milestones=True)
     with ProviderProxy(chain.url, max_log_results=4, rate_limit_every=5, suggest_range=True) as proxy:
         make_indexer(chain, store, url=proxy.url, initial_span=10_000).run()
         assert proxy.calls["eth_getLogs"] > 3
@@ -208,15 +210,17 @@ def test_resume_after_kill_9_has_no_gap_and_no_duplicate(chain: EscrowChain, tmp
         seqs = [row[0] for row in db_entries(store)]
         assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == stored_seq(store)
     assert kills >= 2
+    assert store.missing_deferred_indexes()  # killed during the initial sync: indexes still deferred
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert_db_matches_chain(store, chain)
+    assert store.missing_deferred_indexes() == []
 
 
 def test_ganache_compatibility(tmp_path) -> None:
     chain = EscrowChain.start("ganache")
     try:
-        chain.random_history(seed=4, steps=30)
+        chain.random_history(seed=4, steps=30, milestones=True)
         store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'ganache.db'}"))
         make_indexer(chain, store, depth=2).run()
         assert_db_matches_chain(store, chain)

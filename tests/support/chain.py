@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from web3 import Web3
+from web3.logs import DISCARD
 
 from ledger.deployment import Deployment
 from ledger.devnet.deploy import NodeAccount, connect, deploy_escrow, deploy_token, escrow_contract, transact
@@ -19,6 +20,10 @@ from ledger.devnet.nodes import LocalNode
 from ledger.records import ETH
 
 METADATA = b"\x42" * 32
+REPORT = b"\x52" * 32
+DOCUMENT = b"\xd0" * 32
+VOTING_PERIOD = 3600  # the contract's minimum
+PLANS = ([3000, 7000], [2000, 3000, 5000], [5000, 2500, 2500])
 EXPECTED_FAILURES = ("revert", "execution reverted", "VM Exception")
 
 
@@ -115,6 +120,49 @@ class EscrowChain:
         self.ops.append("create")
         return int(self.escrow.events.CampaignCreated().process_receipt(receipt)[0]["args"]["campaignId"])
 
+    def create_milestone(
+        self,
+        creator: int = 1,
+        *,
+        goal: int = 10**18,
+        duration: int = 3600,
+        cap: int = 0,
+        token: str = ETH,
+        tranche_bps: list[int] | tuple[int, ...] = (3000, 7000),
+        voting_period: int = VOTING_PERIOD,
+    ) -> int:
+        receipt = self.send(
+            creator,
+            self.escrow.functions.createMilestoneCampaign(
+                Web3.to_checksum_address(token), goal, self.now() + duration, cap, METADATA, list(tranche_bps),
+                voting_period,
+            ),
+        )
+        self.ops.append("createMilestone")
+        created = self.escrow.events.CampaignCreated().process_receipt(receipt, errors=DISCARD)
+        return int(created[0]["args"]["campaignId"])
+
+    def request_release(self, campaign_id: int, creator: int, report: bytes = REPORT) -> Any:
+        self.ops.append("requestRelease")
+        return self.send(creator, self.escrow.functions.requestRelease(campaign_id, report))
+
+    def vote(self, campaign_id: int, backer: int, approve: bool) -> Any:
+        self.ops.append("vote")
+        return self.send(backer, self.escrow.functions.vote(campaign_id, approve))
+
+    def release(self, campaign_id: int, caller: int = 0) -> Any:
+        """Decide a closed vote: a TrancheReleased or an Aborted entry."""
+        self.ops.append("release")
+        return self.send(caller, self.escrow.functions.release(campaign_id))
+
+    def disclose(self, campaign_id: int, creator: int, document: bytes = DOCUMENT) -> Any:
+        self.ops.append("disclose")
+        return self.send(creator, self.escrow.functions.disclose(campaign_id, document))
+
+    def milestones(self, campaign_id: int) -> Any:
+        """getMilestones() as web3 decodes it (a tuple in ICrowdfundEscrow.Milestones order)."""
+        return self.escrow.functions.getMilestones(campaign_id).call()
+
     def is_token(self, campaign_id: int) -> bool:
         return self.escrow.functions.getCampaign(campaign_id).call()[1] != ETH
 
@@ -145,22 +193,99 @@ class EscrowChain:
 
     # ----------------------------------------------------------------- histories
 
-    def random_history(self, seed: int, steps: int = 60) -> None:
+    def milestone_phases(self) -> dict[str, int]:
+        """Milestone campaigns left in every phase, with a plain one beside them; returns their ids
+        by phase. Backers are accounts 2-7, creator 1; amounts in wei are small so the pro-rata
+        refunds after an abort leave dust:
+
+        funding         pledged, deadline far ahead                      (state 0)
+        succeeded       goal met, tranche 0 not claimed yet              (state 1)
+        voting          in delivery, the vote on tranche 1 open          (state 5)
+        delivering      tranche 1 of 3 released, no vote open            (state 5)
+        claimed         both tranches released (token campaign)          (state 4)
+        aborted         vote rejected; 2 of 3 backers refunded: dust pending (state 6)
+        swept           no quorum (one small approval); every backer refunded: dust in the fees (state 6)
+        failed          goal missed, refunded                            (state 2)
+        cancelled       cancelled by the creator                         (state 3)
+        plain           a plain campaign, claimed, with a disclosure     (state 4)
+        """
+        small = {"goal": 1000, "duration": 900}
+        ids = {
+            "funding": self.create_milestone(1, goal=1000, duration=100_000, tranche_bps=(5000, 5000)),
+            "succeeded": self.create_milestone(1, **small),
+            "voting": self.create_milestone(1, **small, tranche_bps=(2000, 3000, 5000)),
+            "delivering": self.create_milestone(1, **small, tranche_bps=(2000, 3000, 5000)),
+            "claimed": self.create_milestone(1, **small, token=self.token.address, tranche_bps=(2000, 3000, 5000)),
+            "aborted": self.create_milestone(1, **small),
+            "swept": self.create_milestone(1, **small, tranche_bps=(5000, 2500, 2500)),
+            "failed": self.create_milestone(1, goal=10**18, duration=900),
+            "cancelled": self.create_milestone(1, **small),
+            "plain": self.create(1, **small),
+        }
+        for name, cid in ids.items():
+            for backer, amount in ((2, 301), (3, 333), (4, 367)):
+                self.pledge(cid, backer, amount)
+            if name in ("voting", "delivering", "claimed"):
+                self.pledge(cid, 5, 1000)
+            if name == "swept":
+                self.pledge(cid, 6, 50)
+        self.cancel(ids["cancelled"], 1)
+        self.disclose(ids["funding"], 1, b"\xd1" * 32)
+        self.sleep(1000)
+        for name in ("voting", "delivering", "claimed", "aborted", "swept", "plain"):
+            self.claim(ids[name], 1)
+        for backer in (2, 3, 4):
+            self.refund(ids["failed"], backer)
+        for name in ("delivering", "claimed", "aborted", "swept"):
+            self.request_release(ids[name], 1)
+        for name in ("delivering", "claimed"):
+            self.vote(ids[name], 5, True)
+            self.vote(ids[name], 2, False)
+        self.vote(ids["aborted"], 3, False)
+        self.vote(ids["aborted"], 2, True)
+        self.vote(ids["swept"], 6, True)  # 50 x 5 < 1051: no quorum
+        self.sleep(VOTING_PERIOD)
+        for name in ("delivering", "claimed", "aborted", "swept"):
+            self.release(ids[name], 6)
+        self.request_release(ids["claimed"], 1)
+        self.vote(ids["claimed"], 5, True)
+        self.sleep(VOTING_PERIOD)
+        self.release(ids["claimed"], 1)
+        for backer in (2, 3):
+            self.refund(ids["aborted"], backer)
+        for backer in (2, 3, 4, 6):
+            self.refund(ids["swept"], backer)
+        self.request_release(ids["voting"], 1)
+        self.vote(ids["voting"], 5, True)
+        self.vote(ids["voting"], 3, False)
+        self.disclose(ids["plain"], 1)
+        self.disclose(ids["delivering"], 1)
+        return ids
+
+    def random_history(self, seed: int, steps: int = 60, *, milestones: bool = False) -> None:
         """A random but valid mix of every kind of operation across ETH and token campaigns,
-        with time travel so campaigns end in every state."""
+        with time travel so campaigns end in every state. With `milestones`, half of the new
+        campaigns are milestone campaigns, taken through claims, release requests, votes,
+        releases, aborts, pro-rata refunds and disclosures."""
         rng = random.Random(seed)
         backers = list(range(2, len(self.accounts) - 1))
         creators: dict[int, int] = {}
         pledgers: dict[int, set[int]] = {}
+        voted: dict[tuple[int, int], set[int]] = {}
         view = self.escrow.functions
         for _ in range(steps):
             states = {cid: view.campaignState(cid).call() for cid in creators}
             funding = [c for c, s in states.items() if s == 0]
             with_backers = [c for c in funding if pledgers.get(c)]
             claimable = [c for c, s in states.items() if s == 1]
-            refundable = [c for c, s in states.items() if s in (2, 3) and pledgers.get(c)]
+            refundable = [c for c, s in states.items() if s in (2, 3, 6) and pledgers.get(c)]
+            delivering = [c for c, s in states.items() if s == 5]
             fees = [t for t in (ETH, self.token.address) if view.accruedFees(Web3.to_checksum_address(t)).call()]
             actions = {"create": 3 if len(funding) < 3 else 0.5, "sleep": 0.7}
+            if milestones and delivering:
+                actions["deliver"] = 8
+            if milestones and creators:
+                actions["disclose"] = 0.3
             if funding:
                 actions.update(pledge=6, cancel=0.3)
             if with_backers:
@@ -172,7 +297,17 @@ class EscrowChain:
             if fees:
                 actions["withdraw"] = 0.5
             action = rng.choices(list(actions), weights=list(actions.values()))[0]
-            if action == "create":
+            if action == "create" and milestones and rng.random() < 0.5:
+                creator = rng.choice([1, 2])
+                cid = self.create_milestone(
+                    creator,
+                    goal=rng.choice([10**17, 5 * 10**17]),
+                    duration=rng.choice([900, 1800]),
+                    token=rng.choice([ETH, self.token.address]),
+                    tranche_bps=rng.choice(PLANS),
+                )
+                creators[cid] = creator
+            elif action == "create":
                 creator = rng.choice([1, 2])
                 cid = self.create(
                     creator,
@@ -182,6 +317,29 @@ class EscrowChain:
                     token=rng.choice([ETH, self.token.address]),
                 )
                 creators[cid] = creator
+            elif action == "deliver":
+                cid = rng.choice(delivering)
+                plan = self.milestones(cid)
+                pending, tranche, vote_end = plan[5], plan[6], plan[8]
+                if not pending:
+                    self.request_release(cid, creators[cid], bytes([len(self.ops) % 256]) * 32)
+                elif self.now() < vote_end:
+                    ballot = voted.setdefault((cid, tranche), set())
+                    eligible = [
+                        b for b in sorted(pledgers.get(cid, ()))
+                        if b not in ballot and view.pledgeOf(cid, self.accounts[b]).call()
+                    ]
+                    if eligible and rng.random() < 0.85:
+                        for backer in rng.sample(eligible, min(len(eligible), rng.choice([1, 2, 3]))):
+                            self.vote(cid, backer, rng.random() < 0.7)
+                            ballot.add(backer)
+                    else:
+                        self.sleep(VOTING_PERIOD)
+                else:
+                    self.release(cid, rng.choice([0, creators[cid], *sorted(pledgers.get(cid, ()))]))
+            elif action == "disclose":
+                cid = rng.choice(sorted(creators))
+                self.disclose(cid, creators[cid], bytes([cid % 256]) * 32)
             elif action == "pledge":
                 cid, backer = rng.choice(funding), rng.choice(backers)
                 self.pledge(cid, backer, rng.randrange(1, 2 * 10**18))

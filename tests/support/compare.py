@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ledger.db.schema import campaigns, fee_accounts, positions
 from ledger.db.store import LedgerStore
-from ledger.records import ETH, Kind
+from ledger.records import ETH, Kind, State
 from tests.support.chain import EscrowChain
 
 EVENT_KINDS = {
@@ -18,7 +18,26 @@ EVENT_KINDS = {
     "Claimed": Kind.CLAIMED,
     "Refunded": Kind.REFUNDED,
     "FeesWithdrawn": Kind.FEES_WITHDRAWN,
+    "MilestonePlan": Kind.MILESTONE_PLAN,
+    "ReleaseRequested": Kind.RELEASE_REQUESTED,
+    "Voted": Kind.VOTED,
+    "TrancheReleased": Kind.TRANCHE_RELEASED,
+    "Aborted": Kind.ABORTED,
+    "Disclosed": Kind.DISCLOSED,
 }
+
+
+def _amount(kind: Kind, args: dict) -> int:
+    """The entry amount of an event, per docs/ledger-format.md."""
+    if kind == Kind.MILESTONE_PLAN:
+        return len(args["trancheBps"])
+    if kind == Kind.RELEASE_REQUESTED:
+        return args["tranche"]
+    if kind == Kind.VOTED:
+        return args["weight"]
+    if kind == Kind.ABORTED:
+        return args["remaining"]
+    return args.get("amount", args.get("goal", 0))
 
 
 def chain_entries(chain: EscrowChain, to_block: int | str = "latest") -> list[tuple]:
@@ -29,7 +48,7 @@ def chain_entries(chain: EscrowChain, to_block: int | str = "latest") -> list[tu
         for log in event.get_logs(from_block=chain.deployment.block, to_block=to_block):
             args = log["args"]
             account = args.get("backer") or args.get("creator") or args.get("to")
-            amount = args.get("amount", args.get("goal", 0))
+            amount = _amount(kind, args)
             rows.append(
                 (
                     args["seq"],
@@ -81,6 +100,56 @@ def assert_db_matches_chain(store: LedgerStore, chain: EscrowChain) -> None:
         assert row.backer_count == len(backers)
     for p in position_rows:
         assert p.balance == escrow.pledgeOf(p.campaign_id, chain.w3.to_checksum_address(p.backer)).call()
+    assert_milestones_match_chain(store, chain, [Campaign(**r._asdict()) for r in campaign_rows], timestamp)
     for token in {ETH, chain.token.address.lower()}:
         outstanding = fee_rows[token].accrued_total - fee_rows[token].withdrawn_total if token in fee_rows else 0
         assert outstanding == escrow.accruedFees(chain.w3.to_checksum_address(token)).call()
+
+
+def assert_milestones_match_chain(store: LedgerStore, chain: EscrowChain, campaign_list: list, timestamp: int) -> None:
+    """Every milestone campaign's row against getMilestones(), its tranche releases against the
+    TrancheReleased events and claims, its votes against the Voted events."""
+    escrow = chain.escrow.functions
+    for campaign in campaign_list:
+        mine = store.milestones_of(campaign.campaign_id)
+        if not campaign.milestone:
+            assert mine is None
+            continue
+        view = escrow.getMilestones(campaign.campaign_id).call()
+        bps, period, released, released_amount, next_amount, pending, tranche, report, vote_end, approve, reject, \
+            aborted, remaining, refunded, unrefunded, dust = view
+        assert mine is not None
+        assert (mine.tranche_bps, mine.voting_period) == (tuple(bps), period)
+        assert (mine.tranches_released, mine.released_gross) == (released, released_amount)
+        assert (campaign.tranche_count, campaign.tranches_released, campaign.aborted) == (len(bps), released, aborted)
+        assert (mine.vote_pending, mine.vote_tranche, mine.report_hash, mine.vote_end) == (
+            pending, tranche, "0x" + report.hex(), vote_end
+        )
+        assert (mine.approve_weight, mine.reject_weight) == (approve, reject)
+        assert (mine.aborted, mine.abort_remaining, mine.refunded, mine.unrefunded_weight, mine.dust) == (
+            aborted, remaining, refunded, unrefunded, dust
+        )
+        state = campaign.state_at(timestamp)
+        expected_next = (
+            mine.tranche_gross(released, campaign.pledged)
+            if state in (State.FUNDING, State.SUCCEEDED, State.IN_DELIVERY) else 0
+        )
+        assert expected_next == next_amount
+        releases = store.tranche_releases_of(campaign.campaign_id)
+        assert [t.tranche for t in releases] == list(range(released))
+        assert sum(t.gross for t in releases) == released_amount
+        assert (sum(t.amount for t in releases), sum(t.fee for t in releases)) == (
+            campaign.claimed_amount, campaign.claim_fee
+        )
+        events = chain.escrow.events.Voted().get_logs(
+            from_block=chain.deployment.block, argument_filters={"campaignId": campaign.campaign_id}
+        )
+        stored = store.votes_of(campaign.campaign_id)
+        assert [(v.seq, v.backer, v.weight, v.approve) for v in stored] == [
+            (e["args"]["seq"], e["args"]["backer"].lower(), e["args"]["weight"], e["args"]["approve"]) for e in events
+        ]
+    disclosed = chain.escrow.events.Disclosed().get_logs(from_block=chain.deployment.block)
+    stored_disclosures = [d for c in campaign_list for d in store.disclosures_of(c.campaign_id)]
+    assert sorted((d.seq, d.campaign_id, d.document_hash) for d in stored_disclosures) == sorted(
+        (e["args"]["seq"], e["args"]["campaignId"], "0x" + e["args"]["documentHash"].hex()) for e in disclosed
+    )

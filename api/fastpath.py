@@ -1,0 +1,139 @@
+"""The hot routes without FastAPI's per-request parameter work, for requests whose parameters
+are already in canonical form.
+
+FastAPI validates a route's parameters on every request by re-walking their declarations
+(annotations, unions, sub-dependencies): on this API that cost a bare endpoint's whole time again
+for `/ledger?after=...`, more than the query. FastRoute keeps everything else FastAPI does
+(routing, the exception handlers, the middleware, and the route's declarations, so /openapi.json
+is unchanged) and only replaces that step when a request's parameters are plainly valid:
+
+    @router.get("/{seq}", response_model=EntryDetailPublic)
+    @fast(path={"seq": Int(ge=1)})
+    async def read_entry(request: Request, seq: Seq) -> Response: ...
+
+A request takes the fast path only when every parameter it carries is one the route declares,
+given once, in canonical form (digits without leading zeros within the declared range, an
+address or a cursor in the declared alphabet): then the value is exactly what FastAPI's
+validation would have produced. Anything else (a bad value, an unknown or repeated parameter,
+percent-escapes) goes through FastAPI as before, so errors and their messages are FastAPI's.
+The endpoint is called with keyword arguments either way and must not use Depends().
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.routing import APIRoute
+from starlette.requests import Request
+from starlette.responses import Response
+
+INT64 = 2**63 - 1
+_DIGITS = re.compile(r"0|[1-9][0-9]{0,17}")  # up to 18 digits: always below 2**63
+_FAST = "__crowdledger_fast__"
+
+
+class Param:
+    """A canonical-form check: `parse(text)` is the value, or None to let FastAPI decide."""
+
+    def parse(self, text: str) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Int(Param):
+    """An integer in [ge, le] written in plain digits, no sign, no leading zero."""
+
+    ge: int = 0
+    le: int = INT64
+
+    def parse(self, text: str) -> int | None:
+        if _DIGITS.fullmatch(text) is None:
+            return None
+        value = int(text)
+        return value if self.ge <= value <= self.le else None
+
+
+@dataclass(frozen=True)
+class Text(Param):
+    """A string that matches `pattern` as a whole (the declared pattern without ^ and $)."""
+
+    pattern: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_regex", re.compile(self.pattern))
+
+    def parse(self, text: str) -> str | None:
+        return text if self._regex.fullmatch(text) is not None else None  # type: ignore[attr-defined]
+
+
+Parser = Callable[[Request], "dict[str, Any] | None"]
+
+
+def parser(path: dict[str, Param] | None = None, query: dict[str, Param] | None = None) -> Parser:
+    """The fast parser of a route with these path and query parameters: the keyword arguments
+    for the endpoint, or None when the request is not in canonical form."""
+    path_params = tuple((path or {}).items())
+    query_params = dict(query or {})
+    query_charset = re.compile(r"[A-Za-z0-9_=&-]*")  # no escapes, no '+', no ';'
+
+    def parse(request: Request) -> dict[str, Any] | None:
+        values: dict[str, Any] = {}
+        given = request.path_params
+        for name, param in path_params:
+            value = param.parse(given[name])
+            if value is None:
+                return None
+            values[name] = value
+        raw = request.scope["query_string"]
+        if raw:
+            try:
+                text = raw.decode("ascii")
+            except UnicodeDecodeError:
+                return None
+            if query_charset.fullmatch(text) is None:
+                return None
+            for pair in text.split("&"):
+                name, sep, literal = pair.partition("=")
+                param = query_params.get(name)
+                if param is None or not sep or name in values:
+                    return None
+                value = param.parse(literal)
+                if value is None:
+                    return None
+                values[name] = value
+        return values
+
+    return parse
+
+
+def fast(path: dict[str, Param] | None = None, query: dict[str, Param] | None = None) -> Callable[[Any], Any]:
+    """Mark an endpoint for FastRoute: `path` and `query` name its parameters' canonical forms."""
+
+    def mark(endpoint: Any) -> Any:
+        setattr(endpoint, _FAST, parser(path, query))
+        return endpoint
+
+    return mark
+
+
+class FastRoute(APIRoute):
+    """An APIRoute that calls a @fast endpoint directly when the request is canonical, and
+    through FastAPI's request handler (validation, dependencies) otherwise."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        parse: Parser | None = getattr(self.endpoint, _FAST, None)
+        if parse is None:
+            return handler
+        endpoint = self.endpoint
+
+        async def fast_handler(request: Request) -> Response:
+            values = parse(request)
+            if values is None:
+                return await handler(request)
+            return await endpoint(request=request, **values)  # type: ignore[no-any-return]
+
+        return fast_handler

@@ -1,0 +1,1224 @@
+/* ledger._speedups: the hot loops of CrowdLedger in C.
+ *
+ *   keccak256(data) -> bytes        Keccak-256 with the original 0x01 padding (Ethereum's, not SHA3-256)
+ *   replay_ndjson(...)              the offline replay's fast path over canonical kind-2/3 export lines
+ *   decode_logs(...)                eth_getLogs dicts of Pledged/Unpledged/Refunded -> LedgerEntry
+ *   verify_chain(...)               seq continuity and heads of a run of LedgerEntry
+ *
+ * Every function handles only the exact, common shape of its input and stops (or calls back into
+ * Python) at anything else, so the Python reference code in ledger/ keeps the last word on every
+ * unusual input, finding and error message. ledger/native.py is the only importer.
+ *
+ * The Keccak-f[1600] permutation below is a straightforward unrolled rendering of the public
+ * specification (FIPS 202 section 3 / keccak.team), written for this module and dedicated to the
+ * public domain.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h> /* T_OBJECT_EX, READONLY: reading the slots of Position and Campaign */
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------------------ Keccak-256 */
+
+#define ROL64(x, n) (((x) << (n)) | ((x) >> (64 - (n))))
+
+static const uint64_t KECCAK_RC[24] = {
+    UINT64_C(0x0000000000000001), UINT64_C(0x0000000000008082), UINT64_C(0x800000000000808a),
+    UINT64_C(0x8000000080008000), UINT64_C(0x000000000000808b), UINT64_C(0x0000000080000001),
+    UINT64_C(0x8000000080008081), UINT64_C(0x8000000000008009), UINT64_C(0x000000000000008a),
+    UINT64_C(0x0000000000000088), UINT64_C(0x0000000080008009), UINT64_C(0x000000008000000a),
+    UINT64_C(0x000000008000808b), UINT64_C(0x800000000000008b), UINT64_C(0x8000000000008089),
+    UINT64_C(0x8000000000008003), UINT64_C(0x8000000000008002), UINT64_C(0x8000000000000080),
+    UINT64_C(0x000000000000800a), UINT64_C(0x800000008000000a), UINT64_C(0x8000000080008081),
+    UINT64_C(0x8000000000008080), UINT64_C(0x0000000080000001), UINT64_C(0x8000000080008008),
+};
+
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+/* Keccak-f[1600]: 24 rounds over 25 64-bit lanes, lane (x, y) being st[x + 5y] (aNN below). Each
+ * round: theta (c = column parities, d = c[x-1] ^ rol(c[x+1], 1) into every lane of column x),
+ * rho and pi together (b[y, 2x+3y] = rol(a[x, y], r[x, y])), chi (a = b ^ (~b[x+1] & b[x+2]) along
+ * each row), iota (a[0, 0] ^= RC[round]). */
+static ALWAYS_INLINE void
+keccak_f1600_body(uint64_t st[25])
+{
+    uint64_t a00, a01, a02, a03, a04, a05, a06, a07, a08, a09, a10, a11, a12, a13, a14, a15, a16, a17, a18, a19, a20, a21, a22, a23, a24;
+    uint64_t b00, b01, b02, b03, b04, b05, b06, b07, b08, b09, b10, b11, b12, b13, b14, b15, b16, b17, b18, b19, b20, b21, b22, b23, b24;
+    uint64_t c0, c1, c2, c3, c4, d0, d1, d2, d3, d4;
+    int round;
+    a00 = st[0];
+    a01 = st[1];
+    a02 = st[2];
+    a03 = st[3];
+    a04 = st[4];
+    a05 = st[5];
+    a06 = st[6];
+    a07 = st[7];
+    a08 = st[8];
+    a09 = st[9];
+    a10 = st[10];
+    a11 = st[11];
+    a12 = st[12];
+    a13 = st[13];
+    a14 = st[14];
+    a15 = st[15];
+    a16 = st[16];
+    a17 = st[17];
+    a18 = st[18];
+    a19 = st[19];
+    a20 = st[20];
+    a21 = st[21];
+    a22 = st[22];
+    a23 = st[23];
+    a24 = st[24];
+    for (round = 0; round < 24; round++) {
+        c0 = a00 ^ a05 ^ a10 ^ a15 ^ a20;
+        c1 = a01 ^ a06 ^ a11 ^ a16 ^ a21;
+        c2 = a02 ^ a07 ^ a12 ^ a17 ^ a22;
+        c3 = a03 ^ a08 ^ a13 ^ a18 ^ a23;
+        c4 = a04 ^ a09 ^ a14 ^ a19 ^ a24;
+        d0 = c4 ^ ROL64(c1, 1);
+        d1 = c0 ^ ROL64(c2, 1);
+        d2 = c1 ^ ROL64(c3, 1);
+        d3 = c2 ^ ROL64(c4, 1);
+        d4 = c3 ^ ROL64(c0, 1);
+        b00 = a00 ^ d0;
+        b10 = ROL64(a01 ^ d1, 1);
+        b20 = ROL64(a02 ^ d2, 62);
+        b05 = ROL64(a03 ^ d3, 28);
+        b15 = ROL64(a04 ^ d4, 27);
+        b16 = ROL64(a05 ^ d0, 36);
+        b01 = ROL64(a06 ^ d1, 44);
+        b11 = ROL64(a07 ^ d2, 6);
+        b21 = ROL64(a08 ^ d3, 55);
+        b06 = ROL64(a09 ^ d4, 20);
+        b07 = ROL64(a10 ^ d0, 3);
+        b17 = ROL64(a11 ^ d1, 10);
+        b02 = ROL64(a12 ^ d2, 43);
+        b12 = ROL64(a13 ^ d3, 25);
+        b22 = ROL64(a14 ^ d4, 39);
+        b23 = ROL64(a15 ^ d0, 41);
+        b08 = ROL64(a16 ^ d1, 45);
+        b18 = ROL64(a17 ^ d2, 15);
+        b03 = ROL64(a18 ^ d3, 21);
+        b13 = ROL64(a19 ^ d4, 8);
+        b14 = ROL64(a20 ^ d0, 18);
+        b24 = ROL64(a21 ^ d1, 2);
+        b09 = ROL64(a22 ^ d2, 61);
+        b19 = ROL64(a23 ^ d3, 56);
+        b04 = ROL64(a24 ^ d4, 14);
+        a00 = b00 ^ (~b01 & b02);
+        a01 = b01 ^ (~b02 & b03);
+        a02 = b02 ^ (~b03 & b04);
+        a03 = b03 ^ (~b04 & b00);
+        a04 = b04 ^ (~b00 & b01);
+        a05 = b05 ^ (~b06 & b07);
+        a06 = b06 ^ (~b07 & b08);
+        a07 = b07 ^ (~b08 & b09);
+        a08 = b08 ^ (~b09 & b05);
+        a09 = b09 ^ (~b05 & b06);
+        a10 = b10 ^ (~b11 & b12);
+        a11 = b11 ^ (~b12 & b13);
+        a12 = b12 ^ (~b13 & b14);
+        a13 = b13 ^ (~b14 & b10);
+        a14 = b14 ^ (~b10 & b11);
+        a15 = b15 ^ (~b16 & b17);
+        a16 = b16 ^ (~b17 & b18);
+        a17 = b17 ^ (~b18 & b19);
+        a18 = b18 ^ (~b19 & b15);
+        a19 = b19 ^ (~b15 & b16);
+        a20 = b20 ^ (~b21 & b22);
+        a21 = b21 ^ (~b22 & b23);
+        a22 = b22 ^ (~b23 & b24);
+        a23 = b23 ^ (~b24 & b20);
+        a24 = b24 ^ (~b20 & b21);
+        a00 ^= KECCAK_RC[round];
+    }
+    st[0] = a00;
+    st[1] = a01;
+    st[2] = a02;
+    st[3] = a03;
+    st[4] = a04;
+    st[5] = a05;
+    st[6] = a06;
+    st[7] = a07;
+    st[8] = a08;
+    st[9] = a09;
+    st[10] = a10;
+    st[11] = a11;
+    st[12] = a12;
+    st[13] = a13;
+    st[14] = a14;
+    st[15] = a15;
+    st[16] = a16;
+    st[17] = a17;
+    st[18] = a18;
+    st[19] = a19;
+    st[20] = a20;
+    st[21] = a21;
+    st[22] = a22;
+    st[23] = a23;
+    st[24] = a24;
+}
+
+static void
+keccak_f1600_generic(uint64_t st[25])
+{
+    keccak_f1600_body(st);
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+/* The same code where the CPU has BMI1: chi's ~a & b is one andn, which makes the permutation
+ * about a quarter faster. Chosen at import (PyInit__speedups). */
+#define KECCAK_BMI 1
+__attribute__((target("bmi"))) static void
+keccak_f1600_bmi(uint64_t st[25])
+{
+    keccak_f1600_body(st);
+}
+#endif
+
+static void (*keccak_f1600)(uint64_t st[25]) = keccak_f1600_generic;
+
+#define KECCAK_RATE 136 /* bytes: 1600 - 2 * 256 bits */
+
+static inline uint64_t
+load64le(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+#else
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+#endif
+}
+
+static inline void
+keccak_absorb(uint64_t st[25], const uint8_t block[KECCAK_RATE])
+{
+    int i;
+    for (i = 0; i < KECCAK_RATE / 8; i++)
+        st[i] ^= load64le(block + 8 * i);
+    keccak_f1600(st);
+}
+
+/* Absorb the last len < KECCAK_RATE bytes with the padding, and squeeze the 32-byte digest. */
+static void
+keccak_final(uint64_t st[25], const uint8_t *data, size_t len, uint8_t out[32])
+{
+    uint8_t block[KECCAK_RATE];
+    int i, j;
+    memset(block, 0, sizeof block);
+    if (len)
+        memcpy(block, data, len);
+    block[len] ^= 0x01; /* Keccak padding, as Ethereum uses (SHA3 would be 0x06) */
+    block[KECCAK_RATE - 1] ^= 0x80;
+    keccak_absorb(st, block);
+    for (i = 0; i < 4; i++) {
+        uint64_t v = st[i];
+        for (j = 0; j < 8; j++) {
+            out[8 * i + j] = (uint8_t)v;
+            v >>= 8;
+        }
+    }
+}
+
+static void
+keccak256(const uint8_t *data, size_t len, uint8_t out[32])
+{
+    uint64_t st[25];
+    memset(st, 0, sizeof st);
+    while (len >= KECCAK_RATE) {
+        keccak_absorb(st, data);
+        data += KECCAK_RATE;
+        len -= KECCAK_RATE;
+    }
+    keccak_final(st, data, len, out);
+}
+
+/* ------------------------------------------------------------------------------ shared helpers */
+
+/* GC_PAUSE: the batch functions pause the cyclic garbage collector while they run (and restore
+ * its state after). What they create (entries, positions, ints, strings) holds no reference
+ * cycles, but each allocation of a GC-tracked object counts towards the next collection, and a
+ * batch of 100,000 entries would otherwise trigger hundreds of collections, each traversing
+ * every live container: a third of decode_logs' time. Nothing is lost: the collector runs as
+ * usual at the next allocation after the batch. */
+
+static int8_t HEX_ANY[256];   /* value of [0-9a-fA-F], else -1 */
+static int8_t HEX_LOWER[256]; /* value of [0-9a-f], else -1 */
+static const char HEX_DIGITS[] = "0123456789abcdef";
+
+static PyObject *ZERO, *ONE;
+static PyObject *S_BALANCE, *S_PLEDGED_TOTAL, *S_UNPLEDGED_TOTAL, *S_FIRST_SEQ, *S_LAST_SEQ, *S_PLEDGED,
+    *S_BACKER_COUNT, *S_TOPICS, *S_DATA, *S_BLOCK_NUMBER, *S_BLOCK_HASH, *S_TX_HASH, *S_LOG_INDEX,
+    *S_BLOCK_TIMESTAMP;
+
+/* 32-byte big-endian word of a u64 */
+static inline void
+word_u64(uint8_t *w, uint64_t v)
+{
+    int i;
+    memset(w, 0, 24);
+    for (i = 31; i >= 24; i--) {
+        w[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+/* n hex digits (n even) from `table` into n / 2 bytes (out may be NULL: validate only); 0 if any is not a digit */
+static inline int
+hex_bytes(const int8_t *table, const char *p, size_t n, uint8_t *out)
+{
+    size_t i;
+    for (i = 0; i < n; i += 2) {
+        int hi = table[(uint8_t)p[i]], lo = table[(uint8_t)p[i + 1]];
+        if ((hi | lo) < 0)
+            return 0;
+        if (out)
+            out[i / 2] = (uint8_t)(hi << 4 | lo);
+    }
+    return 1;
+}
+
+/* A Python int from n hex digits, all already checked to be digits; NULL without an exception for
+ * more than 64 significant digits (the caller falls back to Python), NULL with one on failure. */
+static PyObject *
+long_from_hex_digits(const char *p, size_t n)
+{
+    char tmp[65];
+    uint64_t v = 0;
+    size_t i;
+    while (n > 1 && *p == '0') {
+        p++;
+        n--;
+    }
+    if (n <= 16) {
+        for (i = 0; i < n; i++)
+            v = v << 4 | (uint64_t)HEX_ANY[(uint8_t)p[i]];
+        return PyLong_FromUnsignedLongLong(v);
+    }
+    if (n > 64)
+        return NULL;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    return PyLong_FromString(tmp, NULL, 16);
+}
+
+/* The ASCII characters of a str, or NULL (no exception) if `o` is not a str of ASCII characters. */
+static inline const char *
+ascii_chars(PyObject *o, Py_ssize_t *len)
+{
+    if (!PyUnicode_Check(o))
+        return NULL;
+#if PY_VERSION_HEX < 0x030C0000
+    if (PyUnicode_READY(o) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+#endif
+    if (!PyUnicode_IS_ASCII(o))
+        return NULL;
+    *len = PyUnicode_GET_LENGTH(o);
+    return (const char *)PyUnicode_DATA(o);
+}
+
+/* A new str "0x" + n ASCII characters. */
+static PyObject *
+str_0x(const char *chars, Py_ssize_t n)
+{
+    PyObject *s = PyUnicode_New(n + 2, 127);
+    if (s == NULL)
+        return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(s), "0x", 2);
+    memcpy(PyUnicode_1BYTE_DATA(s) + 2, chars, (size_t)n);
+    return s;
+}
+
+/* A Python int from `o` exactly as int(o, 16) when `o` is a str of an optional 0x/0X and 1 to 64
+ * significant hex digits; NULL without an exception for anything else (the caller falls back). */
+static PyObject *
+long_from_hex_str(PyObject *o)
+{
+    Py_ssize_t n, i;
+    const char *p = ascii_chars(o, &n);
+    if (p == NULL)
+        return NULL;
+    if (n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        p += 2;
+        n -= 2;
+    }
+    if (n == 0)
+        return NULL;
+    for (i = 0; i < n; i++)
+        if (HEX_ANY[(uint8_t)p[i]] < 0)
+            return NULL;
+    return long_from_hex_digits(p, (size_t)n);
+}
+
+/* The 32-byte big-endian word of a Python int, as int.to_bytes(32, "big"): 1 on success, 0 (no
+ * exception) for anything int.to_bytes would reject or that is not an int, -1 on an error. */
+static int
+long_to_word(PyObject *v, uint8_t out[32])
+{
+    unsigned long long x;
+    if (!PyLong_Check(v))
+        return 0;
+    x = PyLong_AsUnsignedLongLong(v);
+    if (x == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+#if PY_VERSION_HEX >= 0x030D0000
+        {
+            Py_ssize_t need = PyLong_AsNativeBytes(
+                v, out, 32, Py_ASNATIVEBYTES_BIG_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER
+                                | Py_ASNATIVEBYTES_REJECT_NEGATIVE);
+            if (need < 0) {
+                if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_OverflowError))
+                    return -1;
+                PyErr_Clear();
+                return 0;
+            }
+            return need <= 32;
+        }
+#else
+        if (_PyLong_AsByteArray((PyLongObject *)v, out, 32, 0, 0) < 0) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            PyErr_Clear();
+            return 0; /* negative, or 2**256 and above */
+        }
+        return 1;
+#endif
+    }
+    word_u64(out, (uint64_t)x);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------------ keccak256() */
+
+static PyObject *
+sp_keccak256(PyObject *module, PyObject *arg)
+{
+    Py_buffer view;
+    uint8_t digest[32];
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (view.len > 4096) {
+        Py_BEGIN_ALLOW_THREADS
+        keccak256((const uint8_t *)view.buf, (size_t)view.len, digest);
+        Py_END_ALLOW_THREADS
+    }
+    else {
+        keccak256((const uint8_t *)view.buf, (size_t)view.len, digest);
+    }
+    PyBuffer_Release(&view);
+    return PyBytes_FromStringAndSize((const char *)digest, 32);
+}
+
+/* ------------------------------------------------------------------------------ replay_ndjson() */
+
+/* One export line in the exact spelling ledger.export.ndjson_lines writes for an entry without
+ * terms (ledger.export._CANONICAL), restricted to kind 2 or 3 and numbers that fit. */
+typedef struct {
+    uint64_t seq, campaign_id, block_number;
+    int kind;
+    const char *account;       /* "0x" and 40 lowercase hex digits */
+    const char *amount;        /* significant decimal digits of the amount */
+    size_t amount_len;
+    uint8_t amount_word[32];
+    uint8_t account_bytes[20], detail[32], head[32];
+    const char *next; /* the first byte after the line's \n */
+} export_line;
+
+#define EXPECT(lit)                                                                  \
+    do {                                                                             \
+        size_t l_ = sizeof(lit) - 1;                                                 \
+        if ((size_t)(end - p) < l_ || memcmp(p, lit, l_) != 0)                       \
+            return 0;                                                                \
+        p += l_;                                                                     \
+    } while (0)
+
+/* [0-9]+ at p: its end, or NULL if there is no digit */
+static inline const char *
+scan_digits(const char *p, const char *end)
+{
+    const char *start = p;
+    while (p < end && (unsigned)(*p - '0') < 10)
+        p++;
+    return p == start ? NULL : p;
+}
+
+/* decimal digits [p, q) as a u64; 0 if the value does not fit */
+static inline int
+digits_u64(const char *p, const char *q, uint64_t *out)
+{
+    uint64_t v = 0;
+    while (q - p > 1 && *p == '0')
+        p++;
+    if (q - p > 20)
+        return 0;
+    for (; p < q; p++) {
+        uint64_t d = (uint64_t)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+/* decimal digits (no leading zero unless "0") into a 32-byte big-endian word; 0 if >= 2**256 */
+static int
+digits_word(const char *p, size_t n, uint8_t out[32])
+{
+    static const uint32_t POW10[10] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000};
+    uint32_t limb[8] = {0}; /* little-endian 32-bit limbs */
+    size_t done = 0;
+    int k;
+    if (n > 78)
+        return 0;
+    while (done < n) {
+        size_t take = (done == 0 && n % 9) ? n % 9 : 9;
+        uint32_t chunk = 0;
+        uint64_t carry;
+        size_t i;
+        for (i = 0; i < take; i++)
+            chunk = chunk * 10 + (uint32_t)(p[done + i] - '0');
+        done += take;
+        carry = chunk;
+        for (k = 0; k < 8; k++) {
+            uint64_t t = (uint64_t)limb[k] * POW10[take] + carry;
+            limb[k] = (uint32_t)t;
+            carry = t >> 32;
+        }
+        if (carry)
+            return 0;
+    }
+    for (k = 0; k < 8; k++) {
+        out[31 - 4 * k] = (uint8_t)limb[k];
+        out[30 - 4 * k] = (uint8_t)(limb[k] >> 8);
+        out[29 - 4 * k] = (uint8_t)(limb[k] >> 16);
+        out[28 - 4 * k] = (uint8_t)(limb[k] >> 24);
+    }
+    return 1;
+}
+
+/* 1 if [p, end) starts with a complete canonical kind-2/3 line (filled into *ln), else 0: another
+ * kind, another spelling, a number too large for the fast path, or no \n before `end`. */
+static int
+parse_export_line(const char *p, const char *end, export_line *ln)
+{
+    const char *q;
+
+    EXPECT("{\"seq\":");
+    if ((q = scan_digits(p, end)) == NULL || !digits_u64(p, q, &ln->seq))
+        return 0;
+    p = q;
+    EXPECT(",\"kind\":");
+    if (end - p < 2 || (p[0] != '2' && p[0] != '3') || p[1] != ',')
+        return 0;
+    ln->kind = p[0] - '0';
+    p += 1;
+    EXPECT(",\"campaign_id\":");
+    if ((q = scan_digits(p, end)) == NULL || !digits_u64(p, q, &ln->campaign_id))
+        return 0;
+    p = q;
+    EXPECT(",\"account\":\"0x");
+    if (end - p < 40 || !hex_bytes(HEX_LOWER, p, 40, ln->account_bytes))
+        return 0;
+    ln->account = p - 2;
+    p += 40;
+    EXPECT("\",\"amount\":\"");
+    if ((q = scan_digits(p, end)) == NULL)
+        return 0;
+    while (q - p > 1 && *p == '0')
+        p++;
+    ln->amount = p;
+    ln->amount_len = (size_t)(q - p);
+    if (!digits_word(p, ln->amount_len, ln->amount_word))
+        return 0;
+    p = q;
+    EXPECT("\",\"detail\":\"0x");
+    if (end - p < 64 || !hex_bytes(HEX_LOWER, p, 64, ln->detail))
+        return 0;
+    p += 64;
+    EXPECT("\",\"head\":\"0x");
+    if (end - p < 64 || !hex_bytes(HEX_LOWER, p, 64, ln->head))
+        return 0;
+    p += 64;
+    EXPECT("\",\"block_number\":");
+    if ((q = scan_digits(p, end)) == NULL || !digits_u64(p, q, &ln->block_number))
+        return 0;
+    p = q;
+    EXPECT(",\"block_hash\":\"0x");
+    if (end - p < 64 || !hex_bytes(HEX_LOWER, p, 64, NULL))
+        return 0;
+    p += 64;
+    EXPECT("\",\"block_timestamp\":");
+    if ((q = scan_digits(p, end)) != NULL)
+        p = q;
+    else
+        EXPECT("null");
+    EXPECT(",\"tx_hash\":\"0x");
+    if (end - p < 64 || !hex_bytes(HEX_LOWER, p, 64, NULL))
+        return 0;
+    p += 64;
+    EXPECT("\",\"log_index\":");
+    if ((q = scan_digits(p, end)) == NULL)
+        return 0;
+    p = q;
+    EXPECT("}");
+    if (p < end && *p == '\r')
+        p++;
+    EXPECT("\n");
+    ln->next = p;
+    return 1;
+}
+
+/* Attribute access to the projections' records. Position and Campaign are slots dataclasses, so
+ * each field is a member descriptor reading one object pointer at a fixed offset in the instance:
+ * for an object of exactly such a type (generic getattr/setattr, the name resolving to a writable
+ * T_OBJECT_EX member) the pointer is read and written directly, as PyMember_GetOne/SetOne would.
+ * Any other object goes through PyObject_GetAttr/SetAttr. The offsets are found once per type
+ * (a class whose fields are replaced after its first use here is not noticed). */
+
+#define POSITION_FIELDS 5 /* in this order: */
+static PyObject **const POSITION_NAMES[POSITION_FIELDS] = {&S_BALANCE, &S_PLEDGED_TOTAL, &S_UNPLEDGED_TOTAL,
+                                                           &S_FIRST_SEQ, &S_LAST_SEQ};
+enum { P_BALANCE, P_PLEDGED_TOTAL, P_UNPLEDGED_TOTAL, P_FIRST_SEQ, P_LAST_SEQ };
+#define CAMPAIGN_FIELDS 3
+static PyObject **const CAMPAIGN_NAMES[CAMPAIGN_FIELDS] = {&S_LAST_SEQ, &S_PLEDGED, &S_BACKER_COUNT};
+enum { C_LAST_SEQ, C_PLEDGED, C_BACKER_COUNT };
+
+typedef struct {
+    PyTypeObject *type; /* a strong reference, or NULL */
+    int direct;         /* the offsets below are valid for `type` */
+    Py_ssize_t offset[POSITION_FIELDS > CAMPAIGN_FIELDS ? POSITION_FIELDS : CAMPAIGN_FIELDS];
+} field_access;
+
+static field_access POSITION_ACCESS, CAMPAIGN_ACCESS;
+
+/* Point `access` at the type of `obj`, finding the fields' offsets; -1 on an error. */
+static int
+field_access_for(field_access *access, PyObject *obj, PyObject **const names[], int n)
+{
+    PyTypeObject *type = Py_TYPE(obj);
+    Py_ssize_t offset[POSITION_FIELDS > CAMPAIGN_FIELDS ? POSITION_FIELDS : CAMPAIGN_FIELDS];
+    int i, direct;
+    if (access->type == type)
+        return 0;
+    direct = type->tp_getattro == PyObject_GenericGetAttr && type->tp_setattro == PyObject_GenericSetAttr;
+    for (i = 0; i < n && direct; i++) {
+        PyObject *descr = PyObject_GetAttr((PyObject *)type, *names[i]);
+        if (descr == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                return -1;
+            PyErr_Clear();
+            direct = 0;
+        }
+        else {
+            if (Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+                PyMemberDef *member = ((PyMemberDescrObject *)descr)->d_member;
+                offset[i] = member->offset;
+                direct = member->type == T_OBJECT_EX && !(member->flags & READONLY)
+                         && PyType_IsSubtype(type, PyDescr_TYPE(descr));
+            }
+            else
+                direct = 0;
+            Py_DECREF(descr);
+        }
+    }
+    Py_INCREF(type);
+    Py_XSETREF(access->type, type);
+    access->direct = direct;
+    if (direct)
+        memcpy(access->offset, offset, (size_t)n * sizeof offset[0]);
+    return 0;
+}
+
+/* obj.<field i>, a new reference (NULL on an error) */
+static inline PyObject *
+get_field(const field_access *access, PyObject *obj, PyObject **const names[], int i)
+{
+    if (access->direct) {
+        PyObject *v = *(PyObject **)((char *)obj + access->offset[i]);
+        if (v != NULL) {
+            Py_INCREF(v);
+            return v;
+        }
+    }
+    return PyObject_GetAttr(obj, *names[i]); /* also raises AttributeError for an unset slot */
+}
+
+/* obj.<field i> = v; 0, or -1 on an error */
+static inline int
+set_field(const field_access *access, PyObject *obj, PyObject **const names[], int i, PyObject *v)
+{
+    if (access->direct) {
+        PyObject **slot = (PyObject **)((char *)obj + access->offset[i]), *old = *slot;
+        Py_INCREF(v);
+        *slot = v;
+        Py_XDECREF(old);
+        return 0;
+    }
+    return PyObject_SetAttr(obj, *names[i], v);
+}
+
+/* obj.<field i> = obj.<field i> + delta (or - delta); 0, or -1 on an error */
+static int
+add_field(const field_access *access, PyObject *obj, PyObject **const names[], int i, PyObject *delta, int subtract)
+{
+    PyObject *old = get_field(access, obj, names, i), *sum;
+    int r;
+    if (old == NULL)
+        return -1;
+    sum = subtract ? PyNumber_Subtract(old, delta) : PyNumber_Add(old, delta);
+    Py_DECREF(old);
+    if (sum == NULL)
+        return -1;
+    r = set_field(access, obj, names, i, sum);
+    Py_DECREF(sum);
+    return r;
+}
+
+/* The Python objects one line touches. */
+typedef struct {
+    PyObject *cid, *campaign, *account, *key, *position, *amount; /* strong references or NULL */
+} line_objects;
+
+static void
+release_line(line_objects *o)
+{
+    Py_CLEAR(o->cid);
+    Py_CLEAR(o->campaign);
+    Py_CLEAR(o->account);
+    Py_CLEAR(o->key);
+    Py_CLEAR(o->position);
+    Py_CLEAR(o->amount);
+}
+
+/* 1 with the line's objects looked up, 0 when its campaign does not exist (apply_entry raises:
+ * the line is left to Python), -1 on an error. Looking up changes nothing. */
+static int
+lookup_line(const export_line *ln, PyObject *campaigns, PyObject *positions, line_objects *o)
+{
+    if ((o->cid = PyLong_FromUnsignedLongLong(ln->campaign_id)) == NULL)
+        return -1;
+    o->campaign = PyDict_GetItemWithError(campaigns, o->cid);
+    if (o->campaign == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    Py_INCREF(o->campaign);
+    if ((o->account = PyUnicode_New(42, 127)) == NULL)
+        return -1;
+    memcpy(PyUnicode_1BYTE_DATA(o->account), ln->account, 42);
+    if ((o->key = PyTuple_Pack(2, o->cid, o->account)) == NULL)
+        return -1;
+    o->position = PyDict_GetItemWithError(positions, o->key);
+    if (o->position == NULL && PyErr_Occurred())
+        return -1;
+    Py_XINCREF(o->position);
+    if (ln->amount_len <= 19) {
+        uint64_t v = 0;
+        size_t k;
+        for (k = 0; k < ln->amount_len; k++)
+            v = v * 10 + (uint64_t)(ln->amount[k] - '0');
+        o->amount = PyLong_FromUnsignedLongLong(v);
+    }
+    else {
+        char tmp[80];
+        memcpy(tmp, ln->amount, ln->amount_len);
+        tmp[ln->amount_len] = '\0';
+        o->amount = PyLong_FromString(tmp, NULL, 10);
+    }
+    if (o->amount == NULL)
+        return -1;
+    if (field_access_for(&CAMPAIGN_ACCESS, o->campaign, CAMPAIGN_NAMES, CAMPAIGN_FIELDS) < 0)
+        return -1;
+    if (o->position != NULL && field_access_for(&POSITION_ACCESS, o->position, POSITION_NAMES, POSITION_FIELDS) < 0)
+        return -1;
+    return 1;
+}
+
+/* Apply one chained line to the projections exactly as ledger.projections.apply_entry does for
+ * kinds 2 and 3. Returns 1 when applied, 0 when apply_entry would raise (nothing was changed:
+ * the caller leaves the line to Python), -1 on an error. */
+static int
+apply_line(const export_line *ln, line_objects *o, PyObject *positions, PyObject *new_position)
+{
+    PyObject *seq = NULL, *old = NULL, *new = NULL, *first = NULL;
+    PyObject *campaign = o->campaign, *amount = o->amount;
+    const field_access *pa = &POSITION_ACCESS, *ca = &CAMPAIGN_ACCESS;
+    PyObject **const *pn = POSITION_NAMES, **const *cn = CAMPAIGN_NAMES;
+    int result = -1, cmp;
+
+    /* the objects' field access was resolved by lookup_line; no Python code ran since */
+    if (ln->kind == 3) { /* an unpledge beyond the position: apply_entry raises */
+        PyObject *balance = o->position ? get_field(pa, o->position, pn, P_BALANCE) : (Py_INCREF(ZERO), ZERO);
+        if (balance == NULL)
+            goto done;
+        cmp = PyObject_RichCompareBool(amount, balance, Py_GT);
+        Py_DECREF(balance);
+        if (cmp != 0) {
+            result = cmp < 0 ? -1 : 0;
+            goto done;
+        }
+    }
+    /* from here on the entry applies */
+    if ((seq = PyLong_FromUnsignedLongLong(ln->seq)) == NULL)
+        goto done;
+    if (o->position == NULL) {
+        PyObject *args[2] = {o->cid, o->account};
+        o->position = PyObject_Vectorcall(new_position, args, 2, NULL); /* new_position(campaign_id, backer) */
+        if (o->position == NULL || PyDict_SetItem(positions, o->key, o->position) < 0
+            || field_access_for(&POSITION_ACCESS, o->position, pn, POSITION_FIELDS) < 0)
+            goto done;
+    }
+    if (set_field(ca, campaign, cn, C_LAST_SEQ, seq) < 0)
+        goto done;
+    if (ln->kind == 2) {
+        if (add_field(pa, o->position, pn, P_PLEDGED_TOTAL, amount, 0) < 0)
+            goto done;
+        if ((first = get_field(pa, o->position, pn, P_FIRST_SEQ)) == NULL)
+            goto done;
+        cmp = PyObject_IsTrue(first); /* first_seq = first_seq or seq */
+        if (cmp < 0 || (cmp == 0 && set_field(pa, o->position, pn, P_FIRST_SEQ, seq) < 0))
+            goto done;
+    }
+    else if (add_field(pa, o->position, pn, P_UNPLEDGED_TOTAL, amount, 0) < 0)
+        goto done;
+    if (set_field(pa, o->position, pn, P_LAST_SEQ, seq) < 0)
+        goto done;
+    if ((old = get_field(pa, o->position, pn, P_BALANCE)) == NULL)
+        goto done;
+    if ((new = ln->kind == 2 ? PyNumber_Add(old, amount) : PyNumber_Subtract(old, amount)) == NULL)
+        goto done;
+    { /* _set_balance: the backer count follows positions going 0 -> >0 and >0 -> 0 */
+        int old_zero, new_positive, old_positive, new_zero;
+        if ((old_zero = PyObject_RichCompareBool(old, ZERO, Py_EQ)) < 0
+            || (new_positive = PyObject_RichCompareBool(new, ZERO, Py_GT)) < 0)
+            goto done;
+        if (old_zero && new_positive) {
+            if (add_field(ca, campaign, cn, C_BACKER_COUNT, ONE, 0) < 0)
+                goto done;
+        }
+        else {
+            if ((old_positive = PyObject_RichCompareBool(old, ZERO, Py_GT)) < 0
+                || (new_zero = PyObject_RichCompareBool(new, ZERO, Py_EQ)) < 0)
+                goto done;
+            if (old_positive && new_zero && add_field(ca, campaign, cn, C_BACKER_COUNT, ONE, 1) < 0)
+                goto done;
+        }
+        if (set_field(pa, o->position, pn, P_BALANCE, new) < 0)
+            goto done;
+    }
+    if (add_field(ca, campaign, cn, C_PLEDGED, amount, ln->kind == 3) < 0)
+        goto done;
+    result = 1;
+done:
+    Py_XDECREF(seq);
+    Py_XDECREF(old);
+    Py_XDECREF(new);
+    Py_XDECREF(first);
+    return result;
+}
+
+/* A u64 from a Python int: 1, 0 (no exception) if it is out of range, -1 on another error. */
+static int
+as_u64(PyObject *o, uint64_t *out)
+{
+    unsigned long long v = PyLong_AsUnsignedLongLong(o);
+    if (v == (unsigned long long)-1 && PyErr_Occurred()) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (uint64_t)v;
+    return 1;
+}
+
+PyDoc_STRVAR(replay_ndjson_doc,
+"replay_ndjson(buffer, pos, head, length, last_block, campaigns, positions, new_position)\n"
+"    -> (pos, handled, head, last_block)\n\n"
+"Replay the export lines of `buffer` from offset `pos` while each is a complete canonical kind-2/3\n"
+"line with seq length + 1 that chains to `head` and applies cleanly to the `campaigns` and\n"
+"`positions` dicts (a new position is `new_position(campaign_id, backer)`). Returns the offset\n"
+"of the first line not handled, how many were, and the head and highest block after them.");
+
+static PyObject *
+sp_replay_ndjson(PyObject *module, PyObject *args)
+{
+    Py_buffer view;
+    Py_ssize_t pos, handled = 0;
+    PyObject *head_obj, *length_obj, *last_block_obj, *campaigns, *positions, *new_position, *result = NULL;
+    uint64_t length = 0, last_block = 0;
+    uint8_t head[32], pre[224], digest[32];
+    const char *p, *end;
+    int r, gc_was_enabled = 0;
+
+    if (!PyArg_ParseTuple(args, "y*nSOOO!O!O:replay_ndjson", &view, &pos, &head_obj, &length_obj,
+                          &last_block_obj, &PyDict_Type, &campaigns, &PyDict_Type, &positions, &new_position))
+        return NULL;
+    if (pos < 0 || pos > view.len) {
+        PyErr_SetString(PyExc_ValueError, "pos out of range");
+        goto done;
+    }
+    if (PyBytes_GET_SIZE(head_obj) != 32) {
+        PyErr_SetString(PyExc_ValueError, "head must be 32 bytes");
+        goto done;
+    }
+    memcpy(head, PyBytes_AS_STRING(head_obj), 32);
+    p = (const char *)view.buf + pos;
+    end = (const char *)view.buf + view.len;
+    if ((r = as_u64(length_obj, &length)) < 0 || (r > 0 && (r = as_u64(last_block_obj, &last_block)) < 0))
+        goto done;
+    if (r == 0 || length == UINT64_MAX || !PyDict_CheckExact(campaigns) || !PyDict_CheckExact(positions)) {
+        result = Py_BuildValue("(nnOO)", pos, (Py_ssize_t)0, head_obj, last_block_obj);
+        goto done;
+    }
+    /* the preimage: head, seq, kind, campaign id, account, amount, detail as 32-byte words */
+    memset(pre, 0, sizeof pre);
+    gc_was_enabled = PyGC_Disable(); /* see GC_PAUSE */
+    while (p < end) {
+        export_line ln;
+        line_objects objects = {NULL, NULL, NULL, NULL, NULL, NULL};
+        if (!parse_export_line(p, end, &ln) || ln.seq != length + 1)
+            break;
+        memcpy(pre, head, 32);
+        word_u64(pre + 32, ln.seq);
+        word_u64(pre + 64, (uint64_t)ln.kind);
+        word_u64(pre + 96, ln.campaign_id);
+        memset(pre + 128, 0, 12);
+        memcpy(pre + 140, ln.account_bytes, 20);
+        memcpy(pre + 160, ln.amount_word, 32);
+        memcpy(pre + 192, ln.detail, 32);
+        keccak256(pre, sizeof pre, digest);
+        if (memcmp(digest, ln.head, 32) != 0) /* a head that does not chain */
+            break;
+        if ((r = lookup_line(&ln, campaigns, positions, &objects)) > 0)
+            r = apply_line(&ln, &objects, positions, new_position);
+        release_line(&objects);
+        if (r < 0)
+            goto done;
+        if (r == 0) /* no such campaign, or an unpledge beyond the position */
+            break;
+        memcpy(head, digest, 32);
+        length = ln.seq;
+        if (ln.block_number > last_block)
+            last_block = ln.block_number;
+        handled++;
+        p = ln.next;
+    }
+    result = Py_BuildValue("(nny#K)", (Py_ssize_t)(p - (const char *)view.buf), handled, (const char *)head,
+                           (Py_ssize_t)32, (unsigned long long)last_block);
+done:
+    if (gc_was_enabled)
+        PyGC_Enable();
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------ decode_logs() */
+
+/* The entry of one Pledged/Unpledged/Refunded log, as ledger.events.decode_log builds it; NULL
+ * without an exception when the log is anything else (the caller then calls decode_log). */
+static PyObject *
+decode_one(PyObject *raw, const char *topic_chars[3], PyObject *kinds, PyObject *zero_word, PyTypeObject *entry_type)
+{
+    PyObject *topics, *t0, *data_obj, *o, *entry;
+    PyObject *f[13] = {NULL};
+    const char *data, *t0c, *t2c;
+    Py_ssize_t n, n2, i;
+    int kind = -1;
+
+    if (!PyDict_CheckExact(raw))
+        return NULL;
+    if ((topics = PyDict_GetItemWithError(raw, S_TOPICS)) == NULL || !PyList_CheckExact(topics)
+        || PyList_GET_SIZE(topics) != 3)
+        return NULL;
+    t0 = PyList_GET_ITEM(topics, 0);
+    if ((t0c = ascii_chars(t0, &n)) == NULL || n != 66)
+        return NULL;
+    for (i = 0; i < 3; i++)
+        if (memcmp(t0c, topic_chars[i], 66) == 0) {
+            kind = (int)i;
+            break;
+        }
+    if (kind < 0)
+        return NULL;
+    if ((data_obj = PyDict_GetItemWithError(raw, S_DATA)) == NULL || (data = ascii_chars(data_obj, &n)) == NULL
+        || n != 2 + 3 * 64)
+        return NULL;
+    if ((t2c = ascii_chars(PyList_GET_ITEM(topics, 2), &n2)) == NULL)
+        return NULL;
+    /* int(word, 16) of the data words: plain hex digits only */
+    if (!hex_bytes(HEX_ANY, data + 2, 128, NULL))
+        return NULL;
+    if ((f[0] = long_from_hex_digits(data + 66, 64)) == NULL) /* seq */
+        goto fail;
+    f[1] = PySequence_GetItem(kinds, kind);
+    if (f[1] == NULL || (f[2] = long_from_hex_str(PyList_GET_ITEM(topics, 1))) == NULL) /* campaign id */
+        goto fail;
+    if ((f[3] = n2 >= 40 ? str_0x(t2c + n2 - 40, 40) : str_0x(t2c, n2)) == NULL) /* account */
+        goto fail;
+    if ((f[4] = long_from_hex_digits(data + 2, 64)) == NULL) /* amount */
+        goto fail;
+    Py_INCREF(zero_word);
+    f[5] = zero_word;
+    if ((f[6] = str_0x(data + 130, 64)) == NULL) /* head */
+        goto fail;
+    if ((o = PyDict_GetItemWithError(raw, S_BLOCK_NUMBER)) == NULL || (f[7] = long_from_hex_str(o)) == NULL)
+        goto fail;
+    if ((f[8] = PyDict_GetItemWithError(raw, S_BLOCK_HASH)) == NULL)
+        goto fail;
+    Py_INCREF(f[8]);
+    if ((f[9] = PyDict_GetItemWithError(raw, S_TX_HASH)) == NULL)
+        goto fail;
+    Py_INCREF(f[9]);
+    if ((o = PyDict_GetItemWithError(raw, S_LOG_INDEX)) == NULL || (f[10] = long_from_hex_str(o)) == NULL)
+        goto fail;
+    o = PyDict_GetItemWithError(raw, S_BLOCK_TIMESTAMP); /* int(t, 16) if t else None */
+    if (o == NULL && PyErr_Occurred())
+        goto fail;
+    if (o == NULL || o == Py_None || (PyUnicode_Check(o) && PyUnicode_GET_LENGTH(o) == 0)) {
+        Py_INCREF(Py_None);
+        f[11] = Py_None;
+    }
+    else if ((f[11] = long_from_hex_str(o)) == NULL)
+        goto fail;
+    Py_INCREF(Py_None);
+    f[12] = Py_None; /* terms */
+    if ((entry = entry_type->tp_alloc(entry_type, 13)) == NULL)
+        goto fail;
+    for (i = 0; i < 13; i++)
+        PyTuple_SET_ITEM(entry, i, f[i]); /* steals */
+    return entry;
+fail:
+    for (i = 0; i < 13; i++)
+        Py_XDECREF(f[i]);
+    return NULL;
+}
+
+static int
+check_entry_type(PyObject *o)
+{
+    if (!PyType_Check(o) || !PyType_IsSubtype((PyTypeObject *)o, &PyTuple_Type)
+        || ((PyTypeObject *)o)->tp_basicsize != PyTuple_Type.tp_basicsize
+        || ((PyTypeObject *)o)->tp_itemsize != PyTuple_Type.tp_itemsize) {
+        PyErr_SetString(PyExc_TypeError, "entry_type must be a NamedTuple class");
+        return -1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(decode_logs_doc,
+"decode_logs(logs, topics, kinds, zero_word, entry_type, fallback) -> list\n\n"
+"[decode_log(raw) for raw in logs], decoding in C each log whose topic0 is one of the three\n"
+"`topics` (lowercase 0x-hex; `kinds` are their Kind members) with the exact shape of those events,\n"
+"and calling `fallback(raw)` for every other log.");
+
+static PyObject *
+sp_decode_logs(PyObject *module, PyObject *args)
+{
+    PyObject *logs, *topics, *kinds, *zero_word, *entry_type, *fallback, *seq = NULL, *out = NULL;
+    const char *topic_chars[3];
+    Py_ssize_t i, n;
+    int gc_was_enabled = 0;
+
+    if (!PyArg_ParseTuple(args, "OO!O!UOO:decode_logs", &logs, &PyTuple_Type, &topics, &PyTuple_Type, &kinds,
+                          &zero_word, &entry_type, &fallback))
+        return NULL;
+    if (check_entry_type(entry_type) < 0)
+        return NULL;
+    if (PyTuple_GET_SIZE(topics) != 3 || PyTuple_GET_SIZE(kinds) != 3) {
+        PyErr_SetString(PyExc_ValueError, "three topics and three kinds");
+        return NULL;
+    }
+    for (i = 0; i < 3; i++) {
+        Py_ssize_t len;
+        topic_chars[i] = ascii_chars(PyTuple_GET_ITEM(topics, i), &len);
+        if (topic_chars[i] == NULL || len != 66) {
+            PyErr_SetString(PyExc_ValueError, "topics are 0x and 64 hex digits");
+            return NULL;
+        }
+    }
+    if ((seq = PySequence_Tuple(logs)) == NULL) /* a snapshot: fallback() may run any code */
+        return NULL;
+    n = PyTuple_GET_SIZE(seq);
+    if ((out = PyList_New(0)) == NULL)
+        goto error;
+    gc_was_enabled = PyGC_Disable(); /* see GC_PAUSE */
+    for (i = 0; i < n; i++) {
+        PyObject *raw = PyTuple_GET_ITEM(seq, i);
+        PyObject *entry = decode_one(raw, topic_chars, kinds, zero_word, (PyTypeObject *)entry_type);
+        int r;
+        if (entry == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            if ((entry = PyObject_CallOneArg(fallback, raw)) == NULL)
+                goto error;
+        }
+        r = PyList_Append(out, entry);
+        Py_DECREF(entry);
+        if (r < 0)
+            goto error;
+    }
+    if (gc_was_enabled)
+        PyGC_Enable();
+    Py_DECREF(seq);
+    return out;
+error:
+    if (gc_was_enabled)
+        PyGC_Enable();
+    Py_XDECREF(seq);
+    Py_XDECREF(out);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------------------ verify_chain() */
+
+PyDoc_STRVAR(verify_chain_doc,
+"verify_chain(head, length, entries, start, entry_type) -> (count, head)\n\n"
+"Check entries[start:] against a chain at `head` (32 bytes) after entry `length`, as\n"
+"HashChain.append does, and stop at the first entry that is not of `entry_type`, does not follow\n"
+"on or does not chain, or has a field append would not hash as plain 0x-hex or a uint256.\n"
+"Returns how many entries chained and the head after the last of them.");
+
+static PyObject *
+sp_verify_chain(PyObject *module, PyObject *args)
+{
+    PyObject *head_obj, *length_obj, *entries, *entry_type, *seq = NULL, *result = NULL;
+    Py_ssize_t start, i, n, count = 0;
+    uint64_t length = 0;
+    uint8_t head[32], pre[224], digest[32];
+    int r;
+
+    if (!PyArg_ParseTuple(args, "SOOnO:verify_chain", &head_obj, &length_obj, &entries, &start, &entry_type))
+        return NULL;
+    if (check_entry_type(entry_type) < 0)
+        return NULL;
+    if (PyBytes_GET_SIZE(head_obj) != 32) {
+        PyErr_SetString(PyExc_ValueError, "head must be 32 bytes");
+        return NULL;
+    }
+    memcpy(head, PyBytes_AS_STRING(head_obj), 32);
+    if ((r = as_u64(length_obj, &length)) < 0)
+        return NULL;
+    if ((seq = PySequence_Fast(entries, "entries must be a sequence")) == NULL)
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    if (start < 0 || start > n) {
+        PyErr_SetString(PyExc_ValueError, "start out of range");
+        goto done;
+    }
+    memset(pre, 0, sizeof pre);
+    /* no Python code runs in this loop, so the borrowed items stay alive */
+    for (i = start; r > 0 && i < n && length < UINT64_MAX; i++) {
+        PyObject *e = PySequence_Fast_GET_ITEM(seq, i);
+        const char *account, *detail, *h;
+        Py_ssize_t na, nd, nh;
+        uint64_t s;
+        int k;
+
+        if (Py_TYPE(e) != (PyTypeObject *)entry_type || PyTuple_GET_SIZE(e) < 7 || !PyLong_Check(PyTuple_GET_ITEM(e, 0)))
+            break;
+        if ((r = as_u64(PyTuple_GET_ITEM(e, 0), &s)) <= 0 || s != length + 1)
+            break;
+        if ((account = ascii_chars(PyTuple_GET_ITEM(e, 3), &na)) == NULL || na != 42
+            || (detail = ascii_chars(PyTuple_GET_ITEM(e, 5), &nd)) == NULL || nd != 66
+            || (h = ascii_chars(PyTuple_GET_ITEM(e, 6), &nh)) == NULL || nh != 66)
+            break;
+        memcpy(pre, head, 32);
+        word_u64(pre + 32, s);
+        if ((r = long_to_word(PyTuple_GET_ITEM(e, 1), pre + 64)) <= 0
+            || (r = long_to_word(PyTuple_GET_ITEM(e, 2), pre + 96)) <= 0
+            || (r = long_to_word(PyTuple_GET_ITEM(e, 4), pre + 160)) <= 0)
+            break;
+        memset(pre + 128, 0, 12);
+        if (!hex_bytes(HEX_ANY, account + 2, 40, pre + 140) || !hex_bytes(HEX_ANY, detail + 2, 64, pre + 192))
+            break;
+        keccak256(pre, sizeof pre, digest);
+        for (k = 0; k < 32; k++) /* digest.hex() == head[2:] */
+            if (h[2 + 2 * k] != HEX_DIGITS[digest[k] >> 4] || h[3 + 2 * k] != HEX_DIGITS[digest[k] & 15])
+                break;
+        if (k < 32)
+            break;
+        memcpy(head, digest, 32);
+        length = s;
+        count++;
+    }
+    if (r < 0)
+        goto done;
+    result = Py_BuildValue("(ny#)", count, (const char *)head, (Py_ssize_t)32);
+done:
+    Py_DECREF(seq);
+    return result;
+}
+
+/* ------------------------------------------------------------------------------ the module */
+
+static PyMethodDef methods[] = {
+    {"keccak256", sp_keccak256, METH_O,
+     PyDoc_STR("keccak256(data) -> bytes: Keccak-256 (Ethereum's, 0x01 padding) of a bytes-like object")},
+    {"replay_ndjson", sp_replay_ndjson, METH_VARARGS, replay_ndjson_doc},
+    {"decode_logs", sp_decode_logs, METH_VARARGS, decode_logs_doc},
+    {"verify_chain", sp_verify_chain, METH_VARARGS, verify_chain_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "ledger._speedups", "CrowdLedger's hot loops in C (see ledger/native.py).", -1, methods,
+};
+
+static int
+intern(PyObject **slot, const char *name)
+{
+    *slot = PyUnicode_InternFromString(name);
+    return *slot == NULL ? -1 : 0;
+}
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    int c;
+#ifdef KECCAK_BMI
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("bmi"))
+        keccak_f1600 = keccak_f1600_bmi;
+#endif
+    for (c = 0; c < 256; c++) {
+        HEX_ANY[c] = HEX_LOWER[c] = -1;
+    }
+    for (c = 0; c < 10; c++)
+        HEX_ANY['0' + c] = HEX_LOWER['0' + c] = (int8_t)c;
+    for (c = 0; c < 6; c++) {
+        HEX_ANY['a' + c] = HEX_LOWER['a' + c] = (int8_t)(10 + c);
+        HEX_ANY['A' + c] = (int8_t)(10 + c);
+    }
+    if (ZERO == NULL) {
+        if ((ZERO = PyLong_FromLong(0)) == NULL || (ONE = PyLong_FromLong(1)) == NULL)
+            return NULL;
+        if (intern(&S_BALANCE, "balance") < 0 || intern(&S_PLEDGED_TOTAL, "pledged_total") < 0
+            || intern(&S_UNPLEDGED_TOTAL, "unpledged_total") < 0 || intern(&S_FIRST_SEQ, "first_seq") < 0
+            || intern(&S_LAST_SEQ, "last_seq") < 0 || intern(&S_PLEDGED, "pledged") < 0
+            || intern(&S_BACKER_COUNT, "backer_count") < 0 || intern(&S_TOPICS, "topics") < 0
+            || intern(&S_DATA, "data") < 0 || intern(&S_BLOCK_NUMBER, "blockNumber") < 0
+            || intern(&S_BLOCK_HASH, "blockHash") < 0 || intern(&S_TX_HASH, "transactionHash") < 0
+            || intern(&S_LOG_INDEX, "logIndex") < 0 || intern(&S_BLOCK_TIMESTAMP, "blockTimestamp") < 0)
+            return NULL;
+    }
+    return PyModule_Create(&module_def);
+}
