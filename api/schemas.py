@@ -29,6 +29,8 @@ class CampaignState(str, Enum):
     failed = "failed"
     cancelled = "cancelled"
     claimed = "claimed"
+    in_delivery = "in_delivery"
+    aborted = "aborted"
 
 
 class CampaignSort(str, Enum):
@@ -139,7 +141,8 @@ class EntryPublic(BaseModel):
     seq: int = Field(ge=1)
     kind: int = Field(ge=1, le=7)
     kind_name: Literal[
-        "campaign_created", "pledged", "unpledged", "cancelled", "claimed", "refunded", "fees_withdrawn", "unknown"
+        "campaign_created", "pledged", "unpledged", "cancelled", "claimed", "refunded", "fees_withdrawn",
+        "milestone_plan", "release_requested", "voted", "tranche_released", "aborted", "disclosed", "unknown"
     ]
     campaign_id: int = Field(description="0 for a fee withdrawal")
     account: Address

@@ -18,12 +18,9 @@ from api.pagination import (
     page,
 )
 from api.schemas import BackerPublic
-from api.services.present import JSON, backed_campaign_public, checksum, position_public
-from api.services.reader import backed_campaign_from_row, position_from_row
+from api.services.present import JSON, backed_json, checksum, page_json
 
 router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES, route_class=FastRoute)
-
-_TS = 9  # the chain time column, after the campaign's; the position's columns follow
 
 
 @router.get("/{address}", response_model=BackerPublic)
@@ -36,11 +33,5 @@ async def read_backer(
     kind = f"backer:{backer}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
     rows, more = page(await reader_of(request).abacker_positions(backer, limit=limit, after=after), limit)
-    data = []
-    for row in rows:
-        campaign = backed_campaign_from_row(row)
-        ts = row[_TS]
-        position = position_from_row(campaign.campaign_id, backer, row, _TS + 1)
-        data.append({"campaign": backed_campaign_public(campaign, ts), "position": position_public(campaign, position, ts)})
     next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
-    return JSON({"address": checksum(backer), "data": data, "next": next_cursor})
+    return JSON(page_json([backed_json(row) for row in rows], next_cursor, address=checksum(backer)))

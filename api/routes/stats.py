@@ -18,8 +18,8 @@ from ledger.records import ETH, State
 router = APIRouter(tags=["stats"], responses=RESPONSES)
 
 _TOTALS = ("campaigns", "successful", "pledged", "raised", "claimed", "fees", "escrowed")
-SUCCESSFUL = (State.SUCCEEDED, State.CLAIMED)
-ENDED = (State.SUCCEEDED, State.CLAIMED, State.FAILED, State.CANCELLED)
+SUCCESSFUL = (State.SUCCEEDED, State.CLAIMED, State.IN_DELIVERY)  # funded; delivery may still be under way
+ENDED = (State.SUCCEEDED, State.CLAIMED, State.FAILED, State.CANCELLED, State.IN_DELIVERY, State.ABORTED)
 
 
 

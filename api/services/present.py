@@ -126,6 +126,26 @@ def backed_campaign_public(c: Campaign, chain_time: int) -> dict[str, Any]:
     }
 
 
+def backed_json(row: Any) -> str:
+    """A row of LedgerReader.backer_positions (BACKED_COLUMNS, chain time, POSITION_COLUMNS) as
+    the JSON text of BackedCampaignPublic: what backed_campaign_public and position_public give,
+    formatted straight to text (a backer's page was mostly building those dicts)."""
+    (campaign_id, creator, token, goal, deadline, keep_it_all, pledged, cancelled, claimed, chain_time,
+     balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq) = row
+    campaign = Campaign(campaign_id, creator, token, int(goal), deadline, 0, bool(keep_it_all), 0, "", 0, 0, None,
+                        int(pledged), 0, bool(cancelled), bool(claimed))
+    position = Position(campaign_id, "", int(balance), 0, 0, int(refunded_total), first_seq, last_seq)
+    return (
+        f'{{"campaign":{{"id":{campaign_id},"creator":"{checksum(creator)}","token":"{checksum(token)}",'
+        f'"asset":"{"ETH" if token == ETH else "ERC20"}","goal":"{u256(goal)}","pledged":"{u256(pledged)}",'
+        f'"state":"{STATE_NAMES[campaign.state_at(chain_time)]}","deadline":"{iso(deadline)}"}},'
+        f'"position":{{"balance":"{u256(balance)}","pledged_total":"{u256(pledged_total)}",'
+        f'"unpledged_total":"{u256(unpledged_total)}","refunded_total":"{u256(refunded_total)}",'
+        f'"status":"{position_status(campaign, position, chain_time).value}","first_seq":{first_seq},'
+        f'"last_seq":{last_seq}}}}}'
+    )
+
+
 def position_public(c: Campaign, p: Position, chain_time: int) -> dict[str, Any]:
     return {
         "balance": str(p.balance),
@@ -138,7 +158,7 @@ def position_public(c: Campaign, p: Position, chain_time: int) -> dict[str, Any]
     }
 
 
-KIND_JSON = [f'"{KIND_NAMES.get(k, "unknown")}"' if 0 < k < 8 else '"unknown"' for k in range(8)]
+KIND_JSON = [f'"{KIND_NAMES.get(k, "unknown")}"' if k else '"unknown"' for k in range(max(Kind) + 1)]
 _CLAIMED, _FEES_WITHDRAWN = int(Kind.CLAIMED), int(Kind.FEES_WITHDRAWN)
 
 
@@ -149,7 +169,7 @@ def entry_json(row: Any, previous_head: str | None = None) -> str:
     for orjson."""
     seq, kind, campaign_id, account, amount, detail, head, block, block_hash, timestamp, tx, index, final = row[:13]
     return (
-        f'{{"seq":{seq},"kind":{kind},"kind_name":{KIND_JSON[kind] if 0 < kind < 8 else KIND_JSON[0]},'
+        f'{{"seq":{seq},"kind":{kind},"kind_name":{KIND_JSON[kind] if 0 < kind < len(KIND_JSON) else KIND_JSON[0]},'
         f'"campaign_id":{campaign_id},"account":"{checksum(account)}",'
         f'"amount":"{(amount.lstrip("0") or "0") if amount.__class__ is str else amount}","detail":"{detail}",'
         f'"fee":{_fee(detail) if kind == _CLAIMED else "null"},'
@@ -185,7 +205,7 @@ def _quoted_iso(timestamp: int) -> str:
 #   time:   a block time outside years 1970-9999 (SQLite's strftime range), formatted by iso()
 # entry_json stays the reference: the tests check both give the same text for every entry.
 
-_SQL_KIND_NAME = "CASE e.kind " + " ".join(f"WHEN {k} THEN '{KIND_JSON[k][1:-1]}'" for k in range(1, 8)) + " ELSE 'unknown' END"
+_SQL_KIND_NAME = "CASE e.kind " + " ".join(f"WHEN {k} THEN '{KIND_JSON[k][1:-1]}'" for k in range(1, len(KIND_JSON))) + " ELSE 'unknown' END"
 _TIME_RANGE = "e.block_timestamp >= 0 AND e.block_timestamp < 253402300800"  # 1970-01-01 .. 9999-12-31
 _SQL_TIME = {
     "sqlite": "strftime('%Y-%m-%dT%H:%M:%SZ', e.block_timestamp, 'unixepoch')",
@@ -231,7 +251,8 @@ def entry_text(row: Any) -> str:
     text = row[1] + checksum(row[2]) + row[3]
     detail, timestamp = row[4], row[5]
     if detail is not None:
-        if text[text.index('"kind":') + 7] == "5":  # claimed; else fees_withdrawn
+        start = text.index('"kind":') + 7
+        if text[start:text.index(",", start)] == str(_CLAIMED):  # else fees_withdrawn
             text = text.replace(_NO_FEE, f'"fee":"{int(detail, 16)}","fee_token":null', 1)
         else:
             text = text.replace(_NO_FEE, f'"fee":null,"fee_token":"{checksum("0x" + detail[-40:])}"', 1)

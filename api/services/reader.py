@@ -10,9 +10,10 @@ wall clock). The schema is ledger/db/schema.py; amounts are NUMERIC(78,0) on Pos
 Connections run in autocommit, so every statement sees the newest committed batch and no
 transaction stays open between requests (WAL readers never pin an old snapshot).
 
-The hot routes call these inline on the event loop: one indexed lookup takes less time than the
-hop to a worker thread would (measured on both databases); the slow reads (stats, export, the
-node checks) go through the thread pool.
+The hot routes read on the event loop (the `a...` methods): inline on SQLite, where one indexed
+lookup takes less time than the hop to a worker thread would, and on PostgreSQL over a few libpq
+connections the loop drives itself (api/services/pgasync.py), so it serves other requests while
+the server works. The slow reads (stats, export, the node checks) go through the thread pool.
 """
 
 from __future__ import annotations
@@ -416,10 +417,6 @@ class LedgerReader:
             return rows, int(backers), int(positions_)
 
         return self.run(work)
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _is_db_error(exc: BaseException) -> bool:

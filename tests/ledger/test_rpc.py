@@ -611,7 +611,7 @@ class StubRpc:
         self.suggest = suggest
         self.calls: list[tuple[int, int]] = []
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[dict]:
+    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None, parse=None) -> list[dict]:
         self.calls.append((from_block, to_block))
         overlaps = from_block <= self.dense[1] and to_block >= self.dense[0]
         if overlaps and to_block - from_block + 1 > self.limit:

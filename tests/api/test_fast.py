@@ -1,0 +1,313 @@
+"""The hot routes' fast paths give exactly what the general ones give: FastRoute's canonical-input
+parser against FastAPI's validation, the database-formatted ledger entries against entry_json,
+the direct-to-text backer items against the dicts, and PostgreSQL's event-loop connections
+(api/services/pgasync.py) against the blocking ones, including when the server drops them."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from eth_utils import to_checksum_address
+from pydantic import BaseModel
+from sqlalchemy import insert, text
+from sqlalchemy.engine import make_url
+from starlette.requests import Request
+
+from api import schemas
+from api.fastpath import Int, Text, parser
+from api.pagination import CURSOR_PARAM, LIMIT_PARAM
+from api.services.pgasync import Statement
+from api.services.present import (
+    backed_campaign_public,
+    backed_json,
+    checksum,
+    entry_json,
+    entry_text,
+    position_public,
+    warm_checksums,
+)
+from api.services.reader import LedgerReader, backed_campaign_from_row, position_from_row
+from ledger.db.engine import open_database
+from ledger.db.schema import ledger_entries, sync_state
+from ledger.errors import StorageError
+from tests.api.conftest import World, make_world
+from tests.support.chain import EscrowChain
+from tests.support.databases import fresh_database
+
+INT64 = 2**63 - 1
+ADDRESS = "0x" + "ab" * 20
+
+
+def request(path_params: dict[str, str], query: bytes = b"") -> Request:
+    return Request({"type": "http", "path_params": path_params, "query_string": query, "headers": []})
+
+
+# --------------------------------------------------------------------------------- FastRoute
+
+
+def test_fast_parser_takes_only_canonical_input() -> None:
+    parse = parser(path={"seq": Int(ge=1)}, query={"after": Int(), "limit": LIMIT_PARAM, "cursor": CURSOR_PARAM})
+    assert parse(request({"seq": "7"})) == {"seq": 7}
+    assert parse(request({"seq": "7"}, b"after=0&limit=500&cursor=a-_Z9")) == {
+        "seq": 7, "after": 0, "limit": 500, "cursor": "a-_Z9"
+    }
+    assert parse(request({"seq": "999999999999999999"})) == {"seq": 999_999_999_999_999_999}
+    # anything else is left to FastAPI: its validation decides, and words the error
+    for seq in ("0", "07", "-1", "+1", "1.5", "1e3", " 1", "1 ", "１", "9" * 19, str(INT64), ""):
+        assert parse(request({"seq": seq})) is None, seq
+    for query in (b"limit=0", b"limit=501", b"limit=050", b"after=-1", b"after=", b"after", b"after=1&after=2",
+                  b"other=1", b"after=1&", b"&after=1", b"after=%31", b"after=1+1", b"after=1;x", b"cursor=",
+                  b"cursor=a=b", b"cursor=" + b"a" * 513, b"after=\xff", b"AFTER=1"):
+        assert parse(request({"seq": "1"}, query)) is None, query
+    address = parser(path={"address": Text(r"0x[0-9a-fA-F]{40}")})
+    assert address(request({"address": ADDRESS.upper().replace("0X", "0x")})) is not None
+    for value in (ADDRESS + "\n", ADDRESS[:-1], ADDRESS + "0", "0X" + ADDRESS[2:], ADDRESS[:-1] + "g"):
+        assert address(request({"address": value})) is None, value
+
+
+def same(world: World, fast: tuple[str, dict[str, Any]], slow: tuple[str, dict[str, Any]]) -> None:
+    a, b = world.get(fast[0], params=fast[1]), world.get(slow[0], params=slow[1])
+    assert (a.status_code, a.content, a.headers.get("etag")) == (b.status_code, b.content, b.headers.get("etag")), (fast, slow)
+
+
+def test_fast_and_validated_paths_answer_alike(world: World) -> None:
+    """The same question asked in canonical form (fast path) and in a form only FastAPI's
+    validation accepts (leading zeros, an unknown parameter): the same answer, byte for byte."""
+    length = world.chain.escrow.functions.ledgerLength().call()
+    campaigns = [c["id"] for c in world.get("/campaigns", params={"limit": 500}).json()["data"]]
+    for campaign_id in [*campaigns, 999_999]:
+        same(world, (f"/campaigns/{campaign_id}", {}), (f"/campaigns/0{campaign_id}", {}))
+    for seq in [1, 2, length // 2, length, length + 1]:
+        same(world, (f"/ledger/{seq}", {}), (f"/ledger/00{seq}", {}))
+    for after in [0, 1, length // 3, length - 1, length, length + 5]:
+        same(world, ("/ledger", {"after": after}), ("/ledger", {"after": f"0{after}", "x": 1}))
+        same(world, ("/ledger", {"after": after, "limit": 7}), ("/ledger", {"limit": "007", "after": after}))
+    cursor = world.get("/ledger", params={"limit": 3}).json()["next"]
+    same(world, ("/ledger", {"cursor": cursor, "limit": 3}), ("/ledger", {"cursor": cursor, "limit": "03"}))
+    backers = {b for c in campaigns for b in backers_of(world, c)}
+    for backer in sorted(backers)[:20]:
+        same(world, (f"/backers/{backer}", {}), (f"/backers/{backer}", {"unknown": "x"}))
+        same(world, (f"/backers/{backer.lower()}", {"limit": 1}), (f"/backers/{backer.lower()}", {"limit": "01"}))
+
+
+def backers_of(world: World, campaign_id: int) -> list[str]:
+    return [b["backer"] for b in world.get(f"/campaigns/{campaign_id}/backers", params={"limit": 500}).json()["data"]]
+
+
+def valid(world: World, path: str, model: type[BaseModel], **params: Any) -> dict[str, Any]:
+    response = world.get(path, params=params)
+    assert response.status_code == 200, (path, response.text)
+    body = response.json()
+    model.model_validate(body)
+    return body
+
+
+def test_every_hot_answer_follows_its_model(world: World) -> None:
+    """The hot routes format their JSON by hand: every campaign, backer, entry and page of the
+    ledger as served validates against the model /openapi.json publishes."""
+    length = world.chain.escrow.functions.ledgerLength().call()
+    campaigns = [c["id"] for c in world.get("/campaigns", params={"limit": 500}).json()["data"]]
+    for campaign_id in campaigns:
+        valid(world, f"/campaigns/{campaign_id}", schemas.CampaignPublic)
+        for backer in backers_of(world, campaign_id):
+            body = valid(world, f"/backers/{backer}", schemas.BackerPublic)
+            assert body["address"] == backer and campaign_id in [item["campaign"]["id"] for item in body["data"]]
+    for seq in range(1, length + 1):
+        valid(world, f"/ledger/{seq}", schemas.EntryDetailPublic)
+        valid(world, "/ledger", schemas.EntriesPublic, after=seq - 1, limit=3)
+    valid(world, "/ledger", schemas.EntriesPublic)
+
+
+# --------------------------------------------------------------------------------- formatting
+
+
+def test_database_formatted_entries_equal_entry_json(world: World) -> None:
+    reader = LedgerReader(world.store.engine)
+    try:
+        texts = [entry_text(row) for row in reader.entry_texts(after=0, limit=100_000)]
+        assert texts == [entry_json(row) for row in reader.entries(after=0, limit=100_000)]
+        assert {orjson.loads(t)["kind"] for t in texts} >= {1, 2, 5}
+        for campaign_id in (0, 1, 2):
+            assert [entry_text(r) for r in reader.entry_texts(after=0, limit=500, campaign_id=campaign_id)] == [
+                entry_json(r) for r in reader.entries(after=0, limit=500, campaign_id=campaign_id)
+            ]
+    finally:
+        reader.close()
+
+
+EDGE_TIMES = [None, 0, 1, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799, 253_402_300_800, 10**12, -1, -86_401]
+
+
+def edge_rows() -> list[dict[str, Any]]:
+    """Entries the ledger may hold that a real chain rarely shows: every kind (and an unknown
+    one), block times outside SQLite's date range or missing, provisional, extreme amounts."""
+    rows = []
+    seq = 0
+    for kind in (1, 2, 3, 4, 5, 6, 7, 9):
+        for time in EDGE_TIMES:
+            for amount, final in ((0, True), (2**256 - 1, False), (10**18 + 7, True)):
+                seq += 1
+                detail = "0x" + (f"{seq * 977:064x}" if kind in (5, 7) else "0" * 64)
+                rows.append({
+                    "seq": seq, "kind": kind, "campaign_id": seq % 3, "account": "0x" + f"{seq:040x}",
+                    "amount": amount, "detail": detail, "head": "0x" + f"{seq:064x}", "block_number": seq,
+                    "block_hash": "0x" + f"{seq + 1:064x}", "block_timestamp": time, "tx_hash": "0x" + f"{seq + 2:064x}",
+                    "log_index": seq % 5, "final": final,
+                })
+    return rows
+
+
+def test_database_formatting_of_unusual_entries(db_kind: str, tmp_path: Path) -> None:
+    with fresh_database(db_kind, tmp_path) as url:
+        engine = open_database(url)
+        try:
+            rows = edge_rows()
+            with engine.begin() as conn:
+                conn.execute(insert(ledger_entries), rows)
+            reader = LedgerReader(engine)
+            try:
+                texts = [entry_text(r) for r in reader.entry_texts(after=0, limit=len(rows))]
+                assert texts == [entry_json(r) for r in reader.entries(after=0, limit=len(rows))]
+                assert len(texts) == len(rows)
+                for text_ in texts:  # what the model says, where it can (kind 9, year 33658 are outside it)
+                    entry = orjson.loads(text_)
+                    if entry["kind"] <= 7 and (entry["block_time"] is None or len(entry["block_time"]) == 20):
+                        schemas.EntryPublic.model_validate(entry)
+                assert asyncio.run(reader.aentry_json(after=0, limit=len(rows))) == [
+                    (r["seq"], t) for r, t in zip(rows, texts)
+                ]
+            finally:
+                asyncio.run(reader.aclose())
+                reader.close()
+        finally:
+            engine.dispose()
+
+
+def test_backer_items_equal_the_dicts(world: World) -> None:
+    reader = LedgerReader(world.store.engine)
+    try:
+        backers = [r[0] for r in reader.all("SELECT DISTINCT backer FROM positions")]
+        assert backers
+        for backer in backers:
+            for row in reader.backer_positions(backer, limit=500, after=None):
+                campaign = backed_campaign_from_row(row)
+                position = position_from_row(campaign.campaign_id, backer, row, 10)
+                item = {"campaign": backed_campaign_public(campaign, row[9]), "position": position_public(campaign, position, row[9])}
+                assert backed_json(row) == orjson.dumps(item).decode()
+    finally:
+        reader.close()
+
+
+def test_checksum_warm_up_fills_the_cache() -> None:
+    fresh = ["0x" + secrets.token_hex(20) for _ in range(3)]
+    before = checksum.cache_info()
+    assert warm_checksums(iter(fresh)) == 3
+    assert checksum.cache_info().misses == before.misses + 3
+    assert [checksum(a) for a in fresh] == [to_checksum_address(a) for a in fresh]
+    assert checksum.cache_info().hits == before.hits + 3
+
+
+# --------------------------------------------------------------------------------- PostgreSQL on the loop
+
+
+def test_statement_parameters_skip_string_literals() -> None:
+    statement = Statement(
+        "SELECT '{\"fee\":null,\"at\":' || x || '}', to_char(t, 'HH24:MI:SS'), y::text FROM t "
+        "WHERE a = :id AND (b > :after OR c IN (:id, :n)) LIMIT :n"
+    )
+    assert statement.sql == (
+        b"SELECT '{\"fee\":null,\"at\":' || x || '}', to_char(t, 'HH24:MI:SS'), y::text FROM t "
+        b"WHERE a = $1 AND (b > $2 OR c IN ($1, $3)) LIMIT $3"
+    )
+    assert statement.params == ("id", "after", "n")
+    assert statement.encode({"id": 5, "after": None, "n": True}) == [b"5", None, b"t"]
+
+
+@pytest.fixture
+def pg_reader(tmp_path: Path) -> Any:
+    with fresh_database("postgresql", tmp_path) as url:
+        engine = open_database(url)
+        with engine.begin() as conn:
+            conn.execute(insert(ledger_entries), edge_rows()[:40])
+            conn.execute(insert(sync_state), [{
+                "id": 1, "chain_id": 1, "contract": "0x" + "11" * 20, "start_block": 0, "last_block": 40,
+                "last_seq": 40, "last_head": "0x" + "00" * 32, "finality_depth": 3, "final_block": 37, "tip_block": 40,
+                "tip_timestamp": 1_700_000_000,
+            }])
+        reader = LedgerReader(engine)
+        try:
+            yield reader
+        finally:
+            reader.close()
+            engine.dispose()
+
+
+def test_postgres_reads_on_the_loop_agree_and_survive_lost_connections(pg_reader: LedgerReader) -> None:
+    reader = pg_reader
+
+    async def scenario() -> None:
+        try:
+            # more concurrent queries than connections: they queue and all answer
+            pages = await asyncio.gather(*[reader.aentry_json(after=a, limit=5) for a in range(40)])
+            assert pages == [[(r[0], entry_json(r)) for r in reader.entries(after=a, limit=5)] for a in range(40)]
+            for seq in (1, 2, 40, 41):
+                assert await reader.aentry(seq) == reader.entry(seq)
+            assert await reader.acampaign(1) is None
+            with pytest.raises(StorageError, match="does not exist"):  # refused: the connection stays
+                await reader.aall("SELECT nonsense FROM ledger_entries")
+            # the server drops every connection (a restart, an administrator): the next reads
+            # open new ones instead of failing
+            for _ in range(2):
+                reader.all(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+                await asyncio.sleep(0.1)
+                assert await reader.aentry(3) == reader.entry(3)
+                assert len(await asyncio.gather(*[reader.aentry(s) for s in range(1, 12)])) == 11
+        finally:
+            await reader.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_postgres_reads_on_the_loop_report_a_dead_server_as_storage_error(pg_reader: LedgerReader) -> None:
+    reader = pg_reader
+
+    async def scenario() -> None:
+        try:
+            assert await reader.aentry(1) is not None
+            assert reader._links is not None
+            reader._links.conninfo = make_url(reader._links.conninfo).set(port=1).render_as_string(hide_password=False)
+            reader.all(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            await asyncio.sleep(0.1)
+            with pytest.raises(StorageError, match="database error"):
+                await reader.aentry(1)
+        finally:
+            await reader.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_hot_routes_reconnect_after_the_database_dropped_them(history: EscrowChain, tmp_path: Path) -> None:
+    """Through the server: connections cut under the API are replaced, no error is served."""
+    with make_world(history, "postgresql", tmp_path, audit_interval=0) as world:
+        backer = backers_of(world, 1)[0]
+        paths = ("/ledger/2", "/campaigns/1", "/ledger", f"/backers/{backer}", "/ledger?after=3")
+        for path in paths:
+            assert world.get(path).status_code == 200, path
+        with world.store.engine.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ))
+        for path in paths:
+            assert world.get(path).status_code == 200, path
