@@ -16,7 +16,9 @@ not a test).
 3. Drives both with `wrk` (a separate process; randomised ids via a Lua script) on
    /campaigns/{id}, /backers/{address}, /ledger?after=..., /ledger/{seq} and the bare endpoint,
    interleaved, for --rounds rounds of --duration seconds, and prints the median requests/s, p50
-   and p99 per endpoint and each one's ratio to the bare endpoint.
+   and p99 per endpoint and each one's ratio to the bare endpoint, with the CPU time the server
+   process (and, on PostgreSQL, its backends) spent per request: a steadier figure than req/s
+   when the machine is shared.
 
 Targets: every endpoint >= 0.5x the bare endpoint's requests/s and p99 < 50 ms, on SQLite and
 PostgreSQL. The exit status is 1 when a target is missed.
@@ -396,6 +398,44 @@ class Sample:
     p50: float
     p99: float
     errors: int
+    server_us: float = 0.0  # CPU time of the server process per request
+    db_us: float = 0.0  # CPU time of the PostgreSQL backends serving it per request
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (Linux /proc; 0 where unreadable)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def backend_pids(db_url: str) -> list[int]:
+    """The PostgreSQL backends connected to the database of `db_url` (none for SQLite)."""
+    if not db_url.startswith("postgresql"):
+        return []
+    name = db_url.rsplit("/", 1)[1].split("?")[0]
+    found = subprocess.run(["pgrep", "-f", f"postgres: .* {name} "], capture_output=True, text=True, check=False)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def measure(url: str, script: Path, duration: int, server: int, db_url: str | None) -> Sample:
+    """run_wrk, with the CPU time the server (and its database backends) spent per request:
+    on a shared machine the req/s move with the neighbours' load, the CPU per request much less."""
+    backends = backend_pids(db_url) if db_url else []
+    before, db_before = cpu_seconds([server]), cpu_seconds(backends)
+    sample = run_wrk(url, script, duration)
+    requests = max(1.0, sample.rps * duration)
+    sample.server_us = (cpu_seconds([server]) - before) / requests * 1e6
+    sample.db_us = (cpu_seconds(backends) - db_before) / requests * 1e6
+    return sample
 
 
 def _ms(text: str) -> float:
@@ -441,7 +481,10 @@ def bench_database(label: str, db_url: str, entries: int, campaigns: int, addres
             run_wrk(bare.url if kind == "bare" else api.url, scripts[kind], 1)
         for round_ in range(args.rounds):
             for kind, _ in ENDPOINTS:
-                samples[kind].append(run_wrk(bare.url if kind == "bare" else api.url, scripts[kind], args.duration))
+                server = bare if kind == "bare" else api
+                samples[kind].append(
+                    measure(server.url, scripts[kind], args.duration, server.process.pid, None if kind == "bare" else db_url)
+                )
             print(f"  {label}: round {round_ + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         api.stop()
@@ -453,7 +496,8 @@ def bench_database(label: str, db_url: str, entries: int, campaigns: int, addres
         p50 = statistics.median(s.p50 for s in samples[kind])
         p99 = statistics.median(s.p99 for s in samples[kind])
         errors = sum(s.errors for s in samples[kind])
-        rows.append((label, name, rps, p50, p99, rps / bare_rps, errors))
+        cpu = statistics.median(s.server_us for s in samples[kind]), statistics.median(s.db_us for s in samples[kind])
+        rows.append((label, name, rps, p50, p99, rps / bare_rps, errors, cpu))
     return rows
 
 
@@ -517,15 +561,19 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"wrk -t{WRK['threads']} -c{WRK['connections']}, {args.rounds} x {args.duration:g} s, medians; "
           f"uvicorn 1 worker, uvloop, httptools")
-    print(f"{'database':<11} {'endpoint':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}  result")
+    print(f"{'database':<11} {'endpoint':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}  "
+          f"{'cpu us/req':>10} {'db us/req':>9}  result")
     failed = False
-    for label, name, rps, p50, p99, ratio, errors in rows:
+    for label, name, rps, p50, p99, ratio, errors, (server_us, db_us) in rows:
         is_bare = name.startswith("GET /bare")
         ok = is_bare or (ratio >= 0.5 and p99 < 50 and errors == 0)
         failed |= not ok
         verdict = "" if is_bare else ("ok" if ok else "MISSED") + (f" ({errors} errors)" if errors else "")
-        print(f"{label:<11} {name:<28} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f}x  {verdict}")
+        db = f"{db_us:>9,.0f}" if label == "PostgreSQL" and not is_bare else f"{'':>9}"
+        print(f"{label:<11} {name:<28} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f}x  {server_us:>10,.0f} {db}  {verdict}")
     print("targets: every endpoint >= 0.50x the bare endpoint's req/s and p99 < 50 ms")
+    print("cpu us/req: the server process's CPU time per request; db us/req: its PostgreSQL backends'. The")
+    print("machine's neighbours move req/s from run to run; these move much less.")
     return 1 if failed else 0
 
 
