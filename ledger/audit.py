@@ -240,13 +240,8 @@ def _compare_views(report: AuditReport, replayer: Replayer, reader: EscrowReader
             "state": int(mine.state_at(timestamp)),
         }
         actual = {**asdict(view), "state": onchain_state}
-        diff = {k: {"ledger": _plain(v), "contract": _plain(actual[k])} for k, v in expected.items() if actual[k] != v}
-        if diff:
-            report.findings.append(Finding(
-                codes.CAMPAIGN_MISMATCH,
-                f"campaign {campaign_id} differs from getCampaign/campaignState in {', '.join(diff)}",
-                campaign_id=campaign_id, fields=diff,
-            ))
+        _compare_view(report, codes.CAMPAIGN_MISMATCH, f"campaign {campaign_id}", "getCampaign/campaignState",
+                      campaign_id, expected, actual)
     keys = sorted(state.positions)
     for key, balance in reader.pledges_at(keys, block).items():
         position = state.positions[key]
@@ -296,13 +291,8 @@ def _compare_milestones(report: AuditReport, replayer: Replayer, reader: EscrowR
         if mine.vote_end is None:  # the request's block timestamp was not in the logs: not checked
             del expected["vote_end"]
         actual = asdict(view)
-        diff = {k: {"ledger": _plain(v), "contract": _plain(actual[k])} for k, v in expected.items() if actual[k] != v}
-        if diff:
-            report.findings.append(Finding(
-                codes.MILESTONE_MISMATCH,
-                f"milestone campaign {campaign_id} differs from getMilestones in {', '.join(diff)}",
-                campaign_id=campaign_id, fields=diff,
-            ))
+        _compare_view(report, codes.MILESTONE_MISMATCH, f"milestone campaign {campaign_id}", "getMilestones",
+                      campaign_id, expected, actual)
 
 
 def _check_solvency(report: AuditReport, replayer: Replayer, reader: EscrowReader, block: int) -> None:
@@ -320,6 +310,18 @@ def _check_solvency(report: AuditReport, replayer: Replayer, reader: EscrowReade
                 f"the escrow holds {solvency.balance} of {token} but owes {solvency.owed}{held}",
                 fields=solvency.to_dict(),
             ))
+
+
+def _compare_view(
+    report: AuditReport, code: str, what: str, view: str, campaign_id: int,
+    expected: dict[str, Any], actual: dict[str, Any],
+) -> None:
+    """One finding naming every field where the replayed `expected` differs from the contract's view."""
+    diff = {k: {"ledger": _plain(v), "contract": _plain(actual[k])} for k, v in expected.items() if actual[k] != v}
+    if diff:
+        report.findings.append(Finding(
+            code, f"{what} differs from {view} in {', '.join(diff)}", campaign_id=campaign_id, fields=diff,
+        ))
 
 
 def _plain(value: Any) -> Any:

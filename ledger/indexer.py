@@ -25,7 +25,7 @@ from ledger.chain import HashChain
 from ledger.contract import EscrowReader
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
-from ledger.events import LEDGER_TOPICS_FILTER, decode_log, parse_logs_answer
+from ledger.events import LEDGER_TOPICS_FILTER, parse_logs_answer
 from ledger.logs import LogFetcher
 from ledger.progress import Progress
 from ledger.records import LedgerEntry, Projections
@@ -198,7 +198,7 @@ class Indexer:
         try:
             with BatchWriter(self.store.commit_batch, on_committed=self.progress.advance) as writer:
                 for batch in batches:
-                    entries: list[LedgerEntry] = batch.logs
+                    entries = batch.logs
                     self._fill_timestamps(entries)
                     chain.append_many(entries)
                     # a provider may hand back a dense stretch at once: commit it in block-aligned
@@ -231,12 +231,12 @@ class Indexer:
         self, state: SyncState, chain: HashChain, first: int, tip: int, final: int
     ) -> tuple[SyncState, int]:
         fetcher = LogFetcher(
-            self.rpc, self.contract, topics=LEDGER_TOPICS_FILTER, initial_span=self.initial_span, prefetch=False
+            self.rpc, self.contract, topics=LEDGER_TOPICS_FILTER, initial_span=self.initial_span, prefetch=False,
+            parse=parse_logs_answer,
         )
         for _ in range(_MAX_MOVING_RETRIES):
             before = self._header(tip)["hash"]
-            logs = [raw for batch in fetcher.iter_batches(first, tip) for raw in batch.logs]
-            entries = [decode_log(raw) for raw in logs]
+            entries: list[LedgerEntry] = [e for batch in fetcher.iter_batches(first, tip) for e in batch.logs]
             # the tip and the new final block are stored as anchors for reorg detection
             wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
             headers = {int(h["number"], 16): h for h in self.rpc.get_blocks(wanted) if h}
@@ -249,8 +249,7 @@ class Indexer:
         else:
             raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
         self._fill_timestamps(entries, headers)
-        for entry in entries:
-            chain.append(entry)
+        chain.append_many(entries)
         state = replace(
             state,
             last_block=tip,

@@ -7,7 +7,7 @@ shown to people); hashes are lowercase 0x-hex of 32 bytes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
 from typing import NamedTuple
 
@@ -328,3 +328,8 @@ class Projections:
     tranches: dict[tuple[int, int], TrancheRelease] = field(default_factory=dict)
     votes: dict[tuple[int, int, str], Vote] = field(default_factory=dict)
     disclosures: dict[int, Disclosure] = field(default_factory=dict)
+
+    def clear(self) -> None:
+        """Forget every record (e.g. a cache whose records may hold an uncommitted batch)."""
+        for f in fields(self):
+            getattr(self, f.name).clear()

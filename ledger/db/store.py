@@ -138,16 +138,6 @@ class _FastSql:
         return "(" + ", ".join([self.mark] * count) + ")"
 
 
-def clear_projections(projections: Projections) -> None:
-    projections.campaigns.clear()
-    projections.positions.clear()
-    projections.fees.clear()
-    projections.milestones.clear()
-    projections.tranches.clear()
-    projections.votes.clear()
-    projections.disclosures.clear()
-
-
 def encode_tranche_bps(tranche_bps: Iterable[int]) -> str:
     """The milestones.tranche_bps column: "2000,3000,5000"."""
     return ",".join(str(b) for b in tranche_bps)
@@ -266,7 +256,7 @@ class LedgerStore:
         read again, and the returned records are the cache's own objects."""
         sql = self._sql
         state = Projections()
-        known = cache or Projections()
+        known = cache if cache is not None else Projections()
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
         backers_by_campaign: dict[int, set[str]] = {}
         for e in entries:
@@ -298,12 +288,9 @@ class LedgerStore:
                     position = positions[(campaign_id, backer)] = Position(campaign_id=campaign_id, backer=backer)
                 state.positions[(campaign_id, backer)] = position
         for row in conn.execute(select(fee_accounts)):
-            account = known.fees.get(row.token)
-            if account is None:
-                account = known.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
-            state.fees[row.token] = account
-        if cache is not None:  # fee accounts a batch creates must reach the cache too
-            state.fees = cache.fees
+            if row.token not in known.fees:
+                known.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
+        state.fees = known.fees  # every fee account (there are few); ones the batch creates reach the cache
         # milestone campaigns: their plan and progress (plain campaigns need no query)
         wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
         unknown_milestones = [c for c in wanted if c not in known.milestones]
@@ -331,7 +318,7 @@ class LedgerStore:
             self._commit_batch(entries, state, block_hashes, cache)
         except BaseException:
             if cache is not None:
-                clear_projections(cache)
+                cache.clear()
             raise
 
     def _commit_batch(
