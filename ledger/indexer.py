@@ -193,7 +193,8 @@ class Indexer:
             # an initial sync: build the ledger's secondary indexes once at the end (_ensure_indexes)
             self.store.drop_deferred_indexes()
             self._indexes_checked = False
-        cache = Projections()
+        # into an empty database the cache holds every projection row, so a miss means a new row
+        cache = Projections(complete=state.last_seq == 0)
         batches = fetcher.iter_batches(first, last)
         try:
             with BatchWriter(self.store.commit_batch, on_committed=self.progress.advance) as writer:

@@ -328,8 +328,14 @@ class Projections:
     tranches: dict[tuple[int, int], TrancheRelease] = field(default_factory=dict)
     votes: dict[tuple[int, int, str], Vote] = field(default_factory=dict)
     disclosures: dict[int, Disclosure] = field(default_factory=dict)
+    # a cache that holds every row the database has (one backfill into an empty database): a
+    # record missing here is a new one, with no need to look for it in the database
+    complete: bool = False
 
     def clear(self) -> None:
-        """Forget every record (e.g. a cache whose records may hold an uncommitted batch)."""
+        """Forget every record (e.g. a cache whose records may hold an uncommitted batch); the
+        database may then hold rows that are not here."""
         for f in fields(self):
-            getattr(self, f.name).clear()
+            if f.name != "complete":
+                getattr(self, f.name).clear()
+        self.complete = False

@@ -3,8 +3,10 @@
     python -m scripts.demo [--port 8545] [--backers 120] [--block-time 2]
 
 Starts anvil on 127.0.0.1:PORT, deploys CrowdfundEscrow and the DemoToken from anvil's first
-account, seeds campaigns in every state (Funding, Succeeded, Failed, Cancelled, Claimed), writes
-deployments/local.json, prints where everything is, and keeps the chain running until Ctrl-C.
+account, seeds campaigns in every state (Funding, Succeeded, Failed, Cancelled, Claimed,
+InDelivery, Aborted) with milestone campaigns in every phase, one of them mid-vote (see
+ledger.devnet.seed), writes deployments/local.json, prints where everything is, and keeps the
+chain running until Ctrl-C.
 """
 
 from __future__ import annotations

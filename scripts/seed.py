@@ -5,10 +5,13 @@
     python -m scripts.seed --rpc http://127.0.0.1:8545 --deployment deployments/local.json [--backers 200]
         signs with $CROWDLEDGER_PRIVATE_KEY if it is set, else the node's first unlocked account
 
-On anvil, backers are impersonated and time moves forward (Funding, Succeeded, Failed,
-Cancelled and Claimed campaigns); on a real node only what needs no time travel is seeded, and
-the summary says what was skipped. If the deployment has no demo token, one is deployed and
-added to the deployment file.
+On anvil, backers are impersonated and time moves forward: Funding, Succeeded, Failed,
+Cancelled and Claimed campaigns, and milestone campaigns in every phase (funding, succeeded,
+voting with the vote still open, delivering between tranches, released, aborted and partly
+refunded), with disclosures. On a real node only what needs no time travel is seeded (Funding
+and Cancelled campaigns, a funding milestone campaign, disclosures), and the summary says what
+was skipped. If the deployment has no demo token, one is deployed and added to the deployment
+file.
 """
 
 from __future__ import annotations

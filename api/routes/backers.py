@@ -1,10 +1,11 @@
-"""Backers: every campaign an address backed, and where its money in each stands."""
+"""Backers: every campaign an address backed, where its money in each stands, and its votes."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import ADDRESS, AddressPath, reader_of
+from api.deps import ADDRESS, AddressPath, ReaderDep, reader_of
 from api.errors import RESPONSES
 from api.fastpath import FastRoute, fast
 from api.pagination import (
@@ -17,8 +18,8 @@ from api.pagination import (
     encode_cursor,
     page,
 )
-from api.schemas import BackerPublic
-from api.services.present import JSON, backed_json, checksum, page_json
+from api.schemas import BackerPublic, BackerVotesPublic
+from api.services.present import JSON, backed_json, checksum, page_json, vote_public
 
 router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES, route_class=FastRoute)
 
@@ -35,3 +36,16 @@ async def read_backer(
     rows, more = page(await reader_of(request).abacker_positions(backer, limit=limit, after=after), limit)
     next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
     return JSON(page_json([backed_json(row) for row in rows], next_cursor, address=checksum(backer)))
+
+
+@router.get("/{address}/votes", response_model=BackerVotesPublic)
+async def list_backer_votes(
+    reader: ReaderDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """Every vote `address` cast on a milestone campaign's release, by campaign, then in ledger order."""
+    backer = address.lower()
+    kind = f"votes:{backer}"
+    after = decode_cursor(cursor, kind, ("int", "int")) if cursor else None
+    rows, more = page(await run_in_threadpool(reader.backer_votes, backer, limit=limit, after=after), limit)
+    next_cursor = encode_cursor(kind, (rows[-1][0], rows[-1][3])) if more else None
+    return JSON({"address": checksum(backer), "data": [vote_public(r) for r in rows], "next": next_cursor})

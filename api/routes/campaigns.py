@@ -1,10 +1,14 @@
-"""Campaigns: the list with filters and sorts, one campaign, its backers and its ledger."""
+"""Campaigns: the list with filters and sorts, one campaign, its backers and its ledger; a milestone
+campaign's delivery (tranches, the vote, the abort), its votes, and every campaign's reports and
+disclosures."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ADDRESS_PATTERN, CampaignId, ReaderDep, reader_of
 from api.errors import RESPONSES
@@ -16,17 +20,23 @@ from api.schemas import (
     CampaignSort,
     CampaignsPublic,
     CampaignState,
+    CampaignVotesPublic,
+    DocumentsPublic,
     EntriesPublic,
+    MilestonesPublic,
 )
 from api.services.present import (
     JSON,
     STATE_VALUES,
     campaign_public,
     checksum,
+    document_public,
+    milestones_public,
     page_json,
     position_public,
+    vote_public,
 )
-from api.services.reader import position_from_row
+from api.services.reader import LedgerReader, position_from_row
 from ledger.records import ETH, State
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=RESPONSES, route_class=FastRoute)
@@ -130,3 +140,60 @@ async def list_campaign_entries(
         raise not_found(campaign_id)
     next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
     return JSON(page_json([text for _, text in rows], next_cursor))
+
+
+async def _seq_page(
+    reader: LedgerReader, campaign_id: int, kind: str, cursor: str | None, limit: int,
+    read: Callable[[int], list[Any]], seq_at: int,
+) -> tuple[list[Any], str | None]:
+    """One page of a campaign's list in seq order: `read(after)` gives the limit + 1 rows after a
+    seq (in a worker thread), whose seq is column `seq_at`; an empty page of an unknown campaign
+    is a 404."""
+    after = decode_cursor(cursor, kind, ("int",))[0] if cursor else 0
+    rows, more = page(await run_in_threadpool(read, after), limit)
+    if not rows and not reader.campaign_exists(campaign_id):
+        raise not_found(campaign_id)
+    return rows, encode_cursor(kind, (rows[-1][seq_at],)) if more else None
+
+
+@router.get(
+    "/{campaign_id}/milestones", response_model=MilestonesPublic, responses={404: {"description": "no such campaign"}}
+)
+async def read_milestones(reader: ReaderDep, campaign_id: CampaignId) -> JSON:
+    """A campaign's delivery: its tranche plan and what was released, the open or last release vote with its tallies, quorum and deadline, and the abort; `milestone: false` for a plain campaign."""
+    view = await run_in_threadpool(reader.milestone_view, campaign_id)
+    if view is None:
+        raise not_found(campaign_id)
+    return JSON(milestones_public(view))
+
+
+@router.get(
+    "/{campaign_id}/votes", response_model=CampaignVotesPublic, responses={404: {"description": "no such campaign"}}
+)
+async def list_campaign_votes(
+    reader: ReaderDep,
+    campaign_id: CampaignId,
+    tranche: Annotated[int | None, Query(ge=1, le=9, description="only the votes on this tranche's release")] = None,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
+) -> JSON:
+    """The backers' votes on a milestone campaign's releases, in ledger order (empty for a plain campaign)."""
+    rows, next_cursor = await _seq_page(
+        reader, campaign_id, f"votes:{campaign_id}:{'' if tranche is None else tranche}", cursor, limit,
+        lambda after: reader.votes(campaign_id, tranche=tranche, limit=limit, after=after), seq_at=3,
+    )
+    return JSON({"campaign_id": campaign_id, "data": [vote_public(r) for r in rows], "next": next_cursor})
+
+
+@router.get(
+    "/{campaign_id}/disclosures", response_model=DocumentsPublic, responses={404: {"description": "no such campaign"}}
+)
+async def list_campaign_documents(
+    reader: ReaderDep, campaign_id: CampaignId, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+) -> JSON:
+    """The document hashes a campaign's creator put on the ledger, in ledger order: the progress report of each release request and every disclosure."""
+    rows, next_cursor = await _seq_page(
+        reader, campaign_id, f"documents:{campaign_id}", cursor, limit,
+        lambda after: reader.documents(campaign_id, limit=limit, after=after), seq_at=0,
+    )
+    return JSON({"campaign_id": campaign_id, "data": [document_public(r) for r in rows], "next": next_cursor})

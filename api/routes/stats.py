@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep
 from api.errors import RESPONSES
 from api.schemas import StatsPublic
-from api.services.present import JSON, STATE_NAMES, checksum, iso
+from api.services.present import JSON, STATE_NAMES, checksum, escrowed, iso
 from api.services.reader import LedgerReader
 from ledger.records import ETH, State
 
@@ -20,7 +20,6 @@ router = APIRouter(tags=["stats"], responses=RESPONSES)
 _TOTALS = ("campaigns", "successful", "pledged", "raised", "claimed", "fees", "escrowed")
 SUCCESSFUL = (State.SUCCEEDED, State.CLAIMED, State.IN_DELIVERY)  # funded; delivery may still be under way
 ENDED = (State.SUCCEEDED, State.CLAIMED, State.FAILED, State.CANCELLED, State.IN_DELIVERY, State.ABORTED)
-
 
 
 class StatsCache:
@@ -42,20 +41,18 @@ def compute_stats(reader: LedgerReader, cache: StatsCache) -> dict[str, Any]:
     rows, backers, positions = reader.stats_rows()
     by_state = {name: 0 for name in STATE_NAMES.values()}
     tokens: dict[str, dict[str, int]] = {}
-    for token, state, pledged, claimed, fee, refunded in rows:
-        state = State(int(state))
-        pledged, claimed, fee, refunded = int(pledged), int(claimed), int(fee), int(refunded)
+    for campaign, state_value in rows:
+        state = State(state_value)
         by_state[STATE_NAMES[state]] += 1
-        t = tokens.setdefault(token, {k: 0 for k in _TOTALS})
+        t = tokens.setdefault(campaign.token, {k: 0 for k in _TOTALS})
         t["campaigns"] += 1
-        t["pledged"] += pledged
-        t["claimed"] += claimed
-        t["fees"] += fee
+        t["pledged"] += campaign.pledged
+        t["claimed"] += campaign.claimed_amount
+        t["fees"] += campaign.claim_fee
         if state in SUCCESSFUL:
             t["successful"] += 1
-            t["raised"] += pledged
-        if state != State.CLAIMED:
-            t["escrowed"] += pledged - refunded
+            t["raised"] += campaign.pledged
+        t["escrowed"] += escrowed(campaign)
     successful = sum(by_state[STATE_NAMES[s]] for s in SUCCESSFUL)
     ended = sum(by_state[STATE_NAMES[s]] for s in ENDED)
     result = {

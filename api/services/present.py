@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from time import gmtime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.responses import Response
 
 from ledger.hashing import keccak256
-from ledger.records import ETH, Campaign, Kind, Position, State
+from ledger.records import ETH, Campaign, Kind, Milestones, Position, State, TrancheRelease
 from ledger.status import position_status
+
+if TYPE_CHECKING:
+    from api.services.reader import MilestoneView
 
 KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 STATE_NAMES = {int(s): s.name.lower() for s in State}
@@ -107,9 +110,19 @@ def campaign_public(c: Campaign, chain_time: int) -> dict[str, Any]:
         "claimed_amount": str(c.claimed_amount),
         "claim_fee": str(c.claim_fee),
         "refunded_total": str(c.refunded_total),
-        "escrowed": str(c.escrowed),
+        "escrowed": str(escrowed(c)),
         "last_seq": c.last_seq,
+        "milestone": c.milestone,
+        "tranche_count": c.tranche_count,
+        "tranches_released": c.tranches_released,
+        "aborted": c.aborted,
     }
+
+
+def escrowed(c: Campaign) -> int:
+    """What the escrow holds for `c` now: Campaign.escrowed, less an aborted campaign's rounding
+    dust once its last backer refunded (that refund moved the dust to the platform's fees)."""
+    return 0 if c.aborted and not c.backer_count else c.escrowed
 
 
 def backed_campaign_public(c: Campaign, chain_time: int) -> dict[str, Any]:
@@ -131,9 +144,10 @@ def backed_json(row: Any) -> str:
     the JSON text of BackedCampaignPublic: what backed_campaign_public and position_public give,
     formatted straight to text (a backer's page was mostly building those dicts)."""
     (campaign_id, creator, token, goal, deadline, keep_it_all, pledged, cancelled, claimed, chain_time,
-     balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq) = row
+     balance, pledged_total, unpledged_total, refunded_total, first_seq, last_seq, tranches_released, aborted) = row
     campaign = Campaign(campaign_id, creator, token, int(goal), deadline, 0, bool(keep_it_all), 0, "", 0, 0, None,
-                        int(pledged), 0, bool(cancelled), bool(claimed))
+                        int(pledged), 0, bool(cancelled), bool(claimed), tranches_released=tranches_released,
+                        aborted=bool(aborted))
     position = Position(campaign_id, "", int(balance), 0, 0, int(refunded_total), first_seq, last_seq)
     return (
         f'{{"campaign":{{"id":{campaign_id},"creator":"{checksum(creator)}","token":"{checksum(token)}",'
@@ -155,6 +169,159 @@ def position_public(c: Campaign, p: Position, chain_time: int) -> dict[str, Any]
         "status": position_status(c, p, chain_time).value,
         "first_seq": p.first_seq,
         "last_seq": p.last_seq,
+    }
+
+
+# ---------------------------------------------------------------- milestone campaigns
+
+TRANCHE_PENDING_STATES = (State.FUNDING, State.SUCCEEDED, State.IN_DELIVERY)  # a next tranche may still be paid
+
+
+def tranche_amounts(tranche_bps: tuple[int, ...], total: int) -> list[int]:
+    """Each tranche's gross amount for a campaign total: floor(total x bps / 10000), the last
+    tranche the rest (docs/ledger-format.md, "Milestone campaigns")."""
+    amounts = [total * bps // 10_000 for bps in tranche_bps[:-1]]
+    return amounts + [total - sum(amounts)] if tranche_bps else []
+
+
+def _place(row: Any) -> dict[str, Any]:
+    """Where an entry sits (an ENTRY_PLACE row of the reader): seq, tx hash, block and time."""
+    seq, block, timestamp, tx, final = row
+    return {"seq": seq, "tx_hash": tx, "block_number": block, "block_time": iso(timestamp), "final": bool(final)}
+
+
+_NO_PLACE = {"seq": None, "tx_hash": None, "block_number": None, "block_time": None}
+
+
+def milestones_public(view: MilestoneView) -> dict[str, Any]:
+    """A campaign's delivery (MilestonesPublic): plan, tranches, the open or last vote, the abort."""
+    c, now, plan = view.campaign, view.chain_time, view.plan
+    state = c.state_at(now)
+    body: dict[str, Any] = {
+        "campaign_id": c.campaign_id,
+        "milestone": c.milestone,
+        "state": STATE_NAMES[state],
+        "token": checksum(c.token),
+        "asset": "ETH" if c.token == ETH else "ERC20",
+        "total": str(c.pledged),
+        "escrowed": str(escrowed(c)),
+        "released_gross": str(c.released_gross),
+        "released_paid": str(c.claimed_amount),
+        "released_fees": str(c.claim_fee),
+        "voting_period": None,
+        "tranche_count": 0,
+        "tranches_released": 0,
+        "next_tranche": None,
+        "next_tranche_amount": "0",
+        "tranches": [],
+        "vote": None,
+        "abort": None,
+        "plan_seq": None,
+        "last_seq": c.last_seq,
+    }
+    if plan is None:
+        return body
+    amounts = tranche_amounts(plan.tranche_bps, c.pledged)
+    released = {r.tranche: (r, tx) for r, tx in view.releases}
+    upcoming = plan.tranches_released if state in TRANCHE_PENDING_STATES else None
+    body.update(
+        voting_period=plan.voting_period,
+        tranche_count=plan.tranche_count,
+        tranches_released=plan.tranches_released,
+        next_tranche=upcoming,
+        next_tranche_amount=str(amounts[upcoming]) if upcoming is not None else "0",
+        tranches=[_tranche_public(i, bps, amounts[i], released.get(i), plan, state) for i, bps in enumerate(plan.tranche_bps)],
+        plan_seq=plan.plan_seq,
+    )
+    if plan.request_seq:
+        body["vote"] = _vote_public(plan, c.pledged, amounts, now, view.request)
+    if plan.aborted:
+        owed = sum(plan.refund_of(pledge, c.pledged) for pledge in view.unrefunded)
+        body["abort"] = {
+            "remaining": str(plan.abort_remaining),
+            "refunded": str(plan.refunded),
+            "owed": str(owed),
+            "unrefunded_weight": str(plan.unrefunded_weight),
+            "dust": str(plan.abort_remaining - plan.refunded - owed),
+            "dust_settled": plan.unrefunded_weight == 0,
+            **(_place(view.abort) if view.abort is not None else {**_NO_PLACE, "final": False}),
+        }
+    return body
+
+
+def _tranche_public(
+    tranche: int, bps: int, gross: int, paid: tuple[TrancheRelease, str] | None, plan: Milestones, state: State
+) -> dict[str, Any]:
+    if paid is not None:
+        release, tx = paid
+        return {
+            "tranche": tranche, "bps": bps, "gross": str(release.gross), "status": "released",
+            "amount": str(release.amount), "fee": str(release.fee), "seq": release.seq, "tx_hash": tx,
+            "block_number": release.block_number, "block_time": iso(release.block_timestamp),
+            "report_hash": release.report_hash,
+            "approve_weight": None if release.report_hash is None else str(release.approve_weight),
+            "reject_weight": None if release.report_hash is None else str(release.reject_weight),
+        }
+    if plan.vote_pending and plan.vote_tranche == tranche:
+        status = "voting"
+    elif state in TRANCHE_PENDING_STATES:
+        status = "pending"
+    else:
+        status = "returned"
+    return {
+        "tranche": tranche, "bps": bps, "gross": str(gross), "status": status, "amount": None, "fee": None,
+        **_NO_PLACE, "report_hash": None, "approve_weight": None, "reject_weight": None,
+    }
+
+
+def _vote_public(plan: Milestones, total: int, amounts: list[int], now: int, request: Any) -> dict[str, Any]:
+    if plan.vote_pending:
+        status = "open" if plan.vote_end is None or now < plan.vote_end else "closed"
+    else:
+        status = "aborted" if plan.aborted else "released"
+    voted = plan.approve_weight + plan.reject_weight
+    quorum = -(-total // 5)  # (approve + reject) x 5 >= total
+    return {
+        "tranche": plan.vote_tranche,
+        "status": status,
+        "report_hash": plan.report_hash,
+        "request_seq": plan.request_seq,
+        "request_tx_hash": request[3] if request is not None else None,
+        "requested_at": iso(plan.requested_at),
+        "vote_end": iso(plan.vote_end),
+        "vote_end_unix": plan.vote_end,
+        "seconds_left": max(0, plan.vote_end - now) if status == "open" and plan.vote_end is not None else 0,
+        "approve_weight": str(plan.approve_weight),
+        "reject_weight": str(plan.reject_weight),
+        "voted_weight": str(voted),
+        "quorum": str(quorum),
+        "quorum_reached": voted >= quorum,
+        "voters": plan.voters,
+        "passes": plan.vote_passes(total),
+        "at_stake": str(amounts[plan.vote_tranche]),
+    }
+
+
+def vote_public(row: Any) -> dict[str, Any]:
+    """A VOTE_COLUMNS row of the reader as VotePublic."""
+    campaign_id, tranche, backer, seq, weight, approve, block, timestamp, tx, final = row
+    return {
+        "campaign_id": campaign_id, "tranche": tranche, "backer": checksum(backer), "approve": bool(approve),
+        "weight": u256(weight), "seq": seq, "tx_hash": tx, "block_number": block, "block_time": iso(timestamp),
+        "final": bool(final),
+    }
+
+
+def document_public(row: Any) -> dict[str, Any]:
+    """A DOCUMENT_COLUMNS row of the reader (a kind-9 or kind-13 entry) as DocumentPublic."""
+    kind, account, amount, detail = row[5:]
+    report = kind == Kind.RELEASE_REQUESTED
+    return {
+        "kind": "report" if report else "disclosure",
+        "hash": detail,
+        "tranche": int(u256(amount)) if report else None,
+        "account": checksum(account),
+        **_place(row[:5]),
     }
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -29,9 +29,10 @@ from sqlalchemy import Engine
 from api.services.pgasync import PARAM, PgLinks, Statement
 from api.services.present import entry_json, entry_json_sql, entry_text
 from ledger.chain import HashChain
+from ledger.db.store import milestones_from_row, tranche_from_row
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
-from ledger.records import Campaign, Position, State
+from ledger.records import Campaign, Kind, Milestones, Position, State, TrancheRelease
 
 T = TypeVar("T")
 
@@ -40,11 +41,14 @@ PG_LINKS = 4  # PostgreSQL connections the hot routes share on the event loop (a
 CAMPAIGN_COLUMNS = (
     "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.max_per_backer, c.keep_it_all, c.fee_bps, "
     "c.metadata_hash, c.created_seq, c.created_block, c.created_timestamp, c.pledged, c.backer_count, "
-    "c.cancelled, c.claimed, c.claimed_amount, c.claim_fee, c.refunded_total, c.last_seq"
+    "c.cancelled, c.claimed, c.claimed_amount, c.claim_fee, c.refunded_total, c.last_seq, c.milestone, "
+    "c.tranche_count, c.tranches_released, c.aborted"
 )
-_NC = 20  # campaign columns
-# what a backer's list shows of each campaign, and what its state needs
+_NC = 24  # campaign columns
+# what a backer's list shows of each campaign, and what its state needs (with BACKED_STATE_COLUMNS,
+# which come last in its rows, after the position's)
 BACKED_COLUMNS = "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.keep_it_all, c.pledged, c.cancelled, c.claimed"
+BACKED_STATE_COLUMNS = "c.tranches_released, c.aborted"
 POSITION_COLUMNS = "p.balance, p.pledged_total, p.unpledged_total, p.refunded_total, p.first_seq, p.last_seq"
 ENTRY_COLUMNS = (
     "e.seq, e.kind, e.campaign_id, e.account, {amount}, e.detail, e.head, e.block_number, e.block_hash, "
@@ -55,12 +59,36 @@ ENTRY_AMOUNT = {"sqlite": "e.amount", "postgresql": "CAST(e.amount AS TEXT)"}
 
 # the chain time campaign states are computed at: the indexed tip's timestamp
 CHAIN_TIME = "(SELECT COALESCE(tip_timestamp, 0) AS ts FROM sync_state WHERE id = 1) s"
-STATE_SQL = (
+STATE_SQL = (  # Campaign.state_at
     "CASE WHEN c.cancelled THEN 3 WHEN c.claimed THEN 4 WHEN c.deadline > s.ts THEN 0 "
-    "WHEN c.keep_it_all OR c.pledged >= c.goal THEN 1 ELSE 2 END"
+    "WHEN c.keep_it_all OR c.pledged >= c.goal THEN "
+    "(CASE WHEN c.aborted THEN 6 WHEN c.tranches_released > 0 THEN 5 ELSE 1 END) ELSE 2 END"
 )
 
 SORTS = ("newest", "ending_soon", "most_raised")
+
+# milestone campaigns: the store's column orders (ledger/db/store.py reads the same rows)
+MILESTONE_COLUMNS = ", ".join(f"m.{f.name}" for f in fields(Milestones))
+TRANCHE_COLUMNS = ", ".join(f"t.{f.name}" for f in fields(TrancheRelease))
+# where an entry sits on the chain
+ENTRY_PLACE = "e.seq, e.block_number, e.block_timestamp, e.tx_hash, e.final"
+VOTE_COLUMNS = (
+    "v.campaign_id, v.tranche, v.backer, v.seq, v.weight, v.approve, v.block_number, v.block_timestamp, e.tx_hash, "
+    "e.final"
+)
+DOCUMENT_COLUMNS = f"{ENTRY_PLACE}, e.kind, e.account, e.amount, e.detail"
+_MILESTONE_SQL = {
+    "plan": f"SELECT {MILESTONE_COLUMNS} FROM milestones m WHERE m.campaign_id = :id",
+    "releases": (
+        f"SELECT {TRANCHE_COLUMNS}, e.tx_hash FROM tranche_releases t JOIN ledger_entries e ON e.seq = t.seq "
+        "WHERE t.campaign_id = :id ORDER BY t.tranche"
+    ),
+    "entry": f"SELECT {ENTRY_PLACE} FROM ledger_entries e WHERE e.seq = :seq",
+    "abort": (
+        f"SELECT {ENTRY_PLACE} FROM ledger_entries e WHERE e.campaign_id = :id AND e.kind = {int(Kind.ABORTED)}"
+    ),
+    "unrefunded": "SELECT p.balance FROM positions p WHERE p.campaign_id = :id AND p.balance > :zero",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +107,35 @@ class SyncInfo:
     finality_depth: int
 
 
+@dataclass(slots=True)
+class MilestoneView:
+    """A campaign's delivery as the database holds it: the campaign and the chain time, and for a
+    milestone campaign its plan and progress, the tranches paid (each with its tx hash), where the
+    open or last release request and the abort sit (ENTRY_PLACE rows), and the pledges of the
+    backers yet to refund after an abort."""
+
+    campaign: Campaign
+    chain_time: int
+    plan: Milestones | None = None
+    releases: list[tuple[TrancheRelease, str]] = field(default_factory=list)
+    request: Any = None
+    abort: Any = None
+    unrefunded: list[int] = field(default_factory=list)
+
+
 def campaign_from_row(row: Any) -> Campaign:
     return Campaign(
         row[0], row[1], row[2], int(row[3]), row[4], int(row[5]), bool(row[6]), row[7], row[8], row[9],
         row[10], row[11], int(row[12]), row[13], bool(row[14]), bool(row[15]), int(row[16]), int(row[17]),
-        int(row[18]), row[19],
+        int(row[18]), row[19], bool(row[20]), row[21], row[22], bool(row[23]),
     )
 
 
 def backed_campaign_from_row(row: Any) -> Campaign:
-    """The Campaign of a BACKED_COLUMNS row: enough for its state (unlisted fields are zero)."""
+    """The Campaign of a backer_positions row: enough for its state (unlisted fields are zero)."""
     return Campaign(
         row[0], row[1], row[2], int(row[3]), row[4], 0, bool(row[5]), 0, "", 0, 0, None, int(row[6]), 0,
-        bool(row[7]), bool(row[8]),
+        bool(row[7]), bool(row[8]), tranches_released=row[-2], aborted=bool(row[-1]),
     )
 
 
@@ -316,13 +360,13 @@ class LedgerReader:
     # ----------------------------------------------------------------- backers
 
     _BACKER_POSITIONS = (
-        f"SELECT {BACKED_COLUMNS}, s.ts, {POSITION_COLUMNS} FROM positions p "
+        f"SELECT {BACKED_COLUMNS}, s.ts, {POSITION_COLUMNS}, {BACKED_STATE_COLUMNS} FROM positions p "
         f"JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} "
         "WHERE p.backer = :b AND p.campaign_id > :k_id ORDER BY p.campaign_id LIMIT :n"
     )
 
     def backer_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
-        """Rows of (BACKED_COLUMNS, chain time, position columns) for every campaign `backer`
+        """Rows of (BACKED_COLUMNS, chain time, position columns, BACKED_STATE_COLUMNS) for every campaign `backer`
         holds a position in, by campaign id (limit + 1 rows)."""
         return self.all(self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after})
 
@@ -401,22 +445,81 @@ class LedgerReader:
 
     # ----------------------------------------------------------------- stats
 
-    def stats_rows(self) -> tuple[list[Any], int, int]:
-        """(token, state, pledged, claimed_amount, claim_fee, refunded_total) per campaign, the
-        number of distinct backers and of positions."""
-        def work(cursor: Any) -> tuple[list[Any], int, int]:
+    def stats_rows(self) -> tuple[list[tuple[Campaign, int]], int, int]:
+        """Every campaign with its state (at chain time), the number of distinct backers and of
+        positions."""
+        def work(cursor: Any) -> tuple[list[tuple[Campaign, int]], int, int]:
             rows = cursor.execute(
-                self.sql(
-                    f"SELECT c.token, {STATE_SQL}, c.pledged, c.claimed_amount, c.claim_fee, c.refunded_total "
-                    f"FROM campaigns c CROSS JOIN {CHAIN_TIME}"
-                )
+                self.sql(f"SELECT {CAMPAIGN_COLUMNS}, {STATE_SQL} FROM campaigns c CROSS JOIN {CHAIN_TIME}")
             ).fetchall()
             backers, positions_ = cursor.execute(
                 "SELECT COUNT(DISTINCT backer), COUNT(*) FROM positions"
             ).fetchall()[0]
-            return rows, int(backers), int(positions_)
+            return [(campaign_from_row(r), int(r[_NC])) for r in rows], int(backers), int(positions_)
 
         return self.run(work)
+
+    # ----------------------------------------------------------------- milestone campaigns
+
+    def milestone_view(self, campaign_id: int) -> MilestoneView | None:
+        """Everything GET /campaigns/{id}/milestones shows, or None for an unknown campaign."""
+        params = {"id": campaign_id}
+        statements = {name: self.sql(text) for name, text in _MILESTONE_SQL.items()}
+
+        def work(cursor: Any) -> MilestoneView | None:
+            found = cursor.execute(self.sql(self._CAMPAIGN), params).fetchall()
+            if not found:
+                return None
+            view = MilestoneView(campaign_from_row(found[0]), int(found[0][_NC]))
+            if not view.campaign.milestone:
+                return view
+            plan = cursor.execute(statements["plan"], params).fetchall()
+            view.plan = milestones_from_row(plan[0]) if plan else None
+            view.releases = [
+                (tranche_from_row(r[:-1]), r[-1]) for r in cursor.execute(statements["releases"], params).fetchall()
+            ]
+            if view.plan is not None and view.plan.request_seq:
+                request = cursor.execute(statements["entry"], {"seq": view.plan.request_seq}).fetchall()
+                view.request = request[0] if request else None
+            if view.plan is not None and view.plan.aborted:
+                abort = cursor.execute(statements["abort"], params).fetchall()
+                view.abort = abort[0] if abort else None
+                view.unrefunded = [
+                    int(r[0]) for r in cursor.execute(statements["unrefunded"], {**params, "zero": self.u256(0)})
+                ]
+            return view
+
+        return self.run(work)
+
+    def votes(self, campaign_id: int, *, tranche: int | None, limit: int, after: int) -> list[Any]:
+        """VOTE_COLUMNS rows of a campaign's votes (on one tranche if given) after seq `after`, in seq
+        order (limit + 1 rows)."""
+        on_tranche = "AND v.tranche = :tranche " if tranche is not None else ""
+        return self.all(
+            f"SELECT {VOTE_COLUMNS} FROM votes v JOIN ledger_entries e ON e.seq = v.seq "
+            f"WHERE v.campaign_id = :id {on_tranche}AND v.seq > :after ORDER BY v.seq LIMIT :n",
+            {"id": campaign_id, "tranche": tranche, "after": after, "n": limit + 1},
+        )
+
+    def backer_votes(self, backer: str, *, limit: int, after: tuple[int, int] | None) -> list[Any]:
+        """VOTE_COLUMNS rows of a backer's votes by campaign, then seq (limit + 1 rows)."""
+        k_id, k_seq = after if after is not None else (-1, 0)
+        return self.all(
+            f"SELECT {VOTE_COLUMNS} FROM votes v JOIN ledger_entries e ON e.seq = v.seq WHERE v.backer = :b "
+            "AND (v.campaign_id > :k_id OR (v.campaign_id = :k_id AND v.seq > :k_seq)) "
+            "ORDER BY v.campaign_id, v.seq LIMIT :n",
+            {"b": backer, "k_id": k_id, "k_seq": k_seq, "n": limit + 1},
+        )
+
+    def documents(self, campaign_id: int, *, limit: int, after: int) -> list[Any]:
+        """DOCUMENT_COLUMNS rows of a campaign's progress reports (kind 9) and disclosures (kind 13)
+        after seq `after`, in seq order (limit + 1 rows)."""
+        return self.all(
+            f"SELECT {DOCUMENT_COLUMNS} FROM ledger_entries e WHERE e.campaign_id = :id "
+            f"AND e.kind IN ({int(Kind.RELEASE_REQUESTED)}, {int(Kind.DISCLOSED)}) AND e.seq > :after "
+            "ORDER BY e.seq LIMIT :n",
+            {"id": campaign_id, "after": after, "n": limit + 1},
+        )
 
 
 def _is_db_error(exc: BaseException) -> bool:

@@ -30,9 +30,16 @@ def artifact_path(name: str) -> Path:
     return BUILD_DIR / f"{name}.json"
 
 
+_parsed: dict[tuple[Path, float], dict] = {}
+
+
 def _read(path: Path) -> dict:
+    """The artifact's JSON, parsed once per file version (the escrow's is a few MB)."""
     try:
-        return json.loads(path.read_text())
+        key = path, path.stat().st_mtime
+        if key not in _parsed:
+            _parsed[key] = json.loads(path.read_text())
+        return _parsed[key]
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read the compiled artifact {path}: {exc}") from None
 
@@ -48,8 +55,8 @@ def is_stale(name: str) -> bool:
         return True
     built = path.stat().st_mtime
     try:
-        sources = json.loads(path.read_text()).get("allSourcePaths", {}).values()
-    except (OSError, ValueError):
+        sources = _read(path).get("allSourcePaths", {}).values()
+    except ConfigError:
         return True
     for source in sources:
         source_path = PROJECT_ROOT / source
@@ -96,6 +103,11 @@ def compile_contracts() -> None:
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip()
         raise ConfigError(f"`brownie compile` failed (exit {result.returncode}): {output[-2000:]}")
+    # brownie leaves an artifact whose sources' contents did not change untouched, even when a
+    # source file is newer (npm reinstalled node_modules): mark them all current, or is_stale()
+    # would ask for a compile on every load
+    for artifact in BUILD_DIR.glob("*.json"):
+        artifact.touch()
 
 
 def load_artifact(name: str, *, compile_if_stale: bool = True) -> tuple[list, str]:

@@ -24,6 +24,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
+from web3.types import RPCEndpoint
 
 from ledger.deployment import Deployment
 from ledger.devnet.artifacts import load_artifact
@@ -52,7 +53,14 @@ def connect(rpc_url: str, *, timeout: float = 30.0) -> Web3:
     parsed = urlparse(rpc_url or "")
     if parsed.scheme not in {"http", "https"} or not parsed.netloc:
         raise ConfigError(f"bad RPC URL {rpc_url!r}: expected http(s)://host:port")
-    w3 = Web3(HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    # web3's validation asks eth_chainId before every transaction and call: ask it once
+    provider = HTTPProvider(
+        rpc_url,
+        request_kwargs={"timeout": timeout},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+    )
+    w3 = Web3(provider)
     try:
         w3.eth.chain_id  # noqa: B018 - the call is the check
     except Exception as exc:  # noqa: BLE001 - requests/connection/JSON errors all mean the same here

@@ -10,9 +10,18 @@ moved with `evm_increaseTime`/`evm_mine`, so the demo gets campaigns that are Fu
 demo token, with pledges spread over a simulated week, some unpledges, refunds, claims and a fee
 withdrawal in each asset.
 
+Beside them, milestone campaigns in every phase: funding; succeeded with tranche 0 unclaimed; in
+delivery with a release vote open right now (some backers approved, some rejected, the vote ends
+days after the seeding, so the page shows it live); in delivery between tranches (tranche 1
+released, no vote open); fully released, in ETH and in the token; and aborted by a rejected vote,
+some backers refunded pro rata and the others not yet. Creators publish a few disclosures, on a
+plain campaign too. Reports and documents are the keccak of a short text
+("Milestone 1 report: prototype shipped").
+
 On ganache the node's unlocked accounts are the backers. On a real RPC URL with one funded key
 there is neither impersonation nor time travel: the sender backs its own campaigns, which stay
-Funding or get Cancelled (and refunded); the summary lists what was skipped.
+Funding (a milestone campaign too) or get Cancelled (and refunded), and publishes disclosures; the
+summary lists what was skipped.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from typing import Any
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import Web3Exception
+from web3.logs import DISCARD
 
 from ledger.deployment import Deployment
 from ledger.devnet.deploy import (
@@ -41,13 +51,21 @@ from ledger.devnet.deploy import (
 from ledger.errors import ConfigError
 
 ZERO_ADDRESS = "0x" + "00" * 20
-STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed")
+# campaignState() by index
+STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed", "InDelivery", "Aborted")
+# where a milestone campaign stands, read from campaignState() and getMilestones(); "voting" and
+# "delivering" are both InDelivery, with and without a vote open
+MILESTONE_PHASES = ("funding", "succeeded", "voting", "delivering", "released", "aborted")
+PHASE_STATES = {"funding": "Funding", "succeeded": "Succeeded", "voting": "InDelivery",
+                "delivering": "InDelivery", "released": "Claimed", "aborted": "Aborted"}
 DAY = 86_400
 ETHER = 10**18
 
 # explicit gas limits on development nodes spare an eth_estimateGas round trip per transaction
 GAS = {"createCampaign": 300_000, "pledge": 250_000, "unpledge": 200_000, "cancel": 150_000,
-       "claim": 250_000, "refund": 200_000, "withdrawFees": 200_000, "mint": 150_000, "approve": 100_000}
+       "claim": 250_000, "refund": 200_000, "withdrawFees": 200_000, "mint": 150_000, "approve": 100_000,
+       "createMilestoneCampaign": 400_000, "requestRelease": 150_000, "vote": 150_000, "release": 250_000,
+       "disclose": 150_000}
 
 
 @dataclass
@@ -65,7 +83,9 @@ class Capabilities:
 
 @dataclass
 class SeedSummary:
-    """What seed_demo did. `campaigns` maps each state name to the ids in it, as read on-chain."""
+    """What seed_demo did. `campaigns` maps each state name to the ids in it, and `milestones`
+    each milestone phase to the milestone campaigns in it, as read on-chain; `details` says
+    where each milestone campaign stands."""
 
     escrow: str
     token: str
@@ -80,29 +100,46 @@ class SeedSummary:
     claims: int = 0
     refunds: int = 0
     fee_withdrawals: int = 0
+    release_requests: int = 0
+    votes: int = 0
+    releases: int = 0
+    aborts: int = 0
+    disclosures: int = 0
     transactions: int = 0
     first_block: int = 0
     last_block: int = 0
     simulated_seconds: int = 0
+    milestones: dict[str, list[int]] = field(default_factory=dict)
+    details: dict[int, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["titles"] = {str(k): v for k, v in self.titles.items()}
+        data["details"] = {str(k): v for k, v in self.details.items()}
         return data
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), indent=2)
 
     def describe(self) -> str:
+        def named(ids: list[int]) -> str:
+            return ", ".join(f"#{i} {self.titles.get(i, '')}".strip() for i in ids) or "-"
+
         lines = [f"Seeded {sum(len(v) for v in self.campaigns.values())} campaigns ({self.mode}):"]
         for state in STATE_NAMES:
             ids = self.campaigns.get(state, [])
-            shown = ", ".join(f"#{i} {self.titles.get(i, '')}".strip() for i in ids) or "-"
-            lines.append(f"  {state:<10} {len(ids):>2}  {shown}")
+            lines.append(f"  {state:<10} {len(ids):>2}  {named(ids)}")
+        if any(self.milestones.values()):
+            lines.append("  milestone campaigns, by phase:")
+            for phase in MILESTONE_PHASES:
+                for i in self.milestones.get(phase, []):
+                    lines.append(f"    {phase:<10} {named([i])}: {self.details.get(i, '')}")
         lines.append(
             f"  {self.backers} backers, {self.pledges} pledges, {self.unpledges} unpledges, {self.cancels} cancels, "
             f"{self.claims} claims, {self.refunds} refunds, {self.fee_withdrawals} fee withdrawals; "
+            f"{self.release_requests} release requests, {self.votes} votes, {self.releases} tranche releases, "
+            f"{self.aborts} aborts, {self.disclosures} disclosures; "
             f"{self.transactions} transactions in blocks {self.first_block}-{self.last_block}"
         )
         if self.simulated_seconds:
@@ -163,6 +200,16 @@ class _Campaign:
     goal: int = 0
     cap: int = 0
     backers: list[int] = field(default_factory=list)
+    creator: Any = None  # the Sender that created it
+    # a milestone campaign: the phase it should end in, its tranche plan (bps), how long a vote
+    # lasts, and the progress report of each release request (the last one of a "voting"
+    # campaign stays open; the one of an "aborted" campaign is rejected)
+    phase: str = ""
+    tranches: tuple[int, ...] = ()
+    voting_period: int = 0
+    reports: tuple[str, ...] = ()
+    stakes: dict[int, int] = field(default_factory=dict)  # backer index: net pledge, its vote's weight
+    requested: int = 0  # release requests sent so far
 
 
 # (title, token campaign?, final state, keep-it-all, capped); every state in ETH and in the token
@@ -188,6 +235,42 @@ _KEY_PLAN = [
     ("Robot kit for schools", False, "Cancelled", False, False),
     ("Film festival shorts", True, "Cancelled", False, False),
 ]
+
+# (title, token campaign?, phase, tranche plan in bps, voting period, the reports of its release
+# requests); without time travel only the "funding" ones
+_MILESTONE_PLAN = [
+    ("Open hardware weather station", True, "funding", (4000, 3000, 3000), 3 * DAY, ()),
+    ("River keepers documentary", False, "succeeded", (3000, 7000), 3 * DAY, ()),
+    ("Cargo bike trailer", False, "voting", (2000, 3000, 5000), 3 * DAY,
+     ("Milestone 1 report: prototype shipped",)),
+    ("Repair cafe tool library", True, "delivering", (2000, 3000, 5000), 2 * DAY,
+     ("Milestone 1 report: first 40 tools bought and tagged",)),
+    ("Community darkroom", False, "released", (2000, 3000, 5000), 2 * DAY,
+     ("Milestone 1 report: enlargers restored", "Milestone 2 report: darkroom open to members")),
+    ("Field guide translation", True, "released", (5000, 5000), 2 * DAY,
+     ("Milestone 1 report: manuscript translated, proofs sent",)),
+    ("Smart beehive sensors", False, "aborted", (2500, 2500, 5000), 2 * DAY,
+     ("Milestone 1 report: sensors delayed, supplier changed",)),
+]
+
+# (campaign title, document) published by the creator at the end, when the campaign is seeded
+_DISCLOSURES = [
+    ("Community garden beds", "Delay notice: the soil delivery moves to next month"),
+    ("Rooftop solar panels", "Spending report: 24 panels and two inverters, invoices attached"),
+    ("Open hardware weather station", "Design update: the enclosure moves to recycled plastic"),
+    ("Repair cafe tool library", "Spending report: tranche 1 spent on tools, inventory attached"),
+]
+
+
+def _plan(time_travel: bool) -> list[_Campaign]:
+    plain = [_Campaign(*row) for row in (_FULL_PLAN if time_travel else _KEY_PLAN)]
+    milestones = [
+        _Campaign(title, token, PHASE_STATES[phase], phase=phase, tranches=tranches, voting_period=period,
+                  reports=reports)
+        for title, token, phase, tranches, period, reports in _MILESTONE_PLAN
+        if time_travel or phase == "funding"
+    ]
+    return plain + milestones
 
 
 def demo_backer_address(index: int) -> str:
@@ -450,10 +533,12 @@ def _seed(
 ) -> SeedSummary:
     rng = random.Random(seed)
     skipped: list[str] = []
-    campaigns = [_Campaign(*row) for row in (_FULL_PLAN if caps.time_travel else _KEY_PLAN)]
+    campaigns = _plan(caps.time_travel)
     if not caps.time_travel:
         skipped.append("Succeeded, Failed and Claimed campaigns, claims and fee withdrawals: "
                        "the node has no evm_increaseTime, so no deadline can pass")
+        skipped.append("milestone campaigns past funding (succeeded, voting, delivering, released, aborted) and "
+                       "their release votes: they need deadlines and votes to pass")
 
     # -- backers and their money -----------------------------------------------------------------
     creators, people, notes = seeder.accounts(wanted_backers, 10_000 * max(eth_unit, ETHER), unlocked_backers)
@@ -464,10 +549,12 @@ def _seed(
             + (", time travel" if caps.time_travel else ", no time travel"))
     log(f"seeding {len(campaigns)} campaigns with {len(people)} backers ({mode})")
 
-    # who backs what: every campaign gets several backers; a backer may back several campaigns
+    # who backs what: every campaign gets several backers; a backer may back several campaigns.
+    # Milestone campaigns get fewer: each of their backers also votes, and seeding stays quick.
     per_campaign = min(len(people), max(3, round(len(people) * 0.35)))
+    per_milestone = min(len(people), max(3, round(len(people) * 0.08)))
     for campaign in campaigns:
-        campaign.backers = sorted(rng.sample(range(len(people)), per_campaign))
+        campaign.backers = sorted(rng.sample(range(len(people)), per_milestone if campaign.phase else per_campaign))
 
     def eth_amount() -> int:
         return eth_unit * rng.randrange(5, 201) // 100  # 0.05 - 2.00 units
@@ -499,11 +586,12 @@ def _seed(
                 unpledges.append((first + 1, ci, bi, back))
                 total -= back
             net[ci] = net.get(ci, 0) + total
+            campaign.stakes[bi] = total
 
     for ci, campaign in enumerate(campaigns):
         raised = net.get(ci, 0)
         unit = token_unit if campaign.token else eth_unit
-        if campaign.target in ("Succeeded", "Claimed") and not campaign.keep_it_all:
+        if campaign.target not in ("Funding", "Failed", "Cancelled") and not campaign.keep_it_all:
             cents = max(1, unit // 100)
             campaign.goal = max(1, raised * 4 // 5 // cents * cents)  # met, with room to spare
         else:  # not met: Funding, Failed, Cancelled, and keep-it-all (which succeeds anyway)
@@ -533,21 +621,23 @@ def _seed(
     short_deadline = start + short_span
     created = []
     for ci, campaign in enumerate(campaigns):
+        campaign.creator = creators[ci % len(creators)]
         metadata = keccak(text=json.dumps({"title": campaign.title, "seed": seed}, sort_keys=True))
-        created.append(seeder.send(creators[ci % len(creators)], escrow.createCampaign(
-            token.address if campaign.token else ZERO_ADDRESS,
-            campaign.goal,
-            long_deadline if campaign.long else short_deadline,
-            campaign.cap,
-            campaign.keep_it_all,
-            metadata,
-        )))
+        asset = token.address if campaign.token else ZERO_ADDRESS
+        deadline = long_deadline if campaign.long else short_deadline
+        if campaign.phase:
+            call = escrow.createMilestoneCampaign(asset, campaign.goal, deadline, campaign.cap, metadata,
+                                                  list(campaign.tranches), campaign.voting_period)
+        else:
+            call = escrow.createCampaign(asset, campaign.goal, deadline, campaign.cap, campaign.keep_it_all, metadata)
+        created.append(seeder.send(campaign.creator, call))
     for campaign, tx_hash in zip(campaigns, created):
         campaign.id = _created_id(seeder.escrow, seeder.receipt(tx_hash))
         log(f"campaign #{campaign.id} {campaign.title!r}: {campaign.target}")
 
     # -- pledging rounds, spread over the simulated time ------------------------------------------------
-    counts = {"pledges": 0, "unpledges": 0, "cancels": 0, "claims": 0, "refunds": 0, "fees": 0}
+    counts = dict.fromkeys(("pledges", "unpledges", "cancels", "claims", "refunds", "fees", "requests", "votes",
+                            "releases", "aborts", "disclosures"), 0)
     for rnd in range(rounds):
         if rnd and caps.time_travel:
             seeder.travel(round_gap)
@@ -561,18 +651,19 @@ def _seed(
             counts["unpledges"] += 1
         if rnd == cancel_round - 1:
             seeder.flush() if seeder.batching else None
-            for ci, campaign in enumerate(campaigns):
+            for campaign in campaigns:
                 if campaign.target == "Cancelled":
-                    seeder.send(creators[ci % len(creators)], escrow.cancel(campaign.id))
+                    seeder.send(campaign.creator, escrow.cancel(campaign.id))
                     counts["cancels"] += 1
         log(f"round {rnd + 1}/{rounds}: {counts['pledges']} pledges, {counts['unpledges']} unpledges so far")
 
     # -- settlement -------------------------------------------------------------------------------------
     if caps.time_travel:
         seeder.travel(short_deadline - seeder.now() + 3600)  # an hour past the short deadlines
-        for ci, campaign in enumerate(campaigns):
-            if campaign.target == "Claimed":
-                seeder.send(creators[ci % len(creators)], escrow.claim(campaign.id))
+        for campaign in campaigns:
+            # plain campaigns are claimed whole; milestone campaigns past Succeeded take tranche 0
+            if campaign.target in ("Claimed", "InDelivery", "Aborted"):
+                seeder.send(campaign.creator, escrow.claim(campaign.id))
                 counts["claims"] += 1
     else:
         seeder.flush() if seeder.batching else None
@@ -584,6 +675,7 @@ def _seed(
                 counts["refunds"] += 1
     seeder.flush() if seeder.batching else None
     if caps.time_travel:
+        _decide_releases(seeder, escrow, campaigns, people, counts)  # the last time travel
         for asset in (ZERO_ADDRESS, token.address):
             if escrow.accruedFees(asset).call() > 0:
                 seeder.send(sender, escrow.withdrawFees(asset))
@@ -593,23 +685,41 @@ def _seed(
         # fresh activity on the open campaigns, "today"
         fresh = [(campaign, bi) for campaign in campaigns if campaign.target == "Funding" for bi in campaign.backers[:2]]
         amounts = [token_amount() if campaign.token else eth_amount() for campaign, _ in fresh]
+        fresh_tokens: dict[int, int] = {}  # a backer may back two open token campaigns: one allowance
         for (campaign, bi), amount in zip(fresh, amounts):
             if campaign.token:
-                seeder.send(sender, token.functions.mint(people[bi].address, amount))
-                seeder.send(people[bi], token.functions.approve(deployment.address, amount))
+                fresh_tokens[bi] = fresh_tokens.get(bi, 0) + amount
+        for bi, amount in fresh_tokens.items():
+            seeder.send(sender, token.functions.mint(people[bi].address, amount))
+            seeder.send(people[bi], token.functions.approve(deployment.address, amount))
         seeder.flush() if seeder.batching else None
         for (campaign, bi), amount in zip(fresh, amounts):
             seeder.send(people[bi], escrow.pledge(campaign.id, amount), value=0 if campaign.token else amount)
             counts["pledges"] += 1
+        # votes open right now: after the last time travel, so they stay open for days
+        _request_and_vote(seeder, escrow, [c for c in campaigns if c.phase == "voting"], people, counts)
+    for title, document in _DISCLOSURES:
+        for campaign in (c for c in campaigns if c.title == title):
+            seeder.send(campaign.creator, escrow.disclose(campaign.id, keccak(text=document)))
+            counts["disclosures"] += 1
     seeder.flush() if seeder.batching else None
 
     # -- what the chain says ------------------------------------------------------------------------------
     by_state: dict[str, list[int]] = {name: [] for name in STATE_NAMES}
+    by_phase: dict[str, list[int]] = {name: [] for name in MILESTONE_PHASES}
+    details: dict[int, str] = {}
+    now = seeder.now()
     for campaign in campaigns:
         state = STATE_NAMES[int(escrow.campaignState(campaign.id).call())]
         by_state[state].append(campaign.id)
         if state != campaign.target:
             skipped.append(f"campaign #{campaign.id} is {state}, planned {campaign.target}")
+        if campaign.phase:
+            symbol = DEMO_TOKEN_SYMBOL if campaign.token else "ETH"
+            phase, details[campaign.id] = _milestone_status(state, read_milestones(escrow, campaign.id), now, symbol)
+            by_phase.setdefault(phase, []).append(campaign.id)
+            if phase != campaign.phase:
+                skipped.append(f"milestone campaign #{campaign.id} is {phase}, planned {campaign.phase}")
     return SeedSummary(
         escrow=deployment.address,
         token=token.address,
@@ -624,16 +734,133 @@ def _seed(
         claims=counts["claims"],
         refunds=counts["refunds"],
         fee_withdrawals=counts["fees"],
+        release_requests=counts["requests"],
+        votes=counts["votes"],
+        releases=counts["releases"],
+        aborts=counts["aborts"],
+        disclosures=counts["disclosures"],
         transactions=seeder.transactions,
         first_block=seeder.first_block,
         last_block=int(w3.eth.block_number),
         simulated_seconds=seeder.simulated,
+        milestones=by_phase,
+        details=details,
         skipped=skipped,
     )
 
 
 def _created_id(escrow: Any, receipt: Any) -> int:
-    events = escrow.events.CampaignCreated().process_receipt(receipt)
+    # a milestone campaign's receipt also holds its MilestonePlan
+    events = escrow.events.CampaignCreated().process_receipt(receipt, errors=DISCARD)
     if not events:
         raise TransactionFailed("createCampaign emitted no CampaignCreated event")
     return int(events[0]["args"]["campaignId"])
+
+
+# ---------------------------------------------------------------------------------------------
+# milestone campaigns: release requests, votes, releases
+# ---------------------------------------------------------------------------------------------
+
+# getMilestones() as web3 decodes it: a tuple in ICrowdfundEscrow.Milestones order
+MILESTONE_FIELDS = (
+    "trancheBps", "votingPeriod", "tranchesReleased", "releasedAmount", "nextTrancheAmount", "votePending",
+    "voteTranche", "reportHash", "voteEnd", "approveWeight", "rejectWeight", "aborted", "abortRemaining",
+    "refunded", "unrefundedWeight", "dust",
+)
+
+
+def read_milestones(escrow: Any, campaign_id: int) -> dict[str, Any]:
+    """getMilestones(campaign_id) by field name; `escrow` is the contract's `functions`."""
+    return dict(zip(MILESTONE_FIELDS, escrow.getMilestones(campaign_id).call()))
+
+
+def _decided(campaign: _Campaign) -> int:
+    """How many of a campaign's release requests are decided while seeding (a "voting"
+    campaign's last one stays open)."""
+    return len(campaign.reports) - (campaign.phase == "voting")
+
+
+def _decide_releases(
+    seeder: _Seeder, escrow: Any, campaigns: list[_Campaign], people: list[Sender], counts: dict[str, int]
+) -> None:
+    """Round after round, the creators report, the backers vote, time passes the votes' end,
+    and the seeder releases: the tranche is paid, or the campaign aborted. Then about half of
+    each aborted campaign's backers take their pro-rata refund."""
+    for rnd in range(max(map(_decided, campaigns), default=0)):
+        due = [c for c in campaigns if rnd < _decided(c)]
+        _request_and_vote(seeder, escrow, due, people, counts)
+        seeder.travel(max(c.voting_period for c in due))
+        for campaign in due:
+            seeder.send(seeder.sender, escrow.release(campaign.id))
+            counts["aborts" if _ballot_outcome(campaign, rnd) == "reject" else "releases"] += 1
+        seeder.flush() if seeder.batching else None
+    for campaign in (c for c in campaigns if c.phase == "aborted"):
+        for bi in campaign.backers[: len(campaign.backers) // 2]:
+            seeder.send(people[bi], escrow.refund(campaign.id))
+            counts["refunds"] += 1
+    seeder.flush() if seeder.batching else None
+
+
+def _request_and_vote(
+    seeder: _Seeder, escrow: Any, campaigns: list[_Campaign], people: list[Sender], counts: dict[str, int]
+) -> None:
+    """Each campaign's creator requests its next release with the next report; its backers vote."""
+    for campaign in campaigns:
+        report = keccak(text=campaign.reports[campaign.requested])
+        seeder.send(campaign.creator, escrow.requestRelease(campaign.id, report))
+        campaign.requested += 1
+        counts["requests"] += 1
+    seeder.flush() if seeder.batching else None
+    for campaign in campaigns:
+        for bi, approve in _ballots(campaign, _ballot_outcome(campaign, campaign.requested - 1)):
+            seeder.send(people[bi], escrow.vote(campaign.id, approve))
+            counts["votes"] += 1
+    seeder.flush() if seeder.batching else None
+
+
+def _ballot_outcome(campaign: _Campaign, rnd: int) -> str:
+    if rnd < len(campaign.reports) - 1:
+        return "pass"
+    return {"voting": "open", "aborted": "reject"}.get(campaign.phase, "pass")
+
+
+def _ballots(campaign: _Campaign, outcome: str) -> list[tuple[int, bool]]:
+    """Who votes how, as (backer index, approve). "pass": the heaviest three quarters vote, all
+    approving but the lightest of them (with three voters or more); "reject": the heavier half
+    rejects, the rest approve; "open": the first backers have voted so far, both ways."""
+    if outcome == "open":
+        return [(bi, i % 3 != 1) for i, bi in enumerate(campaign.backers[: max(2, len(campaign.backers) * 3 // 5)])]
+    ranked = sorted(campaign.backers, key=lambda bi: (-campaign.stakes[bi], bi))
+    if outcome == "reject":
+        half = (len(ranked) + 1) // 2
+        return [(bi, i >= half) for i, bi in enumerate(ranked)]
+    voters = ranked[: max(3, (3 * len(ranked) + 3) // 4)]
+    return [(bi, i < len(voters) - 1 or len(voters) < 3) for i, bi in enumerate(voters)]
+
+
+def _milestone_status(state: str, m: dict[str, Any], now: int, symbol: str) -> tuple[str, str]:
+    """(phase, what to say of it) of a milestone campaign in `state` with getMilestones() `m`."""
+    count = len(m["trancheBps"])
+
+    def amount(wei: int) -> str:
+        return f"{wei / ETHER:.2f} {symbol}"
+
+    tally = f"{amount(m['approveWeight'])} approve, {amount(m['rejectWeight'])} reject"
+    if state == "Funding":
+        split = "/".join(f"{bps / 100:g}" for bps in m["trancheBps"])
+        return "funding", f"{count} tranches ({split} %), each vote lasts {m['votingPeriod'] / DAY:g} days"
+    if state == "Succeeded":
+        return "succeeded", f"goal met; tranche 0 of {count} not claimed yet"
+    if state == "InDelivery" and m["votePending"] and now < m["voteEnd"]:
+        return "voting", (f"vote on tranche {m['voteTranche']} of {count} open for {(m['voteEnd'] - now) / DAY:.1f} "
+                          f"more days: {tally}")
+    if state == "InDelivery":
+        return "delivering", (f"{m['tranchesReleased']} of {count} tranches released ({amount(m['releasedAmount'])}), "
+                              "no vote open")
+    if state == "Claimed":
+        both = "both" if count == 2 else f"all {count}"
+        return "released", f"{both} tranches released ({amount(m['releasedAmount'])})"
+    if state == "Aborted":
+        return "aborted", (f"vote on tranche {m['voteTranche']} rejected ({tally}); "
+                           f"{amount(m['refunded'])} of {amount(m['abortRemaining'])} refunded pro rata")
+    return state.lower(), state

@@ -78,10 +78,11 @@ def make_world(chain: EscrowChain, kind: str, folder: Path, **settings: Any) -> 
 
 @pytest.fixture(scope="session")
 def history() -> Iterator[EscrowChain]:
-    """One anvil with a random history in every state, shared read-only by the session."""
+    """One anvil with a random history in every state (milestone campaigns included), shared
+    read-only by the session."""
     chain = EscrowChain.start()
     try:
-        chain.random_history(seed=5, steps=80)
+        chain.random_history(seed=5, steps=80, milestones=True)
         chain.mine(FINALITY + 2)  # most entries final, and the latest ones provisional after the next pledge
         cid = chain.create(1, duration=7200)
         chain.pledge(cid, 3, 10**17)

@@ -1,5 +1,6 @@
 """Deploy and seed on a fresh anvil (its own free port, never 8545), through the library and
-through the `python -m scripts.*` command lines. No brownie fixtures."""
+through the `python -m scripts.*` command lines; the seeded demo indexes and audits clean. No
+brownie fixtures."""
 
 from __future__ import annotations
 
@@ -8,15 +9,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account import Account
+from web3 import Web3
 
-from ledger.deployment import read_deployment
+from ledger.audit import audit_chain
+from ledger.db.engine import open_database
+from ledger.db.store import LedgerStore
+from ledger.deployment import Deployment, read_deployment
 from ledger.devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
 from ledger.devnet.nodes import LocalNode, free_port
-from ledger.devnet.seed import STATE_NAMES, seed_demo
+from ledger.devnet.seed import MILESTONE_PHASES, STATE_NAMES, SeedSummary, read_milestones, seed_demo
+from ledger.indexer import Indexer
+from ledger.rpc import RpcClient
 from scripts.deploy import deploy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +33,35 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # anvil's well-known development key #0 (public knowledge; for this test only)
 DEV_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADDRESS_0 = Account.from_key(DEV_KEY_0).address
+ETH = "0x" + "00" * 20
+STATE = {name: index for index, name in enumerate(STATE_NAMES)}
 
 
 @pytest.fixture
 def anvil() -> Iterator[LocalNode]:
     with LocalNode.start("anvil") as node:
         yield node
+
+
+@dataclass
+class Demo:
+    node: LocalNode
+    w3: Web3
+    deployment: Deployment
+    summary: SeedSummary
+    escrow: Any  # the contract's functions
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[Demo]:
+    """The demo, deployed and seeded once with 9 backers, for the tests that only read it."""
+    with LocalNode.start("anvil") as node:
+        w3 = connect(node.url)
+        accounts = w3.eth.accounts
+        owner = NodeAccount(accounts[0])
+        deployment = deploy(w3, owner, fee_recipient=accounts[1], rpc_url=node.url)
+        summary = seed_demo(w3, deployment, backers=9, sender=owner)
+        yield Demo(node, w3, deployment, summary, escrow_contract(w3, deployment.address).functions)
 
 
 @pytest.fixture
@@ -56,34 +88,79 @@ def run_script(module: str, *args: str, key: str | None = None) -> subprocess.Co
     )
 
 
-def test_deploy_and_seed_give_every_state(anvil: LocalNode, tmp_path: Path) -> None:
-    w3 = connect(anvil.url)
-    accounts = w3.eth.accounts
-    owner = NodeAccount(accounts[0])
-    deployment = deploy(w3, owner, fee_recipient=accounts[1], rpc_url=anvil.url)
-
-    summary = seed_demo(w3, deployment, backers=9, sender=owner)
-
-    escrow = escrow_contract(w3, deployment.address).functions
-    for index, state in enumerate(STATE_NAMES):
+def test_deploy_and_seed_give_every_state(demo: Demo) -> None:
+    summary, escrow = demo.summary, demo.escrow
+    for state in STATE_NAMES:
         ids = summary.campaigns[state]
-        assert len(ids) >= 2, f"no {state} campaigns: {summary.describe()}"  # one ETH, one token
+        # one in ETH and one in the token, but one aborted milestone campaign
+        assert len(ids) >= (1 if state == "Aborted" else 2), f"no {state} campaigns: {summary.describe()}"
         for campaign_id in ids:
-            assert escrow.campaignState(campaign_id).call() == index
+            assert escrow.campaignState(campaign_id).call() == STATE[state]
     tokens = {escrow.getCampaign(i).call()[1] for ids in summary.campaigns.values() for i in ids}
-    assert tokens == {"0x" + "00" * 20, deployment.tokens["DUSD"]}
+    assert tokens == {ETH, demo.deployment.tokens["DUSD"]}
     assert summary.backers == 9
-    assert summary.unpledges >= 1 and summary.refunds >= 2 and summary.claims == 3  # 3 Claimed campaigns in the plan
+    # 3 plain Claimed campaigns, and tranche 0 of the 5 milestone campaigns past Succeeded
+    assert summary.unpledges >= 1 and summary.refunds >= 3 and summary.claims == 3 + 5
     assert summary.fee_withdrawals == 2
-    assert escrow.accruedFees("0x" + "00" * 20).call() == 0
+    assert escrow.accruedFees(ETH).call() == 0
     # one ledger entry per movement: the chain's count matches what the seeder did
+    milestone_plans = sum(len(ids) for ids in summary.milestones.values())
     entries = (
-        sum(len(ids) for ids in summary.campaigns.values()) + summary.pledges + summary.unpledges
-        + summary.cancels + summary.claims + summary.refunds + summary.fee_withdrawals
+        sum(len(ids) for ids in summary.campaigns.values()) + milestone_plans + summary.pledges + summary.unpledges
+        + summary.cancels + summary.claims + summary.refunds + summary.fee_withdrawals + summary.release_requests
+        + summary.votes + summary.releases + summary.aborts + summary.disclosures
     )
     assert escrow.ledgerLength().call() == entries
     assert summary.simulated_seconds >= 7 * 86_400
     assert not summary.skipped
+
+
+def test_demo_has_milestone_campaigns_in_every_phase(demo: Demo) -> None:
+    summary, escrow = demo.summary, demo.escrow
+    assert all(summary.milestones[phase] for phase in MILESTONE_PHASES), summary.describe()
+    now = demo.w3.eth.get_block("latest")["timestamp"]
+
+    def phase(name: str) -> list[tuple[int, dict[str, Any]]]:
+        return [(i, read_milestones(escrow, i)) for i in summary.milestones[name]]
+
+    for campaign_id, m in phase("funding"):
+        assert escrow.campaignState(campaign_id).call() == STATE["Funding"] and m["tranchesReleased"] == 0
+    for campaign_id, m in phase("succeeded"):
+        assert escrow.campaignState(campaign_id).call() == STATE["Succeeded"] and m["tranchesReleased"] == 0
+    for campaign_id, m in phase("voting"):  # the vote is open right now, and both sides voted
+        assert escrow.campaignState(campaign_id).call() == STATE["InDelivery"]
+        assert m["votePending"] and now < m["voteEnd"] and m["voteEnd"] - now > 86_400
+        assert m["approveWeight"] > 0 and m["rejectWeight"] > 0 and m["reportHash"] != b"\0" * 32
+    for campaign_id, m in phase("delivering"):  # tranche 1 released, no vote open
+        assert escrow.campaignState(campaign_id).call() == STATE["InDelivery"]
+        assert m["tranchesReleased"] == 2 < len(m["trancheBps"]) and not m["votePending"]
+    released = phase("released")
+    for campaign_id, m in released:
+        assert escrow.campaignState(campaign_id).call() == STATE["Claimed"]
+        assert m["tranchesReleased"] == len(m["trancheBps"]) and not m["votePending"]
+    assert {escrow.getCampaign(i).call()[1] for i, _ in released} == {ETH, demo.deployment.tokens["DUSD"]}
+    for campaign_id, m in phase("aborted"):  # some backers refunded pro rata, the others not yet
+        assert escrow.campaignState(campaign_id).call() == STATE["Aborted"] and m["aborted"]
+        assert m["rejectWeight"] >= m["approveWeight"]
+        assert 0 < m["refunded"] < m["abortRemaining"] and m["unrefundedWeight"] > 0
+    assert summary.disclosures >= 3 and summary.release_requests == summary.releases + summary.aborts + 1
+    text = summary.describe()
+    for phase_name in MILESTONE_PHASES:
+        assert f"    {phase_name} " in text
+    assert "open for 3.0 more days" in text
+
+
+def test_the_seeded_demo_indexes_and_audits_clean(demo: Demo, tmp_path: Path) -> None:
+    store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'ledger.db'}"))
+    with RpcClient(demo.node.url) as rpc:
+        Indexer(rpc, store, demo.deployment.address, start_block=demo.deployment.block, finality_depth=0).run()
+        report = audit_chain(rpc, demo.deployment.address, start_block=demo.deployment.block, store=store)
+    assert report.ok, report.findings
+    assert report.ledger_length == demo.escrow.ledgerLength().call() == report.db_entries_compared
+    assert report.campaigns == sum(len(ids) for ids in demo.summary.campaigns.values())
+    voting = store.milestones_of(demo.summary.milestones["voting"][0])
+    assert voting is not None and voting.vote_pending and voting.approve_weight > 0 and voting.reject_weight > 0
+    store.engine.dispose()
 
 
 def test_deployment_file_round_trips(anvil: LocalNode, tmp_path: Path) -> None:
@@ -118,8 +195,12 @@ def test_seed_without_time_travel_or_impersonation(keyless_anvil: LocalNode) -> 
 
     assert summary.campaigns["Funding"] and summary.campaigns["Cancelled"]
     assert not (summary.campaigns["Succeeded"] or summary.campaigns["Failed"] or summary.campaigns["Claimed"])
+    assert not (summary.campaigns["InDelivery"] or summary.campaigns["Aborted"])
+    assert summary.milestones["funding"] and not any(summary.milestones[p] for p in MILESTONE_PHASES[1:])
     assert summary.backers == 1 and summary.refunds >= 1 and summary.claims == 0
+    assert summary.disclosures == 2 and summary.votes == 0  # disclosures need no time travel
     assert any("evm_increaseTime" in item for item in summary.skipped)
+    assert any("milestone campaigns past funding" in item for item in summary.skipped)
     assert any("impersonate" in item for item in summary.skipped)
     escrow = escrow_contract(w3, deployment.address).functions
     for campaign_id in summary.campaigns["Cancelled"]:
@@ -147,6 +228,8 @@ def test_cli_deploy_with_key_from_environment_then_seed(keyless_anvil: LocalNode
     for index, state in enumerate(STATE_NAMES):
         assert summary["campaigns"][state], state
         assert all(escrow.campaignState(i).call() == index for i in summary["campaigns"][state])
+    # the sender is the only backer: every phase all the same, its vote the only one
+    assert all(summary["milestones"][phase] for phase in MILESTONE_PHASES), summary["milestones"]
 
 
 def test_cli_without_key_on_a_keyless_node_fails_in_one_line(keyless_anvil: LocalNode, tmp_path: Path) -> None:

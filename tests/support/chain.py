@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import requests
+from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.logs import DISCARD
 
@@ -51,9 +53,9 @@ class EscrowChain:
                 w3, owner, fee_recipient=accounts[-1], unpledge_lock_window=600, tokens={"DUSD": token.address}
             )
             chain = cls(node, w3, deployment, escrow_contract(w3, deployment.address), token, accounts)
-            for backer in accounts[1:-1]:
-                chain.send(0, token.functions.mint(backer, 10**30))
-                chain.send(accounts.index(backer), token.functions.approve(deployment.address, 2**256 - 1))
+            for backer in accounts[1:-1]:  # a fixed gas limit spares an estimate per transaction
+                chain.send(0, token.functions.mint(backer, 10**30), gas=100_000)
+                chain.send(accounts.index(backer), token.functions.approve(deployment.address, 2**256 - 1), gas=100_000)
             return chain
         except BaseException:
             node.stop()
@@ -72,15 +74,31 @@ class EscrowChain:
     def stop(self) -> None:
         self.node.stop()
 
-    def send(self, who: int | str, call: Any, value: int = 0) -> Any:
+    def send(self, who: int | str, call: Any, value: int = 0, gas: int | None = None) -> Any:
         address = self.accounts[who] if isinstance(who, int) else who
-        return transact(self.w3, NodeAccount(address), call, value=value)
+        return transact(self.w3, NodeAccount(address), call, value=value, gas=gas)
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
         response = self.w3.provider.make_request(method, params or [])
         if "error" in response:
             raise RuntimeError(f"{method}: {response['error']}")
         return response["result"]
+
+    def read_views(self, signature: str, args: list[tuple[Any, ...]]) -> list[int]:
+        """One uint256-returning view of the escrow (`"campaignState(uint256)"`) for each argument
+        tuple, in one JSON-RPC batch: a web3 contract call costs ~10 ms of Python each."""
+        if not args:
+            return []
+        name, types = signature.rstrip(")").split("(")
+        selector = Web3.keccak(text=signature)[:4]
+        batch = [
+            {"jsonrpc": "2.0", "id": i, "method": "eth_call",
+             "params": [{"to": self.address, "data": "0x" + (selector + abi_encode(types.split(","), a)).hex()},
+                        "latest"]}
+            for i, a in enumerate(args)
+        ]
+        answers = sorted(requests.post(self.url, json=batch, timeout=30).json(), key=lambda a: a["id"])
+        return [int(answer["result"], 16) for answer in answers]
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
@@ -274,13 +292,15 @@ class EscrowChain:
         voted: dict[tuple[int, int], set[int]] = {}
         view = self.escrow.functions
         for _ in range(steps):
-            states = {cid: view.campaignState(cid).call() for cid in creators}
+            ids = sorted(creators)
+            states = dict(zip(ids, self.read_views("campaignState(uint256)", [(c,) for c in ids]), strict=True))
             funding = [c for c, s in states.items() if s == 0]
             with_backers = [c for c in funding if pledgers.get(c)]
             claimable = [c for c, s in states.items() if s == 1]
             refundable = [c for c, s in states.items() if s in (2, 3, 6) and pledgers.get(c)]
             delivering = [c for c, s in states.items() if s == 5]
-            fees = [t for t in (ETH, self.token.address) if view.accruedFees(Web3.to_checksum_address(t)).call()]
+            assets = [ETH, self.token.address.lower()]
+            fees = [t for t, fee in zip(assets, self.read_views("accruedFees(address)", [(t,) for t in assets])) if fee]
             actions = {"create": 3 if len(funding) < 3 else 0.5, "sleep": 0.7}
             if milestones and delivering:
                 actions["deliver"] = 8

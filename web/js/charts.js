@@ -7,6 +7,8 @@ export const STATE_COLORS = {
   claimed: '#7c3aed',
   failed: '#dc2626',
   cancelled: '#6b7280',
+  in_delivery: '#0f766e',
+  aborted: '#b45309',
 };
 export const SERIES = ['#1d4ed8', '#b45309', '#15803d', '#7c3aed', '#be123c', '#0f766e'];
 

@@ -1,7 +1,7 @@
 // Small pieces the views share: state badge, progress bar, hashes, amounts, outcome words.
 import { h } from './dom.js';
 import {
-  amount, assetName, duration, formatUnits, isEth, percent, percentNumber, shortHex, STATE_LABELS, unit,
+  amount, assetName, duration, formatUnits, isEth, percent, percentNumber, plural, shortHex, STATE_LABELS, unit,
 } from './format.js';
 
 export function stateBadge(state) {
@@ -37,6 +37,10 @@ export function outcome(c) {
       return 'Goal missed \u00b7 backers can refund';
     case 'cancelled':
       return 'Cancelled \u00b7 backers can refund';
+    case 'in_delivery':
+      return `In delivery: ${c.tranches_released} of ${plural(c.tranche_count, 'tranche')} released to the creator`;
+    case 'aborted':
+      return 'Aborted: a release vote failed \u00b7 backers can refund pro rata';
     default:
       return c.state;
   }
@@ -56,6 +60,29 @@ export function hex(value, attrs = {}) {
 export function shortAddress(address) {
   return h('span', { class: 'hex short', title: address },
     h('span', { 'aria-hidden': 'true' }, shortHex(address)), h('span', { class: 'visually-hidden' }, address));
+}
+
+/** A transaction hash shortened, full in the title and for screen readers. */
+export function txHash(hash) {
+  return h('span', {}, 'tx ', shortAddress(hash));
+}
+
+/**
+ * A release vote's tally on one bar the width of the campaign's total: the approving weight, then
+ * the rejecting weight, and a line where the quorum (a fifth of the total) is.
+ */
+export function tallyBar(vote, total, token) {
+  const width = (value) => `${Math.min(100, percentNumber(value, total))}%`;
+  const words = `Approve: ${amount(vote.approve_weight, token)} (${percent(vote.approve_weight, total)}% of the total). `
+    + `Reject: ${amount(vote.reject_weight, token)} (${percent(vote.reject_weight, total)}%). `
+    + `Quorum: ${amount(vote.quorum, token)} must vote (a fifth of the total): ${vote.quorum_reached ? 'reached' : 'not reached'}.`;
+  return h('div', {
+    class: 'tally', role: 'img', 'aria-label': words,
+    'data-approve': vote.approve_weight, 'data-reject': vote.reject_weight, 'data-quorum': vote.quorum,
+  },
+  h('span', { class: 'tally-approve', style: { width: width(vote.approve_weight) } }),
+  h('span', { class: 'tally-reject', style: { width: width(vote.reject_weight) } }),
+  h('span', { class: 'tally-quorum', style: { left: width(vote.quorum) } }));
 }
 
 export function entryLink(seq) {

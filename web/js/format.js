@@ -124,6 +124,8 @@ export const STATE_LABELS = {
   claimed: 'Claimed',
   failed: 'Failed',
   cancelled: 'Cancelled',
+  in_delivery: 'In delivery',
+  aborted: 'Aborted',
 };
 
 export const KIND_LABELS = {
@@ -134,6 +136,12 @@ export const KIND_LABELS = {
   claimed: 'Claim',
   refunded: 'Refund',
   fees_withdrawn: 'Fees withdrawn',
+  milestone_plan: 'Milestone plan',
+  release_requested: 'Release requested',
+  voted: 'Vote',
+  tranche_released: 'Tranche released',
+  aborted: 'Aborted',
+  disclosed: 'Disclosure',
   unknown: 'Unknown',
 };
 
@@ -144,4 +152,6 @@ export const POSITION_WORDS = {
   refunded: 'refunded: it was paid back to you',
   released: 'released: the campaign succeeded and the creator claimed it, so it went to the creator (minus the platform fee)',
   withdrawn: 'withdrawn: you unpledged it before the deadline',
+  in_delivery: 'in delivery: the creator is paid in tranches; the part not released yet stays in the escrow until backers approve the next tranche',
+  refundable_after_abort: 'refundable after the abort: backers voted a release down, so you can take back your share of what was not released',
 };

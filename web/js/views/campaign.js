@@ -1,18 +1,21 @@
-// #/campaign/3: terms, money pledged over time against the goal, backers, and every ledger entry
-// with a link to its proof. New entries arrive live over /ledger/stream.
+// #/campaign/3: terms, money pledged over time against the goal, the delivery of a milestone
+// campaign (delivery.js) and any disclosures, backers, and every ledger entry with a link to its
+// proof. New entries arrive live over /ledger/stream.
 import { ApiError, getAll, getJSON } from '../api.js';
 import { h, fill, defs, notice, table, tableRow } from '../dom.js';
 import {
   assetChip, entryLink, hex, money, outcome, progressBar, shortAddress, stateBadge,
 } from '../components.js';
 import { makeChart, shortTime } from '../charts.js';
+import { deliverySummary, deliveryTimeline, startCountdowns } from '../delivery.js';
 import {
-  amount, big, bps, chartNumber, formatUnits, KIND_LABELS, percent, plural, POSITION_WORDS, timeMs, unit, utc,
+  amount, big, bps, chartNumber, duration, formatUnits, KIND_LABELS, percent, plural, POSITION_WORDS, timeMs, unit, utc,
 } from '../format.js';
 import { subscribe } from '../live.js';
 
 const BACKERS_PAGE = 100;
 const ENTRIES_SHOWN = 100;
+const NOT_MONEY = new Set(['cancelled', 'milestone_plan', 'release_requested', 'disclosed']); // kinds whose amount is not money
 
 /** The running net total (pledges - unpledges) after each entry, as chart points. */
 export function pledgeSeries(campaign, entries) {
@@ -111,22 +114,31 @@ function summary(c) {
       h('li', {}, assetChip(c.token))));
 }
 
-function terms(c) {
-  const claimed = c.state === 'claimed';
+function model(c, d) {
+  if (d && d.milestone) {
+    return h('span', {}, h('strong', {}, 'Milestones'), `: all-or-nothing, then paid in ${plural(d.tranche_count, 'tranche')} `
+      + `(${d.tranches.map((t) => bps(t.bps)).join(' / ')}). The first is claimed once the goal is met; each later one needs `
+      + `the backers\u2019 approval in a vote lasting ${duration(d.voting_period)}. If a vote fails, backers get back their share of what was not released.`);
+  }
+  return c.keep_it_all
+    ? h('span', {}, h('strong', {}, 'Keep-it-all'), ': the creator may claim whatever was pledged once the deadline passes, even below the goal.')
+    : h('span', {}, h('strong', {}, 'All-or-nothing'), ': the creator gets the money only if the goal is reached by the deadline; otherwise every backer can refund.');
+}
+
+function terms(c, d) {
+  const claimed = c.state === 'claimed' || (c.milestone && big(c.claimed_amount) > 0n);
   return defs([
     ['Goal', h('span', {}, money(c.goal, c.token, { exact: true }), h('span', { class: 'sub' }, ` ${c.goal} base units`))],
     ['Deadline', h('span', {}, utc(c.deadline), h('span', { class: 'sub' },
       c.seconds_left > 0 ? ` (${outcome({ ...c, state: 'funding' })} in chain time)` : ' (passed)'))],
-    ['Model', c.keep_it_all
-      ? h('span', {}, h('strong', {}, 'Keep-it-all'), ': the creator may claim whatever was pledged once the deadline passes, even below the goal.')
-      : h('span', {}, h('strong', {}, 'All-or-nothing'), ': the creator gets the money only if the goal is reached by the deadline; otherwise every backer can refund.')],
-    ['Platform fee', `${bps(c.fee_bps)} (${c.fee_bps} basis points), taken from the total when the creator claims`],
+    ['Model', model(c, d)],
+    ['Platform fee', `${bps(c.fee_bps)} (${c.fee_bps} basis points), taken from ${c.milestone ? 'each tranche when it is paid' : 'the total when the creator claims'}`],
     ['Cap per backer', big(c.max_per_backer) === 0n ? 'No cap' : money(c.max_per_backer, c.token, { exact: true })],
     ['Asset', c.asset === 'ETH' ? 'ETH (ether)' : h('span', {}, 'ERC-20 token ', hex(c.token))],
     ['Creator', h('span', {}, hex(c.creator), ' ', h('a', { href: `#/campaigns?creator=${c.creator}` }, 'their campaigns'))],
     ['Metadata hash', hex(c.metadata_hash)],
     ['Created', h('span', {}, `block ${c.created_block}, ${utc(c.created_at)}, ledger entry `, entryLink(c.created_seq))],
-    claimed ? ['Claimed', h('span', {}, money(c.claimed_amount, c.token, { exact: true }), ' to the creator + ',
+    claimed ? [c.milestone ? 'Released so far' : 'Claimed', h('span', {}, money(c.claimed_amount, c.token, { exact: true }), ' to the creator + ',
       money(c.claim_fee, c.token, { exact: true }), ' fee')] : null,
     big(c.refunded_total) > 0n ? ['Refunded so far', money(c.refunded_total, c.token, { exact: true })] : null,
   ], { class: 'defs terms' });
@@ -144,13 +156,24 @@ function backerColumns(c) {
   ];
 }
 
+/** An entry's amount column: money, or what the amount means for the kinds where it is not money. */
+function entryAmount(e, c) {
+  switch (e.kind_name) {
+    case 'cancelled': case 'disclosed': return '\u2014';
+    case 'campaign_created': return h('span', {}, 'goal ', money(e.amount, c.token));
+    case 'milestone_plan': return plural(Number(e.amount), 'tranche');
+    case 'release_requested': return `tranche ${e.amount}`;
+    case 'voted': return h('span', {}, 'weight ', money(e.amount, c.token));
+    default: return money(e.amount, c.token);
+  }
+}
+
 function entryColumns(c) {
   return [
     { label: 'Entry', cell: (e) => entryLink(e.seq) },
     { label: 'What', cell: (e) => h('span', { class: `kind kind-${e.kind_name}` }, KIND_LABELS[e.kind_name] || e.kind_name) },
     { label: 'Account', cell: (e) => shortAddress(e.account) },
-    { label: 'Amount', class: 'num', cell: (e) => (e.kind_name === 'cancelled' ? '\u2014'
-      : e.kind_name === 'campaign_created' ? h('span', {}, 'goal ', money(e.amount, c.token)) : money(e.amount, c.token)) },
+    { label: 'Amount', class: 'num', cell: (e) => entryAmount(e, c) },
     { label: 'Block', class: 'num', cell: (e) => String(e.block_number) },
     { label: 'Time (UTC)', cell: (e) => utc(e.block_time).replace(' UTC', '') },
     { label: 'Finality', cell: (e) => (e.final ? h('span', { class: 'tag final' }, 'final') : h('span', { class: 'tag provisional' }, 'provisional')) },
@@ -173,14 +196,20 @@ export async function render(main, ctx) {
     }
     throw error;
   }
-  let [{ items: entries, complete }, backersPage] = await Promise.all([
+  const readDelivery = () => Promise.all([
+    c.milestone ? getJSON(`/campaigns/${id}/milestones`, { signal }) : null,
+    getAll(`/campaigns/${id}/disclosures`, { signal }).then((page) => page.items),
+  ]);
+  let [{ items: entries, complete }, backersPage, [delivery, documents]] = await Promise.all([
     getAll(`/campaigns/${id}/ledger`, { signal }),
     getJSON(`/campaigns/${id}/backers?limit=${BACKERS_PAGE}`, { signal }),
+    readDelivery(),
   ]);
 
   const badgeSlot = h('span', { class: 'badge-slot' }, stateBadge(c.state));
   const summarySlot = h('div', {}, summary(c));
-  const termsSlot = h('div', {}, terms(c));
+  const termsSlot = h('div', {}, terms(c, delivery));
+  const deliverySlot = h('section', { 'aria-labelledby': 'h-delivery', class: 'delivery' });
   const liveNote = h('p', { class: 'live-note', role: 'status', 'aria-live': 'polite' });
   const liveState = h('span', { class: 'live-state', 'data-state': 'connecting' }, 'connecting');
   const canvas = h('canvas', { id: 'pledge-chart', role: 'img', 'aria-label': chartLabel(c, pledgeSeries(c, entries)) });
@@ -203,6 +232,7 @@ export async function render(main, ctx) {
         h('div', { class: 'chart-box' }, canvas),
         h('figcaption', {}, 'Net total pledged (pledges minus unpledges) after each ledger entry, against the goal. '
           + 'Refunds and the creator\u2019s claim do not lower it.', chartNote))),
+    deliverySlot,
     h('section', { 'aria-labelledby': 'h-terms' }, h('h2', { id: 'h-terms' }, 'Terms'), termsSlot),
     h('section', { 'aria-labelledby': 'h-backers' }, h('h2', { id: 'h-backers' }, 'Backers'), backersSlot, moreBackers),
     h('section', { 'aria-labelledby': 'h-ledger' },
@@ -215,6 +245,20 @@ export async function render(main, ctx) {
   // ---- chart
   let chart = makeChart(canvas, chartConfig(c, pledgeSeries(c, entries)), chartNote);
   ctx.onCleanup(() => chart?.destroy());
+
+  // ---- delivery: the tranches, the vote, reports, disclosures and the abort
+  let stopCountdowns = () => {};
+  const drawDelivery = () => {
+    stopCountdowns();
+    deliverySlot.hidden = !delivery && !documents.length;
+    fill(deliverySlot,
+      h('h2', { id: 'h-delivery' }, delivery ? 'Delivery' : 'Disclosures'),
+      delivery ? deliverySummary(delivery) : h('p', {}, 'Documents the creator published on the ledger, by their hash.'),
+      deliveryTimeline(delivery, documents));
+    stopCountdowns = startCountdowns(deliverySlot);
+  };
+  drawDelivery();
+  ctx.onCleanup(() => stopCountdowns());
 
   // ---- backers
   let backers = backersPage.data;
@@ -248,14 +292,18 @@ export async function render(main, ctx) {
   // ---- live
   const seen = new Set(entries.map((e) => e.seq));
   async function refresh() {
-    const [fresh, page] = await Promise.all([
+    const [fresh, page, [freshDelivery, freshDocuments]] = await Promise.all([
       getJSON(`/campaigns/${id}`, { signal }),
       getJSON(`/campaigns/${id}/backers?limit=${Math.max(BACKERS_PAGE, backers.length)}`, { signal }),
+      readDelivery(),
     ]);
     c = fresh;
+    delivery = freshDelivery;
+    documents = freshDocuments;
     fill(badgeSlot, stateBadge(c.state));
     fill(summarySlot, summary(c));
-    fill(termsSlot, terms(c));
+    fill(termsSlot, terms(c, delivery));
+    drawDelivery();
     backers = page.data;
     backersNext = page.next;
     moreBackers.hidden = !backersNext;
@@ -284,7 +332,7 @@ export async function render(main, ctx) {
       if (tbody) tbody.prepend(row); else drawEntries();
       const who = entry.account;
       const what = KIND_LABELS[entry.kind_name] || entry.kind_name;
-      const sum = entry.kind_name === 'cancelled' ? '' : ` of ${amount(entry.amount, c.token)}`;
+      const sum = NOT_MONEY.has(entry.kind_name) ? '' : ` of ${amount(entry.amount, c.token)}`;
       try {
         await refresh();
       } catch (error) {

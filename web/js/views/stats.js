@@ -22,7 +22,7 @@ function card(label, value, sub) {
 export async function render(main, ctx) {
   const s = await getJSON('/stats', { signal: ctx.signal });
   const states = Object.keys(STATE_LABELS);
-  const ended = ['succeeded', 'claimed', 'failed', 'cancelled'].reduce((n, k) => n + (s.campaigns_by_state[k] || 0), 0);
+  const ended = ['succeeded', 'claimed', 'failed', 'cancelled', 'in_delivery', 'aborted'].reduce((n, k) => n + (s.campaigns_by_state[k] || 0), 0);
   const rate = s.success_rate === null ? '\u2014' : `${(s.success_rate * 100).toFixed(1).replace(/\.0$/, '')}%`;
   const stateCanvas = h('canvas', { id: 'state-chart', role: 'img',
     'aria-label': `Campaigns by state: ${states.map((k) => `${s.campaigns_by_state[k] || 0} ${STATE_LABELS[k].toLowerCase()}`).join(', ')}.` });

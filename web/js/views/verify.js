@@ -3,16 +3,20 @@
 import { ApiError, getAll, getJSON, siteConfig } from '../api.js';
 import { h, fill, defs, notice, table, yesNo } from '../dom.js';
 import { campaignLink, commandBox, entryLink, hex, money, stateBadge } from '../components.js';
-import { amount, assetName, KIND_LABELS, plural, POSITION_WORDS, shortHex } from '../format.js';
+import { amount, assetName, big, KIND_LABELS, plural, POSITION_WORDS, shortHex } from '../format.js';
 import { replaceQuery } from '../nav.js';
 
 const TX = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const KIND_NOUN = {
   campaign_created: 'creation', pledged: 'pledge', unpledged: 'unpledge', cancelled: 'cancellation',
-  claimed: 'claim', refunded: 'refund', fees_withdrawn: 'fee withdrawal',
+  claimed: 'claim', refunded: 'refund', fees_withdrawn: 'fee withdrawal', milestone_plan: 'milestone plan',
+  release_requested: 'release request', voted: 'vote', tranche_released: 'tranche release', aborted: 'abort',
+  disclosed: 'disclosure',
 };
-const KIND_BY_NUMBER = ['unknown', 'campaign_created', 'pledged', 'unpledged', 'cancelled', 'claimed', 'refunded', 'fees_withdrawn'];
+const NO_SUM = ['cancelled', 'campaign_created', 'milestone_plan', 'release_requested', 'disclosed']; // amounts that are not money
+const KIND_BY_NUMBER = ['unknown', 'campaign_created', 'pledged', 'unpledged', 'cancelled', 'claimed', 'refunded', 'fees_withdrawn',
+  'milestone_plan', 'release_requested', 'voted', 'tranche_released', 'aborted', 'disclosed'];
 
 function finality(v, depth) {
   if (v.final) {
@@ -99,7 +103,7 @@ async function txAnswer(hash, signal, config) {
     const c = campaigns.get(e.campaign_id);
     const token = c ? c.token : null;
     const noun = KIND_NOUN[e.kindKey] || `kind ${e.kind}`;
-    const sum = e.kindKey === 'cancelled' || e.kindKey === 'campaign_created' || token === null ? '' : ` of ${amount(e.amount, token, { maxFraction: 6 })}`;
+    const sum = NO_SUM.includes(e.kindKey) || token === null ? '' : ` of ${amount(e.amount, token, { maxFraction: 6 })}`;
     const goal = e.kindKey === 'campaign_created' && c ? ` with a goal of ${amount(c.goal, c.token)}` : '';
     const where = !e.campaign_id ? '' : e.kindKey === 'campaign_created' ? ` of campaign #${e.campaign_id}`
       : ` ${e.kindKey === 'pledged' ? 'to' : 'in'} campaign #${e.campaign_id}`;
@@ -134,9 +138,40 @@ async function txAnswer(hash, signal, config) {
   return { kind, status: v.status, words: sentences.join(' '), evidence: [defs(base), ...problems, ...entryBlocks] };
 }
 
-async function addressAnswer(address, signal) {
-  const { items, complete } = await getAll(`/backers/${address}`, { signal });
-  const health = await getJSON('/health', { signal, accept: [503] }).catch(() => null);
+/**
+ * Where the money of a position in a milestone campaign stands, from /verify/backer (`b`: one of
+ * its campaigns): released to the creator, at stake in the open vote, or refundable after an abort.
+ */
+function deliveryWords(c, p, b) {
+  if (p.status === 'in_delivery') {
+    const stake = big(b.at_stake) > 0n ? `, ${amount(b.at_stake, c.token)} of it at stake in the open release vote` : '';
+    return `campaign #${c.id}: ${amount(p.balance, c.token)} in delivery (${amount(b.released, c.token)} released to the creator, `
+      + `${amount(b.escrowed, c.token)} still in the escrow${stake})`;
+  }
+  return `campaign #${c.id}: ${amount(b.refundable, c.token)} refundable after the abort `
+    + `(${amount(b.released, c.token)} of your ${amount(p.balance, c.token)} was released to the creator before it)`;
+}
+
+/** The non-zero parts of a position (from /verify/backer): released, at stake in the open vote, refundable. */
+function moneyNow(b, token) {
+  const parts = [['released', 'released', b?.released], ['at-stake', 'at stake in the vote', b?.at_stake], ['refundable', 'refundable', b?.refundable]]
+    .filter(([, , value]) => value !== undefined && big(value) > 0n);
+  if (!parts.length) return '\u2014';
+  return parts.map(([key, words, value]) => h('span', { class: `part ${key}` }, `${words} `, money(value, token)));
+}
+
+function votesCell(b) {
+  if (!b || !b.votes.length) return '\u2014';
+  return h('span', {}, b.votes.map((v, i) => [i ? ', ' : '', `tranche ${v.tranche}: ${v.approve ? 'approve' : 'reject'} (`, entryLink(v.seq), ')']));
+}
+
+async function addressAnswer(address, signal, config) {
+  const [{ items, complete }, health, checked] = await Promise.all([
+    getAll(`/backers/${address}`, { signal }),
+    getJSON('/health', { signal, accept: [503] }).catch(() => null),
+    config.node ? getJSON(`/verify/backer/${address}`, { signal }).catch(() => null) : null, // needs the server's node
+  ]);
+  const breakdown = new Map((checked ? checked.campaigns : []).map((b) => [b.campaign_id, b]));
   const upTo = health && health.indexed_block !== null ? ` (up to block ${health.indexed_block})` : '';
   if (!items.length) {
     return {
@@ -146,6 +181,8 @@ async function addressAnswer(address, signal) {
     };
   }
   const parts = items.map(({ campaign: c, position: p }) => {
+    const b = breakdown.get(c.id);
+    if (b && (p.status === 'in_delivery' || p.status === 'refundable_after_abort')) return deliveryWords(c, p, b);
     if (p.status === 'refunded') return `campaign #${c.id}: ${amount(p.refunded_total, c.token)} refunded to you`;
     if (p.status === 'withdrawn') return `campaign #${c.id}: withdrawn (you unpledged all of it)`;
     return `campaign #${c.id}: ${amount(p.balance, c.token)} ${p.status}`;
@@ -160,13 +197,18 @@ async function addressAnswer(address, signal) {
     { label: 'Unpledged', class: 'num', cell: ({ campaign: c, position: p }) => money(p.unpledged_total, c.token) },
     { label: 'Refunded', class: 'num', cell: ({ campaign: c, position: p }) => money(p.refunded_total, c.token) },
     { label: 'Held now', class: 'num', cell: ({ campaign: c, position: p }) => money(p.balance, c.token) },
-    { label: 'Where it stands', cell: ({ position: p }) => h('span', { class: `pos pos-${p.status}` }, POSITION_WORDS[p.status] || p.status) },
+    ...(checked ? [{ label: 'Released \u00b7 at stake \u00b7 refundable', class: 'money-now', cell: ({ campaign: c }) => moneyNow(breakdown.get(c.id), c.token) }] : []),
+    ...(checked?.campaigns.some((b) => b.votes.length) ? [{ label: 'Your votes', class: 'votes', cell: ({ campaign: c }) => votesCell(breakdown.get(c.id)) }] : []),
+    { label: 'Where it stands', class: 'standing', cell: ({ position: p }) => h('span', { class: `pos pos-${p.status}` }, POSITION_WORDS[p.status] || p.status) },
     { label: 'Entries', cell: ({ position: p }) => h('span', {}, entryLink(p.first_seq), p.last_seq !== p.first_seq ? [' \u2026 ', entryLink(p.last_seq)] : null) },
   ];
   return {
     kind: 'good', status: 'positions', words,
     evidence: [table(`Campaigns backed by ${address}`, columns, items, { class: 'data positions' }),
-      h('p', { class: 'sub' }, 'From the indexed ledger. To check one contribution against the chain itself, paste the hash of its transaction.')],
+      h('p', { class: 'sub' }, checked
+        ? `From the indexed ledger; every position ${checked.ok ? 'matches' : 'does NOT match'} pledgeOf on-chain at block ${checked.block}. `
+          + 'To check one contribution against the chain itself, paste the hash of its transaction.'
+        : 'From the indexed ledger. To check one contribution against the chain itself, paste the hash of its transaction.')],
   };
 }
 
@@ -216,7 +258,7 @@ export async function render(main, ctx) {
     fill(evidence);
     fill(command);
     try {
-      const answer = TX.test(q) ? await txAnswer(q, ctx.signal, config) : await addressAnswer(q, ctx.signal);
+      const answer = TX.test(q) ? await txAnswer(q, ctx.signal, config) : await addressAnswer(q, ctx.signal, config);
       if (mine !== running) return;
       fill(verdict, notice(answer.kind, h('p', { class: 'answer', 'data-status': answer.status }, answer.words)));
       fill(evidence, answer.evidence.length ? [h('h2', {}, 'Evidence'), ...answer.evidence] : []);
