@@ -119,7 +119,7 @@ def test_the_timeline_of_a_campaign_mid_vote(delivery: Delivery, page: Any) -> N
     deadline = f"{vote['vote_end'][:10]} {vote['vote_end'][11:16]} UTC"
     expect(panel.locator(".vote-deadline")).to_contain_text(f"Voting closes {deadline}")
     expect(panel.locator(".countdown")).to_have_text(re.compile(r"^in (\d+ h )?\d+ min$|^in \d+ h$"))
-    expect(panel.locator(".vote-verdict")).to_have_text("As the votes stand, the tranche is released.")
+    expect(panel.locator(".vote-verdict")).to_have_text("If the vote closed now, the tranche would be released.")
     expect(panel.locator(".tally-legend")).to_contain_text("2 voters")
     report = page.locator('.timeline [data-kind="report"]')
     expect(report).to_contain_text("Progress report for tranche 1")

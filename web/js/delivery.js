@@ -26,10 +26,14 @@ function countdown(seconds) {
 function votePanel(d) {
   const v = d.vote;
   const token = d.token;
-  const verdict = v.passes
-    ? 'As the votes stand, the tranche is released.'
-    : `As the votes stand, the campaign is aborted (${!v.quorum_reached ? 'the quorum is not reached' : 'not more approving than rejecting weight'}) `
-      + 'and backers get back their share of what was not released.';
+  const reason = !v.quorum_reached ? 'the quorum is not reached' : 'not more approving than rejecting weight';
+  const verdict = v.status === 'open'
+    ? (v.passes
+      ? 'If the vote closed now, the tranche would be released.'
+      : `If the vote closed now, the campaign would be aborted (${reason}) and backers would get back their share of what was not released.`)
+    : (v.passes
+      ? 'The vote passed: release() pays the tranche to the creator.'
+      : `The vote failed (${reason}): release() aborts the campaign and backers get back their share of what was not released.`);
   const timing = v.status === 'open'
     ? h('p', { class: 'vote-deadline' }, 'Voting closes ', h('strong', {}, utc(v.vote_end)), ' (', countdown(v.seconds_left), ' of chain time).')
     : h('p', { class: 'vote-deadline' }, `Voting closed ${utc(v.vote_end)}. Anyone can now call release(): it settles the vote.`);
