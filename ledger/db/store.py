@@ -31,6 +31,7 @@ from ledger.db.schema import (
 )
 from ledger.db.types import MAX_U256, U256_DIGITS, to_sqlite_u256
 from ledger.errors import StorageError
+from ledger.hashing import genesis_head
 from ledger.projections import apply_entry
 from ledger.records import (
     Campaign,
@@ -459,6 +460,8 @@ class LedgerStore:
             state.last_block_hash = ancestor_hash
             if last is not None:
                 state.last_seq, state.last_head = last.seq, last.head
+            else:  # the reorg took every entry: the ledger is empty again
+                state.last_seq, state.last_head = 0, "0x" + genesis_head(state.chain_id, state.contract).hex()
             self._write_sync_state(conn, state)
             return len(doomed)
 

@@ -80,6 +80,23 @@ def test_reorg_inside_the_window_rolls_back_and_reingests(chain: EscrowChain, st
     assert backers == {chain.accounts[2].lower(), chain.accounts[5].lower()}
 
 
+def test_a_reorg_that_takes_every_entry_empties_the_ledger(chain: EscrowChain, store: LedgerStore) -> None:
+    fork = chain.snapshot()
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    indexer = make_indexer(chain, store, depth=6)
+    indexer.run()
+    assert stored_seq(store) == 2
+
+    chain.revert(fork)  # both entries vanish; the new branch starts the ledger again from seq 1
+    chain.mine(2)
+    cid = chain.create(2)
+    chain.pledge(cid, 3, 3 * 10**17)
+    indexer.sync_once()
+    assert stored_seq(store) == 2
+    assert_db_matches_chain(store, chain)
+
+
 def test_reorg_deeper_than_the_window_stops_and_changes_nothing(chain: EscrowChain, store: LedgerStore) -> None:
     cid = chain.create(1)
     fork = chain.snapshot()

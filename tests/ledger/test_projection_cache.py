@@ -1,0 +1,78 @@
+"""The backfill's projection cache: into an empty database it is `complete` (a row missing from it
+is new, so no batch reads projections back); that must give exactly the rows that reading them
+back gives, and a failed commit must end it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+import ledger.indexer as indexer_module
+from ledger.db.engine import open_database
+from ledger.db.schema import campaigns, disclosures, fee_accounts, milestones, positions, tranche_releases, votes
+from ledger.db.store import LedgerStore
+from ledger.errors import StorageError
+from ledger.indexer import Indexer
+from ledger.records import Projections
+from ledger.rpc import RpcClient
+from tests.support.chain import EscrowChain
+
+PROJECTION_TABLES = (campaigns, positions, fee_accounts, milestones, tranche_releases, votes, disclosures)
+
+
+def projection_rows(store: LedgerStore) -> dict[str, list[tuple]]:
+    with store.engine.connect() as conn:
+        return {
+            table.name: sorted(tuple(row) for row in conn.execute(select(table)))
+            for table in PROJECTION_TABLES
+        }
+
+
+def backfill(chain: EscrowChain, url: str) -> LedgerStore:
+    """A fresh database filled in many small batches (finality depth 0: one backfill)."""
+    store = LedgerStore(open_database(url))
+    Indexer(
+        RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=0,
+        target_logs=7,
+    ).run()
+    return store
+
+
+@pytest.fixture(scope="module")
+def history() -> Iterator[EscrowChain]:
+    chain = EscrowChain.start()
+    chain.random_history(seed=23, steps=70, milestones=True)
+    yield chain
+    chain.stop()
+
+
+def test_a_complete_cache_gives_the_rows_that_reading_them_back_gives(
+    history: EscrowChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = backfill(history, f"sqlite:///{tmp_path / 'cached.db'}")
+    # a cache that overflows at once is replaced by an incomplete one before every batch: each
+    # batch then reads its rows back from the database
+    monkeypatch.setattr(indexer_module, "CACHED_POSITIONS", -1)
+    read_back = backfill(history, f"sqlite:///{tmp_path / 'read-back.db'}")
+    assert projection_rows(cached) == projection_rows(read_back)
+    assert projection_rows(cached)["milestones"], "the history has milestone campaigns"
+
+
+def test_a_failed_commit_empties_the_cache_and_ends_its_completeness(history: EscrowChain, tmp_path: Path) -> None:
+    source = backfill(history, f"sqlite:///{tmp_path / 'source.db'}")
+    entries = list(source.iter_entries())
+    state = source.read_sync_state()
+    target = LedgerStore(open_database(f"sqlite:///{tmp_path / 'target.db'}"))
+    target.init_sync_state(replace(state, last_block=state.start_block - 1, last_seq=0, last_block_hash=None))
+    cache = Projections(complete=True)
+    first = entries[:10]
+    target.commit_batch(first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache)
+    assert cache.complete and cache.campaigns
+    with pytest.raises(StorageError):  # the same seqs again: the primary key refuses them
+        target.commit_batch(first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache)
+    assert not cache.complete
+    assert not cache.campaigns and not cache.positions
