@@ -18,16 +18,14 @@ from ledger.db.store import LedgerStore
 from ledger.export import write_export
 from ledger.indexer import Indexer
 from ledger.rpc import RpcClient
-from tests.support.chain import EscrowChain
+from tests.support.chain import EscrowChain, random_history_chain
 
 
 @pytest.fixture(scope="module")
 def history() -> Iterator[EscrowChain]:
     """One long random history shared by the module's read-only checks."""
-    chain = EscrowChain.start()
-    chain.random_history(seed=11, steps=120, milestones=True)
-    yield chain
-    chain.stop()
+    with random_history_chain(seed=11, steps=120, milestones=True) as chain:
+        yield chain
 
 
 def index(chain: EscrowChain, store: LedgerStore) -> None:

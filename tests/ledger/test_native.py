@@ -705,12 +705,10 @@ def test_append_many_stops_at_the_first_fault_with_the_same_error() -> None:
 
 @pytest.fixture(scope="module")
 def history() -> Iterator[Any]:
-    from tests.support.chain import EscrowChain
+    from tests.support.chain import random_history_chain
 
-    chain = EscrowChain.start()
-    chain.random_history(seed=5, steps=80)
-    yield chain
-    chain.stop()
+    with random_history_chain(seed=5, steps=80) as chain:
+        yield chain
 
 
 @needs_native

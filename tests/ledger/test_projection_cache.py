@@ -13,13 +13,21 @@ from sqlalchemy import select
 
 import ledger.indexer as indexer_module
 from ledger.db.engine import open_database
-from ledger.db.schema import campaigns, disclosures, fee_accounts, milestones, positions, tranche_releases, votes
+from ledger.db.schema import (
+    campaigns,
+    disclosures,
+    fee_accounts,
+    milestones,
+    positions,
+    tranche_releases,
+    votes,
+)
 from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
 from ledger.indexer import Indexer
 from ledger.records import Projections
 from ledger.rpc import RpcClient
-from tests.support.chain import EscrowChain
+from tests.support.chain import EscrowChain, random_history_chain
 
 PROJECTION_TABLES = (campaigns, positions, fee_accounts, milestones, tranche_releases, votes, disclosures)
 
@@ -44,10 +52,8 @@ def backfill(chain: EscrowChain, url: str) -> LedgerStore:
 
 @pytest.fixture(scope="module")
 def history() -> Iterator[EscrowChain]:
-    chain = EscrowChain.start()
-    chain.random_history(seed=23, steps=70, milestones=True)
-    yield chain
-    chain.stop()
+    with random_history_chain(seed=23, steps=70, milestones=True) as chain:
+        yield chain
 
 
 def test_a_complete_cache_gives_the_rows_that_reading_them_back_gives(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -389,6 +390,18 @@ class EscrowChain:
                 self.withdraw_fees(rng.choice(fees))
             else:
                 self.sleep(rng.choice([300, 1200, 4000]))
+
+
+@contextmanager
+def random_history_chain(seed: int, steps: int, *, milestones: bool = False) -> Iterator[EscrowChain]:
+    """A fresh chain with one random history on it (EscrowChain.random_history), for a module's
+    read-only checks; stopped on exit."""
+    chain = EscrowChain.start()
+    try:
+        chain.random_history(seed=seed, steps=steps, milestones=milestones)
+        yield chain
+    finally:
+        chain.stop()
 
 
 @pytest.fixture(name="chain")
