@@ -175,8 +175,8 @@ class Campaign:
         """What the escrow still holds for this campaign (0 once claimed): the positions, or for a
         milestone campaign the tranches not released yet. For an aborted campaign this is what it
         held at the abort minus the refunds paid since, so it still includes the rounding dust
-        (see Milestones.dust), which the last refund moves to the fees."""
-        if self.claimed:
+        (see Milestones.dust), until the last refund moves that dust to the fees: then 0."""
+        if self.claimed or (self.aborted and not self.backer_count):
             return 0
         return self.pledged - self.claimed_amount - self.claim_fee - self.refunded_total
 

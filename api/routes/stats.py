@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import RuntimeDep
 from api.errors import RESPONSES
 from api.schemas import StatsPublic
-from api.services.present import JSON, STATE_NAMES, checksum, escrowed, iso
+from api.services.present import JSON, STATE_NAMES, checksum, iso
 from api.services.reader import LedgerReader
 from ledger.records import ETH, State
 
@@ -52,7 +52,7 @@ def compute_stats(reader: LedgerReader, cache: StatsCache) -> dict[str, Any]:
         if state in SUCCESSFUL:
             t["successful"] += 1
             t["raised"] += campaign.pledged
-        t["escrowed"] += escrowed(campaign)
+        t["escrowed"] += campaign.escrowed
     successful = sum(by_state[STATE_NAMES[s]] for s in SUCCESSFUL)
     ended = sum(by_state[STATE_NAMES[s]] for s in ENDED)
     result = {

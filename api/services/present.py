@@ -110,19 +110,13 @@ def campaign_public(c: Campaign, chain_time: int) -> dict[str, Any]:
         "claimed_amount": str(c.claimed_amount),
         "claim_fee": str(c.claim_fee),
         "refunded_total": str(c.refunded_total),
-        "escrowed": str(escrowed(c)),
+        "escrowed": str(c.escrowed),
         "last_seq": c.last_seq,
         "milestone": c.milestone,
         "tranche_count": c.tranche_count,
         "tranches_released": c.tranches_released,
         "aborted": c.aborted,
     }
-
-
-def escrowed(c: Campaign) -> int:
-    """What the escrow holds for `c` now: Campaign.escrowed, less an aborted campaign's rounding
-    dust once its last backer refunded (that refund moved the dust to the platform's fees)."""
-    return 0 if c.aborted and not c.backer_count else c.escrowed
 
 
 def backed_campaign_public(c: Campaign, chain_time: int) -> dict[str, Any]:
@@ -204,7 +198,7 @@ def milestones_public(view: MilestoneView) -> dict[str, Any]:
         "token": checksum(c.token),
         "asset": "ETH" if c.token == ETH else "ERC20",
         "total": str(c.pledged),
-        "escrowed": str(escrowed(c)),
+        "escrowed": str(c.escrowed),
         "released_gross": str(c.released_gross),
         "released_paid": str(c.claimed_amount),
         "released_fees": str(c.claim_fee),
