@@ -178,10 +178,16 @@ def _require_open_request(milestones: Milestones, campaign: Campaign, entry: Led
         raise _fault(entry, campaign, "no release request is open")
 
 
-def _require_vote_closed(milestones: Milestones, campaign: Campaign, entry: LedgerEntry) -> None:
+def _vote_to_settle(state: Projections, campaign: Campaign, entry: LedgerEntry) -> Milestones:
+    """The plan of a campaign whose release vote `entry` settles (a release or an abort): there is
+    an open request, the creator emitted it, and the vote has closed."""
+    milestones = _milestones_of(state, campaign, entry)
+    _require_open_request(milestones, campaign, entry)
+    _require_creator(campaign, entry)
     end, now = milestones.vote_end, entry.block_timestamp
     if end is not None and now is not None and now < end:
         raise _fault(entry, campaign, f"the vote on tranche {milestones.vote_tranche} is open until {end}, the block is at {now}")
+    return milestones
 
 
 def _apply_plan(state: Projections, campaign: Campaign, entry: LedgerEntry) -> None:
@@ -318,10 +324,7 @@ def _apply_vote(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
 
 
 def _apply_release(state: Projections, campaign: Campaign, entry: LedgerEntry) -> None:
-    milestones = _milestones_of(state, campaign, entry)
-    _require_open_request(milestones, campaign, entry)
-    _require_creator(campaign, entry)
-    _require_vote_closed(milestones, campaign, entry)
+    milestones = _vote_to_settle(state, campaign, entry)
     terms = entry.terms
     if not isinstance(terms, TrancheTerms):
         raise _fault(entry, campaign, "a tranche release without its tranche and fee")
@@ -348,10 +351,7 @@ def _apply_release(state: Projections, campaign: Campaign, entry: LedgerEntry) -
 
 
 def _apply_abort(state: Projections, campaign: Campaign, entry: LedgerEntry) -> None:
-    milestones = _milestones_of(state, campaign, entry)
-    _require_open_request(milestones, campaign, entry)
-    _require_creator(campaign, entry)
-    _require_vote_closed(milestones, campaign, entry)
+    milestones = _vote_to_settle(state, campaign, entry)
     total = campaign.pledged
     if milestones.vote_passes(total):
         raise _fault(entry, campaign, f"aborts although tranche {milestones.vote_tranche}'s vote passed")
