@@ -55,11 +55,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings  # read by SettingsDep; no dependency_overrides: FastAPI then re-analyses
     # every dependency on every request, which costs more than the hot routes themselves
     errors.install(app)
-    for router in ROUTERS:
-        # The routes become the app's own, as with @app.get. include_router would keep each router
-        # as a nested matching layer that FastAPI walks on every request: on the hot routes that
-        # cost more than the database query.
-        app.router.routes.extend(router.routes)
+    # The routes become the app's own, as with @app.get. include_router would keep each router
+    # as a nested matching layer that FastAPI walks on every request: on the hot routes that
+    # cost more than the database query. They go first, ahead of FastAPI's own (/openapi.json,
+    # /docs): a request tries the routes in order, a few microseconds each.
+    own = [route for router in ROUTERS for route in router.routes]
+    app.router.routes[:] = own + app.router.routes
     app.add_middleware(EdgeMiddleware, metrics=metrics, cors_origins=settings.cors_origins)
     return app
 

@@ -55,6 +55,7 @@ from ledger.hashing import (  # noqa: E402
     uint_detail,
 )
 from ledger.projections import apply_entry  # noqa: E402
+from ledger.public import entry_jsons  # noqa: E402
 from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
 
 CHAIN_ID = 31337
@@ -191,8 +192,8 @@ def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: in
     u = to_sqlite_u256 if sqlite else (lambda v: v)
     entry_rows = [
         (e.seq, int(e.kind), e.campaign_id, e.account, u(e.amount), e.detail, e.head, e.block_number, e.block_hash,
-         e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block)
-        for e in entries
+         e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block, text)
+        for e, text in zip(entries, entry_jsons(entries))
     ]
     campaign_rows = [
         (c.campaign_id, c.creator, c.token, u(c.goal), c.deadline, u(c.max_per_backer), c.keep_it_all, c.fee_bps,
@@ -212,7 +213,7 @@ def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: in
     block_rows = [(n, "0x" + keccak256(b"block %d" % n).hex()) for n in range(final_block, tip_block + 1)]
     columns = {
         "ledger_entries": "seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash, "
-                          "block_timestamp, tx_hash, log_index, final",
+                          "block_timestamp, tx_hash, log_index, final, public_json",
         "campaigns": "campaign_id, creator, token, goal, deadline, max_per_backer, keep_it_all, fee_bps, metadata_hash, "
                      "created_seq, created_block, created_timestamp, pledged, backer_count, cancelled, claimed, "
                      "claimed_amount, claim_fee, refunded_total, last_seq",
@@ -258,10 +259,29 @@ def existing_seq(url: str) -> int | None:
         engine = create_engine(url)
         with engine.connect() as conn:
             value = conn.execute(text("SELECT last_seq FROM sync_state WHERE id = 1")).scalar()
+            if conn.execute(text("SELECT public_json FROM ledger_entries WHERE seq = 1")).scalar() is None:
+                value = None  # built before migration 0003: build it again
         engine.dispose()
         return value
     except Exception:  # noqa: BLE001 - missing database or table: build it
         return None
+
+
+def clear(url: str) -> None:
+    """Empty a database that is about to be built again (an older build, or a partial one)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
+        return
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 def pg_bench_url(server_url: str, entries: int, rebuild: bool) -> str:
@@ -512,6 +532,7 @@ def build(label: str, url: str, args) -> tuple[int, list[str]]:
         backers = [_address(rng) for _ in range(args.backers)]
         return have, backers
     started = time.monotonic()
+    clear(url)
     print(f"{label}: generating {args.entries:,} entries ...", file=sys.stderr)
     entries, state, backers, tip_block, tip_ts = generate(args.entries, args.campaigns, args.backers)
     print(f"{label}: {len(entries):,} entries, {len(state.campaigns):,} campaigns, {len(state.positions):,} positions "

@@ -4,6 +4,7 @@
  *   replay_ndjson(...)              the offline replay's fast path over canonical kind-2/3 export lines
  *   decode_logs(...)                eth_getLogs dicts of Pledged/Unpledged/Refunded -> LedgerEntry
  *   verify_chain(...)               seq continuity and heads of a run of LedgerEntry
+ *   entry_jsons(...)                the public JSON text of LedgerEntry (ledger.public.entry_json)
  *
  * Every function handles only the exact, common shape of its input and stops (or calls back into
  * Python) at anything else, so the Python reference code in ledger/ keeps the last word on every
@@ -410,7 +411,7 @@ long_to_word(PyObject *v, uint8_t out[32])
 /* ------------------------------------------------------------------------------ keccak256() */
 
 static PyObject *
-sp_keccak256(PyObject *module, PyObject *arg)
+sp_keccak256(PyObject *Py_UNUSED(module), PyObject *arg)
 {
     Py_buffer view;
     uint8_t digest[32];
@@ -859,7 +860,7 @@ PyDoc_STRVAR(replay_ndjson_doc,
 "of the first line not handled, how many were, and the head and highest block after them.");
 
 static PyObject *
-sp_replay_ndjson(PyObject *module, PyObject *args)
+sp_replay_ndjson(PyObject *Py_UNUSED(module), PyObject *args)
 {
     Py_buffer view;
     Py_ssize_t pos, handled = 0;
@@ -1031,7 +1032,7 @@ PyDoc_STRVAR(decode_logs_doc,
 "and calling `fallback(raw)` for every other log.");
 
 static PyObject *
-sp_decode_logs(PyObject *module, PyObject *args)
+sp_decode_logs(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *logs, *topics, *kinds, *zero_word, *entry_type, *fallback, *seq = NULL, *out = NULL;
     const char *topic_chars[3];
@@ -1098,7 +1099,7 @@ PyDoc_STRVAR(verify_chain_doc,
 "Returns how many entries chained and the head after the last of them.");
 
 static PyObject *
-sp_verify_chain(PyObject *module, PyObject *args)
+sp_verify_chain(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *head_obj, *length_obj, *entries, *entry_type, *seq = NULL, *result = NULL;
     Py_ssize_t start, i, n, count = 0;
@@ -1168,6 +1169,761 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------------------ entry_jsons() */
+
+/* EIP-55 in batches: the keccak of 40 lowercase hex characters is one Keccak-f[1600] permutation,
+ * most of the cost of formatting an entry, so the accounts (and fee tokens) of a run of entries
+ * are hashed four at a time, one per 64-bit lane of a vector register: the rounds of
+ * keccak_f1600_body in GCC's vector extension, compiled for AVX-512VL and for AVX2 (chosen at
+ * import, as keccak_f1600_bmi). Without either, one at a time. */
+
+/* digest[0..19] = the first 20 bytes of keccak256(body[0..39]): one permutation of one block */
+static void
+keccak40_one(const uint8_t *body, uint8_t *digest)
+{
+    uint64_t st[25];
+    int i;
+    memset(st, 0, sizeof st);
+    for (i = 0; i < 5; i++)
+        st[i] = load64le(body + 8 * i);
+    st[5] = UINT64_C(0x01);                 /* padding: byte 40 */
+    st[16] = UINT64_C(0x8000000000000000); /* and byte 135, the last of the rate */
+    keccak_f1600(st);
+    for (i = 0; i < 20; i++)
+        digest[i] = (uint8_t)(st[i / 8] >> (8 * (i % 8)));
+}
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#define KECCAK_LANES 1
+#if defined(__clang__)
+#define UNROLL_FULL _Pragma("unroll")
+#else
+#define UNROLL_FULL _Pragma("GCC unroll 32")
+#endif
+
+static const uint8_t KECCAK_RHO[25] = {0,  1,  62, 28, 27, 36, 44, 6,  55, 20, 3,  10, 43,
+                                       25, 39, 41, 45, 15, 21, 8,  18, 2,  61, 56, 14};
+static const uint8_t KECCAK_PI[25] = {0,  10, 20, 5,  15, 16, 1, 11, 21, 6, 7,  17, 2,
+                                      12, 22, 23, 8,  18, 3,  13, 14, 24, 9, 19, 4}; /* where a[i] goes in b */
+
+/* name(bodies, digests, n): keccak40_one of bodies[l] into digests[l] for each l < n, n at most the
+ * lanes of vector type V, compiled for the instruction set `isa` */
+#define DEFINE_KECCAK40_LANES(name, V, isa)                                                         \
+    __attribute__((target(isa))) static void name(const uint8_t *const *bodies, uint8_t *const *digests, int n) \
+    {                                                                                               \
+        V a[25], b[25], c[5], d;                                                                    \
+        int i, x, y, l, round;                                                                      \
+        for (i = 0; i < 25; i++)                                                                    \
+            a[i] = (V){0};                                                                          \
+        for (l = 0; l < n; l++)                                                                     \
+            for (i = 0; i < 5; i++)                                                                 \
+                a[i][l] = load64le(bodies[l] + 8 * i);                                              \
+        a[5] ^= UINT64_C(0x01);                                                                     \
+        a[16] ^= UINT64_C(0x8000000000000000);                                                      \
+        for (round = 0; round < 24; round++) {                                                      \
+            UNROLL_FULL                                                                             \
+            for (x = 0; x < 5; x++)                                                                 \
+                c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];                         \
+            UNROLL_FULL                                                                             \
+            for (x = 0; x < 5; x++) {                                                               \
+                d = c[(x + 4) % 5] ^ ROL64(c[(x + 1) % 5], 1);                                      \
+                UNROLL_FULL                                                                         \
+                for (y = 0; y < 25; y += 5)                                                         \
+                    a[x + y] ^= d;                                                                  \
+            }                                                                                       \
+            b[0] = a[0];                                                                            \
+            UNROLL_FULL                                                                             \
+            for (i = 1; i < 25; i++)                                                                \
+                b[KECCAK_PI[i]] = ROL64(a[i], KECCAK_RHO[i]);                                       \
+            UNROLL_FULL                                                                             \
+            for (y = 0; y < 25; y += 5) {                                                           \
+                UNROLL_FULL                                                                         \
+                for (x = 0; x < 5; x++)                                                             \
+                    a[x + y] = b[x + y] ^ (~b[(x + 1) % 5 + y] & b[(x + 2) % 5 + y]);               \
+            }                                                                                       \
+            a[0] ^= KECCAK_RC[round];                                                               \
+        }                                                                                           \
+        for (l = 0; l < n; l++)                                                                     \
+            for (i = 0; i < 20; i++)                                                                \
+                digests[l][i] = (uint8_t)(a[i / 8][l] >> (8 * (i % 8)));                            \
+    }
+
+/* four lanes of 256 bits: with AVX-512VL the rotations and chi are single instructions and the
+ * state fits the 32 registers (measured faster than eight lanes of 512 bits) */
+typedef uint64_t keccak_v4 __attribute__((vector_size(32)));
+DEFINE_KECCAK40_LANES(keccak40_x4_avx2, keccak_v4, "avx2")
+DEFINE_KECCAK40_LANES(keccak40_x4_avx512vl, keccak_v4, "avx512f,avx512vl")
+
+#define KECCAK_LANE_COUNT 4
+static void (*keccak40_lanes)(const uint8_t *const *, uint8_t *const *, int) = NULL;
+#endif /* KECCAK_LANES */
+
+/* the first 20 bytes of keccak256 of each of the n 40-byte bodies */
+static void
+keccak40_many(const uint8_t *const *bodies, uint8_t *const *digests, Py_ssize_t n)
+{
+    Py_ssize_t i;
+#ifdef KECCAK_LANES
+    if (keccak40_lanes != NULL && n > 1) {
+        for (i = 0; i < n; i += KECCAK_LANE_COUNT)
+            keccak40_lanes(bodies + i, digests + i, (int)(n - i < KECCAK_LANE_COUNT ? n - i : KECCAK_LANE_COUNT));
+        return;
+    }
+#endif
+    for (i = 0; i < n; i++)
+        keccak40_one(bodies[i], digests[i]);
+}
+
+/* NIBBLE_CASE[d]: 0x20 (the case bit) for each nibble of the digest byte d that is >= 8, high
+ * nibble first (the order of the hex digits) */
+static uint8_t NIBBLE_CASE[256][2];
+
+/* "0x" and the 40 lowercase hex digits of `body` with a letter in upper case where the nibble
+ * of the digest is >= 8 (EIP-55, as ledger.public.checksum) */
+static inline char *
+put_checksum(char *p, const uint8_t body[40], const uint8_t digest[20])
+{
+    uint8_t flip[40];
+    int i;
+    for (i = 0; i < 20; i++)
+        memcpy(flip + 2 * i, NIBBLE_CASE[digest[i]], 2);
+    p[0] = '0';
+    p[1] = 'x';
+    for (i = 0; i < 40; i++) /* digits are 0x30-0x39, letters 0x61-0x66: only letters have 0x40 */
+        p[2 + i] = (char)(body[i] ^ (flip[i] & (body[i] & 0x40) >> 1));
+    return p + 42;
+}
+
+static const char DIGIT_PAIRS[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+                                  "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+                                  "8081828384858687888990919293949596979899";
+
+/* the decimal digits of v (written in place, from the last) */
+static inline char *
+put_u64(char *p, uint64_t v)
+{
+    int n = 1;
+    uint64_t t = v;
+    char *q;
+    while (t >= 10000) {
+        t /= 10000;
+        n += 4;
+    }
+    n += (t >= 10) + (t >= 100) + (t >= 1000);
+    q = p + n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        q -= 2;
+        memcpy(q, DIGIT_PAIRS + 2 * r, 2);
+    }
+    if (v >= 10)
+        memcpy(q - 2, DIGIT_PAIRS + 2 * v, 2);
+    else
+        q[-1] = (char)('0' + v);
+    return p + n;
+}
+
+static inline char *
+put_i64(char *p, int64_t v)
+{
+    if (v < 0) {
+        *p++ = '-';
+        return put_u64(p, (uint64_t)0 - (uint64_t)v);
+    }
+    return put_u64(p, (uint64_t)v);
+}
+
+/* two decimal digits of v < 100 */
+static inline char *
+put_2(char *p, uint32_t v)
+{
+    memcpy(p, DIGIT_PAIRS + 2 * v, 2);
+    return p + 2;
+}
+
+/* nine decimal digits of v < 10**9, zero-padded */
+static inline char *
+put_9(char *p, uint32_t v)
+{
+    uint32_t hi = v / 10000, lo = v % 10000; /* hi < 100000 */
+    p[0] = (char)('0' + hi / 10000);
+    put_2(p + 1, hi / 100 % 100);
+    put_2(p + 3, hi % 100);
+    put_2(p + 5, lo / 100);
+    put_2(p + 7, lo % 100);
+    return p + 9;
+}
+
+/* the decimal digits of a uint256 given as 8 little-endian 32-bit limbs (as str(int)) */
+static char *
+put_u256(char *p, const uint32_t limbs[8])
+{
+    uint32_t w[8], chunks[9];
+    int top = 7, nc = 0, i;
+    memcpy(w, limbs, sizeof w);
+    while (top > 0 && w[top] == 0)
+        top--;
+    while (top >= 2) { /* divide by 10**9 until the rest fits 64 bits */
+        uint64_t rem = 0;
+        for (i = top; i >= 0; i--) {
+            uint64_t cur = rem << 32 | w[i];
+            w[i] = (uint32_t)(cur / 1000000000u);
+            rem = cur % 1000000000u;
+        }
+        chunks[nc++] = (uint32_t)rem;
+        while (top > 0 && w[top] == 0)
+            top--;
+    }
+    p = put_u64(p, (uint64_t)w[1] << 32 | w[0]);
+    while (nc > 0)
+        p = put_9(p, chunks[--nc]);
+    return p;
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" of a unix time in [0, 253402300800) (UTC, proleptic Gregorian: as
+ * ledger.public.iso, with days-to-civil arithmetic instead of gmtime) */
+static char *
+put_iso(char *p, int64_t t)
+{
+    int64_t days = t / 86400, secs = t % 86400;
+    int64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+    int64_t day = doy - (153 * mp + 2) / 5 + 1, month = mp < 10 ? mp + 3 : mp - 9;
+    int64_t year = yoe + era * 400 + (month <= 2);
+    p = put_2(p, (uint32_t)(year / 100));
+    p = put_2(p, (uint32_t)(year % 100));
+    *p++ = '-';
+    p = put_2(p, (uint32_t)month);
+    *p++ = '-';
+    p = put_2(p, (uint32_t)day);
+    *p++ = 'T';
+    p = put_2(p, (uint32_t)(secs / 3600));
+    *p++ = ':';
+    p = put_2(p, (uint32_t)(secs / 60 % 60));
+    *p++ = ':';
+    p = put_2(p, (uint32_t)(secs % 60));
+    *p++ = 'Z';
+    return p;
+}
+
+/* The value of an int object (PyLong_Check) if it fits int64: 1, else 0 (no exception). Small
+ * values (one or two digits on 3.11, compact ones on 3.12+) are read without a call. */
+static ALWAYS_INLINE int
+long_i64(PyObject *o, int64_t *out)
+{
+    int overflow;
+    long long v;
+#if PY_VERSION_HEX < 0x030C0000 && PyLong_SHIFT == 30
+    const digit *d = ((PyLongObject *)o)->ob_digit;
+    switch (Py_SIZE(o)) {
+    case 0:
+        *out = 0;
+        return 1;
+    case 1:
+        *out = (int64_t)d[0];
+        return 1;
+    case -1:
+        *out = -(int64_t)d[0];
+        return 1;
+    case 2:
+        *out = (int64_t)((uint64_t)d[1] << PyLong_SHIFT | d[0]);
+        return 1;
+    case -2:
+        *out = -(int64_t)((uint64_t)d[1] << PyLong_SHIFT | d[0]);
+        return 1;
+    }
+#elif PY_VERSION_HEX >= 0x030C0000
+    if (PyUnstable_Long_IsCompact((PyLongObject *)o)) {
+        *out = (int64_t)PyUnstable_Long_CompactValue((PyLongObject *)o);
+        return 1;
+    }
+#endif
+    v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || (v == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = (int64_t)v;
+    return 1;
+}
+
+/* An exact int that fits int64 (formatted by f"{x}" as str(x)); 0 for anything else. */
+static ALWAYS_INLINE int
+exact_i64(PyObject *o, int64_t *out)
+{
+    return PyLong_CheckExact(o) && long_i64(o, out);
+}
+
+/* The value of int(o) when that is plain int arithmetic: an int, or a subclass (Kind, an IntEnum)
+ * that keeps int's __int__, fitting int64; 0 for anything else. */
+static inline int
+int_value_i64(PyObject *o, int64_t *out)
+{
+    if (!PyLong_Check(o))
+        return 0;
+    if (!PyLong_CheckExact(o)
+        && (Py_TYPE(o)->tp_as_number == NULL || Py_TYPE(o)->tp_as_number->nb_int != PyLong_Type.tp_as_number->nb_int))
+        return 0;
+    return long_i64(o, out);
+}
+
+/* An exact int in [0, 2**256) as 8 little-endian 32-bit limbs: 1; 0 for anything else; -1 on an error. */
+static int
+exact_u256(PyObject *o, uint32_t limbs[8])
+{
+    int64_t v;
+    int i;
+    uint8_t le[32];
+    if (!PyLong_CheckExact(o))
+        return 0;
+    if (long_i64(o, &v)) {
+        if (v < 0)
+            return 0;
+        memset(limbs, 0, 8 * sizeof(uint32_t));
+        limbs[0] = (uint32_t)v;
+        limbs[1] = (uint32_t)((uint64_t)v >> 32);
+        return 1;
+    }
+    if (_PyLong_Sign(o) < 0)
+        return 0;
+#if PY_VERSION_HEX >= 0x030D0000
+    {
+        Py_ssize_t need = PyLong_AsNativeBytes(
+            o, le, 32, Py_ASNATIVEBYTES_LITTLE_ENDIAN | Py_ASNATIVEBYTES_UNSIGNED_BUFFER | Py_ASNATIVEBYTES_REJECT_NEGATIVE);
+        if (need < 0) {
+            if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_OverflowError))
+                return -1;
+            PyErr_Clear();
+            return 0;
+        }
+        if (need > 32)
+            return 0;
+    }
+#else
+    if (_PyLong_AsByteArray((PyLongObject *)o, le, 32, 1, 0) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+            return -1;
+        PyErr_Clear();
+        return 0; /* 2**256 and above */
+    }
+#endif
+    for (i = 0; i < 8; i++)
+        limbs[i] = (uint32_t)le[4 * i] | (uint32_t)le[4 * i + 1] << 8 | (uint32_t)le[4 * i + 2] << 16
+                   | (uint32_t)le[4 * i + 3] << 24;
+    return 1;
+}
+
+/* The characters of an exact str of ASCII (copied verbatim into the JSON text, by put_chars,
+ * which also checks for '"' and '\\'), or NULL (no exception). */
+static ALWAYS_INLINE const char *
+plain_chars(PyObject *o, Py_ssize_t *len)
+{
+    if (!PyUnicode_CheckExact(o))
+        return NULL;
+    return ascii_chars(o, len);
+}
+
+/* Whether the n characters at p have no '"' or '\\' (which the JSON text would need escaped). */
+static int
+json_safe(const char *p, Py_ssize_t n)
+{
+    Py_ssize_t i;
+    uint8_t bad = 0;
+    for (i = 0; i < n; i++) /* no early exit: vectorized */
+        bad |= (uint8_t)((p[i] == '"') | (p[i] == '\\'));
+    return !bad;
+}
+
+/* The NamedTuple field names entry_json reads, in tuple order (LedgerEntry's 0..11). */
+#define ENTRY_FIELDS 12
+static const char *const ENTRY_FIELD_NAMES[ENTRY_FIELDS] = {
+    "seq", "kind", "campaign_id", "account", "amount", "detail", "head",
+    "block_number", "block_hash", "tx_hash", "log_index", "block_timestamp",
+};
+static PyObject *S_ENTRY_FIELD[ENTRY_FIELDS], *S_REDUCE;
+static PyTypeObject *TUPLEGETTER;    /* collections' NamedTuple field descriptor type */
+static PyTypeObject *ENTRY_TYPE_OK;  /* the last type that passed entry_type_ok, with ... */
+static unsigned int ENTRY_TYPE_TAG;  /* ... its tp_version_tag then (any change to the class or
+                                        its bases resets the tag) */
+
+/* Whether `entry.seq` ... `entry.block_timestamp` of an instance of t are its items 0..11, as on
+ * LedgerEntry: t is a tuple subclass with the default attribute lookup whose 12 names are
+ * NamedTuple field descriptors of those indexes. entry_json reads the fields by name, so a plain
+ * tuple or any other class is left to it. 1 yes, 0 no, -1 on an error.
+ *
+ * No Python code runs here (the garbage collector, whose finalizers could run any, is paused
+ * while the descriptors are asked for their index), so the caller's borrowed references stay
+ * valid. A class that passes is remembered in ENTRY_TYPE_OK (for the next calls) and in the
+ * caller's `seen` (for this call: its instances keep it alive); the class it replaces in
+ * ENTRY_TYPE_OK is handed to the caller to release when it is done (once per call). */
+typedef struct {
+    PyTypeObject *type; /* borrowed */
+    unsigned int tag;
+    PyObject *replaced; /* a reference to release at the end of the call, once set */
+} seen_type;
+
+static int
+entry_type_ok(PyTypeObject *t, seen_type *seen)
+{
+    PyObject *descr[ENTRY_FIELDS];
+    unsigned int tag;
+    int i, ok = 1, gc_was_enabled;
+    if (t == ENTRY_TYPE_OK && ENTRY_TYPE_TAG != 0 && t->tp_version_tag == ENTRY_TYPE_TAG)
+        return 1;
+    if (t == seen->type && seen->tag != 0 && t->tp_version_tag == seen->tag)
+        return 1;
+    if (TUPLEGETTER == NULL || t == &PyTuple_Type || t->tp_getattro != PyObject_GenericGetAttr)
+        return 0;
+    for (i = 0; i < ENTRY_FIELDS; i++) {
+        descr[i] = _PyType_Lookup(t, S_ENTRY_FIELD[i]); /* borrowed */
+        if (descr[i] == NULL || Py_TYPE(descr[i]) != TUPLEGETTER)
+            return 0;
+    }
+    tag = t->tp_version_tag; /* the lookups gave it one if it had none */
+    gc_was_enabled = PyGC_Disable(); /* see above */
+    for (i = 0; i < ENTRY_FIELDS; i++)
+        Py_INCREF(descr[i]);
+    for (i = 0; i < ENTRY_FIELDS && ok > 0; i++) {
+        /* _tuplegetter.__reduce__() -> (_tuplegetter, (index, doc)) */
+        PyObject *r = PyObject_CallMethodNoArgs(descr[i], S_REDUCE), *args;
+        Py_ssize_t index = -1;
+        if (r == NULL) {
+            ok = -1;
+            break;
+        }
+        if (PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 2 && PyTuple_Check(args = PyTuple_GET_ITEM(r, 1))
+            && PyTuple_GET_SIZE(args) >= 1 && PyLong_CheckExact(PyTuple_GET_ITEM(args, 0))) {
+            index = PyLong_AsSsize_t(PyTuple_GET_ITEM(args, 0));
+            if (index == -1)
+                PyErr_Clear();
+        }
+        if (index != i)
+            ok = 0;
+        Py_DECREF(r);
+    }
+    for (i = 0; i < ENTRY_FIELDS; i++)
+        Py_DECREF(descr[i]); /* still held by the class */
+    if (gc_was_enabled)
+        PyGC_Enable();
+    if (ok > 0 && t->tp_version_tag != tag) /* changed while we looked: leave it to Python */
+        ok = 0;
+    if (ok > 0 && tag != 0) {
+        seen->type = t;
+        seen->tag = tag;
+        if (seen->replaced == NULL) {
+            seen->replaced = ENTRY_TYPE_OK != NULL ? (PyObject *)ENTRY_TYPE_OK : Py_None;
+            if (ENTRY_TYPE_OK == NULL)
+                Py_INCREF(Py_None);
+            Py_INCREF(t);
+            ENTRY_TYPE_OK = t;
+            ENTRY_TYPE_TAG = tag;
+        }
+    }
+    return ok;
+}
+
+/* One entry, checked and read by parse_entry, formatted by format_entry. */
+typedef struct {
+    int ok;                 /* 0: declined */
+    int64_t seq, kind, campaign_id, block_number, log_index, timestamp; /* timestamp -1: None */
+    const char *kind_name, *detail, *head, *block_hash, *tx_hash;
+    Py_ssize_t kind_name_len, detail_len, head_len, block_hash_len, tx_hash_len;
+    uint32_t amount[8], fee[8];
+    uint8_t account[40], token[40];             /* lowercase hex digits */
+    uint8_t account_digest[20], token_digest[20];
+} entry_fields;
+
+#define KIND_CLAIMED 5
+#define KIND_FEES_WITHDRAWN 7
+#define MAX_TIMESTAMP INT64_C(253402300800) /* 10000-01-01T00:00:00Z */
+
+/* Fill f from `e` when it has the common shape (f->ok = 1), else f->ok = 0; -1 on an error.
+ * (seen: see entry_type_ok) */
+static int
+parse_entry(PyObject *e, PyObject *kind_names, entry_fields *f, seen_type *seen)
+{
+    const char *account, *detail;
+    PyObject *o;
+    Py_ssize_t n, name_index;
+    int r, i;
+    uint8_t bad = 0;
+
+    f->ok = 0;
+    if (!PyTuple_Check(e) || PyTuple_GET_SIZE(e) < ENTRY_FIELDS)
+        return 0;
+    if ((r = entry_type_ok(Py_TYPE(e), seen)) <= 0)
+        return r;
+    if (!exact_i64(PyTuple_GET_ITEM(e, 0), &f->seq) || !int_value_i64(PyTuple_GET_ITEM(e, 1), &f->kind)
+        || !exact_i64(PyTuple_GET_ITEM(e, 2), &f->campaign_id) || !exact_i64(PyTuple_GET_ITEM(e, 7), &f->block_number)
+        || !exact_i64(PyTuple_GET_ITEM(e, 10), &f->log_index))
+        return 0;
+    n = PyTuple_GET_SIZE(kind_names);
+    if (n == 0)
+        return 0;
+    name_index = f->kind > 0 && f->kind < (int64_t)n ? (Py_ssize_t)f->kind : 0;
+    if ((f->kind_name = plain_chars(PyTuple_GET_ITEM(kind_names, name_index), &f->kind_name_len)) == NULL)
+        return 0;
+    if (!PyUnicode_CheckExact(PyTuple_GET_ITEM(e, 3)) || (account = ascii_chars(PyTuple_GET_ITEM(e, 3), &n)) == NULL
+        || n != 42 || account[0] != '0' || account[1] != 'x')
+        return 0;
+    for (i = 0; i < 40; i++) { /* [0-9a-f] */
+        uint8_t c = (uint8_t)account[2 + i];
+        bad |= (uint8_t)(((uint8_t)(c - '0') > 9) & ((uint8_t)(c - 'a') > 5));
+        f->account[i] = c;
+    }
+    if (bad)
+        return 0;
+    if ((r = exact_u256(PyTuple_GET_ITEM(e, 4), f->amount)) <= 0)
+        return r;
+    if ((detail = f->detail = plain_chars(PyTuple_GET_ITEM(e, 5), &f->detail_len)) == NULL
+        || (f->head = plain_chars(PyTuple_GET_ITEM(e, 6), &f->head_len)) == NULL
+        || (f->block_hash = plain_chars(PyTuple_GET_ITEM(e, 8), &f->block_hash_len)) == NULL
+        || (f->tx_hash = plain_chars(PyTuple_GET_ITEM(e, 9), &f->tx_hash_len)) == NULL)
+        return 0;
+    if (f->kind == KIND_CLAIMED || f->kind == KIND_FEES_WITHDRAWN) {
+        uint8_t word[32];
+        if (f->detail_len != 66 || detail[0] != '0' || detail[1] != 'x' || !hex_bytes(HEX_ANY, detail + 2, 64, word))
+            return 0;
+        if (f->kind == KIND_CLAIMED) /* int(detail, 16) */
+            for (i = 0; i < 8; i++)
+                f->fee[i] = (uint32_t)word[31 - 4 * i] | (uint32_t)word[30 - 4 * i] << 8
+                            | (uint32_t)word[29 - 4 * i] << 16 | (uint32_t)word[28 - 4 * i] << 24;
+        else /* "0x" + detail[-40:], lowercased by checksum() */
+            for (i = 0; i < 40; i++)
+                f->token[i] = (uint8_t)HEX_DIGITS[HEX_ANY[(uint8_t)detail[26 + i]]];
+    }
+    o = PyTuple_GET_ITEM(e, 11);
+    if (o == Py_None)
+        f->timestamp = -1;
+    else if (!exact_i64(o, &f->timestamp) || f->timestamp < 0 || f->timestamp >= MAX_TIMESTAMP)
+        return 0;
+    f->ok = 1;
+    return 0;
+}
+
+#define PUT(lit)                                   \
+    do {                                           \
+        memcpy(p, lit, sizeof(lit) - 1);           \
+        p += sizeof(lit) - 1;                      \
+    } while (0)
+#define PUT_CHARS(s, n) (p = put_chars(p, s, n, &bad))
+
+#if defined(__GNUC__) || defined(__clang__)
+typedef char chars16 __attribute__((vector_size(16)));
+#endif
+
+/* n characters of s, setting *bad if any is '"' or '\\': checked and copied 16 at a time (the
+ * usual 66-character hashes in five moves rather than a memcpy call and a separate scan) */
+static ALWAYS_INLINE char *
+put_chars(char *p, const char *s, Py_ssize_t n, int *bad)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    Py_ssize_t i;
+    chars16 v, hits = {0};
+    uint64_t half[2];
+    if (n >= 16) {
+        for (i = 0; i + 16 <= n; i += 16) {
+            memcpy(&v, s + i, 16);
+            hits |= (v == '"') | (v == '\\');
+            memcpy(p + i, &v, 16);
+        }
+        memcpy(&v, s + n - 16, 16); /* the rest, overlapping */
+        hits |= (v == '"') | (v == '\\');
+        memcpy(p + n - 16, &v, 16);
+        memcpy(half, &hits, 16);
+        *bad |= (half[0] | half[1]) != 0;
+        return p + n;
+    }
+#endif
+    *bad |= !json_safe(s, n);
+    memcpy(p, s, (size_t)n);
+    return p + n;
+}
+
+/* the fixed text, the numbers, the account, fee, token and time all fit in this many characters;
+ * the copied strings come on top */
+#define ENTRY_JSON_FIXED 768
+
+/* The text of ledger.public.entry_json, written from `buf` on (big enough: see entry_json_size);
+ * -1 if a copied string has a '"' or '\\' */
+static Py_ssize_t
+format_entry(const entry_fields *f, char *buf)
+{
+    char *p = buf;
+    int bad = 0;
+    PUT("{\"seq\":");
+    p = put_i64(p, f->seq);
+    PUT(",\"kind\":");
+    p = put_i64(p, f->kind);
+    PUT(",\"kind_name\":\"");
+    PUT_CHARS(f->kind_name, f->kind_name_len);
+    PUT("\",\"campaign_id\":");
+    p = put_i64(p, f->campaign_id);
+    PUT(",\"account\":\"");
+    p = put_checksum(p, f->account, f->account_digest);
+    PUT("\",\"amount\":\"");
+    p = put_u256(p, f->amount);
+    PUT("\",\"detail\":\"");
+    PUT_CHARS(f->detail, f->detail_len);
+    PUT("\",\"fee\":");
+    if (f->kind == KIND_CLAIMED) {
+        *p++ = '"';
+        p = put_u256(p, f->fee);
+        *p++ = '"';
+    }
+    else
+        PUT("null");
+    PUT(",\"fee_token\":");
+    if (f->kind == KIND_FEES_WITHDRAWN) {
+        *p++ = '"';
+        p = put_checksum(p, f->token, f->token_digest);
+        *p++ = '"';
+    }
+    else
+        PUT("null");
+    PUT(",\"head\":\"");
+    PUT_CHARS(f->head, f->head_len);
+    PUT("\",\"block_number\":");
+    p = put_i64(p, f->block_number);
+    PUT(",\"block_hash\":\"");
+    PUT_CHARS(f->block_hash, f->block_hash_len);
+    PUT("\",\"block_time\":");
+    if (f->timestamp >= 0) {
+        *p++ = '"';
+        p = put_iso(p, f->timestamp);
+        *p++ = '"';
+    }
+    else
+        PUT("null");
+    PUT(",\"tx_hash\":\"");
+    PUT_CHARS(f->tx_hash, f->tx_hash_len);
+    PUT("\",\"log_index\":");
+    p = put_i64(p, f->log_index);
+    return bad ? -1 : (Py_ssize_t)(p - buf);
+}
+
+static inline Py_ssize_t
+entry_json_size(const entry_fields *f)
+{
+    return ENTRY_JSON_FIXED + f->kind_name_len + f->detail_len + f->head_len + f->block_hash_len + f->tx_hash_len;
+}
+
+PyDoc_STRVAR(entry_jsons_doc,
+"entry_jsons(entries, kind_names) -> list\n\n"
+"[ledger.public.entry_json(e) for e in entries] for the entries (LedgerEntry) of the common shape,\n"
+"None for every other (the caller formats those in Python): int fields that fit int64, a lowercase\n"
+"0x-address, a uint256 amount, ASCII strings without '\"' or '\\', a block time of years 1970-9999\n"
+"or None, and a 0x-word detail on kinds 5 and 7. `kind_names[kind]` is the kind's name (index 0 for\n"
+"a kind out of range).");
+
+#define ENTRY_CHUNK 64 /* entries parsed, then hashed together, then formatted */
+
+/* Ask for the memory of entries[k] (the tuple, its items, the characters of its strings) while an
+ * earlier entry is parsed: a batch of entries is far larger than the caches, and its objects are
+ * reached through pointers, which the hardware prefetcher does not follow. */
+#define PREFETCH_AHEAD 4
+#if defined(__GNUC__) || defined(__clang__)
+#define PREFETCH(addr) __builtin_prefetch(addr)
+#else
+#define PREFETCH(addr) ((void)(addr))
+#endif
+
+static inline void
+prefetch_entry(PyObject *list, Py_ssize_t k, Py_ssize_t n)
+{
+    PyObject *e;
+    Py_ssize_t i;
+    if (k + PREFETCH_AHEAD < n)
+        PREFETCH(PyList_GET_ITEM(list, k + PREFETCH_AHEAD)); /* the tuple, for the next round */
+    if (k >= n || !PyTuple_Check(e = PyList_GET_ITEM(list, k)) || PyTuple_GET_SIZE(e) < ENTRY_FIELDS)
+        return;
+    for (i = 0; i < ENTRY_FIELDS; i++) {
+        const char *o = (const char *)PyTuple_GET_ITEM(e, i);
+        PREFETCH(o);
+        PREFETCH(o + 64);
+    }
+}
+
+static PyObject *
+sp_entry_jsons(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *entries, *kind_names, *out = NULL;
+    seen_type seen = {NULL, 0, NULL};
+    entry_fields fields[ENTRY_CHUNK];
+    const uint8_t *bodies[2 * ENTRY_CHUNK];
+    uint8_t *digests[2 * ENTRY_CHUNK];
+    char stack_buf[ENTRY_JSON_FIXED + 4 * 128 + 64];
+    Py_ssize_t i, j, n, m, nb;
+
+    if (!PyArg_ParseTuple(args, "O!O!:entry_jsons", &PyList_Type, &entries, &PyTuple_Type, &kind_names))
+        return NULL;
+    for (i = 0; i < PyTuple_GET_SIZE(kind_names); i++)
+        if (!PyUnicode_Check(PyTuple_GET_ITEM(kind_names, i))) {
+            PyErr_SetString(PyExc_TypeError, "kind_names must be a tuple of str");
+            return NULL;
+        }
+    /* From here on no Python code runs (see entry_type_ok) until the end: the list and its
+     * entries stay as they are, and the references borrowed from them valid. */
+    n = PyList_GET_SIZE(entries);
+    if ((out = PyList_New(n)) == NULL)
+        return NULL;
+    for (i = 0; i < n; i += ENTRY_CHUNK) {
+        m = n - i < ENTRY_CHUNK ? n - i : ENTRY_CHUNK;
+        nb = 0;
+        for (j = 0; j < m; j++) {
+            entry_fields *f = &fields[j];
+            prefetch_entry(entries, i + j + PREFETCH_AHEAD, n);
+            if (parse_entry(PyList_GET_ITEM(entries, i + j), kind_names, f, &seen) < 0)
+                goto error;
+            if (!f->ok)
+                continue;
+            bodies[nb] = f->account;
+            digests[nb++] = f->account_digest;
+            if (f->kind == KIND_FEES_WITHDRAWN) {
+                bodies[nb] = f->token;
+                digests[nb++] = f->token_digest;
+            }
+        }
+        keccak40_many(bodies, digests, nb);
+        for (j = 0; j < m; j++) {
+            const entry_fields *f = &fields[j];
+            PyObject *text;
+            if (!f->ok) {
+                Py_INCREF(Py_None);
+                text = Py_None;
+            }
+            else {
+                Py_ssize_t size = entry_json_size(f), len;
+                char *buf = size <= (Py_ssize_t)sizeof stack_buf ? stack_buf : PyMem_Malloc((size_t)size);
+                if (buf == NULL) {
+                    PyErr_NoMemory();
+                    goto error;
+                }
+                len = format_entry(f, buf);
+                if (len < 0) { /* a '"' or '\\' to escape: left to Python */
+                    Py_INCREF(Py_None);
+                    text = Py_None;
+                }
+                else if ((text = PyUnicode_New(len, 127)) != NULL)
+                    memcpy(PyUnicode_1BYTE_DATA(text), buf, (size_t)len);
+                if (buf != stack_buf)
+                    PyMem_Free(buf);
+                if (text == NULL)
+                    goto error;
+            }
+            PyList_SET_ITEM(out, i + j, text);
+        }
+    }
+    Py_XDECREF(seen.replaced);
+    return out;
+error:
+    Py_XDECREF(out); /* its slots not filled yet are NULL */
+    Py_XDECREF(seen.replaced);
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------------ the module */
 
 static PyMethodDef methods[] = {
@@ -1176,11 +1932,13 @@ static PyMethodDef methods[] = {
     {"replay_ndjson", sp_replay_ndjson, METH_VARARGS, replay_ndjson_doc},
     {"decode_logs", sp_decode_logs, METH_VARARGS, decode_logs_doc},
     {"verify_chain", sp_verify_chain, METH_VARARGS, verify_chain_doc},
+    {"entry_jsons", sp_entry_jsons, METH_VARARGS, entry_jsons_doc},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT, "ledger._speedups", "CrowdLedger's hot loops in C (see ledger/native.py).", -1, methods,
+    NULL, NULL, NULL, NULL,
 };
 
 static int
@@ -1199,8 +1957,17 @@ PyInit__speedups(void)
     if (__builtin_cpu_supports("bmi"))
         keccak_f1600 = keccak_f1600_bmi;
 #endif
+#ifdef KECCAK_LANES
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl"))
+        keccak40_lanes = keccak40_x4_avx512vl;
+    else if (__builtin_cpu_supports("avx2"))
+        keccak40_lanes = keccak40_x4_avx2;
+#endif
     for (c = 0; c < 256; c++) {
         HEX_ANY[c] = HEX_LOWER[c] = -1;
+        NIBBLE_CASE[c][0] = c & 0x80 ? 0x20 : 0;
+        NIBBLE_CASE[c][1] = c & 0x08 ? 0x20 : 0;
     }
     for (c = 0; c < 10; c++)
         HEX_ANY['0' + c] = HEX_LOWER['0' + c] = (int8_t)c;
@@ -1219,6 +1986,25 @@ PyInit__speedups(void)
             || intern(&S_BLOCK_HASH, "blockHash") < 0 || intern(&S_TX_HASH, "transactionHash") < 0
             || intern(&S_LOG_INDEX, "logIndex") < 0 || intern(&S_BLOCK_TIMESTAMP, "blockTimestamp") < 0)
             return NULL;
+    }
+    if (S_REDUCE == NULL) {
+        for (c = 0; c < ENTRY_FIELDS; c++)
+            if (intern(&S_ENTRY_FIELD[c], ENTRY_FIELD_NAMES[c]) < 0)
+                return NULL;
+        if (intern(&S_REDUCE, "__reduce__") < 0)
+            return NULL;
+    }
+    if (TUPLEGETTER == NULL) { /* without it entry_jsons declines every entry */
+        PyObject *collections = PyImport_ImportModule("_collections"), *t = NULL;
+        if (collections != NULL) {
+            t = PyObject_GetAttrString(collections, "_tuplegetter");
+            Py_DECREF(collections);
+        }
+        if (t != NULL && PyType_Check(t))
+            TUPLEGETTER = (PyTypeObject *)t; /* kept */
+        else
+            Py_XDECREF(t);
+        PyErr_Clear();
     }
     return PyModule_Create(&module_def);
 }

@@ -13,6 +13,8 @@ the Python reference code, so results, findings and error messages are the same 
   ledger.replay.Replayer.feed_ndjson (the offline replay of canonical kind-2/3 export lines)
 - `decode_logs(logs, topics, kinds, zero_word, entry_type, fallback)`: ledger.events.decode_logs
 - `verify_chain(head, length, entries, start, entry_type)`: ledger.chain.HashChain.append_many
+- `entry_jsons(entries, kind_names) -> list`: ledger.public.entry_jsons (the stored public JSON
+  text of each entry, None where the entry is not of the common shape)
 """
 
 from __future__ import annotations
@@ -37,3 +39,4 @@ keccak256: Any = getattr(_module, "keccak256", None)
 replay_ndjson: Any = getattr(_module, "replay_ndjson", None)
 decode_logs: Any = getattr(_module, "decode_logs", None)
 verify_chain: Any = getattr(_module, "verify_chain", None)
+entry_jsons: Any = getattr(_module, "entry_jsons", None)

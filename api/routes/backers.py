@@ -19,7 +19,7 @@ from api.pagination import (
     page,
 )
 from api.schemas import BackerPublic, BackerVotesPublic
-from api.services.present import JSON, backed_json, checksum, page_json, vote_public
+from api.services.present import JSON, checksum, page_json, vote_public
 
 router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES, route_class=FastRoute)
 
@@ -33,9 +33,9 @@ async def read_backer(
     backer = address.lower()
     kind = f"backer:{backer}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
-    rows, more = page(await reader_of(request).abacker_positions(backer, limit=limit, after=after), limit)
-    next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
-    return JSON(page_json([backed_json(row) for row in rows], next_cursor, address=checksum(backer)))
+    items, more = page(await reader_of(request).abacker_items(backer, limit=limit, after=after), limit)
+    next_cursor = encode_cursor(kind, (items[-1][0],)) if more else None
+    return JSON(page_json([text for _, text in items], next_cursor, address=checksum(backer)))
 
 
 @router.get("/{address}/votes", response_model=BackerVotesPublic)

@@ -32,7 +32,7 @@ from api.services.present import (
     checksum,
     document_public,
     milestones_public,
-    page_json,
+    page_text,
     position_public,
     vote_public,
 )
@@ -135,11 +135,11 @@ async def list_campaign_entries(
     """The ledger entries of one campaign, in seq order."""
     kind = f"ledger:{campaign_id}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else 0
-    rows, more = page(await reader.aentry_json(after=after, limit=limit, campaign_id=campaign_id), limit)
-    if (campaign_id == 0 or not rows) and not reader.campaign_exists(campaign_id):  # 0: fee withdrawals
+    found = await reader.aentry_page(after=after, limit=limit, campaign_id=campaign_id)
+    if (campaign_id == 0 or found.last_seq is None) and not reader.campaign_exists(campaign_id):  # 0: fee withdrawals
         raise not_found(campaign_id)
-    next_cursor = encode_cursor(kind, (rows[-1][0],)) if more else None
-    return JSON(page_json([text for _, text in rows], next_cursor))
+    next_cursor = encode_cursor(kind, (found.last_seq,)) if found.more else None
+    return JSON(page_text(found.items, next_cursor))
 
 
 async def _seq_page(

@@ -23,11 +23,11 @@ from api.pagination import (
     LimitQuery,
     decode_cursor,
     encode_cursor,
-    page,
 )
 from api.schemas import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
-from api.services.present import JSON, entry_json, page_json
+from api.services.present import JSON, page_text
 from ledger.export import export_lines
+from ledger.public import finish
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES, route_class=FastRoute)
 
@@ -47,9 +47,9 @@ async def list_entries(
 ) -> JSON:
     """Ledger entries in seq order, from `after` (a seq) or a `cursor` (which wins), a page at a time."""
     start = decode_cursor(cursor, "ledger", ("int",))[0] if cursor else (after or 0)
-    rows, more = page(await reader_of(request).aentry_json(after=start, limit=limit), limit)
-    next_cursor = encode_cursor("ledger", (rows[-1][0],)) if more else None
-    return JSON(page_json([text for _, text in rows], next_cursor))
+    found = await reader_of(request).aentry_page(after=start, limit=limit)
+    next_cursor = encode_cursor("ledger", (found.last_seq,)) if found.more else None
+    return JSON(page_text(found.items, next_cursor))
 
 
 def _chunked(lines: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
@@ -129,12 +129,11 @@ async def stream_entries(
             yield ServerSentEvent(event="rollback", id=str(sent), raw_data=orjson.dumps({"last_seq": sent}).decode())
             continue
         while sent < newest:
-            rows = reader.entries(after=sent, limit=STREAM_BATCH)[:STREAM_BATCH]
+            rows = reader.entry_texts(after=sent, limit=STREAM_BATCH)
             if not rows:
                 break
-            for row in rows:
-                sent = row[0]
-                yield ServerSentEvent(event="entry", id=str(sent), raw_data=entry_json(row))
+            for sent, text in rows:
+                yield ServerSentEvent(event="entry", id=str(sent), raw_data=text)
 
 
 @router.get(
@@ -150,16 +149,16 @@ async def read_entry(request: Request, seq: Seq) -> Response:
     found = await reader.aentry(seq)
     if found is None:
         raise HTTPException(404, f"no entry {seq} in the indexed ledger")
-    row, previous = found
+    text, final, head, previous = found
     if previous is None:  # seq 1 chains from the genesis head
         info = reader.sync_info()
         previous = reader.genesis_head(info.chain_id, info.contract) if info else None
-    if row[12]:  # final
-        etag = f'"{row[6]}"'
+    if final:
+        etag = f'"{head}"'
         headers = {"ETag": etag, "Cache-Control": FINAL_CACHE}
         wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
         if wanted & {etag, f"W/{etag}", "*"}:
             return Response(status_code=304, headers=headers)
     else:
         headers = {"Cache-Control": "no-cache"}
-    return JSON(entry_json(row, previous).encode(), headers=headers)
+    return JSON(finish(text, final, previous).encode(), headers=headers)

@@ -27,15 +27,17 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from api.services.pgasync import PARAM, PgLinks, Statement
-from api.services.present import entry_json, entry_json_sql, entry_text
+from api.services.present import BackedCampaign, backed_campaign, backed_item, backed_json
 from ledger.chain import HashChain
 from ledger.db.store import milestones_from_row, tranche_from_row
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
+from ledger.public import FINAL_SUFFIX, PROVISIONAL_SUFFIX, finish
 from ledger.records import Campaign, Kind, Milestones, Position, State, TrancheRelease
 
 T = TypeVar("T")
 
+READ_MMAP = 1 << 31  # bytes of the SQLite file the API's connections map (SQLite caps it at its own limit)
 PG_LINKS = 4  # PostgreSQL connections the hot routes share on the event loop (api/services/pgasync.py)
 
 CAMPAIGN_COLUMNS = (
@@ -49,16 +51,12 @@ _NC = 24  # campaign columns
 # which come last in its rows, after the position's)
 BACKED_COLUMNS = "c.campaign_id, c.creator, c.token, c.goal, c.deadline, c.keep_it_all, c.pledged, c.cancelled, c.claimed"
 BACKED_STATE_COLUMNS = "c.tranches_released, c.aborted"
+POSITION_AMOUNTS = ("balance", "pledged_total", "unpledged_total", "refunded_total")
 POSITION_COLUMNS = "p.balance, p.pledged_total, p.unpledged_total, p.refunded_total, p.first_seq, p.last_seq"
-ENTRY_COLUMNS = (
-    "e.seq, e.kind, e.campaign_id, e.account, {amount}, e.detail, e.head, e.block_number, e.block_hash, "
-    "e.block_timestamp, e.tx_hash, e.log_index, e.final"
-)
-# PostgreSQL hands NUMERIC to Python as Decimal, which costs more to make than the digits as text
-ENTRY_AMOUNT = {"sqlite": "e.amount", "postgresql": "CAST(e.amount AS TEXT)"}
-
 # the chain time campaign states are computed at: the indexed tip's timestamp
 CHAIN_TIME = "(SELECT COALESCE(tip_timestamp, 0) AS ts FROM sync_state WHERE id = 1) s"
+# the state of the ledger a read sees: its last seq and the chain time (what a cached answer depends on)
+LEDGER_MARK = "(SELECT last_seq AS seq, COALESCE(tip_timestamp, 0) AS ts FROM sync_state WHERE id = 1) m"
 STATE_SQL = (  # Campaign.state_at
     "CASE WHEN c.cancelled THEN 3 WHEN c.claimed THEN 4 WHEN c.deadline > s.ts THEN 0 "
     "WHEN c.keep_it_all OR c.pledged >= c.goal THEN "
@@ -146,6 +144,35 @@ def position_from_row(campaign_id: int, backer: str, row: Any, at: int) -> Posit
     )
 
 
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """A page of ledger entries: their EntryPublic texts joined with commas, the last seq on the
+    page (None when empty) and whether more entries follow."""
+
+    items: str
+    last_seq: int | None
+    more: bool
+
+
+class BackedCampaigns:
+    """The campaign halves of backers' list items (present.BackedCampaign) for one state of the
+    ledger: a new entry or a new chain time empties it. Bounded: at MAX it starts over."""
+
+    MAX = 50_000
+
+    def __init__(self) -> None:
+        self.mark: tuple[int, int] = (-1, -1)
+        self.items: dict[int, BackedCampaign] = {}
+
+    def at(self, last_seq: int, chain_time: int) -> tuple[int, int]:
+        """Move to the ledger state (last_seq, chain_time) and return it: the items of another
+        state are dropped."""
+        mark = (last_seq, chain_time)
+        if mark != self.mark or len(self.items) >= self.MAX:
+            self.mark, self.items = mark, {}
+        return mark
+
+
 class LedgerReader:
     """Read-only queries of the indexed ledger. Safe to share between threads: each thread uses
     its own connection, opened on first use and kept."""
@@ -158,9 +185,9 @@ class LedgerReader:
         self._open: list[Any] = []
         self._genesis: dict[tuple[int, str], str] = {}
         self._sql: dict[str, str] = {}
-        self.entry_columns = ENTRY_COLUMNS.format(amount=ENTRY_AMOUNT.get(self.dialect, "e.amount"))
         self._links: PgLinks | None = None
         self._statements: dict[str, Statement] = {}
+        self._backed = BackedCampaigns()
         if self.dialect == "postgresql":
             conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._links = PgLinks(conninfo, size=PG_LINKS)
@@ -186,6 +213,10 @@ class LedgerReader:
         fairy.detach()  # ours for the thread's life, not the pool's
         if self.dialect == "postgresql":
             connection.autocommit = True
+        elif self.dialect == "sqlite":
+            # read the file through a memory map (up to SQLite's limit, 2 GiB by default): pages
+            # come straight from the OS cache, without a pread and a copy each
+            connection.execute(f"PRAGMA mmap_size={READ_MMAP}")
         with self._lock:
             self._open.append(connection)
         self._local.connection = connection
@@ -370,6 +401,47 @@ class LedgerReader:
         holds a position in, by campaign id (limit + 1 rows)."""
         return self.all(self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after})
 
+    # a backer's page without the join: the positions, then the campaign halves from the cache
+    # (BackedCampaigns), which holds them for one state of the ledger (last seq, chain time)
+    _BACKER_POSITION_ROWS = {
+        dialect: f"SELECT p.campaign_id, {columns}, m.seq, m.ts FROM positions p CROSS JOIN {LEDGER_MARK} "
+                 "WHERE p.backer = :b AND p.campaign_id > :k_id ORDER BY p.campaign_id LIMIT :n"
+        for dialect, columns in (
+            # the amounts as decimal digits, made by the database: SQLite's are zero-padded text,
+            # and PostgreSQL's text costs less to load than a Decimal to make and print
+            ("sqlite", ", ".join(f"COALESCE(NULLIF(ltrim(p.{n}, '0'), ''), '0')" for n in POSITION_AMOUNTS) + ", p.first_seq, p.last_seq"),
+            ("postgresql", ", ".join(f"CAST(p.{n} AS TEXT)" for n in POSITION_AMOUNTS) + ", p.first_seq, p.last_seq"),
+        )
+    }
+    _BACKED_CAMPAIGNS = {
+        "sqlite": f"SELECT {BACKED_COLUMNS}, {BACKED_STATE_COLUMNS}, m.seq, m.ts FROM campaigns c CROSS JOIN "
+                  f"{LEDGER_MARK} WHERE c.campaign_id IN (SELECT value FROM json_each(:ids))",
+        "postgresql": f"SELECT {BACKED_COLUMNS}, {BACKED_STATE_COLUMNS}, m.seq, m.ts FROM campaigns c CROSS JOIN "
+                      f"{LEDGER_MARK} WHERE c.campaign_id = ANY(CAST(:ids AS BIGINT[]))",
+    }
+
+    async def abacker_items(self, backer: str, *, limit: int, after: int | None) -> list[tuple[int, str]]:
+        """(campaign id, the JSON text of BackedCampaignPublic) for each campaign `backer` holds a
+        position in, by campaign id (limit + 1 of them). The campaign halves come from the
+        cache while the ledger has not moved; when it moves between the two reads, the page is
+        read again with the join (abacker_positions), so it never mixes two states."""
+        params = {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
+        rows = await self.aall(self._BACKER_POSITION_ROWS[self.dialect], params)
+        if not rows:
+            return []
+        cache = self._backed
+        mark = cache.at(rows[0][7], rows[0][8])
+        missing = sorted({row[0] for row in rows if row[0] not in cache.items})
+        if missing:
+            ids = ("[{}]" if self.dialect == "sqlite" else "{{{}}}").format(",".join(map(str, missing)))
+            found = await self.aall(self._BACKED_CAMPAIGNS[self.dialect], {"ids": ids})
+            if len(found) != len(missing) or any((row[-2], row[-1]) != mark for row in found):
+                return [(row[0], backed_json(row)) for row in await self.aall(self._BACKER_POSITIONS, params)]
+            for row in found:
+                cache.items[row[0]] = backed_campaign(backed_campaign_from_row(row[:-2]), mark[1])
+        items = cache.items
+        return [(row[0], backed_item(items[row[0]], *row[1:7])) for row in rows]
+
     async def abacker_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
         return await self.aall(
             self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
@@ -377,68 +449,59 @@ class LedgerReader:
 
     # ----------------------------------------------------------------- entries
 
-    def entries(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
-        """Entries after seq `after` in seq order (limit + 1 rows), optionally of one campaign."""
-        if campaign_id is None:
-            return self.all(
-                f"SELECT {self.entry_columns} FROM ledger_entries e WHERE e.seq > :after ORDER BY e.seq LIMIT :n",
-                {"after": after, "n": limit + 1},
-            )
-        return self.all(
-            f"SELECT {self.entry_columns} FROM ledger_entries e WHERE e.campaign_id = :id AND e.seq > :after "
-            "ORDER BY e.seq LIMIT :n",
-            {"id": campaign_id, "after": after, "n": limit + 1},
-        )
+    def _entry_where(self, campaign: bool) -> str:
+        return "e.campaign_id = :id AND e.seq > :after" if campaign else "e.seq > :after"
 
-    async def aentry_json(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[tuple[int, str]]:
-        """(seq, the JSON text of EntryPublic) of the entries after seq `after` (limit + 1).
-        PostgreSQL formats them (entry_texts: its work runs in its own process, and the result
-        is a few long strings per row instead of thirteen values); on SQLite, which runs in
-        this process, the Python formatter is as fast as SQL's and the query simpler."""
-        if self._links is not None:
-            rows = await self.aentry_texts(after=after, limit=limit, campaign_id=campaign_id)
-            return [(row[0], entry_text(row)) for row in rows]
-        return [(row[0], entry_json(row)) for row in self.entries(after=after, limit=limit, campaign_id=campaign_id)]
-
-    def _entry_texts_sql(self, campaign: bool) -> str:
-        where = "e.campaign_id = :id AND e.seq > :after" if campaign else "e.seq > :after"
-        return f"SELECT {entry_json_sql(self.dialect)} FROM ledger_entries e WHERE {where} ORDER BY e.seq LIMIT :n"
-
-    def entry_texts(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
-        """entries() as rows of present.entry_json_sql(): the database formats each entry's JSON."""
-        return self.all(
-            self._entry_texts_sql(campaign_id is not None), {"id": campaign_id, "after": after, "n": limit + 1}
-        )
-
-    async def aentry_texts(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[Any]:
-        return await self.aall(
-            self._entry_texts_sql(campaign_id is not None), {"id": campaign_id, "after": after, "n": limit + 1}
-        )
-
-    def _entry_sql(self) -> str:
-        return (
-            f"SELECT {self.entry_columns}, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "
-            "FROM ledger_entries e WHERE e.seq = :seq"
-        )
-
-    def entry(self, seq: int) -> tuple[Any, str | None] | None:
-        """The entry row and the head before it (None when seq is 1: the caller uses genesis)."""
-        row = self.one(self._entry_sql(), {"seq": seq})
-        return None if row is None else (row, row[13])
-
-    async def aentry(self, seq: int) -> tuple[Any, str | None] | None:
-        rows = await self.aall(self._entry_sql(), {"seq": seq})
-        return (rows[0], rows[0][13]) if rows else None
-
-    def known_addresses(self, limit: int) -> list[str]:
-        """Up to `limit` addresses the routes show: assets, then ledger accounts (every backer,
-        creator and fee recipient) in address order."""
+    def entry_texts(self, *, after: int, limit: int, campaign_id: int | None = None) -> list[tuple[int, str]]:
+        """(seq, the JSON text of EntryPublic) of the entries after seq `after` in seq order (up to
+        `limit`), optionally of one campaign: the texts the indexer stored (ledger/public.py),
+        finished with each entry's `final`."""
         rows = self.all(
-            "SELECT token FROM (SELECT DISTINCT token FROM campaigns) t UNION ALL "
-            "SELECT account FROM (SELECT DISTINCT account FROM ledger_entries ORDER BY account LIMIT :n) a",
-            {"n": limit},
+            f"SELECT e.seq, e.public_json, e.final FROM ledger_entries e WHERE {self._entry_where(campaign_id is not None)} "
+            "ORDER BY e.seq LIMIT :n",
+            {"id": campaign_id, "after": after, "n": limit},
         )
-        return [row[0] for row in rows]
+        return [(seq, finish(text, final)) for seq, text, final in rows]
+
+    def _entry_page_sql(self, campaign: bool) -> str:
+        where = self._entry_where(campaign)
+        text = f"e.public_json || CASE WHEN e.final THEN '{FINAL_SUFFIX}' ELSE '{PROVISIONAL_SUFFIX}' END"
+        if self.dialect != "sqlite":  # a row per entry (PostgreSQL's ordered string_agg costs more than it saves)
+            return f"SELECT e.seq, {text} FROM ledger_entries e WHERE {where} ORDER BY e.seq LIMIT :more"
+        # SQLite joins the page itself: one text instead of a row per entry. group_concat takes
+        # the rows in the order the ordered subquery yields them (the tests check whole ledgers).
+        return (
+            "SELECT group_concat(p.text, ','), max(p.seq), (SELECT count(*) FROM (SELECT 1 FROM ledger_entries e "
+            f"WHERE {where} ORDER BY e.seq LIMIT :more) x) "
+            f"FROM (SELECT e.seq, {text} AS text FROM ledger_entries e WHERE {where} ORDER BY e.seq LIMIT :n) p"
+        )
+
+    async def aentry_page(self, *, after: int, limit: int, campaign_id: int | None = None) -> EntryPage:
+        """entry_texts as one page: the entries' texts joined with commas, the last seq on it,
+        and whether more entries follow."""
+        rows = await self.aall(
+            self._entry_page_sql(campaign_id is not None),
+            {"id": campaign_id, "after": after, "n": limit, "more": limit + 1},
+        )
+        if self.dialect != "sqlite":
+            shown = rows[:limit]
+            return EntryPage(",".join([text for _, text in shown]), shown[-1][0] if shown else None, len(rows) > limit)
+        joined, last_seq, counted = rows[0]
+        return EntryPage(joined or "", last_seq, counted > limit)
+
+    _ENTRY = (
+        "SELECT e.public_json, e.final, e.head, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "
+        "FROM ledger_entries e WHERE e.seq = :seq"
+    )
+
+    async def aentry(self, seq: int) -> tuple[str, bool, str, str | None] | None:
+        """Entry `seq`: (its stored public text, final, head, the head before it: None for seq 1,
+        whose previous head is the genesis head)."""
+        rows = await self.aall(self._ENTRY, {"seq": seq})
+        if not rows:
+            return None
+        text, final, head, previous = rows[0]
+        return text, bool(final), head, previous
 
     def campaign_exists(self, campaign_id: int) -> bool:
         return self.one("SELECT 1 FROM campaigns WHERE campaign_id = :id", {"id": campaign_id}) is not None

@@ -12,7 +12,6 @@ from api.core.config import Settings
 from api.services.auditor import Auditor
 from api.services.follower import Follower
 from api.services.metrics import Metrics
-from api.services.present import CHECKSUM_CACHE, warm_checksums
 from api.services.reader import LedgerReader, SyncInfo
 from api.services.stream import EntryNotifier
 from ledger.db.engine import open_database
@@ -90,7 +89,6 @@ class Runtime:
 
     def start(self) -> None:
         settings = self.settings
-        threading.Thread(target=self._warm_checksums, name="warm-checksums", daemon=True).start()
         if settings.follow:
             contract = self.contract()
             if self.rpc is None or contract is None:
@@ -117,13 +115,6 @@ class Runtime:
             self.follower.start()
         if self.auditor is not None:
             self.auditor.start()
-
-    def _warm_checksums(self) -> None:
-        """Checksum the addresses the database knows, in the background (see warm_checksums)."""
-        try:
-            warm_checksums(self.reader.known_addresses(CHECKSUM_CACHE))
-        except Exception as exc:  # noqa: BLE001 - only a warm-up: the routes checksum on demand
-            log.warning("checksum warm-up stopped: %s", exc)
 
     def _caught_up(self) -> None:
         if self.auditor is not None:

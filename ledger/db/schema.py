@@ -1,7 +1,8 @@
 """The database schema, shared by SQLite and PostgreSQL. Migrations (ledger/migrations) create
 and upgrade it; this module is what the code queries against.
 
-- ledger_entries: the ledger, one row per entry, append-only once final (enforced by triggers)
+- ledger_entries: the ledger, one row per entry, append-only once final (enforced by triggers),
+  with the public JSON text the API serves of it (ledger/public.py)
 - campaigns, positions, fee_accounts: projections the API serves
 - milestones, tranche_releases, votes, disclosures: the milestone campaigns' projections (kinds
   8-13); milestones and tranche_releases also keep what kind-8 and kind-11 events carry beyond
@@ -22,6 +23,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     false,
 )
 
@@ -48,6 +50,9 @@ ledger_entries = Table(
     Column("tx_hash", Hash, nullable=False),
     Column("log_index", Integer, nullable=False),
     Column("final", Boolean, nullable=False, default=False),
+    # the entry as the API serves it, without `final` (ledger/public.py); the indexer writes it
+    # with the entry, migration 0003 filled the rows stored before it
+    Column("public_json", Text, nullable=True),
     Index("ix_ledger_entries_campaign_seq", "campaign_id", "seq"),
     Index("ix_ledger_entries_account_seq", "account", "seq"),
     Index("ix_ledger_entries_block", "block_number"),

@@ -33,6 +33,7 @@ from ledger.db.types import MAX_U256, U256_DIGITS, to_sqlite_u256
 from ledger.errors import StorageError
 from ledger.hashing import genesis_head
 from ledger.projections import apply_entry
+from ledger.public import entry_jsons
 from ledger.records import (
     Campaign,
     CampaignTerms,
@@ -353,8 +354,8 @@ class LedgerStore:
                     [
                         (e.seq, int(e.kind), e.campaign_id, e.account, to_u256(e.amount), e.detail, e.head,
                          e.block_number, e.block_hash, e.block_timestamp, e.tx_hash, e.log_index,
-                         e.block_number <= final_block)
-                        for e in entries
+                         e.block_number <= final_block, text)
+                        for e, text in zip(entries, entry_jsons(entries))
                     ],
                 )
                 self._upsert_projections(conn, projections)
@@ -523,6 +524,12 @@ class LedgerStore:
 
     def iter_entries(self, after_seq: int = 0, batch: int = 5000) -> Iterator[LedgerEntry]:
         """Every stored entry in seq order, with the terms of kinds 1, 8 and 11, streamed in pages."""
+        for page in self.iter_entry_pages(after_seq, batch):
+            for entry, _ in page:
+                yield entry
+
+    def iter_entry_pages(self, after_seq: int = 0, batch: int = 5000) -> Iterator[list[tuple[LedgerEntry, str | None]]]:
+        """iter_entries a page at a time, each entry with its stored public text (ledger/public.py)."""
         while True:
             with self.engine.connect() as conn:
                 rows = conn.execute(
@@ -539,11 +546,11 @@ class LedgerStore:
                 extra = self._entry_terms(conn, rows)
             if not rows:
                 return
-            for row in rows:
-                if row.kind == Kind.CAMPAIGN_CREATED:
-                    yield entry_from_row(row, terms.get(row.campaign_id))
-                else:
-                    yield entry_from_row(row, extra.get(row.seq))
+            yield [
+                (entry_from_row(row, terms.get(row.campaign_id) if row.kind == Kind.CAMPAIGN_CREATED else extra.get(row.seq)),
+                 row.public_json)
+                for row in rows
+            ]
             after_seq = rows[-1].seq
 
     def _entry_terms(self, conn: Connection, rows: Sequence[Any]) -> dict[int, EntryTerms]:

@@ -1,12 +1,12 @@
 """The hot routes' fast paths give exactly what the general ones give: FastRoute's canonical-input
-parser against FastAPI's validation, the database-formatted ledger entries against entry_json,
+parser against FastAPI's validation, the stored public texts of ledger entries against their fields,
 the direct-to-text backer items against the dicts, and PostgreSQL's event-loop connections
 (api/services/pgasync.py) against the blocking ones, including when the server drops them."""
 
 from __future__ import annotations
 
 import asyncio
-import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +25,15 @@ from api.services.pgasync import Statement
 from api.services.present import (
     backed_campaign_public,
     backed_json,
-    checksum,
-    entry_json,
-    entry_text,
     position_public,
-    warm_checksums,
 )
-from api.services.reader import LedgerReader, backed_campaign_from_row, position_from_row
+from api.services.reader import EntryPage, LedgerReader, backed_campaign_from_row, position_from_row
 from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, sync_state
+from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
+from ledger.public import entry_jsons
+from ledger.records import Kind, LedgerEntry
 from tests.api.conftest import World, make_world
 from tests.support.chain import EscrowChain
 from tests.support.databases import fresh_database
@@ -126,18 +125,48 @@ def test_every_hot_answer_follows_its_model(world: World) -> None:
 # --------------------------------------------------------------------------------- formatting
 
 
-def test_database_formatted_entries_equal_entry_json(world: World) -> None:
+def public_form(entry: LedgerEntry, final: bool) -> dict[str, Any]:
+    """EntryPublic of an entry, built independently of ledger/public.py (eth_utils, datetime)."""
+    kind = int(entry.kind)
+    t = entry.block_timestamp
+    return {
+        "seq": entry.seq, "kind": kind, "kind_name": Kind(kind).name.lower() if kind in set(Kind) else "unknown",
+        "campaign_id": entry.campaign_id, "account": to_checksum_address(entry.account), "amount": str(entry.amount),
+        "detail": entry.detail, "fee": str(int(entry.detail, 16)) if kind == Kind.CLAIMED else None,
+        "fee_token": to_checksum_address("0x" + entry.detail[-40:]) if kind == Kind.FEES_WITHDRAWN else None,
+        "head": entry.head, "block_number": entry.block_number, "block_hash": entry.block_hash,
+        "block_time": None if t is None else (datetime(1970, 1, 1) + timedelta(seconds=t)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "tx_hash": entry.tx_hash, "log_index": entry.log_index, "final": final,
+    }
+
+
+def test_stored_entry_texts_say_what_the_entries_hold(world: World) -> None:
     reader = LedgerReader(world.store.engine)
     try:
-        texts = [entry_text(row) for row in reader.entry_texts(after=0, limit=100_000)]
-        assert texts == [entry_json(row) for row in reader.entries(after=0, limit=100_000)]
-        assert {orjson.loads(t)["kind"] for t in texts} >= {1, 2, 5}
+        finals = dict(reader.all("SELECT seq, final FROM ledger_entries"))
+        entries = list(world.store.iter_entries())
+        served = reader.entry_texts(after=0, limit=100_000)
+        assert [seq for seq, _ in served] == [e.seq for e in entries]
+        assert [orjson.loads(text) for _, text in served] == [public_form(e, bool(finals[e.seq])) for e in entries]
+        assert {e.kind for e in entries} >= {1, 2, 5}
         for campaign_id in (0, 1, 2):
-            assert [entry_text(r) for r in reader.entry_texts(after=0, limit=500, campaign_id=campaign_id)] == [
-                entry_json(r) for r in reader.entries(after=0, limit=500, campaign_id=campaign_id)
+            assert reader.entry_texts(after=0, limit=500, campaign_id=campaign_id) == [
+                (seq, text) for seq, text in served if orjson.loads(text)["campaign_id"] == campaign_id
             ]
+            for after, limit in ((0, 3), (5, 500)):
+                assert asyncio.run(reader.aentry_page(after=after, limit=limit, campaign_id=campaign_id)) == (
+                    expected_page(reader, after, limit, campaign_id)
+                )
     finally:
+        asyncio.run(reader.aclose())
         reader.close()
+
+
+def expected_page(reader: LedgerReader, after: int, limit: int, campaign_id: int | None = None) -> EntryPage:
+    """aentry_page's answer, from the entries one row at a time."""
+    texts = reader.entry_texts(after=after, limit=limit + 1, campaign_id=campaign_id)
+    shown = texts[:limit]
+    return EntryPage(",".join(t for _, t in shown), shown[-1][0] if shown else None, len(texts) > limit)
 
 
 EDGE_TIMES = [None, 0, 1, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799, 253_402_300_800, 10**12, -1, -86_401]
@@ -145,7 +174,8 @@ EDGE_TIMES = [None, 0, 1, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799, 2
 
 def edge_rows() -> list[dict[str, Any]]:
     """Entries the ledger may hold that a real chain rarely shows: every kind (and an unknown
-    one), block times outside SQLite's date range or missing, provisional, extreme amounts."""
+    one), block times outside the usual range or missing, provisional, extreme amounts; each
+    with its public text as the indexer stores it."""
     rows = []
     seq = 0
     for kind in (1, 2, 3, 4, 5, 6, 7, 9):
@@ -159,10 +189,17 @@ def edge_rows() -> list[dict[str, Any]]:
                     "block_hash": "0x" + f"{seq + 1:064x}", "block_timestamp": time, "tx_hash": "0x" + f"{seq + 2:064x}",
                     "log_index": seq % 5, "final": final,
                 })
+    entries = [edge_entry(row) for row in rows]
+    for row, public_json in zip(rows, entry_jsons(entries)):
+        row["public_json"] = public_json
     return rows
 
 
-def test_database_formatting_of_unusual_entries(db_kind: str, tmp_path: Path) -> None:
+def edge_entry(row: dict[str, Any]) -> LedgerEntry:
+    return LedgerEntry(**{k: v for k, v in row.items() if k not in ("final", "public_json")})
+
+
+def test_unusual_entries_are_stored_and_served_as_they_are(db_kind: str, tmp_path: Path) -> None:
     with fresh_database(db_kind, tmp_path) as url:
         engine = open_database(url)
         try:
@@ -171,16 +208,19 @@ def test_database_formatting_of_unusual_entries(db_kind: str, tmp_path: Path) ->
                 conn.execute(insert(ledger_entries), rows)
             reader = LedgerReader(engine)
             try:
-                texts = [entry_text(r) for r in reader.entry_texts(after=0, limit=len(rows))]
-                assert texts == [entry_json(r) for r in reader.entries(after=0, limit=len(rows))]
-                assert len(texts) == len(rows)
-                for text_ in texts:  # what the model says, where it can (kind 9, year 33658 are outside it)
+                served = reader.entry_texts(after=0, limit=len(rows))
+                assert len(served) == len(rows)
+                for row, (seq, text_) in zip(rows, served):
                     entry = orjson.loads(text_)
+                    assert seq == row["seq"] and entry["final"] == row["final"]
+                    if -1 < (row["block_timestamp"] or 0) < 253_402_300_800:
+                        assert entry == public_form(edge_entry(row), row["final"])
                     if entry["kind"] <= 7 and (entry["block_time"] is None or len(entry["block_time"]) == 20):
-                        schemas.EntryPublic.model_validate(entry)
-                assert asyncio.run(reader.aentry_json(after=0, limit=len(rows))) == [
-                    (r["seq"], t) for r, t in zip(rows, texts)
-                ]
+                        schemas.EntryPublic.model_validate(entry)  # kind 9 and year 33658 are outside the model
+                for after, limit in ((0, len(rows)), (0, 7), (100, 50), (len(rows) - 3, 3), (len(rows) - 3, 2), (len(rows), 5)):
+                    assert asyncio.run(reader.aentry_page(after=after, limit=limit)) == expected_page(reader, after, limit)
+                stored = [pair for page in LedgerStore(engine).iter_entry_pages(batch=50) for pair in page]
+                assert stored == [(edge_entry(row), row["public_json"]) for row in rows]
             finally:
                 asyncio.run(reader.aclose())
                 reader.close()
@@ -203,13 +243,62 @@ def test_backer_items_equal_the_dicts(world: World) -> None:
         reader.close()
 
 
-def test_checksum_warm_up_fills_the_cache() -> None:
-    fresh = ["0x" + secrets.token_hex(20) for _ in range(3)]
-    before = checksum.cache_info()
-    assert warm_checksums(iter(fresh)) == 3
-    assert checksum.cache_info().misses == before.misses + 3
-    assert [checksum(a) for a in fresh] == [to_checksum_address(a) for a in fresh]
-    assert checksum.cache_info().hits == before.hits + 3
+def test_backer_items_from_the_cache_equal_the_joined_rows(world: World) -> None:
+    """GET /backers/{address} reads positions and takes the campaign halves from a cache kept for
+    one state of the ledger: it gives what the join gives, follows a new state (a campaign row and
+    the chain time change), and reads the join again when the ledger moves between its reads."""
+    reader = LedgerReader(world.store.engine)
+
+    def joined(backer: str) -> list[tuple[int, str]]:
+        return [(row[0], backed_json(row)) for row in reader.backer_positions(backer, limit=500, after=None)]
+
+    async def items(backer: str, after: int | None = None, limit: int = 500) -> list[tuple[int, str]]:
+        return await reader.abacker_items(backer, limit=limit, after=after)
+
+    with world.store.engine.connect() as conn:
+        saved = conn.execute(text("SELECT last_seq, tip_timestamp FROM sync_state")).one()
+        target = conn.execute(text("SELECT campaign_id, pledged FROM campaigns ORDER BY campaign_id LIMIT 1")).one()
+    edits = world.store.engine.begin
+
+    async def scenario() -> None:
+        real = reader.aall
+        try:
+            backers = [r[0] for r in reader.all("SELECT DISTINCT backer FROM positions")]
+            for backer in backers:
+                assert await items(backer) == joined(backer)
+                everything = joined(backer)
+                assert await items(backer, after=everything[0][0], limit=1) == everything[1:3]
+            assert await items("0x" + "00" * 20) == []
+            # the indexer moves on: a campaign changes and the chain time passes every deadline
+            with edits() as conn:
+                conn.execute(text("UPDATE campaigns SET pledged = :p WHERE campaign_id = :c"),
+                             {"p": str(int(target.pledged) + 1).zfill(78) if world.dialect == "sqlite" else int(target.pledged) + 1,
+                              "c": target.campaign_id})
+                conn.execute(text("UPDATE sync_state SET last_seq = last_seq + 1, tip_timestamp = 4000000000"))
+            for backer in backers:
+                assert await items(backer) == joined(backer)
+            # ... and again between the positions and the campaigns reads of one request
+            async def moving(sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+                if "json_each" in sql or "ANY(" in sql:
+                    with edits() as conn:
+                        conn.execute(text("UPDATE sync_state SET last_seq = last_seq + 1"))
+                return await real(sql, params)
+
+            reader.aall = moving  # type: ignore[method-assign]
+            reader._backed.items.clear()
+            backer = backers[0]
+            assert await items(backer) == joined(backer)
+        finally:
+            reader.aall = real  # type: ignore[method-assign]
+            with edits() as conn:
+                conn.execute(text("UPDATE campaigns SET pledged = :p WHERE campaign_id = :c"),
+                             {"p": target.pledged if world.dialect == "sqlite" else int(target.pledged), "c": target.campaign_id})
+                conn.execute(text("UPDATE sync_state SET last_seq = :s, tip_timestamp = :t"),
+                             {"s": saved.last_seq, "t": saved.tip_timestamp})
+            await reader.aclose()
+            reader.close()
+
+    asyncio.run(scenario())
 
 
 # --------------------------------------------------------------------------------- PostgreSQL on the loop
@@ -253,10 +342,14 @@ def test_postgres_reads_on_the_loop_agree_and_survive_lost_connections(pg_reader
     async def scenario() -> None:
         try:
             # more concurrent queries than connections: they queue and all answer
-            pages = await asyncio.gather(*[reader.aentry_json(after=a, limit=5) for a in range(40)])
-            assert pages == [[(r[0], entry_json(r)) for r in reader.entries(after=a, limit=5)] for a in range(40)]
-            for seq in (1, 2, 40, 41):
-                assert await reader.aentry(seq) == reader.entry(seq)
+            pages = await asyncio.gather(*[reader.aentry_page(after=a, limit=5) for a in range(40)])
+            assert pages == [expected_page(reader, a, 5) for a in range(40)]
+            rows = edge_rows()[:40]
+            for seq in (1, 2, 40):
+                row = rows[seq - 1]
+                previous = rows[seq - 2]["head"] if seq > 1 else None
+                assert await reader.aentry(seq) == (row["public_json"], row["final"], row["head"], previous)
+            assert await reader.aentry(41) is None
             assert await reader.acampaign(1) is None
             with pytest.raises(StorageError, match="does not exist"):  # refused: the connection stays
                 await reader.aall("SELECT nonsense FROM ledger_entries")
@@ -268,7 +361,7 @@ def test_postgres_reads_on_the_loop_agree_and_survive_lost_connections(pg_reader
                     "WHERE datname = current_database() AND pid <> pg_backend_pid()"
                 )
                 await asyncio.sleep(0.1)
-                assert await reader.aentry(3) == reader.entry(3)
+                assert (await reader.aentry(3))[2] == edge_rows()[2]["head"]  # type: ignore[index]
                 assert len(await asyncio.gather(*[reader.aentry(s) for s in range(1, 12)])) == 11
         finally:
             await reader.aclose()

@@ -75,14 +75,20 @@ def _entry(store: LedgerStore, seq: int):
         return conn.execute(select(ledger_entries).where(ledger_entries.c.seq == seq)).one()
 
 
-@pytest.mark.parametrize("how", ["altered amount", "deleted entry", "inserted entry", "swapped pair", "altered projection"])
+@pytest.mark.parametrize(
+    "how", ["altered amount", "altered public text", "deleted entry", "inserted entry", "swapped pair", "altered projection"]
+)
 def test_each_database_tampering_is_reported_precisely(history: EscrowChain, store: LedgerStore, how: str) -> None:
     index(history, store)
     last = store.read_sync_state().last_seq
     target = _entry(store, 20)
     if how == "altered amount":
         tamper(store, update(ledger_entries).where(ledger_entries.c.seq == 20).values(amount=target.amount + 1))
-        expected = [("db_altered_entry", 20, {"amount"})]
+        expected = [("db_altered_entry", 20, {"amount"})]  # the text the API serves is still right
+    elif how == "altered public text":  # what the API serves, while the fields stay right
+        forged = target.public_json.replace('"amount":"', '"amount":"9', 1)
+        tamper(store, update(ledger_entries).where(ledger_entries.c.seq == 20).values(public_json=forged))
+        expected = [("db_altered_entry", 20, {"public_json"})]
     elif how == "deleted entry":
         tamper(store, delete(ledger_entries).where(ledger_entries.c.seq == 20))
         expected = [("db_missing_entry", 20, None)]
