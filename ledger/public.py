@@ -75,13 +75,13 @@ def entry_json(entry: LedgerEntry) -> str:
     detail = entry.detail
     fee = f'"{int(detail, 16)}"' if kind == _CLAIMED else "null"
     fee_token = f'"{checksum("0x" + detail[-40:])}"' if kind == _FEES_WITHDRAWN else "null"
-    timestamp = entry.block_timestamp
+    block_time = "null" if entry.block_timestamp is None else f'"{iso(entry.block_timestamp)}"'
     return (
         f'{{"seq":{entry.seq},"kind":{kind},"kind_name":"{KIND_JSON[kind] if 0 < kind < len(KIND_JSON) else KIND_JSON[0]}",'
         f'"campaign_id":{entry.campaign_id},"account":"{checksum(entry.account)}","amount":"{entry.amount}",'
         f'"detail":"{detail}","fee":{fee},"fee_token":{fee_token},"head":"{entry.head}",'
         f'"block_number":{entry.block_number},"block_hash":"{entry.block_hash}",'
-        f'"block_time":{"null" if timestamp is None else chr(34) + iso(timestamp) + chr(34)},'  # type: ignore[operator]
+        f'"block_time":{block_time},'
         f'"tx_hash":"{entry.tx_hash}","log_index":{entry.log_index}'
     )
 
