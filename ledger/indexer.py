@@ -44,7 +44,8 @@ def _chunks_by_block(
     entries: list[LedgerEntry], to_block: int, size: int
 ) -> Iterator[tuple[list[LedgerEntry], int]]:
     """Split a batch's entries (block order) into runs of about `size`, cutting only between
-    blocks; yields (entries, last block covered). The last run ends at `to_block`."""
+    blocks; yields (entries, last block covered). A run ends at its last entry's block (whose hash
+    its last log carries); the last run ends at `to_block`."""
     start = 0
     while len(entries) - start > size:
         cut = start + size
@@ -56,7 +57,7 @@ def _chunks_by_block(
                 cut += 1
             if cut == len(entries):
                 break
-        yield entries[start:cut], entries[cut].block_number - 1
+        yield entries[start:cut], entries[cut - 1].block_number
         start = cut
     yield entries[start:], to_block
 
@@ -205,7 +206,7 @@ class Indexer:
                     # a provider may hand back a dense stretch at once: commit it in block-aligned
                     # chunks so transactions stay bounded and progress keeps moving
                     for chunk, chunk_end in _chunks_by_block(entries, batch.to_block, self.target_logs):
-                        end_hash = self._header(chunk_end)["hash"]
+                        end_hash = self._block_hash(chunk, chunk_end)
                         state = replace(
                             state,
                             last_block=chunk_end,
@@ -303,6 +304,14 @@ class Indexer:
             log.info("building the ledger's indexes")
             self.store.create_deferred_indexes()
         self._indexes_checked = True
+
+    def _block_hash(self, chunk: list[LedgerEntry], block: int) -> str:
+        """The hash of `block`, the last one a chunk covers: its last log's when that log is in
+        the block (no request; a header of a dense block lists thousands of transactions), else
+        the node's."""
+        if chunk and chunk[-1].block_number == block:
+            return chunk[-1].block_hash
+        return self._header(block)["hash"]
 
     def _header(self, block: int | str) -> dict[str, Any]:
         header = self.rpc.get_block(block)
