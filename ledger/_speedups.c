@@ -3,6 +3,7 @@
  *   keccak256(data) -> bytes        Keccak-256 with the original 0x01 padding (Ethereum's, not SHA3-256)
  *   replay_ndjson(...)              the offline replay's fast path over canonical kind-2/3 export lines
  *   decode_logs(...)                eth_getLogs dicts of Pledged/Unpledged/Refunded -> LedgerEntry
+ *   decode_logs_answer(...)         the same straight from the JSON bytes of a whole eth_getLogs answer
  *   verify_chain(...)               seq continuity and heads of a run of LedgerEntry
  *   entry_jsons(...)                the public JSON text of LedgerEntry (ledger.public.entry_json)
  *
@@ -20,6 +21,9 @@
 #include <structmember.h> /* T_OBJECT_EX, READONLY: reading the slots of Position and Campaign */
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h> /* json_string's scan of 16 bytes at a time */
+#endif
 
 /* ------------------------------------------------------------------------------ Keccak-256 */
 
@@ -347,15 +351,13 @@ str_0x(const char *chars, Py_ssize_t n)
     return s;
 }
 
-/* A Python int from `o` exactly as int(o, 16) when `o` is a str of an optional 0x/0X and 1 to 64
- * significant hex digits; NULL without an exception for anything else (the caller falls back). */
+/* A Python int exactly as int(s, 16) of the str `s` of these n ASCII characters when they are an
+ * optional 0x/0X and 1 to 64 significant hex digits; NULL without an exception for anything else
+ * (int() also takes signs, spaces, underscores...: the caller falls back to Python for those). */
 static PyObject *
-long_from_hex_str(PyObject *o)
+long_from_hex_chars(const char *p, Py_ssize_t n)
 {
-    Py_ssize_t n, i;
-    const char *p = ascii_chars(o, &n);
-    if (p == NULL)
-        return NULL;
+    Py_ssize_t i;
     if (n >= 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
         p += 2;
         n -= 2;
@@ -934,46 +936,70 @@ done:
 
 /* ------------------------------------------------------------------------------ decode_logs() */
 
-/* The entry of one Pledged/Unpledged/Refunded log, as ledger.events.decode_log builds it; NULL
- * without an exception when the log is anything else (the caller then calls decode_log). */
+/* The members of one eth_getLogs log that ledger.events.decode_log reads for a Pledged, Unpledged
+ * or Refunded event, as ASCII characters: taken from the str values of a log dict (decode_logs) or
+ * straight from the JSON bytes of a whole answer (decode_logs_answer). build_entry does the rest
+ * for both, so the two paths cannot drift apart. */
+typedef struct {
+    const char *topic[3], *data, *block_number, *log_index;
+    const char *timestamp; /* NULL: absent or null */
+    Py_ssize_t topic_len[3], data_len, block_number_len, log_index_len, timestamp_len;
+    PyObject *block_hash, *tx_hash; /* borrowed: decode_log copies whatever they are; NULL: ... */
+    const char *block_hash_chars, *tx_hash_chars; /* ... a new str of these characters */
+    Py_ssize_t block_hash_len, tx_hash_len;
+} log_fields;
+
+/* A new str of n ASCII characters. */
 static PyObject *
-decode_one(PyObject *raw, const char *topic_chars[3], PyObject *kinds, PyObject *zero_word, PyTypeObject *entry_type)
+str_ascii(const char *chars, Py_ssize_t n)
 {
-    PyObject *topics, *t0, *data_obj, *o, *entry;
+    PyObject *s = PyUnicode_New(n, 127);
+    if (s == NULL)
+        return NULL;
+    memcpy(PyUnicode_1BYTE_DATA(s), chars, (size_t)n);
+    return s;
+}
+
+/* A new reference to `o`, or else a new str of the characters. */
+static inline PyObject *
+object_or_str(PyObject *o, const char *chars, Py_ssize_t n)
+{
+    if (o != NULL) {
+        Py_INCREF(o);
+        return o;
+    }
+    return str_ascii(chars, n);
+}
+
+/* The entry of a log with these fields, as decode_log builds it; NULL without an exception when the
+ * log is not a Pledged/Unpledged/Refunded event of the exact shape (the caller then calls
+ * decode_log), NULL with one on failure. */
+static PyObject *
+build_entry(const log_fields *lf, const char *topic_chars[3], PyObject *kinds, PyObject *zero_word,
+            PyTypeObject *entry_type)
+{
     PyObject *f[13] = {NULL};
-    const char *data, *t0c, *t2c;
-    Py_ssize_t n, n2, i;
+    PyObject *entry;
+    const char *data = lf->data, *t2 = lf->topic[2];
+    Py_ssize_t n2 = lf->topic_len[2], i;
     int kind = -1;
 
-    if (!PyDict_CheckExact(raw))
-        return NULL;
-    if ((topics = PyDict_GetItemWithError(raw, S_TOPICS)) == NULL || !PyList_CheckExact(topics)
-        || PyList_GET_SIZE(topics) != 3)
-        return NULL;
-    t0 = PyList_GET_ITEM(topics, 0);
-    if ((t0c = ascii_chars(t0, &n)) == NULL || n != 66)
+    if (lf->topic_len[0] != 66)
         return NULL;
     for (i = 0; i < 3; i++)
-        if (memcmp(t0c, topic_chars[i], 66) == 0) {
+        if (memcmp(lf->topic[0], topic_chars[i], 66) == 0) {
             kind = (int)i;
             break;
         }
-    if (kind < 0)
-        return NULL;
-    if ((data_obj = PyDict_GetItemWithError(raw, S_DATA)) == NULL || (data = ascii_chars(data_obj, &n)) == NULL
-        || n != 2 + 3 * 64)
-        return NULL;
-    if ((t2c = ascii_chars(PyList_GET_ITEM(topics, 2), &n2)) == NULL)
-        return NULL;
-    /* int(word, 16) of the data words: plain hex digits only */
-    if (!hex_bytes(HEX_ANY, data + 2, 128, NULL))
+    /* three data words (amount, seq, head); int(word, 16) of the first two: plain hex digits only */
+    if (kind < 0 || lf->data_len != 2 + 3 * 64 || !hex_bytes(HEX_ANY, data + 2, 128, NULL))
         return NULL;
     if ((f[0] = long_from_hex_digits(data + 66, 64)) == NULL) /* seq */
         goto fail;
     f[1] = PySequence_GetItem(kinds, kind);
-    if (f[1] == NULL || (f[2] = long_from_hex_str(PyList_GET_ITEM(topics, 1))) == NULL) /* campaign id */
+    if (f[1] == NULL || (f[2] = long_from_hex_chars(lf->topic[1], lf->topic_len[1])) == NULL) /* campaign id */
         goto fail;
-    if ((f[3] = n2 >= 40 ? str_0x(t2c + n2 - 40, 40) : str_0x(t2c, n2)) == NULL) /* account */
+    if ((f[3] = n2 >= 40 ? str_0x(t2 + n2 - 40, 40) : str_0x(t2, n2)) == NULL) /* account */
         goto fail;
     if ((f[4] = long_from_hex_digits(data + 2, 64)) == NULL) /* amount */
         goto fail;
@@ -981,24 +1007,19 @@ decode_one(PyObject *raw, const char *topic_chars[3], PyObject *kinds, PyObject 
     f[5] = zero_word;
     if ((f[6] = str_0x(data + 130, 64)) == NULL) /* head */
         goto fail;
-    if ((o = PyDict_GetItemWithError(raw, S_BLOCK_NUMBER)) == NULL || (f[7] = long_from_hex_str(o)) == NULL)
+    if ((f[7] = long_from_hex_chars(lf->block_number, lf->block_number_len)) == NULL)
         goto fail;
-    if ((f[8] = PyDict_GetItemWithError(raw, S_BLOCK_HASH)) == NULL)
+    if ((f[8] = object_or_str(lf->block_hash, lf->block_hash_chars, lf->block_hash_len)) == NULL)
         goto fail;
-    Py_INCREF(f[8]);
-    if ((f[9] = PyDict_GetItemWithError(raw, S_TX_HASH)) == NULL)
+    if ((f[9] = object_or_str(lf->tx_hash, lf->tx_hash_chars, lf->tx_hash_len)) == NULL)
         goto fail;
-    Py_INCREF(f[9]);
-    if ((o = PyDict_GetItemWithError(raw, S_LOG_INDEX)) == NULL || (f[10] = long_from_hex_str(o)) == NULL)
+    if ((f[10] = long_from_hex_chars(lf->log_index, lf->log_index_len)) == NULL)
         goto fail;
-    o = PyDict_GetItemWithError(raw, S_BLOCK_TIMESTAMP); /* int(t, 16) if t else None */
-    if (o == NULL && PyErr_Occurred())
-        goto fail;
-    if (o == NULL || o == Py_None || (PyUnicode_Check(o) && PyUnicode_GET_LENGTH(o) == 0)) {
+    if (lf->timestamp == NULL || lf->timestamp_len == 0) { /* int(t, 16) if t else None */
         Py_INCREF(Py_None);
         f[11] = Py_None;
     }
-    else if ((f[11] = long_from_hex_str(o)) == NULL)
+    else if ((f[11] = long_from_hex_chars(lf->timestamp, lf->timestamp_len)) == NULL)
         goto fail;
     Py_INCREF(Py_None);
     f[12] = Py_None; /* terms */
@@ -1013,6 +1034,42 @@ fail:
     return NULL;
 }
 
+/* The entry of one log dict (see build_entry); NULL without an exception when a member it reads is
+ * missing or not an ASCII str (or for the timestamp, None). */
+static PyObject *
+decode_one(PyObject *raw, const char *topic_chars[3], PyObject *kinds, PyObject *zero_word, PyTypeObject *entry_type)
+{
+    log_fields lf = {{NULL}};
+    PyObject *topics, *o;
+    int i;
+
+    if (!PyDict_CheckExact(raw))
+        return NULL;
+    if ((topics = PyDict_GetItemWithError(raw, S_TOPICS)) == NULL || !PyList_CheckExact(topics)
+        || PyList_GET_SIZE(topics) != 3)
+        return NULL;
+    for (i = 0; i < 3; i++)
+        if ((lf.topic[i] = ascii_chars(PyList_GET_ITEM(topics, i), &lf.topic_len[i])) == NULL)
+            return NULL;
+    if ((o = PyDict_GetItemWithError(raw, S_DATA)) == NULL || (lf.data = ascii_chars(o, &lf.data_len)) == NULL)
+        return NULL;
+    if ((o = PyDict_GetItemWithError(raw, S_BLOCK_NUMBER)) == NULL
+        || (lf.block_number = ascii_chars(o, &lf.block_number_len)) == NULL)
+        return NULL;
+    if ((o = PyDict_GetItemWithError(raw, S_LOG_INDEX)) == NULL
+        || (lf.log_index = ascii_chars(o, &lf.log_index_len)) == NULL)
+        return NULL;
+    if ((lf.block_hash = PyDict_GetItemWithError(raw, S_BLOCK_HASH)) == NULL
+        || (lf.tx_hash = PyDict_GetItemWithError(raw, S_TX_HASH)) == NULL)
+        return NULL;
+    o = PyDict_GetItemWithError(raw, S_BLOCK_TIMESTAMP);
+    if (o == NULL && PyErr_Occurred())
+        return NULL;
+    if (o != NULL && o != Py_None && (lf.timestamp = ascii_chars(o, &lf.timestamp_len)) == NULL)
+        return NULL;
+    return build_entry(&lf, topic_chars, kinds, zero_word, entry_type);
+}
+
 static int
 check_entry_type(PyObject *o)
 {
@@ -1021,6 +1078,29 @@ check_entry_type(PyObject *o)
         || ((PyTypeObject *)o)->tp_itemsize != PyTuple_Type.tp_itemsize) {
         PyErr_SetString(PyExc_TypeError, "entry_type must be a NamedTuple class");
         return -1;
+    }
+    return 0;
+}
+
+/* The checks decode_logs and decode_logs_answer share on their (topics, kinds, entry_type) arguments;
+ * topic_chars gets the characters of the three topics. */
+static int
+check_decode_args(PyObject *topics, PyObject *kinds, PyObject *entry_type, const char *topic_chars[3])
+{
+    int i;
+    if (check_entry_type(entry_type) < 0)
+        return -1;
+    if (PyTuple_GET_SIZE(topics) != 3 || PyTuple_GET_SIZE(kinds) != 3) {
+        PyErr_SetString(PyExc_ValueError, "three topics and three kinds");
+        return -1;
+    }
+    for (i = 0; i < 3; i++) {
+        Py_ssize_t len;
+        topic_chars[i] = ascii_chars(PyTuple_GET_ITEM(topics, i), &len);
+        if (topic_chars[i] == NULL || len != 66) {
+            PyErr_SetString(PyExc_ValueError, "topics are 0x and 64 hex digits");
+            return -1;
+        }
     }
     return 0;
 }
@@ -1042,20 +1122,8 @@ sp_decode_logs(PyObject *Py_UNUSED(module), PyObject *args)
     if (!PyArg_ParseTuple(args, "OO!O!UOO:decode_logs", &logs, &PyTuple_Type, &topics, &PyTuple_Type, &kinds,
                           &zero_word, &entry_type, &fallback))
         return NULL;
-    if (check_entry_type(entry_type) < 0)
+    if (check_decode_args(topics, kinds, entry_type, topic_chars) < 0)
         return NULL;
-    if (PyTuple_GET_SIZE(topics) != 3 || PyTuple_GET_SIZE(kinds) != 3) {
-        PyErr_SetString(PyExc_ValueError, "three topics and three kinds");
-        return NULL;
-    }
-    for (i = 0; i < 3; i++) {
-        Py_ssize_t len;
-        topic_chars[i] = ascii_chars(PyTuple_GET_ITEM(topics, i), &len);
-        if (topic_chars[i] == NULL || len != 66) {
-            PyErr_SetString(PyExc_ValueError, "topics are 0x and 64 hex digits");
-            return NULL;
-        }
-    }
     if ((seq = PySequence_Tuple(logs)) == NULL) /* a snapshot: fallback() may run any code */
         return NULL;
     n = PyTuple_GET_SIZE(seq);
@@ -1087,6 +1155,545 @@ error:
     Py_XDECREF(seq);
     Py_XDECREF(out);
     return NULL;
+}
+
+/* ------------------------------------------------------------------------------ decode_logs_answer() */
+
+/* decode_logs_answer decodes a whole eth_getLogs answer straight from its bytes: orjson.loads would
+ * build a dict of a dozen strs per log first, which costs more than decoding the entries from it.
+ *
+ * Exactness rests on one rule: the scanner reads the ENTIRE body before anything is decoded or
+ * called back, and accepts only a subset of what orjson accepts, so that whenever it returns a
+ * result orjson.loads(body) would have succeeded too, with each log object equal to
+ * orjson.loads(its bytes). Then every log decoded here gives what decode_logs gives on orjson's
+ * dict, every other log goes to fallback(its bytes) = decode_log(orjson.loads(its bytes)) in the
+ * same order (so the first exception is the same one), and the caller decodes the envelope around
+ * the result array with orjson. For anything outside the subset it returns None and the caller
+ * decodes the body the old way. The subset is strict RFC 8259 JSON (its whitespace, strings,
+ * escapes, numbers, literals) less: any byte >= 0x80 (nodes send ASCII; no UTF-8 to validate),
+ * escaped surrogates (orjson refuses lone ones), numbers that might overflow or underflow a double
+ * (orjson refuses 1e400), nesting deeper than JSON_MAX_DEPTH (orjson's limit is 1024), bodies of
+ * 4 GiB or more (offsets are 32-bit). At the top level it also wants exactly one "result" member,
+ * an array of objects, and no "error" member and no escaped key (which could spell either). */
+
+#define JSON_MAX_DEPTH 64
+#define JSON_MAX_NUMBER 64 /* characters */
+
+static uint8_t JSON_PLAIN[256]; /* 1 for the bytes a string holds unescaped: 0x20-0x7f but " and \ */
+
+/* The members of a log object that decode_log reads, and what the last of each name holds (the
+ * last one wins in orjson's dict, as in Python's). */
+enum { JL_TOPICS, JL_DATA, JL_BLOCK_NUMBER, JL_BLOCK_HASH, JL_TX_HASH, JL_LOG_INDEX, JL_TIMESTAMP, JL_MEMBERS };
+static const struct {
+    const char *name;
+    size_t len;
+} JL_NAMES[JL_MEMBERS] = {
+    {"topics", 6},           {"data", 4},     {"blockNumber", 11},     {"blockHash", 9},
+    {"transactionHash", 15}, {"logIndex", 8}, {"blockTimestamp", 14}, /* the only one that may be absent: last */
+};
+enum { JF_ABSENT, JF_STRING, JF_NULL, JF_OTHER }; /* JF_STRING: without escapes; for topics: three of them */
+
+typedef struct {
+    uint32_t at, len; /* a string's characters, quotes excluded */
+} json_span;
+
+typedef struct {
+    uint32_t start, end; /* the object, braces included */
+    json_span member[JL_MEMBERS], topic[3];
+    uint8_t state[JL_MEMBERS];
+    uint8_t escaped_key; /* some key holds an escape: it may spell a member decode_log reads */
+} json_log;
+
+typedef struct {
+    const uint8_t *base, *end;
+    json_log *logs; /* PyMem_Raw: the scan runs without the GIL */
+    size_t count, cap;
+    uint32_t result_start, result_end;
+    int result_seen, no_memory;
+} json_answer;
+
+static inline const uint8_t *
+json_ws(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* The string at p (its opening quote): the byte after its closing quote, or NULL if it is invalid or
+ * outside the subset. *escaped: whether it holds an escape. */
+static const uint8_t *
+json_string(const uint8_t *p, const uint8_t *end, int *escaped)
+{
+    *escaped = 0;
+    p++;
+    for (;;) {
+#ifdef __SSE2__
+        /* 16 bytes at a time up to the first that is not plain: most of an answer is hex strings */
+        while (end - p >= 16) {
+            __m128i v = _mm_loadu_si128((const __m128i *)p);
+            __m128i stop = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)), /* signed: also >= 0x80 */
+                                        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                     _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+            int mask = _mm_movemask_epi8(stop);
+            if (mask) {
+                p += __builtin_ctz((unsigned int)mask);
+                break;
+            }
+            p += 16;
+        }
+#endif
+        while (p < end && JSON_PLAIN[*p])
+            p++;
+        if (p >= end)
+            return NULL;
+        if (*p == '"')
+            return p + 1;
+        if (*p != '\\') /* a control character or a byte >= 0x80 */
+            return NULL;
+        *escaped = 1;
+        if (++p >= end)
+            return NULL;
+        switch (*p) {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+            p++;
+            break;
+        case 'u':
+            if (end - p < 5 || !hex_bytes(HEX_ANY, (const char *)p + 1, 4, NULL))
+                return NULL;
+            if ((HEX_ANY[p[1]] << 4 | HEX_ANY[p[2]]) >= 0xd8 && (HEX_ANY[p[1]] << 4 | HEX_ANY[p[2]]) <= 0xdf)
+                return NULL; /* a surrogate: orjson wants it paired; refused either way */
+            p += 5;
+            break;
+        default:
+            return NULL;
+        }
+    }
+}
+
+/* The number at p: the byte after it, or NULL if it is not a JSON number or is outside the subset:
+ * orjson refuses a number that overflows a double, so the subset keeps to at most JSON_MAX_NUMBER
+ * characters, an exponent of at most 300 either way, and a magnitude under 1e300. */
+static const uint8_t *
+json_number(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t *start = p, *digits;
+    long int_digits = 1, exponent = 0;
+    int negative_exponent = 0;
+
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0')
+        p++;
+    else if (p < end && *p >= '1' && *p <= '9') {
+        for (digits = p; p < end && *p >= '0' && *p <= '9'; p++)
+            ;
+        int_digits = (long)(p - digits);
+    }
+    else
+        return NULL;
+    if (p < end && *p == '.') {
+        for (digits = ++p; p < end && *p >= '0' && *p <= '9'; p++)
+            ;
+        if (p == digits)
+            return NULL;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            negative_exponent = *p++ == '-';
+        for (digits = p; p < end && *p >= '0' && *p <= '9'; p++)
+            if (exponent < 1000)
+                exponent = exponent * 10 + (*p - '0');
+        if (p == digits)
+            return NULL;
+    }
+    if (p - start > JSON_MAX_NUMBER || exponent > 300 || (!negative_exponent && int_digits + exponent > 300))
+        return NULL;
+    return p;
+}
+
+static inline const uint8_t *
+json_literal(const uint8_t *p, const uint8_t *end, const char *lit, size_t n)
+{
+    return (size_t)(end - p) >= n && memcmp(p, lit, n) == 0 ? p + n : NULL;
+}
+
+/* Any value at p inside `depth` containers, checked and skipped: the byte after it, or NULL. */
+static const uint8_t *
+json_value(const uint8_t *p, const uint8_t *end, int depth)
+{
+    int escaped;
+    char close;
+    if (p >= end)
+        return NULL;
+    switch (*p) {
+    case '"':
+        return json_string(p, end, &escaped);
+    case 't':
+        return json_literal(p, end, "true", 4);
+    case 'f':
+        return json_literal(p, end, "false", 5);
+    case 'n':
+        return json_literal(p, end, "null", 4);
+    case '{':
+    case '[':
+        break;
+    default:
+        return json_number(p, end);
+    }
+    if (depth >= JSON_MAX_DEPTH)
+        return NULL;
+    close = *p == '{' ? '}' : ']';
+    p = json_ws(p + 1, end);
+    if (p < end && *p == close)
+        return p + 1;
+    for (;;) {
+        if (close == '}') { /* "key" : */
+            if (p >= end || *p != '"' || (p = json_string(p, end, &escaped)) == NULL)
+                return NULL;
+            p = json_ws(p, end);
+            if (p >= end || *p != ':')
+                return NULL;
+            p = json_ws(p + 1, end);
+        }
+        if ((p = json_value(p, end, depth + 1)) == NULL)
+            return NULL;
+        p = json_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == close)
+            return p + 1;
+        if (*p != ',')
+            return NULL;
+        p = json_ws(p + 1, end);
+    }
+}
+
+/* The value of a member that decode_log reads, inside `depth` containers: its span and JF_STRING
+ * if it is a string without escapes, JF_NULL for null, JF_OTHER for anything else. */
+static const uint8_t *
+json_field(const json_answer *a, const uint8_t *p, int depth, json_span *span, uint8_t *state)
+{
+    const uint8_t *q;
+    int escaped;
+    if (p < a->end && *p == '"') {
+        if ((q = json_string(p, a->end, &escaped)) == NULL)
+            return NULL;
+        *state = escaped ? JF_OTHER : JF_STRING;
+        span->at = (uint32_t)(p + 1 - a->base);
+        span->len = (uint32_t)(q - 1 - (p + 1));
+        return q;
+    }
+    if ((q = json_literal(p, a->end, "null", 4)) != NULL) {
+        *state = JF_NULL;
+        return q;
+    }
+    *state = JF_OTHER;
+    return json_value(p, a->end, depth);
+}
+
+/* A log's topics, inside `depth` containers: JF_STRING and their spans if they are an array of
+ * exactly three strings without escapes, JF_OTHER for anything else. */
+static const uint8_t *
+json_topics(const json_answer *a, const uint8_t *p, int depth, json_span topic[3], uint8_t *state)
+{
+    const uint8_t *end = a->end;
+    int n = 0, plain = 1;
+    *state = JF_OTHER;
+    if (p >= end || *p != '[')
+        return json_value(p, end, depth);
+    if (depth >= JSON_MAX_DEPTH)
+        return NULL;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == ']')
+        return p + 1;
+    for (;;) {
+        json_span span;
+        uint8_t s;
+        if ((p = json_field(a, p, depth + 1, &span, &s)) == NULL)
+            return NULL;
+        if (s != JF_STRING)
+            plain = 0;
+        else if (n < 3)
+            topic[n] = span;
+        n++;
+        p = json_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == ']')
+            break;
+        if (*p != ',')
+            return NULL;
+        p = json_ws(p + 1, end);
+    }
+    if (plain && n == 3)
+        *state = JF_STRING;
+    return p + 1;
+}
+
+/* Which member of JL_NAMES a key is, or -1. */
+static inline int
+json_member_of(const uint8_t *key, size_t n)
+{
+    int m;
+    for (m = 0; m < JL_MEMBERS; m++)
+        if (JL_NAMES[m].len == n && memcmp(key, JL_NAMES[m].name, n) == 0)
+            return m;
+    return -1;
+}
+
+/* The log object at p (the result array's element, so inside 2 containers): appended to a->logs
+ * with the members decode_log reads. The byte after it, or NULL. */
+static const uint8_t *
+json_log_object(json_answer *a, const uint8_t *p)
+{
+    const uint8_t *end = a->end;
+    json_log *obj;
+    if (a->count == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 1024;
+        json_log *logs = PyMem_RawRealloc(a->logs, cap * sizeof(json_log));
+        if (logs == NULL) {
+            a->no_memory = 1;
+            return NULL;
+        }
+        a->logs = logs;
+        a->cap = cap;
+    }
+    obj = &a->logs[a->count++];
+    memset(obj, 0, sizeof *obj);
+    obj->start = (uint32_t)(p - a->base);
+    p = json_ws(p + 1, end);
+    if (p < end && *p == '}')
+        goto done;
+    for (;;) {
+        const uint8_t *key;
+        int escaped, m = -1;
+        if (p >= end || *p != '"')
+            return NULL;
+        key = p + 1;
+        if ((p = json_string(p, end, &escaped)) == NULL)
+            return NULL;
+        if (escaped)
+            obj->escaped_key = 1;
+        else
+            m = json_member_of(key, (size_t)(p - 1 - key));
+        p = json_ws(p, end);
+        if (p >= end || *p != ':')
+            return NULL;
+        p = json_ws(p + 1, end);
+        if (m == JL_TOPICS)
+            p = json_topics(a, p, 3, obj->topic, &obj->state[m]);
+        else if (m >= 0)
+            p = json_field(a, p, 3, &obj->member[m], &obj->state[m]);
+        else
+            p = json_value(p, end, 3);
+        if (p == NULL)
+            return NULL;
+        p = json_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == '}')
+            break;
+        if (*p != ',')
+            return NULL;
+        p = json_ws(p + 1, end);
+    }
+done:
+    obj->end = (uint32_t)(p + 1 - a->base);
+    return p + 1;
+}
+
+/* The result array at p (inside the envelope): every element must be an object. */
+static const uint8_t *
+json_result(json_answer *a, const uint8_t *p)
+{
+    const uint8_t *end = a->end;
+    a->result_start = (uint32_t)(p - a->base);
+    p = json_ws(p + 1, end);
+    if (p < end && *p == ']')
+        goto done;
+    for (;;) {
+        if (p >= end || *p != '{' || (p = json_log_object(a, p)) == NULL)
+            return NULL;
+        p = json_ws(p, end);
+        if (p >= end)
+            return NULL;
+        if (*p == ']')
+            break;
+        if (*p != ',')
+            return NULL;
+        p = json_ws(p + 1, end);
+    }
+done:
+    a->result_end = (uint32_t)(p + 1 - a->base);
+    return p + 1;
+}
+
+/* Scan a whole answer (no Python calls: it runs without the GIL). 1 if it is in the subset, with
+ * a->logs filled; 0 if not (or a->no_memory). */
+static int
+json_answer_scan(json_answer *a)
+{
+    const uint8_t *p = json_ws(a->base, a->end), *end = a->end;
+    if (p >= end || *p != '{')
+        return 0;
+    p = json_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return 0; /* no "result" */
+    for (;;) {
+        const uint8_t *key;
+        size_t n;
+        int escaped;
+        if (p >= end || *p != '"')
+            return 0;
+        key = p + 1;
+        if ((p = json_string(p, end, &escaped)) == NULL || escaped)
+            return 0;
+        n = (size_t)(p - 1 - key);
+        if (n == 5 && memcmp(key, "error", 5) == 0)
+            return 0; /* an error answer: plain JSON for the client to classify */
+        p = json_ws(p, end);
+        if (p >= end || *p != ':')
+            return 0;
+        p = json_ws(p + 1, end);
+        if (n == 6 && memcmp(key, "result", 6) == 0) {
+            if (a->result_seen || p >= end || *p != '[')
+                return 0;
+            a->result_seen = 1;
+            p = json_result(a, p);
+        }
+        else
+            p = json_value(p, end, 1);
+        if (p == NULL)
+            return 0;
+        p = json_ws(p, end);
+        if (p >= end)
+            return 0;
+        if (*p == '}')
+            break;
+        if (*p != ',')
+            return 0;
+        p = json_ws(p + 1, end);
+    }
+    return json_ws(p + 1, end) == end && a->result_seen;
+}
+
+/* The log_fields of a scanned log object; 0 if a member decode_log reads is not a plain string
+ * (or null or absent, for the timestamp) or a key is escaped: decode_log decides then. */
+static int
+json_log_fields(const json_log *obj, const char *base, log_fields *lf)
+{
+    int m, i;
+    if (obj->escaped_key || obj->state[JL_TIMESTAMP] == JF_OTHER)
+        return 0;
+    for (m = 0; m < JL_TIMESTAMP; m++) /* all the others */
+        if (obj->state[m] != JF_STRING)
+            return 0;
+    for (i = 0; i < 3; i++) {
+        lf->topic[i] = base + obj->topic[i].at;
+        lf->topic_len[i] = obj->topic[i].len;
+    }
+#define MEMBER_CHARS(m, chars_, len_)           \
+    do {                                        \
+        chars_ = base + obj->member[m].at;      \
+        len_ = (Py_ssize_t)obj->member[m].len;  \
+    } while (0)
+    MEMBER_CHARS(JL_DATA, lf->data, lf->data_len);
+    MEMBER_CHARS(JL_BLOCK_NUMBER, lf->block_number, lf->block_number_len);
+    MEMBER_CHARS(JL_LOG_INDEX, lf->log_index, lf->log_index_len);
+    MEMBER_CHARS(JL_BLOCK_HASH, lf->block_hash_chars, lf->block_hash_len);
+    MEMBER_CHARS(JL_TX_HASH, lf->tx_hash_chars, lf->tx_hash_len);
+    lf->block_hash = lf->tx_hash = NULL;
+    lf->timestamp = NULL;
+    if (obj->state[JL_TIMESTAMP] == JF_STRING)
+        MEMBER_CHARS(JL_TIMESTAMP, lf->timestamp, lf->timestamp_len);
+#undef MEMBER_CHARS
+    return 1;
+}
+
+PyDoc_STRVAR(decode_logs_answer_doc,
+"decode_logs_answer(body, topics, kinds, zero_word, entry_type, fallback) -> (entries, start, end) | None\n\n"
+"decode_logs(orjson.loads(body)[\"result\"], ...) straight from the bytes of an eth_getLogs answer,\n"
+"calling `fallback(log_bytes)` (the JSON bytes of one log object) for every log decode_logs would\n"
+"hand to decode_log. body[start:end] is the result array, for the caller to decode the rest.\n"
+"None when the body is not an answer of the plain JSON this scanner takes (no \"result\" array,\n"
+"an \"error\", non-ASCII bytes, invalid JSON...): the caller then decodes it with orjson.");
+
+static PyObject *
+sp_decode_logs_answer(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *body_arg, *body = NULL, *topics, *kinds, *zero_word, *entry_type, *fallback, *out = NULL;
+    PyObject *result = NULL;
+    const char *topic_chars[3], *base;
+    json_answer a;
+    Py_ssize_t len;
+    size_t i;
+    int ok, gc_was_enabled = 0;
+
+    memset(&a, 0, sizeof a);
+    if (!PyArg_ParseTuple(args, "OO!O!UOO:decode_logs_answer", &body_arg, &PyTuple_Type, &topics, &PyTuple_Type,
+                          &kinds, &zero_word, &entry_type, &fallback))
+        return NULL;
+    if (check_decode_args(topics, kinds, entry_type, topic_chars) < 0)
+        return NULL;
+    /* bytes (a new reference to them, not a copy): immutable while the GIL is released and while
+     * fallback runs, and sliced for it */
+    if ((body = PyBytes_FromObject(body_arg)) == NULL)
+        return NULL;
+    base = PyBytes_AS_STRING(body);
+    len = PyBytes_GET_SIZE(body);
+    if ((uint64_t)len >= UINT32_MAX) {
+        Py_DECREF(body);
+        Py_RETURN_NONE;
+    }
+    a.base = (const uint8_t *)base;
+    a.end = a.base + len;
+    if (len > 65536) { /* other threads run meanwhile; for a small body the handover costs more */
+        Py_BEGIN_ALLOW_THREADS
+        ok = json_answer_scan(&a);
+        Py_END_ALLOW_THREADS
+    }
+    else
+        ok = json_answer_scan(&a);
+    if (a.no_memory) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!ok) {
+        Py_INCREF(Py_None);
+        result = Py_None;
+        goto done;
+    }
+    if ((out = PyList_New((Py_ssize_t)a.count)) == NULL)
+        goto done;
+    gc_was_enabled = PyGC_Disable(); /* see GC_PAUSE */
+    for (i = 0; i < a.count; i++) {
+        const json_log *obj = &a.logs[i];
+        log_fields lf;
+        PyObject *entry = NULL, *raw;
+        if (json_log_fields(obj, base, &lf))
+            entry = build_entry(&lf, topic_chars, kinds, zero_word, (PyTypeObject *)entry_type);
+        if (entry == NULL) {
+            if (PyErr_Occurred())
+                goto done;
+            if ((raw = PyBytes_FromStringAndSize(base + obj->start, (Py_ssize_t)(obj->end - obj->start))) == NULL)
+                goto done;
+            entry = PyObject_CallOneArg(fallback, raw);
+            Py_DECREF(raw);
+            if (entry == NULL)
+                goto done;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, entry); /* steals; a list dropped half filled is fine */
+    }
+    result = Py_BuildValue("(OII)", out, (unsigned int)a.result_start, (unsigned int)a.result_end);
+done:
+    if (gc_was_enabled)
+        PyGC_Enable();
+    PyMem_RawFree(a.logs);
+    Py_XDECREF(out);
+    Py_DECREF(body);
+    return result;
 }
 
 /* ------------------------------------------------------------------------------ verify_chain() */
@@ -1931,6 +2538,7 @@ static PyMethodDef methods[] = {
      PyDoc_STR("keccak256(data) -> bytes: Keccak-256 (Ethereum's, 0x01 padding) of a bytes-like object")},
     {"replay_ndjson", sp_replay_ndjson, METH_VARARGS, replay_ndjson_doc},
     {"decode_logs", sp_decode_logs, METH_VARARGS, decode_logs_doc},
+    {"decode_logs_answer", sp_decode_logs_answer, METH_VARARGS, decode_logs_answer_doc},
     {"verify_chain", sp_verify_chain, METH_VARARGS, verify_chain_doc},
     {"entry_jsons", sp_entry_jsons, METH_VARARGS, entry_jsons_doc},
     {NULL, NULL, 0, NULL},
@@ -1969,6 +2577,8 @@ PyInit__speedups(void)
         NIBBLE_CASE[c][0] = c & 0x80 ? 0x20 : 0;
         NIBBLE_CASE[c][1] = c & 0x08 ? 0x20 : 0;
     }
+    for (c = 0x20; c < 0x80; c++)
+        JSON_PLAIN[c] = c != '"' && c != '\\';
     for (c = 0; c < 10; c++)
         HEX_ANY['0' + c] = HEX_LOWER['0' + c] = (int8_t)c;
     for (c = 0; c < 6; c++) {

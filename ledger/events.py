@@ -203,10 +203,33 @@ def terms_detail(terms: CampaignTerms) -> bytes:
     )
 
 
+def _decode_log_json(raw: bytes) -> LedgerEntry:
+    """decode_log of one log object's JSON bytes: decode_logs_answer's fallback."""
+    return decode_log(orjson.loads(raw))
+
+
 def parse_logs_answer(body: bytes) -> dict[str, Any] | None:
     """An eth_getLogs answer's body decoded with its logs already turned into LedgerEntry records
     (for RpcClient.get_logs(parse=...)); the indexer's backfill decodes in the fetching thread this
-    way. An error answer comes back as plain JSON for the client to classify; None if not JSON."""
+    way. An error answer comes back as plain JSON for the client to classify; None if not JSON.
+
+    With ledger.native, the logs are decoded in C straight from the body's bytes (orjson.loads of a
+    large answer, a dict per log, costs more than decoding them), each log it does not decode
+    itself going to decode_log through orjson, and only the envelope around the result array is
+    decoded here. The C scanner takes only plain JSON that orjson takes too (None for anything else,
+    and then the body is decoded as without it), so the answer and any exception are the same."""
+    if native.available and _NATIVE_OK and native.decode_logs_answer is not None and type(body) is bytes:
+        try:
+            fused = native.decode_logs_answer(
+                body, _NATIVE_TOPICS, _NATIVE_KINDS, ZERO_WORD, LedgerEntry, _decode_log_json
+            )
+            if fused is not None:
+                entries, start, end = fused
+                decoded = orjson.loads(body[:start] + b"null" + body[end:])
+                decoded["result"] = entries
+                return decoded
+        except orjson.JSONDecodeError:  # cannot happen on the bodies the scanner takes; as before then
+            pass
     try:
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -12,6 +12,9 @@ the Python reference code, so results, findings and error messages are the same 
 - `replay_ndjson(buffer, pos, head, length, last_block, campaigns, positions, new_position)`:
   ledger.replay.Replayer.feed_ndjson (the offline replay of canonical kind-2/3 export lines)
 - `decode_logs(logs, topics, kinds, zero_word, entry_type, fallback)`: ledger.events.decode_logs
+- `decode_logs_answer(body, topics, kinds, zero_word, entry_type, fallback) -> (entries, start, end)
+  | None`: ledger.events.parse_logs_answer (decode_logs straight from the JSON bytes of an
+  eth_getLogs answer; None for anything but plain ASCII JSON with one "result" array of objects)
 - `verify_chain(head, length, entries, start, entry_type)`: ledger.chain.HashChain.append_many
 - `entry_jsons(entries, kind_names) -> list`: ledger.public.entry_jsons (the stored public JSON
   text of each entry, None where the entry is not of the common shape)
@@ -38,5 +41,6 @@ available: bool = compiled and not disabled
 keccak256: Any = getattr(_module, "keccak256", None)
 replay_ndjson: Any = getattr(_module, "replay_ndjson", None)
 decode_logs: Any = getattr(_module, "decode_logs", None)
+decode_logs_answer: Any = getattr(_module, "decode_logs_answer", None)
 verify_chain: Any = getattr(_module, "verify_chain", None)
 entry_jsons: Any = getattr(_module, "entry_jsons", None)
