@@ -74,6 +74,28 @@ def same(world: World, fast: tuple[str, dict[str, Any]], slow: tuple[str, dict[s
     assert (a.status_code, a.content, a.headers.get("etag")) == (b.status_code, b.content, b.headers.get("etag")), (fast, slow)
 
 
+def test_fast_routes_match_exactly_what_their_patterns_match() -> None:
+    """FastRoute turns a path away by its static prefix before FastAPI's matching: on every route
+    of the app, for paths that hit, miss and nearly hit, the answer is APIRoute's."""
+    from fastapi.routing import APIRoute
+
+    from api.core.config import Settings
+    from api.fastpath import FastRoute
+    from api.main import create_app
+
+    app = create_app(Settings(db_url="sqlite://", audit_interval=0))
+    routes = [route for route in app.router.routes if isinstance(route, FastRoute)]
+    assert len(routes) >= 10
+    paths = ["/", "/ledger", "/ledger/", "/ledgers", "/ledger/7", "/ledger/export", "/ledger/stream", "/ledger/7/x",
+             "/campaigns", "/campaigns/", "/campaigns/3", "/campaigns/3/ledger", "/campaignsX/3", "/backers/0xab",
+             "/backers/0xab/votes", "/backers", "/verify/tx/0x1", "/api/ledger/7", "/docs"]
+    for route in routes:
+        for path in paths:
+            for root_path in ("", "/api"):
+                scope = {"type": "http", "method": "GET", "path": root_path + path, "root_path": root_path}
+                assert route.matches(dict(scope)) == APIRoute.matches(route, dict(scope)), (route.path, scope)
+
+
 def test_fast_and_validated_paths_answer_alike(world: World) -> None:
     """The same question asked in canonical form (fast path) and in a form only FastAPI's
     validation accepts (leading zeros, an unknown parameter): the same answer, byte for byte."""
