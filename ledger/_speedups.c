@@ -1039,10 +1039,11 @@ fail:
 static PyObject *
 decode_one(PyObject *raw, const char *topic_chars[3], PyObject *kinds, PyObject *zero_word, PyTypeObject *entry_type)
 {
-    log_fields lf = {{NULL}};
+    log_fields lf;
     PyObject *topics, *o;
     int i;
 
+    memset(&lf, 0, sizeof lf);
     if (!PyDict_CheckExact(raw))
         return NULL;
     if ((topics = PyDict_GetItemWithError(raw, S_TOPICS)) == NULL || !PyList_CheckExact(topics)
@@ -1220,6 +1221,25 @@ json_ws(const uint8_t *p, const uint8_t *end)
     return p;
 }
 
+/* After an element of a container that ends with `close`: 1 with *next at the next element (past
+ * the ',' and whitespace), 0 with *next just past `close` when the container ends there, -1 for
+ * anything else. */
+static inline int
+json_next(const uint8_t *p, const uint8_t *end, uint8_t close, const uint8_t **next)
+{
+    p = json_ws(p, end);
+    if (p >= end)
+        return -1;
+    if (*p == close) {
+        *next = p + 1;
+        return 0;
+    }
+    if (*p != ',')
+        return -1;
+    *next = json_ws(p + 1, end);
+    return 1;
+}
+
 /* The string at p (its opening quote): the byte after its closing quote, or NULL if it is invalid or
  * outside the subset. *escaped: whether it holds an escape. */
 static const uint8_t *
@@ -1323,7 +1343,7 @@ json_literal(const uint8_t *p, const uint8_t *end, const char *lit, size_t n)
 static const uint8_t *
 json_value(const uint8_t *p, const uint8_t *end, int depth)
 {
-    int escaped;
+    int escaped, r;
     char close;
     if (p >= end)
         return NULL;
@@ -1357,16 +1377,10 @@ json_value(const uint8_t *p, const uint8_t *end, int depth)
                 return NULL;
             p = json_ws(p + 1, end);
         }
-        if ((p = json_value(p, end, depth + 1)) == NULL)
+        if ((p = json_value(p, end, depth + 1)) == NULL || (r = json_next(p, end, (uint8_t)close, &p)) < 0)
             return NULL;
-        p = json_ws(p, end);
-        if (p >= end)
-            return NULL;
-        if (*p == close)
-            return p + 1;
-        if (*p != ',')
-            return NULL;
-        p = json_ws(p + 1, end);
+        if (r == 0)
+            return p;
     }
 }
 
@@ -1399,7 +1413,7 @@ static const uint8_t *
 json_topics(const json_answer *a, const uint8_t *p, int depth, json_span topic[3], uint8_t *state)
 {
     const uint8_t *end = a->end;
-    int n = 0, plain = 1;
+    int n = 0, plain = 1, r;
     *state = JF_OTHER;
     if (p >= end || *p != '[')
         return json_value(p, end, depth);
@@ -1418,18 +1432,14 @@ json_topics(const json_answer *a, const uint8_t *p, int depth, json_span topic[3
         else if (n < 3)
             topic[n] = span;
         n++;
-        p = json_ws(p, end);
-        if (p >= end)
+        if ((r = json_next(p, end, ']', &p)) < 0)
             return NULL;
-        if (*p == ']')
+        if (r == 0)
             break;
-        if (*p != ',')
-            return NULL;
-        p = json_ws(p + 1, end);
     }
     if (plain && n == 3)
         *state = JF_STRING;
-    return p + 1;
+    return p;
 }
 
 /* Which member of JL_NAMES a key is, or -1. */
@@ -1464,11 +1474,13 @@ json_log_object(json_answer *a, const uint8_t *p)
     memset(obj, 0, sizeof *obj);
     obj->start = (uint32_t)(p - a->base);
     p = json_ws(p + 1, end);
-    if (p < end && *p == '}')
-        goto done;
+    if (p < end && *p == '}') {
+        obj->end = (uint32_t)(p + 1 - a->base);
+        return p + 1;
+    }
     for (;;) {
         const uint8_t *key;
-        int escaped, m = -1;
+        int escaped, m = -1, r;
         if (p >= end || *p != '"')
             return NULL;
         key = p + 1;
@@ -1488,20 +1500,13 @@ json_log_object(json_answer *a, const uint8_t *p)
             p = json_field(a, p, 3, &obj->member[m], &obj->state[m]);
         else
             p = json_value(p, end, 3);
-        if (p == NULL)
+        if (p == NULL || (r = json_next(p, end, '}', &p)) < 0)
             return NULL;
-        p = json_ws(p, end);
-        if (p >= end)
-            return NULL;
-        if (*p == '}')
+        if (r == 0)
             break;
-        if (*p != ',')
-            return NULL;
-        p = json_ws(p + 1, end);
     }
-done:
-    obj->end = (uint32_t)(p + 1 - a->base);
-    return p + 1;
+    obj->end = (uint32_t)(p - a->base);
+    return p;
 }
 
 /* The result array at p (inside the envelope): every element must be an object. */
@@ -1509,25 +1514,18 @@ static const uint8_t *
 json_result(json_answer *a, const uint8_t *p)
 {
     const uint8_t *end = a->end;
+    int r = 0;
     a->result_start = (uint32_t)(p - a->base);
     p = json_ws(p + 1, end);
     if (p < end && *p == ']')
-        goto done;
-    for (;;) {
-        if (p >= end || *p != '{' || (p = json_log_object(a, p)) == NULL)
-            return NULL;
-        p = json_ws(p, end);
-        if (p >= end)
-            return NULL;
-        if (*p == ']')
-            break;
-        if (*p != ',')
-            return NULL;
-        p = json_ws(p + 1, end);
-    }
-done:
-    a->result_end = (uint32_t)(p + 1 - a->base);
-    return p + 1;
+        p++;
+    else
+        do {
+            if (p >= end || *p != '{' || (p = json_log_object(a, p)) == NULL || (r = json_next(p, end, ']', &p)) < 0)
+                return NULL;
+        } while (r > 0);
+    a->result_end = (uint32_t)(p - a->base);
+    return p;
 }
 
 /* Scan a whole answer (no Python calls: it runs without the GIL). 1 if it is in the subset, with
@@ -1544,7 +1542,7 @@ json_answer_scan(json_answer *a)
     for (;;) {
         const uint8_t *key;
         size_t n;
-        int escaped;
+        int escaped, r;
         if (p >= end || *p != '"')
             return 0;
         key = p + 1;
@@ -1565,18 +1563,12 @@ json_answer_scan(json_answer *a)
         }
         else
             p = json_value(p, end, 1);
-        if (p == NULL)
+        if (p == NULL || (r = json_next(p, end, '}', &p)) < 0)
             return 0;
-        p = json_ws(p, end);
-        if (p >= end)
-            return 0;
-        if (*p == '}')
+        if (r == 0)
             break;
-        if (*p != ',')
-            return 0;
-        p = json_ws(p + 1, end);
     }
-    return json_ws(p + 1, end) == end && a->result_seen;
+    return json_ws(p, end) == end && a->result_seen;
 }
 
 /* The log_fields of a scanned log object; 0 if a member decode_log reads is not a plain string
