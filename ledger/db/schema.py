@@ -92,6 +92,8 @@ campaigns = Table(
     Index("ix_campaigns_pledged", "pledged"),
 )
 
+POSITION_INDEX_INCLUDE = ["balance", "pledged_total", "unpledged_total", "refunded_total", "first_seq", "last_seq"]
+
 positions = Table(
     "positions",
     metadata,
@@ -104,7 +106,9 @@ positions = Table(
     Column("first_seq", BigInteger, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
     Column("voted_tranche", Integer, nullable=False, server_default="0"),
-    Index("ix_positions_backer", "backer", "campaign_id"),
+    # a backer's positions in campaign order; on PostgreSQL it carries the amounts too, so that
+    # GET /backers/{address} is an index-only scan (one or two pages, not one heap page per row)
+    Index("ix_positions_backer", "backer", "campaign_id", postgresql_include=POSITION_INDEX_INCLUDE),
 )
 
 # one row per milestone campaign (records.Milestones); tranche_bps is the plan as decimal basis
