@@ -14,8 +14,8 @@ the loop serves other requests while PostgreSQL works.
 Rows are tuples of the Python values psycopg gives (its loaders: int, str, bool, Decimal).
 The statements are the hot routes' key lookups and keyset pages, whose plan is the same for any
 parameter value, so the connections use generic plans: with PostgreSQL's default it re-plans
-these statements on every run (its custom plans look no dearer than the generic one), which cost
-the ledger page's query a quarter of its server time (measured: ~195 -> ~140 us per query).
+these statements on every run (its custom plans look no dearer than the generic one), over a
+quarter of its CPU on the ledger page's query (measured: ~195 -> ~140 us of backend CPU a page).
 Connections run in autocommit (each statement sees the newest committed batch), are opened on
 first use on the running loop, and a lost one is replaced once per query. Errors become
 StorageError (HTTP 503), as on the other paths.
