@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from alembic import op
 
-from ledger.db.schema import POSITION_INDEX_INCLUDE
-
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+
+# as ledger.db.schema.POSITION_INDEX_INCLUDE was at this revision
+INCLUDE = ["balance", "pledged_total", "unpledged_total", "refunded_total", "first_seq", "last_seq"]
 
 
 def _recreate(include: list[str]) -> None:
@@ -28,7 +29,7 @@ def _recreate(include: list[str]) -> None:
 
 
 def upgrade() -> None:
-    _recreate(POSITION_INDEX_INCLUDE)
+    _recreate(INCLUDE)
 
 
 def downgrade() -> None:
