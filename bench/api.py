@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ledger.db.store import entry_rows  # noqa: E402
 from ledger.db.types import to_sqlite_u256  # noqa: E402 - after the sys.path line, run as a script
 from ledger.hashing import (  # noqa: E402
     ZERO_DETAIL,
@@ -55,7 +56,6 @@ from ledger.hashing import (  # noqa: E402
     uint_detail,
 )
 from ledger.projections import apply_entry  # noqa: E402
-from ledger.public import entry_jsons  # noqa: E402
 from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
 
 CHAIN_ID = 31337
@@ -190,11 +190,7 @@ def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: in
     final_block = tip_block - FINALITY
     sqlite = engine.dialect.name == "sqlite"
     u = to_sqlite_u256 if sqlite else (lambda v: v)
-    entry_rows = [
-        (e.seq, int(e.kind), e.campaign_id, e.account, u(e.amount), e.detail, e.head, e.block_number, e.block_hash,
-         e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block, text)
-        for e, text in zip(entries, entry_jsons(entries))
-    ]
+    ledger_rows = entry_rows(entries, final_block, u)
     campaign_rows = [
         (c.campaign_id, c.creator, c.token, u(c.goal), c.deadline, u(c.max_per_backer), c.keep_it_all, c.fee_bps,
          c.metadata_hash, c.created_seq, c.created_block, c.created_timestamp, u(c.pledged), c.backer_count,
@@ -223,7 +219,7 @@ def load(url: str, entries: list[LedgerEntry], state: Projections, tip_block: in
         "sync_state": "id, chain_id, contract, start_block, last_block, last_block_hash, last_seq, last_head, "
                       "finality_depth, final_block, tip_block, tip_timestamp",
     }
-    rows = {"ledger_entries": entry_rows, "campaigns": campaign_rows, "positions": position_rows,
+    rows = {"ledger_entries": ledger_rows, "campaigns": campaign_rows, "positions": position_rows,
             "fee_accounts": fee_rows, "blocks": block_rows, "sync_state": [sync]}
     tables = {name: (columns[name], rows[name]) for name in columns}
     raw = engine.raw_connection()

@@ -424,7 +424,7 @@ class LedgerReader:
         """(campaign id, the JSON text of BackedCampaignPublic) for each campaign `backer` holds a
         position in, by campaign id (limit + 1 of them). The campaign halves come from the
         cache while the ledger has not moved; when it moves between the two reads, the page is
-        read again with the join (abacker_positions), so it never mixes two states."""
+        read again with the join (_BACKER_POSITIONS), so it never mixes two states."""
         params = {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
         rows = await self.aall(self._BACKER_POSITION_ROWS[self.dialect], params)
         if not rows:
@@ -441,11 +441,6 @@ class LedgerReader:
                 cache.items[row[0]] = backed_campaign(backed_campaign_from_row(row[:-2]), mark[1])
         items = cache.items
         return [(row[0], backed_item(items[row[0]], *row[1:7])) for row in rows]
-
-    async def abacker_positions(self, backer: str, *, limit: int, after: int | None) -> list[Any]:
-        return await self.aall(
-            self._BACKER_POSITIONS, {"b": backer, "n": limit + 1, "k_id": -1 if after is None else after}
-        )
 
     # ----------------------------------------------------------------- entries
 

@@ -7,7 +7,7 @@ at a batch boundary: restarting resumes with no gap and no duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -147,6 +147,19 @@ class _FastSql:
 
     def placeholders(self, count: int) -> str:
         return "(" + ", ".join([self.mark] * count) + ")"
+
+
+def entry_rows(
+    entries: Sequence[LedgerEntry], final_block: int, to_u256: Callable[[int], Any]
+) -> list[tuple[Any, ...]]:
+    """ledger_entries rows (its columns' order) of `entries`, final up to `final_block`, with their
+    public texts; `to_u256` encodes the amount for the dialect (the indexer's batches, the bench's
+    bulk load)."""
+    return [
+        (e.seq, int(e.kind), e.campaign_id, e.account, to_u256(e.amount), e.detail, e.head, e.block_number,
+         e.block_hash, e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block, text)
+        for e, text in zip(entries, entry_jsons(entries))
+    ]
 
 
 def encode_tranche_bps(tranche_bps: Iterable[int]) -> str:
@@ -348,15 +361,8 @@ class LedgerStore:
                 if cache is not None:  # campaigns and plans the batch created
                     cache.campaigns.update(projections.campaigns)
                     cache.milestones.update(projections.milestones)
-                to_u256, final_block = self._sql.to_u256, state.final_block
                 conn.exec_driver_sql(
-                    self._sql.insert_entries,
-                    [
-                        (e.seq, int(e.kind), e.campaign_id, e.account, to_u256(e.amount), e.detail, e.head,
-                         e.block_number, e.block_hash, e.block_timestamp, e.tx_hash, e.log_index,
-                         e.block_number <= final_block, text)
-                        for e, text in zip(entries, entry_jsons(entries))
-                    ],
+                    self._sql.insert_entries, entry_rows(entries, state.final_block, self._sql.to_u256)
                 )
                 self._upsert_projections(conn, projections)
             hashes = dict(block_hashes)
