@@ -22,7 +22,7 @@ The endpoint is called with keyword arguments either way and must not use Depend
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +30,8 @@ from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match
-from starlette.types import Scope
+from starlette.routing import BaseRoute, Match
+from starlette.types import Receive, Scope, Send
 
 INT64 = 2**63 - 1
 _DIGITS = re.compile(r"0|[1-9][0-9]{0,17}")  # up to 18 digits: always below 2**63
@@ -136,6 +136,11 @@ class FastRoute(APIRoute):
         super().__init__(path, endpoint, **kwargs)
         self.static_prefix = self.path_format.split("{", 1)[0]
 
+    @property
+    def fast_parse(self) -> Parser | None:
+        """The endpoint's @fast parser, if it has one."""
+        return getattr(self.endpoint, _FAST, None)
+
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and not get_route_path(scope).startswith(self.static_prefix):
             return Match.NONE, {}
@@ -143,7 +148,7 @@ class FastRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        parse: Parser | None = getattr(self.endpoint, _FAST, None)
+        parse = self.fast_parse
         if parse is None:
             return handler
         endpoint = self.endpoint
@@ -155,3 +160,78 @@ class FastRoute(APIRoute):
             return await endpoint(request=request, **values)  # type: ignore[no-any-return]
 
         return fast_handler
+
+
+def _first_segment(path: str) -> str:
+    return path.split("/", 2)[1] if path.startswith("/") else ""
+
+
+def _may_overlap(route: BaseRoute, fast_route: FastRoute) -> bool:
+    """Whether some path could match both `route` and `fast_route` (conservatively: True when
+    `route` has no path template to compare)."""
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return True
+    prefix = template.split("{", 1)[0]
+    return prefix.startswith(fast_route.static_prefix) or fast_route.static_prefix.startswith(prefix)
+
+
+def _could_match(route: BaseRoute, scope: Scope) -> bool:
+    """Whether `route` matches the request's path, for any method (its regex; else its matches)."""
+    regex = getattr(route, "path_regex", None)
+    if regex is not None:
+        return regex.match(get_route_path(scope)) is not None
+    return route.matches(scope)[0] is not Match.NONE
+
+
+class HotRoutes:
+    """Answers the canonical GET requests of the @fast routes from the app's middleware, without
+    FastAPI's router and its inner layers (exception and exit-stack middleware, body limits,
+    per-route request wrapping): on this API those cost more than a bare endpoint's whole
+    request (~120 us of CPU), more than the ledger page's query.
+
+    A request is served here only when FastAPI would route it to the same FastRoute: the route
+    matches it (its own `matches`), no route before it that could share a path matches it, and
+    its parameters pass the route's fast parser. Anything else, and any exception the endpoint
+    raises (a 404, a database error), returns False: the caller then sends the request down
+    FastAPI's full path, whose exception handlers answer it (the hot routes are read-only, so
+    running one again is harmless).
+
+        hot = HotRoutes(app.router.routes)
+        if not await hot.serve(scope, receive, send):
+            await app_stack(scope, receive, send)
+    """
+
+    def __init__(self, routes: Sequence[BaseRoute]) -> None:
+        self._by_segment: dict[str, list[tuple[FastRoute, tuple[BaseRoute, ...]]]] = {}
+        for index, route in enumerate(routes):
+            if isinstance(route, FastRoute) and route.fast_parse is not None and "GET" in (route.methods or ()):
+                earlier = tuple(other for other in routes[:index] if _may_overlap(other, route))
+                self._by_segment.setdefault(_first_segment(route.static_prefix), []).append((route, earlier))
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is a hot route's; False (nothing sent) otherwise."""
+        if scope["type"] != "http" or scope["method"] != "GET":
+            return False
+        candidates = self._by_segment.get(_first_segment(get_route_path(scope)))
+        if candidates is None:
+            return False
+        for route, earlier in candidates:
+            match, child_scope = route.matches(scope)
+            if match is not Match.FULL:
+                continue
+            if any(_could_match(other, scope) for other in earlier):
+                return False
+            route_scope = {**scope, **child_scope}
+            request = Request(route_scope, receive)
+            values = route.fast_parse(request)  # type: ignore[misc]
+            if values is None:
+                return False
+            try:
+                response = await route.endpoint(request=request, **values)
+            except Exception:  # noqa: BLE001 - FastAPI's path runs it again and its handlers answer
+                return False
+            scope["route"] = route  # the metrics label
+            await response(route_scope, receive, send)
+            return True
+        return False

@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry looks up the providers on every request even when none is set
+        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings  # read by SettingsDep; no dependency_overrides: FastAPI then re-analyses
     # every dependency on every request, which costs more than the hot routes themselves

@@ -45,6 +45,11 @@ class Settings(BaseModel):
     stream_poll_interval: float = Field(0.25, gt=0, le=10, description="seconds between checks for new entries (SSE)")
     node_timeout: float = Field(2.0, gt=0, le=60, description="timeout of /health's node check, in seconds")
     cors_origins: tuple[str, ...] = Field(("*",), description="origins allowed to GET from a browser (comma-separated)")
+    otel: bool = Field(
+        False,
+        description="FastAPI's OpenTelemetry spans and metrics, for a configured OpenTelemetry SDK (off: /metrics "
+        "serves Prometheus, and the check costs every request ~8 us)",
+    )
 
     @field_validator("db_url")
     @classmethod

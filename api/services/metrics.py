@@ -16,6 +16,8 @@ from collections.abc import Iterable, Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.fastpath import HotRoutes
+
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "<unmatched>"
 
@@ -89,11 +91,14 @@ class EdgeMiddleware:
     template, and sends requests that carry an Origin header through Starlette's CORS handling
     (GET from any allowed origin, preflights answered). Requests without Origin (servers, curl,
     probes) skip CORS entirely: each middleware layer costs every request, and on the hot
-    routes that adds up to a sizeable share."""
+    routes that adds up to a sizeable share. Those requests are first offered to HotRoutes
+    (api/fastpath.py), which answers the hot routes' canonical requests without FastAPI's inner
+    layers."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, cors_origins: Sequence[str]) -> None:
         self.app = app
         self.metrics = metrics
+        self.hot: HotRoutes | None = None  # built from the app's routes at the first request
         self.cors = CORSMiddleware(
             app,
             allow_origins=list(cors_origins),
@@ -116,12 +121,18 @@ class EdgeMiddleware:
                 status = message["status"]
             await send(message)
 
-        inner = self.app
+        inner = None
         for name, _ in scope["headers"]:
             if name == b"origin":
                 inner = self.cors
                 break
         try:
+            if inner is None:
+                if self.hot is None:
+                    self.hot = HotRoutes(scope["app"].router.routes)
+                if await self.hot.serve(scope, receive, record_status):
+                    return
+                inner = self.app
             await inner(scope, receive, record_status)
         finally:
             route = scope.get("route")

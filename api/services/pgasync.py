@@ -10,8 +10,11 @@ the loop serves other requests while PostgreSQL works.
 
     links = PgLinks(conninfo, size=4)
     rows = await links.fetch(Statement("SELECT ... WHERE c.campaign_id = :id"), {"id": 7})
+    page = await links.fetch_texts(Statement("SELECT seq, text ... LIMIT :n"), {"n": 51}, limit=50)
 
-Rows are tuples of the Python values psycopg gives (its loaders: int, str, bool, Decimal).
+Rows are tuples of the Python values psycopg gives (its loaders: int, str, bool, Decimal);
+fetch_texts joins a page of stored JSON texts as raw bytes, with no per-row decoding (measured on
+the ledger page: ~180 -> ~160 us of the server's CPU per query).
 The statements are the hot routes' key lookups and keyset pages, whose plan is the same for any
 parameter value, so the connections use generic plans: with PostgreSQL's default it re-plans
 these statements on every run (its custom plans look no dearer than the generic one), over a
@@ -28,8 +31,8 @@ import collections
 import contextlib
 import itertools
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 from ledger.errors import StorageError
 
@@ -43,6 +46,15 @@ PARAM = re.compile(r"(?<=[\s(,=<>]):([a-z_][a-z0-9_]*)")
 # (bench/api.py, PostgreSQL): 219 -> 196 us of server CPU a request.
 YIELDS_BEFORE_WAITING = 2
 _names = (f"crowdledger_{n}".encode() for n in itertools.count(1))
+T = TypeVar("T")
+
+
+class TextPage(NamedTuple):
+    """PgLinks.fetch_texts's answer: the texts joined, the last one's key, the rows read."""
+
+    joined: bytes
+    last_key: int | None
+    rows: int
 
 
 class Statement:
@@ -135,18 +147,29 @@ class PgLink:
             raise StorageError(f"database error: {message.splitlines()[0] if message else 'failed'}")
         return result
 
-    async def fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    async def execute(self, statement: Statement, values: Mapping[str, Any]) -> Any:
+        """The libpq result of `statement` (prepared on first use)."""
         if statement.name not in self.prepared:
             self.pgconn.send_prepare(statement.name, statement.sql)
             await self._result()
             self.prepared.add(statement.name)
         self.pgconn.send_query_prepared(statement.name, statement.encode(values))
-        result = await self._result()
+        return await self._result()
+
+    async def fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        result = await self.execute(statement, values)
         self.transformer.set_pgresult(result)
         try:
             return self.transformer.load_rows(0, result.ntuples, tuple)  # type: ignore[no-any-return]
         finally:
             self.transformer.set_pgresult(None)
+
+    async def fetch_texts(self, statement: Statement, values: Mapping[str, Any], limit: int) -> TextPage:
+        result = await self.execute(statement, values)
+        shown = min(result.ntuples, limit)
+        joined = b",".join([result.get_value(row, 1) for row in range(shown)])
+        last = int(result.get_value(shown - 1, 0)) if shown else None
+        return TextPage(joined, last, result.ntuples)
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -173,7 +196,8 @@ class PgLinks:
 
         try:
             connection = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-            await connection.execute("SET plan_cache_mode = force_generic_plan")
+            # client_encoding: fetch_texts hands the texts on as UTF-8 bytes without decoding them
+            await connection.execute("SET plan_cache_mode = force_generic_plan; SET client_encoding = 'UTF8'")
         except psycopg.Error as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise StorageError(f"database error: {reason}") from exc
@@ -230,10 +254,20 @@ class PgLinks:
 
     async def fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """The rows of `statement`; a lost connection is replaced and the query sent again once."""
+        return await self._on_a_link(lambda link: link.fetch(statement, values))
+
+    async def fetch_texts(self, statement: Statement, values: Mapping[str, Any], limit: int) -> TextPage:
+        """For a page of stored JSON texts: `statement` selects (an int key, a text) per row; the
+        texts of the first `limit` rows come back joined with commas as they arrived, undecoded,
+        with the last joined row's key and the number of rows (limit + 1 tells that more follow).
+        Retried like fetch."""
+        return await self._on_a_link(lambda link: link.fetch_texts(statement, values, limit))
+
+    async def _on_a_link(self, call: Callable[[PgLink], Awaitable[T]]) -> T:
         for attempt in (1, 2):
             link = await self._acquire()
             try:
-                rows = await link.fetch(statement, values)
+                answer = await call(link)
             except StorageError:
                 if link.broken:  # the connection went away: try once more on a new one
                     self._drop(link, idle_too=True)
@@ -252,7 +286,7 @@ class PgLinks:
                 self._drop(link)
                 raise
             self._release(link)
-            return rows
+            return answer
         raise AssertionError("unreachable")
 
     def close(self) -> None:

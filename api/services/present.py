@@ -301,14 +301,14 @@ def document_public(row: Any) -> dict[str, Any]:
 
 def page_json(items: list[str], next_cursor: str | None, **extra: Any) -> bytes:
     """`{"data": [...], "next": ...}` from items already encoded as JSON text."""
-    return page_text(",".join(items), next_cursor, **extra)
+    return page_text(",".join(items).encode(), next_cursor, **extra)
 
 
-def page_text(data: str, next_cursor: str | None, **extra: Any) -> bytes:
-    """page_json of items already joined with commas."""
+def page_text(data: bytes, next_cursor: str | None, **extra: Any) -> bytes:
+    """page_json of items already joined with commas (UTF-8)."""
     head = "".join(f'"{key}":{orjson.dumps(value).decode()},' for key, value in extra.items())
     cursor = "null" if next_cursor is None else f'"{next_cursor}"'
-    return f'{{{head}"data":[{data}],"next":{cursor}}}'.encode()
+    return b"".join((f'{{{head}"data":['.encode(), data, f'],"next":{cursor}}}'.encode()))
 
 
 class JSON(Response):

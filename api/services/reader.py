@@ -146,10 +146,10 @@ def position_from_row(campaign_id: int, backer: str, row: Any, at: int) -> Posit
 
 @dataclass(frozen=True, slots=True)
 class EntryPage:
-    """A page of ledger entries: their EntryPublic texts joined with commas, the last seq on the
-    page (None when empty) and whether more entries follow."""
+    """A page of ledger entries: their EntryPublic texts joined with commas (UTF-8), the last seq
+    on the page (None when empty) and whether more entries follow."""
 
-    items: str
+    items: bytes
     last_seq: int | None
     more: bool
 
@@ -262,10 +262,13 @@ class LedgerReader:
         other requests while the server works instead of blocking on the socket."""
         if self._links is None:
             return self.all(text, params)
+        return await self._links.fetch(self._statement(text), params or {})
+
+    def _statement(self, text: str) -> Statement:
         statement = self._statements.get(text)
         if statement is None:
             statement = self._statements[text] = Statement(text)
-        return await self._links.fetch(statement, params or {})
+        return statement
 
     def one(self, text: str, params: dict[str, Any] | None = None) -> Any:
         rows = self.all(text, params)
@@ -474,15 +477,13 @@ class LedgerReader:
     async def aentry_page(self, *, after: int, limit: int, campaign_id: int | None = None) -> EntryPage:
         """entry_texts as one page: the entries' texts joined with commas, the last seq on it,
         and whether more entries follow."""
-        rows = await self.aall(
-            self._entry_page_sql(campaign_id is not None),
-            {"id": campaign_id, "after": after, "n": limit, "more": limit + 1},
-        )
-        if self.dialect != "sqlite":
-            shown = rows[:limit]
-            return EntryPage(",".join([text for _, text in shown]), shown[-1][0] if shown else None, len(rows) > limit)
-        joined, last_seq, counted = rows[0]
-        return EntryPage(joined or "", last_seq, counted > limit)
+        text = self._entry_page_sql(campaign_id is not None)
+        values = {"id": campaign_id, "after": after, "n": limit, "more": limit + 1}
+        if self._links is not None:  # PostgreSQL: the texts joined as they arrive, undecoded
+            page = await self._links.fetch_texts(self._statement(text), values, limit)
+            return EntryPage(page.joined, page.last_key, page.rows > limit)
+        joined, last_seq, counted = self.all(text, values)[0]
+        return EntryPage((joined or "").encode(), last_seq, counted > limit)
 
     _ENTRY = (
         "SELECT e.public_json, e.final, e.head, (SELECT p.head FROM ledger_entries p WHERE p.seq = e.seq - 1) "

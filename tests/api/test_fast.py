@@ -34,7 +34,7 @@ from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
 from ledger.public import entry_jsons
 from ledger.records import Kind, LedgerEntry
-from tests.api.conftest import World, make_world
+from tests.api.conftest import FINALITY, World, make_world
 from tests.support.chain import EscrowChain
 from tests.support.databases import fresh_database
 
@@ -116,6 +116,67 @@ def test_fast_and_validated_paths_answer_alike(world: World) -> None:
         same(world, (f"/backers/{backer.lower()}", {"limit": 1}), (f"/backers/{backer.lower()}", {"limit": "01"}))
 
 
+def test_hot_routes_answer_exactly_as_fastapi_does(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """HotRoutes answers the hot routes' canonical requests from the middleware. Every request,
+    hot or not (a 404, a near miss that belongs to another route, a bad value), gets the same
+    status, headers and body as with HotRoutes turned off; the canonical ones were served by it."""
+    import httpx
+
+    from api.core.config import Settings
+    from api.fastpath import HotRoutes
+    from api.main import create_app
+
+    length = world.chain.escrow.functions.ledgerLength().call()
+    campaigns = [c["id"] for c in world.get("/campaigns", params={"limit": 500}).json()["data"]]
+    backer = backers_of(world, campaigns[0])[0]
+    cursor = world.get("/ledger", params={"limit": 3}).json()["next"]
+    hot = [
+        *(f"/campaigns/{c}" for c in [*campaigns, 999_999]),
+        *(f"/ledger/{seq}" for seq in (1, length // 2, length, length + 1)),
+        *(f"/ledger?after={after}" for after in (0, 1, length - 1, length, length + 5)),
+        "/ledger", "/ledger?limit=3", f"/ledger?cursor={cursor}&limit=3",
+        f"/backers/{backer}", f"/backers/{backer.lower()}?limit=1",
+    ]
+    elsewhere = [
+        f"/campaigns/{campaigns[0]}/backers", f"/campaigns/{campaigns[0]}/ledger", "/campaigns", "/campaigns/",
+        "/ledger/export?format=csv", "/ledger/", "/ledger/abc", "/ledger/0", "/campaigns/-1", "/campaigns/01",
+        f"/backers/{backer}/votes", "/backers/0x12", "/ledger?after=-1", "/ledger?after=1&after=2", "/ledger?x=1",
+        "/stats", "/openapi.json", "/nowhere",
+    ]
+    served: list[str] = []
+    serve = HotRoutes.serve
+
+    async def counting(self: HotRoutes, scope: Any, receive: Any, send: Any) -> bool:
+        answered = await serve(self, scope, receive, send)
+        if answered:
+            served.append(scope["path"] + ("?" + scope["query_string"].decode() if scope["query_string"] else ""))
+        return answered
+
+    async def never(self: HotRoutes, scope: Any, receive: Any, send: Any) -> bool:
+        return False
+
+    async def answers(paths: list[str]) -> list[tuple[int, list[tuple[str, str]], bytes]]:
+        app = create_app(Settings(db_url=world.db_url, audit_interval=0, finality_depth=FINALITY))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+                out = []
+                for path in paths:
+                    response = await client.get(path)
+                    out.append((response.status_code, sorted(response.headers.multi_items()), response.content))
+                return out
+
+    monkeypatch.setattr(HotRoutes, "serve", counting)
+    fast = asyncio.run(answers(hot + elsewhere))
+    monkeypatch.setattr(HotRoutes, "serve", never)
+    slow = asyncio.run(answers(hot + elsewhere))
+    for path, a, b in zip(hot + elsewhere, fast, slow):
+        assert a == b, path
+    ok = [path for path, answer in zip(hot, fast) if answer[0] == 200]
+    assert served == ok and len(ok) >= len(hot) - 2  # the two unknown ids went to FastAPI's 404
+    assert {answer[0] for answer in fast} >= {200, 404, 422}
+
+
 def backers_of(world: World, campaign_id: int) -> list[str]:
     return [b["backer"] for b in world.get(f"/campaigns/{campaign_id}/backers", params={"limit": 500}).json()["data"]]
 
@@ -188,7 +249,7 @@ def expected_page(reader: LedgerReader, after: int, limit: int, campaign_id: int
     """aentry_page's answer, from the entries one row at a time."""
     texts = reader.entry_texts(after=after, limit=limit + 1, campaign_id=campaign_id)
     shown = texts[:limit]
-    return EntryPage(",".join(t for _, t in shown), shown[-1][0] if shown else None, len(texts) > limit)
+    return EntryPage(",".join(t for _, t in shown).encode(), shown[-1][0] if shown else None, len(texts) > limit)
 
 
 EDGE_TIMES = [None, 0, 1, 86_399, 951_782_400, 1_700_000_000, 253_402_300_799, 253_402_300_800, 10**12, -1, -86_401]
@@ -384,6 +445,7 @@ def test_postgres_reads_on_the_loop_agree_and_survive_lost_connections(pg_reader
                 )
                 await asyncio.sleep(0.1)
                 assert (await reader.aentry(3))[2] == edge_rows()[2]["head"]  # type: ignore[index]
+                assert await reader.aentry_page(after=2, limit=5) == expected_page(reader, 2, 5)
                 assert len(await asyncio.gather(*[reader.aentry(s) for s in range(1, 12)])) == 11
         finally:
             await reader.aclose()

@@ -248,6 +248,7 @@ def test_stats_add_up(world: World) -> None:
 
 def test_health_metrics_and_audit(world: World) -> None:
     health = ok(world, "/health", schemas.HealthPublic)
+    assert world.get("/campaigns/1").status_code == 200 and world.get("/campaigns/999999").status_code == 404
     tip = world.chain.w3.eth.block_number
     assert health["ok"] and health["database"] and health["node"]
     assert health["indexed_block"] == health["node_block"] == tip and health["lag_blocks"] == 0
@@ -258,6 +259,8 @@ def test_health_metrics_and_audit(world: World) -> None:
     assert f"crowdledger_indexed_block {tip}" in text and "crowdledger_lag_blocks 0" in text
     assert 'crowdledger_http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'crowdledger_http_request_duration_seconds_bucket{route="/health",le="+Inf"}' in text
+    for status in (200, 404):  # a hot route answered by HotRoutes, and one that fell back to FastAPI
+        assert f'crowdledger_http_requests_total{{method="GET",route="/campaigns/{{campaign_id}}",status="{status}"}}' in text
     from tests.support.server import wait_until
 
     audit = wait_until(lambda: (a := world.get("/audit").json())["status"] != "pending" and a, timeout=60)
