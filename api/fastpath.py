@@ -224,10 +224,10 @@ class HotRoutes:
                 return False
             route_scope = {**scope, **child_scope}
             request = Request(route_scope, receive)
-            values = route.fast_parse(request)  # type: ignore[misc]
-            if values is None:
-                return False
             try:
+                values = route.fast_parse(request)  # type: ignore[misc]
+                if values is None:
+                    return False
                 response = await route.endpoint(request=request, **values)
             except Exception:  # noqa: BLE001 - FastAPI's path runs it again and its handlers answer
                 return False

@@ -34,6 +34,8 @@ from ledger.rpc import RpcClient
 log = logging.getLogger("ledger.indexer")
 
 DEFAULT_FINALITY_DEPTH = 12
+# Entries per eth_getLogs answer the adaptive ranges aim at, and per committed batch
+DEFAULT_TARGET_LOGS = 5_000
 _MAX_MOVING_RETRIES = 10
 # Projection rows a backfill keeps in memory between batches (then it starts over): enough for
 # the positions a dense stretch touches, small enough that memory stays flat on any chain.
@@ -76,7 +78,7 @@ class Indexer:
         progress: Progress | None = None,
         initial_span: int = 100,
         max_span: int = 100_000,
-        target_logs: int = 5_000,
+        target_logs: int = DEFAULT_TARGET_LOGS,
         poll_interval: float = 0.5,
     ) -> None:
         if finality_depth < 0:
