@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # /docs): a request tries the routes in order, a few microseconds each.
     own = [route for router in ROUTERS for route in router.routes]
     app.router.routes[:] = own + app.router.routes
-    app.add_middleware(EdgeMiddleware, metrics=metrics, cors_origins=settings.cors_origins)
+    app.add_middleware(
+        EdgeMiddleware, metrics=metrics, cors_origins=settings.cors_origins, hot_routes=not settings.otel
+    )
     return app
 

@@ -93,11 +93,13 @@ class EdgeMiddleware:
     probes) skip CORS entirely: each middleware layer costs every request, and on the hot
     routes that adds up to a sizeable share. Those requests are first offered to HotRoutes
     (api/fastpath.py), which answers the hot routes' canonical requests without FastAPI's inner
-    layers."""
+    layers (unless `hot_routes` is off: FastAPI's OpenTelemetry instrumentation, when enabled,
+    sees every request)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, cors_origins: Sequence[str]) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, cors_origins: Sequence[str], hot_routes: bool = True) -> None:
         self.app = app
         self.metrics = metrics
+        self.hot_routes = hot_routes
         self.hot: HotRoutes | None = None  # built from the app's routes at the first request
         self.cors = CORSMiddleware(
             app,
@@ -128,9 +130,9 @@ class EdgeMiddleware:
                 break
         try:
             if inner is None:
-                if self.hot is None:
+                if self.hot is None and self.hot_routes:
                     self.hot = HotRoutes(scope["app"].router.routes)
-                if await self.hot.serve(scope, receive, record_status):
+                if self.hot is not None and await self.hot.serve(scope, receive, record_status):
                     return
                 inner = self.app
             await inner(scope, receive, record_status)
