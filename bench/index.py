@@ -10,7 +10,7 @@ then measures over the same block range:
   3. backfill: `crowdledger index` into a fresh SQLite database, and into PostgreSQL
 and prints entries/s for each and the ratios. Targets: backfill into SQLite >= 0.7x raw and
 >= 10x naive. It also samples the backfill's resident memory as the range grows, and prints the
-floor of any SQLite backfill here: the node's answer time (unparsed) plus SQLite storing the same
+floor of a SQLite backfill here: the node's answer time (unparsed) plus SQLite storing the same
 rows by itself (INSERT ... SELECT from the backfilled database, same schema, same commit size).
 """
 
@@ -115,8 +115,8 @@ def measure_node_answer(rpc: RpcClient, address: str, start: int, end: int) -> f
 def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
     """SQLite's own cost of what the backfill stored: its ledger and projection rows copied by
     SQLite itself (INSERT ... SELECT, no Python per row) into a fresh database of the same schema
-    and pragmas, in commits of the backfill's batch size, then the indexes a backfill defers built.
-    No writer that goes through SQLite can store these rows faster."""
+    and pragmas, in commits of the backfill's batch size, then the indexes a backfill defers built:
+    a lower bound for a writer that binds these rows into SQLite in commits of that size."""
     floor = workdir / "index-floor.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{floor}{suffix}").unlink(missing_ok=True)
@@ -125,7 +125,7 @@ def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
     raw = store.engine.raw_connection()
     try:
         db = raw.driver_connection
-        db.isolation_level = None
+        isolation, db.isolation_level = db.isolation_level, None
         db.execute("ATTACH DATABASE ? AS stored", (str(stored),))
         last = db.execute("SELECT max(seq) FROM stored.ledger_entries").fetchone()[0] or 0
         t = time.perf_counter()
@@ -138,6 +138,7 @@ def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
             db.execute(f"INSERT INTO main.{table} SELECT * FROM stored.{table}")
         elapsed = time.perf_counter() - t
         db.execute("DETACH DATABASE stored")
+        db.isolation_level = isolation
     finally:
         raw.close()
     t = time.perf_counter()
