@@ -96,6 +96,45 @@ def test_fast_routes_match_exactly_what_their_patterns_match() -> None:
                 assert route.matches(dict(scope)) == APIRoute.matches(route, dict(scope)), (route.path, scope)
 
 
+def test_hot_routes_leave_a_path_to_an_earlier_route_that_matches_it() -> None:
+    """A route declared before a @fast one and sharing its paths wins in FastAPI; HotRoutes must
+    not take its requests (and serves the @fast route's own)."""
+    import httpx
+    from fastapi import APIRouter, FastAPI
+    from starlette.responses import PlainTextResponse
+
+    from api.fastpath import FastRoute, HotRoutes, fast
+
+    router = APIRouter(prefix="/items", route_class=FastRoute)
+
+    @router.get("/special")
+    async def special() -> PlainTextResponse:
+        return PlainTextResponse("special")
+
+    @router.get("/{item_id}")
+    @fast(path={"item_id": Text("[a-z0-9]+")})
+    async def item(request: Request, item_id: str) -> PlainTextResponse:
+        return PlainTextResponse(f"item {item_id}")
+
+    app = FastAPI()
+    app.router.routes[:] = list(router.routes) + app.router.routes
+    hot = HotRoutes(app.router.routes)
+    served: list[str] = []
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and await hot.serve(scope, receive, send):
+            served.append(scope["path"])
+            return
+        await app(scope, receive, send)
+
+    async def get(path: str) -> str:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=outer), base_url="http://t") as client:
+            return (await client.get(path)).text
+
+    assert asyncio.run(get("/items/special")) == "special" and served == []
+    assert asyncio.run(get("/items/abc")) == "item abc" and served == ["/items/abc"]
+
+
 def test_fast_and_validated_paths_answer_alike(world: World) -> None:
     """The same question asked in canonical form (fast path) and in a form only FastAPI's
     validation accepts (leading zeros, an unknown parameter): the same answer, byte for byte."""
