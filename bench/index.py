@@ -99,17 +99,13 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
     rpc.call("evm_setAutomine", [True])
 
 
-def measure_raw(rpc: RpcClient, address: str, start: int, end: int) -> tuple[float, int]:
+def measure_raw(rpc: RpcClient, address: str, start: int, end: int, parsed: bool = True) -> tuple[float, int]:
+    """Seconds for one plain eth_getLogs over the range, and the logs it returned; with `parsed`
+    off, only the node's part: the answer received but not parsed (and its size in bytes)."""
+    parse = None if parsed else (lambda body: {"result": body})
     t = time.perf_counter()
-    logs = rpc.get_logs(address, start, end, LEDGER_TOPICS_FILTER)
+    logs = rpc.get_logs(address, start, end, LEDGER_TOPICS_FILTER, parse=parse)
     return time.perf_counter() - t, len(logs)
-
-
-def measure_node_answer(rpc: RpcClient, address: str, start: int, end: int) -> float:
-    """The node's part of the raw path: the same eth_getLogs, its answer received but not parsed."""
-    t = time.perf_counter()
-    rpc.get_logs(address, start, end, LEDGER_TOPICS_FILTER, parse=lambda body: {"result": len(body)})
-    return time.perf_counter() - t
 
 
 def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
@@ -219,7 +215,7 @@ def main() -> None:
         elapsed, stored, memory = measure_backfill(node.url, f"sqlite:///{sqlite_path}", deployment.address, start,
                                                    total)
         results["CrowdLedger backfill -> SQLite"] = (elapsed, stored)
-        node_answer = min(measure_node_answer(rpc, deployment.address, start, end) for _ in range(2))
+        node_answer = min(measure_raw(rpc, deployment.address, start, end, parsed=False)[0] for _ in range(2))
         storage_floor = measure_storage_floor(sqlite_path, workdir, DEFAULT_TARGET_LOGS)
         pg_memory: list[str] = []
         if args.pg_url:

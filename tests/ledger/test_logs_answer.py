@@ -13,7 +13,8 @@ import sys
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ContextManager
+from unittest.mock import patch
 
 import orjson
 import pytest
@@ -62,25 +63,14 @@ def counting(tally: Tally) -> Iterator[None]:
         native.decode_logs_answer = real
 
 
-@contextmanager
-def old_path() -> Iterator[None]:
+def old_path() -> ContextManager[Any]:
     """orjson.loads of the whole body, then decode_logs in C: the path before decode_logs_answer."""
-    real = native.decode_logs_answer
-    native.decode_logs_answer = lambda *args: None
-    try:
-        yield
-    finally:
-        native.decode_logs_answer = real
+    return patch.object(native, "decode_logs_answer", lambda *args: None)
 
 
-@contextmanager
-def pure_path() -> Iterator[None]:
-    saved = native.available
-    native.available = False
-    try:
-        yield
-    finally:
-        native.available = saved
+def pure_path() -> ContextManager[Any]:
+    """The Python reference code, no ledger.native at all."""
+    return patch.object(native, "available", False)
 
 
 def typed(x: Any) -> Any:
