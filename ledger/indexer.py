@@ -20,6 +20,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from eth_abi.exceptions import DecodingError
+
 from ledger.batch_writer import BatchWriter
 from ledger.chain import HashChain
 from ledger.contract import EscrowReader
@@ -188,6 +190,7 @@ class Indexer:
             prefetch=True,
             target_logs=self.target_logs,
             grow_after=1,
+            expected_logs=self._entries_to_come(state, tip_header),
             parse=parse_logs_answer,  # decoded in the prefetch thread, beside the next fetch
         )
         stored = 0
@@ -200,7 +203,9 @@ class Indexer:
         cache = Projections(complete=state.last_seq == 0)
         batches = fetcher.iter_batches(first, last)
         try:
-            with BatchWriter(self.store.commit_batch, on_committed=self.progress.advance) as writer:
+            # three stages at once: the fetch thread reads and decodes the next range, this thread
+            # verifies a batch and prepares its rows, the writer stores the batch before it
+            with BatchWriter(self.store.write_batch, on_committed=self.progress.advance) as writer:
                 for batch in batches:
                     entries = batch.logs
                     self._fill_timestamps(entries)
@@ -220,10 +225,10 @@ class Indexer:
                             tip_timestamp=int(tip_header["timestamp"], 16),
                         )
                         if len(cache.positions) > CACHED_POSITIONS:
-                            cache = Projections()  # the writer drops its reference with the batch
-                        writer.submit(
-                            chunk, state, [(chunk_end, end_hash)], cache=cache, done=(chunk_end, len(chunk))
-                        )
+                            writer.wait()  # a new cache reads rows from the database: all must be there
+                            cache = Projections()
+                        prepared = self.store.prepare_batch(chunk, state, [(chunk_end, end_hash)], cache=cache)
+                        writer.submit(prepared, done=(chunk_end, len(chunk)))
                         stored += len(chunk)
         finally:
             batches.close()
@@ -306,6 +311,16 @@ class Indexer:
             log.info("building the ledger's indexes")
             self.store.create_deferred_indexes()
         self._indexes_checked = True
+
+    def _entries_to_come(self, state: SyncState, tip_header: dict[str, Any]) -> int | None:
+        """How many entries the chain holds after the checkpoint, by the contract's own count at the
+        tip: it paces the backfill's ranges (None if the node cannot say)."""
+        try:
+            length = EscrowReader(self.rpc, self.contract).ledger_length(int(tip_header["number"], 16))
+        except (NodeError, DecodingError) as exc:
+            log.debug("no ledger length at the tip (%s): ranges adapt without it", exc)
+            return None
+        return max(0, length - state.last_seq)
 
     def _block_hash(self, chunk: list[LedgerEntry], block: int) -> str:
         """The hash of `block`, the last one a chunk covers: its last log's when that log is in

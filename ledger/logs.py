@@ -5,7 +5,10 @@
         store(batch.logs)                     # batch.from_block .. batch.to_block, no gaps
 
 The span shrinks when the provider refuses a range (to its suggested range, else by half) and
-doubles again after `grow_after` consecutive successes, up to `max_span`. With prefetch, one
+doubles again after `grow_after` consecutive successes, up to `max_span`. Given `expected_logs`
+(how many logs the whole range holds, e.g. the contract's own count) and `target_logs`, the span
+is also paced: it never exceeds the blocks that would hold `target_logs` at the average density of
+what is still to come, so a sparse stretch does not grow it into one huge answer for a dense one. With prefetch, one
 background thread fetches the next range while the caller processes the current batch; at most
 two batches exist at a time (the caller's and the one being fetched).
 """
@@ -54,6 +57,7 @@ class LogFetcher:
         grow_after: int = 3,
         prefetch: bool = True,
         target_logs: int | None = None,
+        expected_logs: int | None = None,
         parse: Callable[[bytes], Any] | None = None,
     ) -> None:
         if min_span < 1:
@@ -71,8 +75,10 @@ class LogFetcher:
         self.prefetch = prefetch
         self.span = max(min_span, min(max_span, initial_span))
         self.target_logs = target_logs  # keep batches near this many logs: memory stays flat
+        self.expected_logs = expected_logs  # a hint only: a wrong count costs speed, never a block
         self.parse = parse  # decodes a whole answer (e.g. events.parse_logs_answer): batches hold its items
         self._successes = 0
+        self._fetched = 0  # logs fetched so far, for the pace
 
     def iter_batches(self, start: int, end: int) -> Iterator[LogBatch]:
         """Contiguous ascending batches covering [start, end] exactly once (none if start > end)."""
@@ -84,9 +90,18 @@ class LogFetcher:
 
     # --- fetching ------------------------------------------------------------------------------
 
+    def _paced_span(self, start: int, end: int) -> int:
+        """The span, capped by the density of the logs still expected in [start, end]."""
+        if not (self.target_logs and self.expected_logs and self.expected_logs > self._fetched):
+            return self.span
+        blocks = end - start + 1
+        pace = blocks * self.target_logs // (self.expected_logs - self._fetched)
+        return max(self.min_span, min(self.span, pace))
+
     def _fetch(self, start: int, end: int) -> LogBatch:
         """The next batch starting at `start` (ending at or before `end`), adapting the span."""
         while True:
+            self.span = self._paced_span(start, end)
             to_block = min(end, start + self.span - 1)
             try:
                 logs = self.rpc.get_logs(self.address, start, to_block, self.topics, self.parse)
@@ -114,6 +129,7 @@ class LogFetcher:
                 self.span = new_span
                 continue
             self._successes += 1
+            self._fetched += len(logs)
             width = to_block - start + 1
             if self.target_logs and len(logs) > self.target_logs:
                 # a dense stretch: shrink the next span in proportion, keep this batch

@@ -1,7 +1,8 @@
 """The indexer's writes and the reads that the replay, export and API share.
 
 A batch of entries, the projection rows it changes, the block hashes it saw and the checkpoint
-are committed in one transaction (`commit_batch`), so a crash at any instant leaves the database
+are committed in one transaction (`commit_batch`: `prepare_batch` builds the rows, `write_batch`
+stores them), so a crash at any instant leaves the database
 at a batch boundary: restarting resumes with no gap and no duplicate.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.db.bulk import execute_many
 from ledger.db.schema import (
     blocks,
     campaigns,
@@ -75,6 +77,16 @@ class SyncState:
     final_block: int
     tip_block: int
     tip_timestamp: int | None = None
+
+
+@dataclass(frozen=True)
+class PreparedBatch:
+    """A verified batch as rows, ready for `LedgerStore.write_batch`: the checkpoint it ends at,
+    the block hashes it saw, and (statement, rows) for each table it changes, in writing order."""
+
+    state: SyncState
+    block_hashes: dict[int, str]
+    writes: list[tuple[str, list[tuple[Any, ...]]]]
 
 
 _CAMPAIGN_FIELDS = [f.name for f in fields(Campaign)]
@@ -272,15 +284,18 @@ class LedgerStore:
     # ----------------------------------------------------------------- batches
 
     def load_projections(
-        self, conn: Connection, entries: Sequence[LedgerEntry], cache: Projections | None = None
+        self, conn: Connection | None, entries: Sequence[LedgerEntry], cache: Projections | None = None
     ) -> Projections:
         """The campaign, position (a voter's too), fee and milestone rows that `entries` will
         change; votes, tranche releases and disclosures are only ever added. With `cache` (the
         indexer's projections kept across the batches of one backfill), rows already there are not
-        read again, and the returned records are the cache's own objects."""
+        read again, and the returned records are the cache's own objects. `conn` may be None only
+        with a complete cache (nothing is read then)."""
         sql = self._sql
         state = Projections()
         known = cache if cache is not None else Projections()
+        if conn is None and not known.complete:
+            raise ValueError("load_projections reads the database unless the cache is complete: pass a connection")
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
         backers_by_campaign: dict[int, set[str]] = {}
         for e in entries:
@@ -339,35 +354,56 @@ class LedgerStore:
         with what was committed; if the commit fails it is emptied (its records may hold the
         uncommitted batch)."""
         try:
-            self._commit_batch(entries, state, block_hashes, cache)
+            self.write_batch(self.prepare_batch(entries, state, block_hashes, cache))
         except BaseException:
             if cache is not None:
                 cache.clear()
             raise
 
-    def _commit_batch(
+    def prepare_batch(
         self,
         entries: Sequence[LedgerEntry],
         state: SyncState,
-        block_hashes: Iterable[tuple[int, str]],
-        cache: Projections | None,
-    ) -> None:
+        block_hashes: Iterable[tuple[int, str]] = (),
+        cache: Projections | None = None,
+    ) -> PreparedBatch:
+        """The first half of `commit_batch`: fold `entries` into the projection records they
+        change (read from the database where `cache` does not hold them; the cache's records are
+        updated in place) and build every row the batch writes.
+
+        It reads outside any write transaction: the indexer is the database's only writer. So a
+        backfill prepares the next batch while `write_batch` stores this one, as long as every
+        projection row a batch still being written changes is in `cache` (it is: prepare_batch
+        put it there). A caller that starts a new cache first waits for the writes in flight. If
+        this raises, `cache` may hold part of the batch: empty it or drop it."""
+        writes: list[tuple[str, list[tuple[Any, ...]]]] = []
+        if entries:
+            if cache is not None and cache.complete:  # every row is in the cache: nothing to read
+                projections = self.load_projections(None, entries, cache)
+            else:
+                with self.engine.connect() as conn:
+                    projections = self.load_projections(conn, entries, cache)
+            for entry in entries:
+                apply_entry(projections, entry)
+            if cache is not None:  # campaigns and plans the batch created
+                cache.campaigns.update(projections.campaigns)
+                cache.milestones.update(projections.milestones)
+            writes.append((self._sql.insert_entries, entry_rows(entries, state.final_block, self._sql.to_u256)))
+            writes.extend(self._projection_writes(projections))
+        return PreparedBatch(state, dict(block_hashes), writes)
+
+    def write_batch(self, batch: PreparedBatch) -> None:
+        """The second half of `commit_batch`: one transaction that stores the prepared rows, the
+        block hashes and the checkpoint, marks entries final up to the checkpoint's final block
+        and prunes the block hashes below it."""
+        state = batch.state
         with self._begin() as conn:
             previous = self.read_sync_state(conn)
-            if entries:
-                projections = self.load_projections(conn, entries, cache)
-                for entry in entries:
-                    apply_entry(projections, entry)
-                if cache is not None:  # campaigns and plans the batch created
-                    cache.campaigns.update(projections.campaigns)
-                    cache.milestones.update(projections.milestones)
-                conn.exec_driver_sql(
-                    self._sql.insert_entries, entry_rows(entries, state.final_block, self._sql.to_u256)
-                )
-                self._upsert_projections(conn, projections)
-            hashes = dict(block_hashes)
-            if hashes:
-                self._upsert(conn, blocks, [{"number": n, "hash": h} for n, h in sorted(hashes.items())], ["number"])
+            for statement, rows in batch.writes:
+                execute_many(conn, statement, rows)
+            if batch.block_hashes:
+                rows = [{"number": n, "hash": h} for n, h in sorted(batch.block_hashes.items())]
+                self._upsert(conn, blocks, rows, ["number"])
             if previous is not None and state.final_block > previous.final_block:
                 conn.execute(
                     update(ledger_entries)
@@ -384,25 +420,31 @@ class LedgerStore:
             self._write_sync_state(conn, state)
 
     def _upsert_projections(self, conn: Connection, projections: Projections) -> None:
+        for statement, rows in self._projection_writes(projections):
+            execute_many(conn, statement, rows)
+
+    def _projection_writes(self, projections: Projections) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """(upsert statement, rows) of each projection table the batch changed."""
         sql = self._sql
-        for statement, records, names in (
-            (sql.upsert_campaigns, projections.campaigns.values(), _CAMPAIGN_FIELDS),
-            (sql.upsert_positions, projections.positions.values(), _POSITION_FIELDS),
-            (sql.upsert_fees, projections.fees.values(), _FEE_FIELDS),
-            (sql.upsert_tranches, projections.tranches.values(), _TRANCHE_FIELDS),
-            (sql.upsert_votes, projections.votes.values(), _VOTE_FIELDS),
-            (sql.upsert_disclosures, projections.disclosures.values(), _DISCLOSURE_FIELDS),
-        ):
-            rows = sql.rows(records, names)
-            if rows:
-                conn.exec_driver_sql(statement, rows)
+        writes = [
+            (statement, sql.rows(records, names))
+            for statement, records, names in (
+                (sql.upsert_campaigns, projections.campaigns.values(), _CAMPAIGN_FIELDS),
+                (sql.upsert_positions, projections.positions.values(), _POSITION_FIELDS),
+                (sql.upsert_fees, projections.fees.values(), _FEE_FIELDS),
+                (sql.upsert_tranches, projections.tranches.values(), _TRANCHE_FIELDS),
+                (sql.upsert_votes, projections.votes.values(), _VOTE_FIELDS),
+                (sql.upsert_disclosures, projections.disclosures.values(), _DISCLOSURE_FIELDS),
+            )
+        ]
         if projections.milestones:
             at = _MILESTONE_FIELDS.index("tranche_bps")
             rows = [
                 (*row[:at], encode_tranche_bps(row[at]), *row[at + 1 :])
                 for row in sql.rows(projections.milestones.values(), _MILESTONE_FIELDS)
             ]
-            conn.exec_driver_sql(sql.upsert_milestones, rows)
+            writes.append((sql.upsert_milestones, rows))
+        return [(statement, rows) for statement, rows in writes if rows]
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert

@@ -54,3 +54,30 @@ def test_a_failing_caller_keeps_its_own_error() -> None:
             writer.submit(1)
             raise KeyError("caller")
     assert committed == [1]  # what was handed over before the error still lands
+
+
+def test_wait_returns_once_everything_submitted_is_committed() -> None:
+    committed: list[int] = []
+    release = threading.Event()
+
+    def commit(batch: int) -> None:
+        release.wait(5)
+        committed.append(batch)
+
+    with BatchWriter(commit) as writer:
+        writer.submit(1)
+        writer.submit(2)
+        release.set()
+        writer.wait()
+        assert committed == [1, 2]
+        writer.submit(3)
+    assert committed == [1, 2, 3]
+
+
+def test_wait_raises_the_writers_error() -> None:
+    def commit(batch: int) -> None:
+        raise StorageError(f"disk full at batch {batch}")
+
+    with pytest.raises(StorageError, match="batch 1"), BatchWriter(commit) as writer:
+        writer.submit(1)
+        writer.wait()

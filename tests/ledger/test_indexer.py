@@ -18,6 +18,7 @@ from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, positions
 from ledger.db.store import LedgerStore
 from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
+from ledger.hashing import keccak256
 from ledger.indexer import Indexer
 from ledger.rpc import RetryPolicy, RpcClient
 from tests.ledger.provider_proxy import ProviderProxy
@@ -136,6 +137,25 @@ def test_provider_range_errors_and_rate_limits(chain: EscrowChain, store: Ledger
     with ProviderProxy(chain.url, max_log_results=4, rate_limit_every=5, suggest_range=True) as proxy:
         make_indexer(chain, store, url=proxy.url, initial_span=10_000).run()
         assert proxy.calls["eth_getLogs"] > 3
+    assert_db_matches_chain(store, chain)
+
+
+@pytest.mark.parametrize("answer", ["0x", "0x" + "00" * 31 + "02", "0x" + "00" * 24 + "ff" * 8], ids=["none", "too-low", "too-high"])
+def test_a_wrong_or_missing_ledger_length_only_paces_the_ranges(chain: EscrowChain, tmp_path, answer: str) -> None:
+    """The contract's ledger length at the tip paces the backfill's ranges; a node that answers it
+    wrongly (or not at all) costs speed, never an entry."""
+    chain.random_history(seed=4, steps=30)
+    selector = "0x" + keccak256(b"ledgerLength()")[:4].hex()
+    store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'paced.db'}"))
+
+    def rewrite(method: str, params: list, result: object) -> object:
+        at_a_block = method == "eth_call" and params[0]["data"].startswith(selector) and params[1] != "latest"
+        return answer if at_a_block else result
+
+    with ProviderProxy(chain.url) as proxy:
+        proxy.rewrite = rewrite
+        make_indexer(chain, store, url=proxy.url, target_logs=5).run()
+        assert proxy.calls["eth_getLogs"] > (10 if answer.endswith("ff") else 0)  # too high: many small ranges
     assert_db_matches_chain(store, chain)
 
 

@@ -643,6 +643,45 @@ def test_span_adapts_deterministically(suggest: bool) -> None:
         assert len(widths) >= 3 and all(after == before // 2 for before, after in itertools.pairwise(widths[:3]))
 
 
+class DensityRpc:
+    """get_logs over a chain whose blocks hold `per_block(n)` logs each (no provider limit)."""
+
+    def __init__(self, per_block: Callable[[int], int]) -> None:
+        self.per_block = per_block
+
+    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None, parse=None) -> list[dict]:
+        return [{"blockNumber": hex(n), "i": i} for n in range(from_block, to_block + 1) for i in range(self.per_block(n))]
+
+
+def sparse_then_dense(n: int) -> int:
+    """200 blocks of one log each, then 50 of 2,000 (the shape bench/index.py generates)."""
+    return 1 if n < 200 else 2_000
+
+
+@pytest.mark.parametrize(
+    ("expected", "largest_at_most"),
+    [(None, None), (100_200, 2 * 5_000), (100_200 * 10, 5_000), (10, None), (0, None)],
+    ids=["no-hint", "right-count", "count-too-high", "count-too-low", "zero"],
+)
+def test_a_count_of_the_logs_paces_the_spans(expected: int | None, largest_at_most: int | None) -> None:
+    """Given how many logs the range holds, the span never outgrows the average density still
+    ahead: the sparse start does not grow it into one answer for the whole dense stretch. Without
+    the count, or with a wrong one, every block is still covered exactly once."""
+    fetcher = LogFetcher(
+        DensityRpc(sparse_then_dense), "0xabc", initial_span=100, grow_after=1, prefetch=False,  # type: ignore[arg-type]
+        target_logs=5_000, expected_logs=expected,
+    )
+    batches = list(fetcher.iter_batches(0, 249))
+    check_cover(batches, 0, 249)
+    assert len(flatten(batches)) == 100_200
+    largest = max(len(batch.logs) for batch in batches)
+    if largest_at_most is not None:
+        assert largest <= largest_at_most
+        assert sum(1 for batch in batches if batch.from_block >= 200) >= 10  # the dense stretch in many answers
+    elif expected is None:
+        assert largest > 90_000  # what pacing prevents: the dense stretch in one answer
+
+
 @pytest.mark.parametrize("prefetch", [True, False], ids=["prefetch", "inline"])
 def test_a_block_too_big_for_the_provider_raises_and_skips_nothing(chain: Chain, prefetch: bool) -> None:
     with ProviderProxy(chain.node.url, max_log_results=10, suggest_range=True) as proxy, \

@@ -1,0 +1,258 @@
+/* ledger._sqlite_bulk: one prepared INSERT run over many rows on a Python sqlite3 connection,
+ * with the GIL released for the whole run.
+ *
+ *   insert_many(connection, sql, rows) -> bool
+ *   filename(connection) -> str | None
+ *
+ * sqlite3.Connection.executemany releases and takes back the GIL around every row's step, and
+ * converts each row's values on the way; a backfill stores ~2 rows per ledger entry, so that
+ * hand-over is paid hundreds of thousands of times while the fetch and decode threads want the
+ * GIL too. insert_many converts every value first (GIL held), then binds and steps all the rows
+ * with the GIL released.
+ *
+ * It calls the very SQLite library the sqlite3 module uses (found with dlopen(RTLD_NOLOAD), never
+ * loaded a second time), on the connection's own handle: the first field of CPython's
+ * pysqlite_Connection (3.8 onwards). ledger/db/bulk.py checks that handle once per connection
+ * (filename() must name the database file the connection reports) before trusting it.
+ *
+ * insert_many takes only lists of tuples of None, int (64-bit), float and str, and returns False
+ * for anything else. It runs inside a savepoint (opening the transaction first when none is open,
+ * as the sqlite3 module would for an INSERT): if any row fails it rolls back to the savepoint and
+ * returns False, having changed nothing, so the caller runs the same rows through executemany and
+ * gets the driver's own error. True means every row was stored.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <dlfcn.h>
+#include <stdint.h>
+
+typedef struct sqlite3 sqlite3;
+typedef struct sqlite3_stmt sqlite3_stmt;
+
+#define SQLITE_OK 0
+#define SQLITE_DONE 101
+#define SQLITE_STATIC ((void (*)(void *))0)
+
+static struct {
+    int (*prepare_v2)(sqlite3 *, const char *, int, sqlite3_stmt **, const char **);
+    int (*bind_null)(sqlite3_stmt *, int);
+    int (*bind_int64)(sqlite3_stmt *, int, int64_t);
+    int (*bind_double)(sqlite3_stmt *, int, double);
+    int (*bind_text)(sqlite3_stmt *, int, const char *, int, void (*)(void *));
+    int (*step)(sqlite3_stmt *);
+    int (*reset)(sqlite3_stmt *);
+    int (*finalize)(sqlite3_stmt *);
+    int (*exec)(sqlite3 *, const char *, void *, void *, char **);
+    int (*get_autocommit)(sqlite3 *);
+    int (*bind_parameter_count)(sqlite3_stmt *);
+    const char *(*db_filename)(sqlite3 *, const char *);
+} api;
+
+static int api_ready = 0; /* 1: every function found; -1: not available */
+
+static int
+load_api(void)
+{
+    void *lib;
+    if (api_ready)
+        return api_ready;
+    api_ready = -1;
+    lib = dlopen("libsqlite3.so.0", RTLD_LAZY | RTLD_NOLOAD); /* the one _sqlite3 already loaded */
+    if (lib == NULL)
+        return api_ready;
+#define FIND(field, name)                                   \
+    if ((*(void **)&api.field = dlsym(lib, name)) == NULL) \
+        return api_ready;
+    FIND(prepare_v2, "sqlite3_prepare_v2")
+    FIND(bind_null, "sqlite3_bind_null")
+    FIND(bind_int64, "sqlite3_bind_int64")
+    FIND(bind_double, "sqlite3_bind_double")
+    FIND(bind_text, "sqlite3_bind_text")
+    FIND(step, "sqlite3_step")
+    FIND(reset, "sqlite3_reset")
+    FIND(finalize, "sqlite3_finalize")
+    FIND(exec, "sqlite3_exec")
+    FIND(get_autocommit, "sqlite3_get_autocommit")
+    FIND(bind_parameter_count, "sqlite3_bind_parameter_count")
+    FIND(db_filename, "sqlite3_db_filename")
+#undef FIND
+    api_ready = 1;
+    return api_ready;
+}
+
+typedef struct {
+    PyObject_HEAD sqlite3 *db;
+} Connection; /* the head of CPython's pysqlite_Connection */
+
+static sqlite3 *
+handle_of(PyObject *connection)
+{
+    const char *type = Py_TYPE(connection)->tp_name;
+    if (load_api() < 0 || strcmp(type, "sqlite3.Connection") != 0)
+        return NULL;
+    return ((Connection *)connection)->db; /* NULL once closed */
+}
+
+enum { V_NULL, V_INT, V_REAL, V_TEXT };
+
+typedef struct {
+    int type;
+    int len;
+    union {
+        int64_t i;
+        double d;
+        const char *s;
+    } u;
+} Value;
+
+/* The rows' values as C values (borrowing the str objects' UTF-8, which `rows` keeps alive);
+ * 0 when every value is of a plain type, -1 with a Python error, 1 to decline. */
+static int
+convert(PyObject *rows, Py_ssize_t count, Py_ssize_t width, Value *values)
+{
+    Py_ssize_t r, c, len;
+    for (r = 0; r < count; r++) {
+        PyObject *row = PyList_GET_ITEM(rows, r);
+        if (!PyTuple_CheckExact(row) || PyTuple_GET_SIZE(row) != width)
+            return 1;
+        for (c = 0; c < width; c++) {
+            PyObject *o = PyTuple_GET_ITEM(row, c);
+            Value *v = &values[r * width + c];
+            if (o == Py_None)
+                v->type = V_NULL;
+            else if (PyLong_Check(o)) {
+                int overflow;
+                v->type = V_INT;
+                v->u.i = PyLong_AsLongLongAndOverflow(o, &overflow);
+                if (overflow)
+                    return 1;
+                if (v->u.i == -1 && PyErr_Occurred())
+                    return -1;
+            }
+            else if (PyFloat_CheckExact(o)) {
+                v->type = V_REAL;
+                v->u.d = PyFloat_AS_DOUBLE(o);
+            }
+            else if (PyUnicode_CheckExact(o)) {
+                v->type = V_TEXT;
+                v->u.s = PyUnicode_AsUTF8AndSize(o, &len);
+                if (v->u.s == NULL)
+                    return -1;
+                if (len > INT32_MAX)
+                    return 1;
+                v->len = (int)len;
+            }
+            else
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* Prepare, bind and step every row; runs without the GIL. SQLITE_OK when all were stored. */
+static int
+run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Value *values)
+{
+    sqlite3_stmt *stmt = NULL;
+    Py_ssize_t r;
+    int c, rc = api.prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK || stmt == NULL)
+        return rc == SQLITE_OK ? -1 : rc;
+    if (api.bind_parameter_count(stmt) != width)
+        rc = -1;
+    for (r = 0; r < count && rc == SQLITE_OK; r++) {
+        for (c = 0; c < width; c++) {
+            const Value *v = &values[r * width + c];
+            switch (v->type) {
+            case V_NULL: api.bind_null(stmt, c + 1); break;
+            case V_INT: api.bind_int64(stmt, c + 1, v->u.i); break;
+            case V_REAL: api.bind_double(stmt, c + 1, v->u.d); break;
+            default: api.bind_text(stmt, c + 1, v->u.s, v->len, SQLITE_STATIC);
+            }
+        }
+        rc = api.step(stmt);
+        rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        api.reset(stmt);
+    }
+    api.finalize(stmt);
+    return rc;
+}
+
+static PyObject *
+insert_many(PyObject *self, PyObject *args)
+{
+    PyObject *connection, *rows;
+    const char *sql;
+    sqlite3 *db;
+    Py_ssize_t count, width;
+    Value *values;
+    int rc, declined;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OsO!", &connection, &sql, &PyList_Type, &rows))
+        return NULL;
+    if ((db = handle_of(connection)) == NULL)
+        Py_RETURN_FALSE;
+    count = PyList_GET_SIZE(rows);
+    if (count == 0)
+        Py_RETURN_TRUE;
+    if (!PyTuple_CheckExact(PyList_GET_ITEM(rows, 0)) || (width = PyTuple_GET_SIZE(PyList_GET_ITEM(rows, 0))) == 0)
+        Py_RETURN_FALSE;
+    if ((size_t)count > PY_SSIZE_T_MAX / sizeof(Value) / (size_t)width)
+        Py_RETURN_FALSE;
+    if ((values = PyMem_Malloc(sizeof(Value) * (size_t)(count * width))) == NULL)
+        return PyErr_NoMemory();
+    declined = convert(rows, count, width, values);
+    if (declined != 0) {
+        PyMem_Free(values);
+        if (declined < 0)
+            return NULL;
+        Py_RETURN_FALSE;
+    }
+    Py_INCREF(rows); /* its strings' UTF-8 is bound as is */
+    Py_BEGIN_ALLOW_THREADS
+    rc = api.get_autocommit(db) ? api.exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+    if (rc == SQLITE_OK)
+        rc = api.exec(db, "SAVEPOINT crowdledger_bulk", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) {
+        rc = run(db, sql, count, width, values);
+        if (rc != SQLITE_OK)
+            api.exec(db, "ROLLBACK TO crowdledger_bulk", NULL, NULL, NULL);
+        api.exec(db, "RELEASE crowdledger_bulk", NULL, NULL, NULL);
+    }
+    Py_END_ALLOW_THREADS
+    Py_DECREF(rows);
+    PyMem_Free(values);
+    return PyBool_FromLong(rc == SQLITE_OK);
+}
+
+static PyObject *
+filename(PyObject *self, PyObject *connection)
+{
+    sqlite3 *db = handle_of(connection);
+    const char *name;
+    (void)self;
+    if (db == NULL || (name = api.db_filename(db, "main")) == NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(name);
+}
+
+static PyMethodDef methods[] = {
+    {"insert_many", insert_many, METH_VARARGS,
+     PyDoc_STR("insert_many(connection, sql, rows) -> bool: run one INSERT over every row with the GIL released "
+               "(False, nothing changed: use executemany)")},
+    {"filename", filename, METH_O,
+     PyDoc_STR("filename(connection) -> str | None: the main database file of the connection's SQLite handle")},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT, "ledger._sqlite_bulk", "Bulk INSERTs on a sqlite3 connection (see ledger/db/bulk.py).",
+    -1, methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC
+PyInit__sqlite_bulk(void)
+{
+    return PyModule_Create(&module_def);
+}

@@ -1,0 +1,124 @@
+"""ledger.db.bulk.execute_many: on SQLite the C module stores exactly what executemany stores,
+and anything it does not take (a value type, a failing row, another driver) goes through
+executemany with the driver's own result or error."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from ledger import native
+from ledger.db import bulk
+
+INSERT = "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
+ROWS = [(i, f"text {i} \u00e9\u20ac", i / 7 if i % 3 else None) for i in range(1, 2_001)] + [(2**63 - 1, "", -1.5)]
+
+
+@pytest.fixture()
+def engine(tmp_path: Path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL)"))
+    yield engine
+    engine.dispose()
+
+
+def stored(engine) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text("SELECT a, b, c, typeof(c) FROM t ORDER BY a"))]
+
+
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The C module's answers, one per call."""
+    answers: list[bool] = []
+    insert_many = bulk._sqlite_bulk.insert_many
+
+    def counted(*args):
+        answers.append(insert_many(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(bulk, "_sqlite_bulk", type("Module", (), {"insert_many": staticmethod(counted),
+                                                                 "filename": staticmethod(bulk._sqlite_bulk.filename)}))
+    return answers
+
+
+def test_the_module_is_built() -> None:
+    assert bulk._sqlite_bulk is not None, "ledger._sqlite_bulk was not built: run `pip install -e .` (needs a C compiler)"
+
+
+def test_the_c_path_stores_what_executemany_stores(engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = counting(monkeypatch)
+    with engine.begin() as conn:
+        bulk.execute_many(conn, INSERT, ROWS)
+    assert answers == [True]
+    reference = create_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+    with reference.begin() as conn:
+        conn.execute(text("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL)"))
+        conn.exec_driver_sql(INSERT, ROWS)
+    assert stored(engine) == stored(reference)
+    reference.dispose()
+
+
+def test_a_rolled_back_transaction_keeps_nothing(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = counting(monkeypatch)
+    with pytest.raises(RuntimeError), engine.begin() as conn:  # the C path opened the transaction itself
+        bulk.execute_many(conn, INSERT, ROWS[:10])
+        raise RuntimeError("the caller fails after the insert")
+    assert answers == [True]
+    assert stored(engine) == []
+
+
+def test_a_failing_row_changes_nothing_and_raises_the_drivers_error(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with engine.begin() as conn:
+        bulk.execute_many(conn, INSERT, [(5, "five", None)])
+    answers = counting(monkeypatch)
+    with pytest.raises(IntegrityError, match="UNIQUE constraint failed"), engine.begin() as conn:
+        bulk.execute_many(conn, INSERT, [(4, "four", None), (5, "again", None), (6, "six", None)])
+    assert answers == [False]  # declined after rolling its rows back; executemany raised
+    assert stored(engine) == [(5, "five", None, "null")]
+    with engine.begin() as conn:  # the savepoint is gone: the connection works on
+        bulk.execute_many(conn, INSERT, [(4, "four", None)])
+    assert [row[0] for row in stored(engine)] == [4, 5]
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [[(1, b"bytes", None)], [(2**63, "too wide for int64", None)], [[1, "a list, not a tuple", None]],
+     [(1, "short row")], [(1, "x", None), (2, "x")]],
+    ids=["bytes", "wide-int", "list-row", "short-row", "ragged"],
+)
+def test_values_it_does_not_take_go_through_executemany(engine, monkeypatch: pytest.MonkeyPatch, rows) -> None:
+    answers = counting(monkeypatch)
+    try:
+        with engine.begin() as conn:
+            bulk.execute_many(conn, INSERT, rows)
+        outcome: object = stored(engine)
+    except Exception as exc:  # noqa: BLE001 - compared with executemany's own outcome below
+        outcome = type(exc)
+    assert answers == [False]
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM t"))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(INSERT, rows)
+        reference: object = stored(engine)
+    except Exception as exc:  # noqa: BLE001
+        reference = type(exc)
+    assert outcome == reference
+
+
+def test_without_speedups_or_on_another_connection_nothing_runs_in_c(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = counting(monkeypatch)
+    monkeypatch.setattr(native, "available", False)
+    with engine.begin() as conn:
+        bulk.execute_many(conn, INSERT, ROWS[:3])
+    assert answers == [] and len(stored(engine)) == 3
+    assert bulk._sqlite_bulk.insert_many(object(), INSERT, ROWS[:1]) is False  # not a sqlite3.Connection
+    assert bulk._sqlite_bulk.filename(object()) is None
+    closed = sqlite3.connect(":memory:")
+    closed.close()
+    assert bulk._sqlite_bulk.insert_many(closed, INSERT, ROWS[:1]) is False
