@@ -15,8 +15,8 @@
  * pysqlite_Connection (3.8 onwards). ledger/db/bulk.py checks that handle once per connection
  * (filename() must name the database file the connection reports) before trusting it.
  *
- * insert_many takes only lists of tuples of None, int (64-bit), float and str, and returns False
- * for anything else. It runs inside a savepoint (opening the transaction first when none is open,
+ * insert_many takes one statement and lists of tuples of None, int (64-bit), float and str, and
+ * returns False for anything else. It runs inside a savepoint (opening the transaction first when none is open,
  * as the sqlite3 module would for an INSERT): if any row fails it rolls back to the savepoint and
  * returns False, having changed nothing, so the caller runs the same rows through executemany and
  * gets the driver's own error. True means every row was stored.
@@ -155,12 +155,15 @@ static int
 run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Value *values)
 {
     sqlite3_stmt *stmt = NULL;
+    const char *tail = NULL;
     Py_ssize_t r;
-    int c, rc = api.prepare_v2(db, sql, -1, &stmt, NULL);
+    int c, rc = api.prepare_v2(db, sql, -1, &stmt, &tail);
     if (rc != SQLITE_OK || stmt == NULL)
         return rc == SQLITE_OK ? -1 : rc;
-    if (api.bind_parameter_count(stmt) != width)
-        rc = -1;
+    while (tail != NULL && (*tail == ' ' || *tail == '\t' || *tail == '\n' || *tail == '\r' || *tail == ';'))
+        tail++;
+    if (api.bind_parameter_count(stmt) != width || (tail != NULL && *tail != '\0'))
+        rc = -1; /* a second statement (executemany refuses it) or a parameter count that does not fit */
     for (r = 0; r < count && rc == SQLITE_OK; r++) {
         for (c = 0; c < width; c++) {
             const Value *v = &values[r * width + c];

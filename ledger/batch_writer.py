@@ -5,10 +5,10 @@
             writer.submit(store.prepare_batch(entries, state))   # waits while one batch is pending
 
 The database drivers release the GIL while they insert and commit, so the next range's fetch,
-decode, hash-chain check and row building overlap the previous range's writes. Batches commit strictly in
-submission order (one thread, a queue of one), so a crash still leaves the database at a batch
-boundary. An error in the writer is raised to the caller at its next `submit` or at `close`; after
-an error nothing more is committed.
+decode, hash-chain check and row building overlap the previous range's writes. Batches commit
+strictly in submission order (one thread, a queue of one), so a crash still leaves the database at
+a batch boundary. An error in the writer is raised to the caller at its next `submit`, `wait` or
+at `close`; after an error nothing more is committed.
 """
 
 from __future__ import annotations

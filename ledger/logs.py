@@ -7,10 +7,10 @@
 The span shrinks when the provider refuses a range (to its suggested range, else by half) and
 doubles again after `grow_after` consecutive successes, up to `max_span`. Given `expected_logs`
 (how many logs the whole range holds, e.g. the contract's own count) and `target_logs`, the span
-is also paced: it never exceeds the blocks that would hold `target_logs` at the average density of
-what is still to come, so a sparse stretch does not grow it into one huge answer for a dense one. With prefetch, one
-background thread fetches the next range while the caller processes the current batch; at most
-two batches exist at a time (the caller's and the one being fetched).
+is also paced: it never exceeds the blocks that would hold `target_logs` at the average density
+of what is still to come, so a sparse stretch does not grow it into one huge answer for a dense
+one. With prefetch, one background thread fetches the next range while the caller processes the
+current batch; at most two batches exist at a time (the caller's and the one being fetched).
 """
 
 from __future__ import annotations

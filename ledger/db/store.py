@@ -2,8 +2,8 @@
 
 A batch of entries, the projection rows it changes, the block hashes it saw and the checkpoint
 are committed in one transaction (`commit_batch`: `prepare_batch` builds the rows, `write_batch`
-stores them), so a crash at any instant leaves the database
-at a batch boundary: restarting resumes with no gap and no duplicate.
+stores them), so a crash at any instant leaves the database at a batch boundary: restarting
+resumes with no gap and no duplicate.
 """
 
 from __future__ import annotations

@@ -117,6 +117,12 @@ def test_without_speedups_or_on_another_connection_nothing_runs_in_c(engine, mon
     with engine.begin() as conn:
         bulk.execute_many(conn, INSERT, ROWS[:3])
     assert answers == [] and len(stored(engine)) == 3
+    raw = sqlite3.connect(":memory:")
+    raw.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL)")
+    assert bulk._sqlite_bulk.insert_many(raw, INSERT + "; DELETE FROM t", ROWS[:1]) is False  # two statements
+    assert bulk._sqlite_bulk.insert_many(raw, "INSERT INTO t (a) VALUES (?)", ROWS[:1]) is False  # one parameter
+    assert bulk._sqlite_bulk.insert_many(raw, INSERT + " ;\n", ROWS[:1]) is True
+    assert raw.execute("SELECT count(*) FROM t").fetchone() == (1,)
     assert bulk._sqlite_bulk.insert_many(object(), INSERT, ROWS[:1]) is False  # not a sqlite3.Connection
     assert bulk._sqlite_bulk.filename(object()) is None
     closed = sqlite3.connect(":memory:")
