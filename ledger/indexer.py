@@ -39,6 +39,9 @@ DEFAULT_FINALITY_DEPTH = 12
 # Entries per eth_getLogs answer the adaptive ranges aim at, and per committed batch
 DEFAULT_TARGET_LOGS = 5_000
 _MAX_MOVING_RETRIES = 10
+# A backfill over more blocks than this asks the contract how many entries they hold, to pace its
+# ranges; a follower's pass covers a block or two and asks nothing.
+_PACE_FROM_BLOCKS = 16
 # Projection rows a backfill keeps in memory between batches (then it starts over): enough for
 # the positions a dense stretch touches, small enough that memory stays flat on any chain.
 CACHED_POSITIONS = 200_000
@@ -190,7 +193,7 @@ class Indexer:
             prefetch=True,
             target_logs=self.target_logs,
             grow_after=1,
-            expected_logs=self._entries_to_come(state, tip_header),
+            expected_logs=self._entries_to_come(state, tip_header) if last - first >= _PACE_FROM_BLOCKS else None,
             parse=parse_logs_answer,  # decoded in the prefetch thread, beside the next fetch
         )
         stored = 0

@@ -147,14 +147,18 @@ def test_a_wrong_or_missing_ledger_length_only_paces_the_ranges(chain: EscrowCha
     chain.random_history(seed=4, steps=30)
     selector = "0x" + keccak256(b"ledgerLength()")[:4].hex()
     store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'paced.db'}"))
+    asked: list[str] = []
 
     def rewrite(method: str, params: list, result: object) -> object:
         at_a_block = method == "eth_call" and params[0]["data"].startswith(selector) and params[1] != "latest"
+        if at_a_block:
+            asked.append(params[1])
         return answer if at_a_block else result
 
     with ProviderProxy(chain.url) as proxy:
         proxy.rewrite = rewrite
         make_indexer(chain, store, url=proxy.url, target_logs=5).run()
+        assert len(asked) == 1  # once, at the tip, for the backfill
         assert proxy.calls["eth_getLogs"] > (10 if answer.endswith("ff") else 0)  # too high: many small ranges
     assert_db_matches_chain(store, chain)
 
