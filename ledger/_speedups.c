@@ -2523,6 +2523,174 @@ error:
     return NULL;
 }
 
+/* ------------------------------------------------------------------------ SQLite batch rows */
+
+/* The indexer's rows for SQLite (ledger/db/store.py): a uint256 column holds the value's decimal
+ * digits zero-padded to 78 characters (ledger/db/types.py). Anything but a plain int in 0..2**256-1
+ * where a uint256 goes makes the call return None, and the Python reference builds the rows (and
+ * raises its own error). */
+
+#define U256_DIGITS 78
+static PyObject *MAX_U256;
+
+/* A new reference to the 78-digit text of `v`; NULL and no error set to decline. */
+static PyObject *
+u256_text(PyObject *v)
+{
+    PyObject *text, *digits;
+    Py_ssize_t n;
+    int overflow;
+    long long x;
+    if (!PyLong_CheckExact(v))
+        return NULL;
+    x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (x == -1 && PyErr_Occurred())
+        return NULL;
+    if (!overflow) {
+        unsigned long long u = (unsigned long long)x;
+        Py_UCS1 *out;
+        int i = U256_DIGITS;
+        if (x < 0 || (text = PyUnicode_New(U256_DIGITS, 127)) == NULL)
+            return NULL;
+        out = PyUnicode_1BYTE_DATA(text);
+        memset(out, '0', U256_DIGITS);
+        for (; u; u /= 10)
+            out[--i] = (Py_UCS1)('0' + u % 10);
+        return text;
+    }
+    if (overflow < 0 || PyObject_RichCompareBool(v, MAX_U256, Py_LE) != 1)
+        return NULL; /* negative, above 2**256-1, or an error (left set) */
+    if ((digits = PyObject_Str(v)) == NULL)
+        return NULL;
+    n = PyUnicode_GET_LENGTH(digits);
+    if ((text = PyUnicode_New(U256_DIGITS, 127)) != NULL) {
+        memset(PyUnicode_1BYTE_DATA(text), '0', (size_t)(U256_DIGITS - n));
+        memcpy(PyUnicode_1BYTE_DATA(text) + U256_DIGITS - n, PyUnicode_1BYTE_DATA(digits), (size_t)n);
+    }
+    Py_DECREF(digits);
+    return text;
+}
+
+PyDoc_STRVAR(record_rows_doc,
+"record_rows(records, names, wide) -> list | None\n\n"
+"ledger.db.store._FastSql.rows on SQLite: a tuple of each record's attributes `names` (a tuple of\n"
+"str), those where `wide` (a tuple of bools) is true as uint256 text. None to decline.");
+
+static PyObject *
+sp_record_rows(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *records, *names, *wide, *iter, *record, *out, *row = NULL, *value;
+    Py_ssize_t width, c;
+    if (!PyArg_ParseTuple(args, "OO!O!", &records, &PyTuple_Type, &names, &PyTuple_Type, &wide))
+        return NULL;
+    if ((width = PyTuple_GET_SIZE(names)) != PyTuple_GET_SIZE(wide))
+        Py_RETURN_NONE;
+    if ((out = PyList_New(0)) == NULL)
+        return NULL;
+    if ((iter = PyObject_GetIter(records)) == NULL) {
+        Py_DECREF(out);
+        return NULL;
+    }
+    while ((record = PyIter_Next(iter)) != NULL) {
+        row = PyTuple_New(width);
+        for (c = 0; row != NULL && c < width; c++) {
+            value = PyObject_GetAttr(record, PyTuple_GET_ITEM(names, c));
+            if (value != NULL && PyTuple_GET_ITEM(wide, c) == Py_True) {
+                PyObject *text = u256_text(value);
+                Py_DECREF(value);
+                value = text;
+            }
+            if (value == NULL)
+                Py_CLEAR(row);
+            else
+                PyTuple_SET_ITEM(row, c, value);
+        }
+        Py_DECREF(record);
+        if (row == NULL || PyList_Append(out, row) < 0)
+            break;
+        Py_CLEAR(row);
+    }
+    Py_DECREF(iter);
+    if (row != NULL || PyErr_Occurred()) { /* an error */
+        Py_XDECREF(row);
+        Py_DECREF(out);
+        return NULL;
+    }
+    if (record != NULL) { /* declined */
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    return out;
+}
+
+PyDoc_STRVAR(entry_rows_doc,
+"entry_rows(entries, final_block, texts, entry_type, u256_text) -> list | None\n\n"
+"ledger.db.store.entry_rows: the ledger_entries row of each entry (exact `entry_type` tuples),\n"
+"final when its block is at most `final_block`, with its public text from `texts`; the amount as\n"
+"uint256 text when `u256_text` is true. None to decline.");
+
+/* the ledger_entries columns (ledger/db/schema.py) as LedgerEntry fields (ledger/records.py);
+ * -1: kind as a plain int, -2: final, -3: the public text */
+#define ENTRY_ROW_WIDTH 14
+static const int ENTRY_ROW_FIELD[ENTRY_ROW_WIDTH] = {0, -1, 2, 3, 4, 5, 6, 7, 8, 11, 9, 10, -2, -3};
+
+static PyObject *
+sp_entry_rows(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *entries, *final_block, *texts, *entry_type, *out, *row, *value;
+    int u256, c;
+    Py_ssize_t i, n;
+    if (!PyArg_ParseTuple(args, "O!OO!Op", &PyList_Type, &entries, &final_block, &PyList_Type, &texts, &entry_type,
+                          &u256))
+        return NULL;
+    n = PyList_GET_SIZE(entries);
+    if (PyList_GET_SIZE(texts) != n)
+        Py_RETURN_NONE;
+    for (i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(entries, i);
+        if ((PyObject *)Py_TYPE(e) != entry_type || PyTuple_GET_SIZE(e) < 12)
+            Py_RETURN_NONE;
+    }
+    if ((out = PyList_New(n)) == NULL)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        PyObject *e = PyList_GET_ITEM(entries, i);
+        if ((row = PyTuple_New(ENTRY_ROW_WIDTH)) == NULL)
+            goto error;
+        PyList_SET_ITEM(out, i, row);
+        for (c = 0; c < ENTRY_ROW_WIDTH; c++) {
+            int field = ENTRY_ROW_FIELD[c], le;
+            switch (field) {
+            case -1:
+                value = PyNumber_Index(PyTuple_GET_ITEM(e, 1));
+                break;
+            case -2:
+                if ((le = PyObject_RichCompareBool(PyTuple_GET_ITEM(e, 7), final_block, Py_LE)) < 0)
+                    goto error;
+                value = Py_NewRef(le ? Py_True : Py_False);
+                break;
+            case -3:
+                value = Py_NewRef(PyList_GET_ITEM(texts, i));
+                break;
+            default:
+                value = PyTuple_GET_ITEM(e, field);
+                value = field == 4 && u256 ? u256_text(value) : Py_NewRef(value);
+            }
+            if (value == NULL) {
+                if (PyErr_Occurred())
+                    goto error;
+                Py_DECREF(out);
+                Py_RETURN_NONE;
+            }
+            PyTuple_SET_ITEM(row, c, value);
+        }
+    }
+    return out;
+error:
+    Py_DECREF(out); /* its slots not filled yet are NULL */
+    return NULL;
+}
+
 /* ------------------------------------------------------------------------------ the module */
 
 static PyMethodDef methods[] = {
@@ -2533,6 +2701,8 @@ static PyMethodDef methods[] = {
     {"decode_logs_answer", sp_decode_logs_answer, METH_VARARGS, decode_logs_answer_doc},
     {"verify_chain", sp_verify_chain, METH_VARARGS, verify_chain_doc},
     {"entry_jsons", sp_entry_jsons, METH_VARARGS, entry_jsons_doc},
+    {"record_rows", sp_record_rows, METH_VARARGS, record_rows_doc},
+    {"entry_rows", sp_entry_rows, METH_VARARGS, entry_rows_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -2589,6 +2759,9 @@ PyInit__speedups(void)
             || intern(&S_LOG_INDEX, "logIndex") < 0 || intern(&S_BLOCK_TIMESTAMP, "blockTimestamp") < 0)
             return NULL;
     }
+    if (MAX_U256 == NULL && (MAX_U256 = PyLong_FromString(
+            "115792089237316195423570985008687907853269984665640564039457584007913129639935", NULL, 10)) == NULL)
+        return NULL;
     if (S_REDUCE == NULL) {
         for (c = 0; c < ENTRY_FIELDS; c++)
             if (intern(&S_ENTRY_FIELD[c], ENTRY_FIELD_NAMES[c]) < 0)

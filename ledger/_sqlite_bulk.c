@@ -2,6 +2,7 @@
  * with the GIL released for the whole run.
  *
  *   insert_many(connection, sql, rows) -> bool
+ *   commit_steps(connection, [(sql, rows) | (sql, rows, changes), ...]) -> bool
  *   filename(connection) -> str | None
  *
  * sqlite3.Connection.executemany releases and takes back the GIL around every row's step, and
@@ -20,6 +21,13 @@
  * as the sqlite3 module would for an INSERT): if any row fails it rolls back to the savepoint and
  * returns False, having changed nothing, so the caller runs the same rows through executemany and
  * gets the driver's own error. True means every row was stored.
+ *
+ * commit_steps is a whole write transaction in one call (the indexer's batch: its rows, block
+ * hashes and checkpoint), so the GIL is given up and taken back once per batch, not once per
+ * statement. It needs a connection with no transaction open, opens one (BEGIN IMMEDIATE), runs
+ * each step's statement over its rows, checks the steps that say how many rows they must change
+ * (a checkpoint update guarded by the checkpoint it expects) and commits. On anything else it rolls
+ * back and returns False, having changed nothing, and the caller writes the batch the ordinary way.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -47,6 +55,7 @@ static struct {
     int (*get_autocommit)(sqlite3 *);
     int (*bind_parameter_count)(sqlite3_stmt *);
     const char *(*db_filename)(sqlite3 *, const char *);
+    int (*changes)(sqlite3 *);
 } api;
 
 static int api_ready = 0; /* 1: every function found; -1: not available */
@@ -76,6 +85,7 @@ load_api(void)
     FIND(get_autocommit, "sqlite3_get_autocommit")
     FIND(bind_parameter_count, "sqlite3_bind_parameter_count")
     FIND(db_filename, "sqlite3_db_filename")
+    FIND(changes, "sqlite3_changes")
 #undef FIND
     api_ready = 1;
     return api_ready;
@@ -150,9 +160,10 @@ convert(PyObject *rows, Py_ssize_t count, Py_ssize_t width, Value *values)
     return 0;
 }
 
-/* Prepare, bind and step every row; runs without the GIL. SQLITE_OK when all were stored. */
+/* Prepare, bind and step every row, adding the rows each step changed to `*changed` (when not
+ * NULL); runs without the GIL. SQLITE_OK when all were stored. */
 static int
-run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Value *values)
+run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Value *values, int64_t *changed)
 {
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
@@ -176,6 +187,8 @@ run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Valu
         }
         rc = api.step(stmt);
         rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        if (changed != NULL && rc == SQLITE_OK)
+            *changed += api.changes(db);
         api.reset(stmt);
     }
     api.finalize(stmt);
@@ -218,7 +231,7 @@ insert_many(PyObject *self, PyObject *args)
     if (rc == SQLITE_OK)
         rc = api.exec(db, "SAVEPOINT crowdledger_bulk", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
-        rc = run(db, sql, count, width, values);
+        rc = run(db, sql, count, width, values, NULL);
         if (rc != SQLITE_OK)
             api.exec(db, "ROLLBACK TO crowdledger_bulk", NULL, NULL, NULL);
         api.exec(db, "RELEASE crowdledger_bulk", NULL, NULL, NULL);
@@ -227,6 +240,92 @@ insert_many(PyObject *self, PyObject *args)
     Py_DECREF(rows);
     PyMem_Free(values);
     return PyBool_FromLong(rc == SQLITE_OK);
+}
+
+typedef struct {
+    const char *sql;
+    Py_ssize_t count, width;
+    Value *values;
+    long long changes; /* the rows the step must change, or -1 */
+} Step;
+
+/* One step of commit_steps as C values: 0, 1 to decline, -1 with a Python error. */
+static int
+convert_step(PyObject *step, Step *out)
+{
+    PyObject *rows, *first;
+    Py_ssize_t size;
+    out->changes = -1;
+    if (!PyTuple_CheckExact(step) || (size = PyTuple_GET_SIZE(step)) < 2 || size > 3
+        || !PyUnicode_CheckExact(PyTuple_GET_ITEM(step, 0)) || !PyList_CheckExact(PyTuple_GET_ITEM(step, 1)))
+        return 1;
+    if ((out->sql = PyUnicode_AsUTF8(PyTuple_GET_ITEM(step, 0))) == NULL)
+        return -1;
+    if (size == 3) {
+        if (!PyLong_CheckExact(PyTuple_GET_ITEM(step, 2)))
+            return 1;
+        out->changes = PyLong_AsLongLong(PyTuple_GET_ITEM(step, 2));
+        if (out->changes == -1 && PyErr_Occurred())
+            return -1;
+    }
+    rows = PyTuple_GET_ITEM(step, 1);
+    if ((out->count = PyList_GET_SIZE(rows)) == 0)
+        return out->changes > 0; /* no row changes nothing */
+    first = PyList_GET_ITEM(rows, 0);
+    if (!PyTuple_CheckExact(first))
+        return 1;
+    out->width = PyTuple_GET_SIZE(first);
+    if (out->width > 0 && (size_t)out->count > PY_SSIZE_T_MAX / sizeof(Value) / (size_t)out->width)
+        return 1;
+    if ((out->values = PyMem_Malloc(sizeof(Value) * (size_t)(out->count * out->width) + 1)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return convert(rows, out->count, out->width, out->values);
+}
+
+static PyObject *
+commit_steps(PyObject *self, PyObject *args)
+{
+    PyObject *connection, *steps;
+    sqlite3 *db;
+    Step *plan;
+    Py_ssize_t n, i;
+    int rc = SQLITE_OK, declined = 0;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OO!", &connection, &PyList_Type, &steps))
+        return NULL;
+    if ((db = handle_of(connection)) == NULL || !api.get_autocommit(db))
+        Py_RETURN_FALSE; /* not ours to use, or a transaction is already open */
+    n = PyList_GET_SIZE(steps);
+    if ((plan = PyMem_Calloc((size_t)n + 1, sizeof(Step))) == NULL)
+        return PyErr_NoMemory();
+    for (i = 0; i < n && declined == 0; i++)
+        declined = convert_step(PyList_GET_ITEM(steps, i), &plan[i]);
+    if (declined == 0) {
+        Py_INCREF(steps); /* its strings' UTF-8 is bound as is */
+        Py_BEGIN_ALLOW_THREADS
+        rc = api.exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        for (i = 0; i < n && rc == SQLITE_OK; i++) {
+            int64_t changed = 0;
+            if (plan[i].count > 0)
+                rc = run(db, plan[i].sql, plan[i].count, plan[i].width, plan[i].values, &changed);
+            if (rc == SQLITE_OK && plan[i].changes >= 0 && changed != plan[i].changes)
+                rc = -1;
+        }
+        if (rc == SQLITE_OK)
+            rc = api.exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK && !api.get_autocommit(db))
+            api.exec(db, "ROLLBACK", NULL, NULL, NULL);
+        Py_END_ALLOW_THREADS
+        Py_DECREF(steps);
+    }
+    for (i = 0; i < n; i++)
+        PyMem_Free(plan[i].values);
+    PyMem_Free(plan);
+    if (declined < 0)
+        return NULL;
+    return PyBool_FromLong(declined == 0 && rc == SQLITE_OK);
 }
 
 static PyObject *
@@ -244,6 +343,10 @@ static PyMethodDef methods[] = {
     {"insert_many", insert_many, METH_VARARGS,
      PyDoc_STR("insert_many(connection, sql, rows) -> bool: run one INSERT over every row with the GIL released "
                "(False, nothing changed: use executemany)")},
+    {"commit_steps", commit_steps, METH_VARARGS,
+     PyDoc_STR("commit_steps(connection, steps) -> bool: run each (sql, rows[, changes]) step over its rows in one "
+               "transaction of its own, with the GIL released, and commit (False, nothing changed: a transaction was "
+               "open, a value it does not take, an SQLite error, or a step that changed other than `changes` rows)")},
     {"filename", filename, METH_O,
      PyDoc_STR("filename(connection) -> str | None: the main database file of the connection's SQLite handle")},
     {NULL, NULL, 0, NULL},

@@ -18,6 +18,10 @@ the Python reference code, so results, findings and error messages are the same 
 - `verify_chain(head, length, entries, start, entry_type)`: ledger.chain.HashChain.append_many
 - `entry_jsons(entries, kind_names) -> list`: ledger.public.entry_jsons (the stored public JSON
   text of each entry, None where the entry is not of the common shape)
+- `record_rows(records, names, wide) -> list | None`: ledger.db.store._FastSql.rows on SQLite (a
+  batch's projection rows, uint256 values as 78-digit text)
+- `entry_rows(entries, final_block, texts, entry_type, u256_text) -> list | None`:
+  ledger.db.store.entry_rows (a batch's ledger_entries rows)
 """
 
 from __future__ import annotations
@@ -44,3 +48,5 @@ decode_logs: Any = getattr(_module, "decode_logs", None)
 decode_logs_answer: Any = getattr(_module, "decode_logs_answer", None)
 verify_chain: Any = getattr(_module, "verify_chain", None)
 entry_jsons: Any = getattr(_module, "entry_jsons", None)
+record_rows: Any = getattr(_module, "record_rows", None)
+entry_rows: Any = getattr(_module, "entry_rows", None)

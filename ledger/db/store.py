@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from ledger.db.bulk import execute_many
+from ledger import native
+from ledger.db.bulk import Step, commit_steps, execute_many
 from ledger.db.schema import (
     blocks,
     campaigns,
@@ -97,6 +98,7 @@ _TRANCHE_FIELDS = [f.name for f in fields(TrancheRelease)]
 _VOTE_FIELDS = [f.name for f in fields(Vote)]
 _DISCLOSURE_FIELDS = [f.name for f in fields(Disclosure)]
 _ENTRY_FIELDS = [c.name for c in ledger_entries.columns]
+_STATE_FIELDS = [f.name for f in fields(SyncState)]
 # which fields of each record are uint256 (converted per dialect on the fast path)
 _U256 = {"amount", "goal", "max_per_backer", "pledged", "claimed_amount", "claim_fee", "refunded_total", "balance",
          "pledged_total", "unpledged_total", "accrued_total", "withdrawn_total",
@@ -104,6 +106,8 @@ _U256 = {"amount", "goal", "max_per_backer", "pledged", "claimed_amount", "claim
          "released_gross", "released_paid", "released_fees", "approve_weight", "reject_weight", "abort_remaining",
          "refunded", "unrefunded_weight", "dust", "gross", "fee", "weight"}
 _MILESTONE_BOOLS = {"vote_pending", "aborted"}
+# the kinds whose entries change the position (campaign, account)
+_POSITION_KINDS = frozenset({Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED, Kind.VOTED})
 
 
 class _FastSql:
@@ -125,6 +129,13 @@ class _FastSql:
         self.select_milestones = f"SELECT {', '.join(_MILESTONE_FIELDS)} FROM milestones WHERE campaign_id IN "
         self.select_campaigns = f"SELECT {', '.join(_CAMPAIGN_FIELDS)} FROM campaigns WHERE campaign_id IN "
         self.select_positions = f"SELECT {', '.join(_POSITION_FIELDS)} FROM positions WHERE campaign_id = {mark} AND backer IN "
+        self.upsert_blocks = self._upsert("blocks", ["number", "hash"], ["number"], mark)
+        self.mark_final = (f"UPDATE ledger_entries SET final = TRUE "
+                           f"WHERE block_number > {mark} AND block_number <= {mark} AND final = FALSE")
+        self.prune_blocks = f"DELETE FROM blocks WHERE number < (SELECT max(number) FROM blocks WHERE number <= {mark})"
+        assignments = ", ".join(f"{name} = {mark}" for name in _STATE_FIELDS)
+        self.update_sync_state = (f"UPDATE sync_state SET {assignments} WHERE id = 1 "
+                                  f"AND last_seq = {mark} AND last_block = {mark} AND final_block = {mark}")
         self.mark = mark
 
     @staticmethod
@@ -138,9 +149,13 @@ class _FastSql:
     def rows(self, records: Iterable[Any], names: list[str]) -> list[tuple[Any, ...]]:
         """Parameter tuples for `records`, uint256 fields encoded for the dialect."""
         getter = attrgetter(*names)
-        wide = [i for i, n in enumerate(names) if n in _U256]
         if self.to_u256 is int:  # PostgreSQL: NUMERIC takes the ints as they are
             return [getter(record) for record in records]
+        if native.available and native.record_rows is not None:
+            built = native.record_rows(records, tuple(names), tuple(n in _U256 for n in names))
+            if built is not None:
+                return built
+        wide = [i for i, n in enumerate(names) if n in _U256]
         # SQLite: to_sqlite_u256 inlined (a hot path: a backfill encodes ~5 values per entry)
         zero, digits, top = "0" * U256_DIGITS, U256_DIGITS, MAX_U256
         out = []
@@ -167,6 +182,11 @@ def entry_rows(
     """ledger_entries rows (its columns' order) of `entries`, final up to `final_block`, with their
     public texts; `to_u256` encodes the amount for the dialect (the indexer's batches, the bench's
     bulk load)."""
+    if native.available and native.entry_rows is not None and to_u256 in (int, to_sqlite_u256):
+        entries = entries if isinstance(entries, list) else list(entries)
+        built = native.entry_rows(entries, final_block, entry_jsons(entries), LedgerEntry, to_u256 is to_sqlite_u256)
+        if built is not None:
+            return built
     return [
         (e.seq, int(e.kind), e.campaign_id, e.account, to_u256(e.amount), e.detail, e.head, e.block_number,
          e.block_hash, e.block_timestamp, e.tx_hash, e.log_index, e.block_number <= final_block, text)
@@ -260,6 +280,8 @@ class LedgerStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._sql = _FastSql(self.dialect)
+        # the checkpoint this store wrote last, as far as it knows (see _commit_steps)
+        self._checkpoint_written: SyncState | None = None
 
     # ----------------------------------------------------------------- checkpoint
 
@@ -277,9 +299,11 @@ class LedgerStore:
     def init_sync_state(self, state: SyncState) -> None:
         with self._begin() as conn:
             conn.execute(sync_state.insert().values(id=1, **asdict(state)))
+        self._checkpoint_written = state
 
     def _write_sync_state(self, conn: Connection, state: SyncState) -> None:
         conn.execute(update(sync_state).where(sync_state.c.id == 1).values(**asdict(state)))
+        self._checkpoint_written = state  # if the transaction fails, _commit_steps' guard notices
 
     # ----------------------------------------------------------------- batches
 
@@ -294,15 +318,17 @@ class LedgerStore:
         sql = self._sql
         state = Projections()
         known = cache if cache is not None else Projections()
-        if conn is None and not known.complete:
+        if known.complete:
+            return self._projections_in_cache(entries, known)
+        if conn is None:
             raise ValueError("load_projections reads the database unless the cache is complete: pass a connection")
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
         backers_by_campaign: dict[int, set[str]] = {}
         for e in entries:
-            if e.kind in (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED, Kind.VOTED):
+            if e.kind in _POSITION_KINDS:
                 backers_by_campaign.setdefault(e.campaign_id, set()).add(e.account)
         u256 = [n in _U256 for n in _CAMPAIGN_FIELDS]
-        missing = [] if known.complete else [c for c in campaign_ids if c not in known.campaigns]
+        missing = [c for c in campaign_ids if c not in known.campaigns]
         for chunk in _chunks(missing):
             query = sql.select_campaigns + sql.placeholders(len(chunk))
             for row in conn.exec_driver_sql(query, tuple(chunk)):
@@ -313,7 +339,7 @@ class LedgerStore:
                 state.campaigns[campaign_id] = known.campaigns[campaign_id]
         positions = known.positions
         for campaign_id, backers in backers_by_campaign.items():
-            unknown = [] if known.complete else sorted(b for b in backers if (campaign_id, b) not in positions)
+            unknown = sorted(b for b in backers if (campaign_id, b) not in positions)
             for chunk in _chunks(unknown):
                 query = sql.select_positions + sql.placeholders(len(chunk))
                 for row in conn.exec_driver_sql(query, (campaign_id, *chunk)):
@@ -326,19 +352,40 @@ class LedgerStore:
                 if position is None:  # a new position: created here so the cache holds it too
                     position = positions[(campaign_id, backer)] = Position(campaign_id=campaign_id, backer=backer)
                 state.positions[(campaign_id, backer)] = position
-        for row in () if known.complete else conn.execute(select(fee_accounts)):
+        for row in conn.execute(select(fee_accounts)):
             if row.token not in known.fees:
                 known.fees[row.token] = FeeAccount(row.token, row.accrued_total, row.withdrawn_total)
         state.fees = known.fees  # every fee account (there are few); ones the batch creates reach the cache
         # milestone campaigns: their plan and progress (plain campaigns need no query)
         wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
-        unknown_milestones = [] if known.complete else [c for c in wanted if c not in known.milestones]
+        unknown_milestones = [c for c in wanted if c not in known.milestones]
         for chunk in _chunks(unknown_milestones):
             for row in conn.exec_driver_sql(sql.select_milestones + sql.placeholders(len(chunk)), tuple(chunk)):
                 known.milestones[row[0]] = milestones_from_row(row)
         for campaign_id in wanted:
             if campaign_id in known.milestones:
                 state.milestones[campaign_id] = known.milestones[campaign_id]
+        return state
+
+    @staticmethod
+    def _projections_in_cache(entries: Sequence[LedgerEntry], cache: Projections) -> Projections:
+        """load_projections with a complete cache: the records `entries` change, all in the cache
+        (new positions are added to it); one pass, nothing read."""
+        state = Projections()
+        campaigns = cache.campaigns
+        for campaign_id in sorted({e.campaign_id for e in entries}):
+            if campaign_id and campaign_id in campaigns:
+                state.campaigns[campaign_id] = campaigns[campaign_id]
+        positions = cache.positions
+        for key in {(e.campaign_id, e.account) for e in entries if e.kind in _POSITION_KINDS}:
+            position = positions.get(key)
+            if position is None:  # a new position: created here so the cache holds it too
+                position = positions[key] = Position(campaign_id=key[0], backer=key[1])
+            state.positions[key] = position
+        state.fees = cache.fees
+        for campaign_id, campaign in state.campaigns.items():
+            if campaign.milestone and campaign_id in cache.milestones:
+                state.milestones[campaign_id] = cache.milestones[campaign_id]
         return state
 
     def commit_batch(
@@ -396,6 +443,8 @@ class LedgerStore:
         """The second half of `commit_batch`: one transaction that stores the prepared rows, the
         block hashes and the checkpoint, marks entries final up to the checkpoint's final block
         and prunes the block hashes below it."""
+        if self._commit_steps(batch):
+            return
         state = batch.state
         with self._begin() as conn:
             previous = self.read_sync_state(conn)
@@ -418,6 +467,28 @@ class LedgerStore:
                 if anchor is not None:
                     conn.execute(delete(blocks).where(blocks.c.number < anchor))
             self._write_sync_state(conn, state)
+
+    def _commit_steps(self, batch: PreparedBatch) -> bool:
+        """write_batch as one call into C on SQLite (ledger/db/bulk.py commit_steps), given the
+        checkpoint this store wrote last: the checkpoint update is guarded by it, so if the stored
+        one is another, nothing is written and write_batch reads it and goes the ordinary way.
+        True when the batch was committed."""
+        previous, state, sql = self._checkpoint_written, batch.state, self._sql
+        if previous is None or self.dialect != "sqlite":
+            return False
+        steps: list[Step] = list(batch.writes)
+        if batch.block_hashes:
+            steps.append((sql.upsert_blocks, sorted(batch.block_hashes.items())))
+        if state.final_block > previous.final_block:
+            steps.append((sql.mark_final, [(previous.final_block, state.final_block)]))
+            steps.append((sql.prune_blocks, [(state.final_block,)]))
+        values = tuple(getattr(state, name) for name in _STATE_FIELDS)
+        expected = (previous.last_seq, previous.last_block, previous.final_block)
+        steps.append((sql.update_sync_state, [values + expected], 1))
+        if not commit_steps(self.engine, steps):
+            return False
+        self._checkpoint_written = state
+        return True
 
     def _upsert_projections(self, conn: Connection, projections: Projections) -> None:
         for statement, rows in self._projection_writes(projections):

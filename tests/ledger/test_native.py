@@ -739,3 +739,106 @@ def test_real_logs_decode_and_chain_the_same(history: Any) -> None:
     for name, edited in _edits(lines).items():
         with_c_run, python_run, _ = replay_both_ways(b"".join(edited), expect_head=head, genesis=genesis)
         assert with_c_run == python_run, name
+
+
+# ----------------------------------------------------------------------------- batch rows
+
+U256_EDGES = [0, 1, 7, 2**63 - 1, 2**63, 2**64 - 1, 2**64, 10**30, 2**256 - 1]
+
+
+def batch_entries() -> list[LedgerEntry]:
+    """Entries of every shape entry_rows meets: kinds as IntEnum and as int, blocks either side of
+    the final block, amounts across the uint256 range, a block time and none."""
+    entries = []
+    for i, amount in enumerate(U256_EDGES * 2):
+        kind = Kind.PLEDGED if i % 3 else int(Kind.UNPLEDGED)
+        entries.append(LedgerEntry(
+            seq=i + 1, kind=kind, campaign_id=i % 4 + 1, account="0x" + f"{i:02x}" * 20, amount=amount,
+            detail="0x" + f"{i:02x}" * 32, head="0x" + f"{i + 100:02x}" * 32, block_number=90 + i,
+            block_hash="0x" + f"{i + 50:02x}" * 32, tx_hash="0x" + f"{i + 60:02x}" * 32, log_index=i % 5,
+            block_timestamp=None if i % 4 == 0 else 1_700_000_000 + i,
+        ))
+    return entries
+
+
+@needs_native
+@pytest.mark.parametrize("to_u256", ["sqlite", "postgresql"])
+def test_entry_rows_are_the_same_both_ways(to_u256: str) -> None:
+    from ledger.db.store import entry_rows
+    from ledger.db.types import to_sqlite_u256
+
+    encode = to_sqlite_u256 if to_u256 == "sqlite" else int
+    entries = batch_entries()
+    with native_path(True):
+        fast = entry_rows(entries, 100, encode)
+    with native_path(False):
+        reference = entry_rows(entries, 100, encode)
+    assert native.entry_rows(entries, 100, [r[-1] for r in reference], LedgerEntry, encode is to_sqlite_u256) == fast
+    assert fast == reference
+    assert [[type(v) for v in row] for row in fast] == [[type(v) for v in row] for row in reference]
+    assert {row[12] for row in fast} == {True, False}  # blocks either side of the final block
+
+
+@needs_native
+@pytest.mark.parametrize("amount", [-1, 2**256, None, "12"], ids=["negative", "too-wide", "none", "str"])
+def test_entry_rows_leave_what_they_do_not_take_to_python(amount: Any) -> None:
+    from ledger.db.store import entry_rows
+    from ledger.db.types import to_sqlite_u256
+
+    entries = batch_entries()
+    entries[3] = entries[3]._replace(amount=amount)
+    assert native.entry_rows(entries, 100, [""] * len(entries), LedgerEntry, True) is None
+    with native_path(True):
+        fast = outcome(lambda: entry_rows(entries, 100, to_sqlite_u256))
+    with native_path(False):
+        reference = outcome(lambda: entry_rows(entries, 100, to_sqlite_u256))
+    assert fast == reference and fast[0] == "raised"
+
+
+@needs_native
+def test_projection_rows_are_the_same_both_ways() -> None:
+    from dataclasses import fields
+
+    from ledger.db.store import _U256, _FastSql
+    from ledger.records import Campaign, Position
+
+    positions = [
+        Position(campaign_id=i + 1, backer="0x" + f"{i:02x}" * 20, balance=amount, pledged_total=U256_EDGES[-1 - i],
+                 unpledged_total=amount, refunded_total=0, first_seq=i, last_seq=i + 1)
+        for i, amount in enumerate(U256_EDGES)
+    ]
+    campaign = Campaign(
+        campaign_id=1, creator="0x" + "ab" * 20, token=ETH, goal=2**200, deadline=1_800_000_000,
+        max_per_backer=0, keep_it_all=True, fee_bps=250, metadata_hash="0x" + "00" * 32, created_seq=1,
+        created_block=5, created_timestamp=None, last_seq=9, pledged=10**18,
+    )
+    sql = _FastSql("sqlite")
+    for records in ({p.backer: p for p in positions}.values(), [campaign]):
+        names = [f.name for f in fields(next(iter(records)))]
+        with native_path(True):
+            fast = sql.rows(records, names)
+        with native_path(False):
+            reference = sql.rows(records, names)
+        assert native.record_rows(records, tuple(names), tuple(n in _U256 for n in names)) == fast  # not declined
+        assert fast == reference
+        assert [[type(v) for v in row] for row in fast] == [[type(v) for v in row] for row in reference]
+
+
+@needs_native
+@pytest.mark.parametrize("balance", [-1, 2**256, None], ids=["negative", "too-wide", "none"])
+def test_projection_rows_leave_what_they_do_not_take_to_python(balance: Any) -> None:
+    from dataclasses import fields
+
+    from ledger.db.store import _FastSql
+    from ledger.records import Position
+
+    records = [Position(campaign_id=1, backer="0x" + "01" * 20), Position(campaign_id=2, backer="0x" + "02" * 20)]
+    records[1].balance = balance
+    names = [f.name for f in fields(Position)]
+    assert native.record_rows(records, tuple(names), tuple(n == "balance" for n in names)) is None
+    sql = _FastSql("sqlite")
+    with native_path(True):
+        fast = outcome(lambda: sql.rows(records, names))
+    with native_path(False):
+        reference = outcome(lambda: sql.rows(records, names))
+    assert fast == reference and fast[0] == "raised"

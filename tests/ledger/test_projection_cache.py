@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import ledger.indexer as indexer_module
+from ledger.db import bulk
 from ledger.db.engine import open_database
 from ledger.db.schema import (
     campaigns,
@@ -82,3 +83,40 @@ def test_a_failed_commit_empties_the_cache_and_ends_its_completeness(history: Es
         target.commit_batch(first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache)
     assert not cache.complete
     assert not cache.campaigns and not cache.positions
+
+
+def test_a_checkpoint_written_by_another_store_sends_the_batch_the_ordinary_way(
+    history: EscrowChain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite a batch is one call into C whose checkpoint update is guarded by the checkpoint
+    the store wrote last; when another store wrote one since, the guard misses, nothing is written
+    by C, and the batch goes through SQLAlchemy: the database ends exactly like the source."""
+    source = backfill(history, f"sqlite:///{tmp_path / 'source.db'}")
+    entries = list(source.iter_entries())
+    state = source.read_sync_state()
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    one, two = LedgerStore(open_database(url)), LedgerStore(open_database(url))
+    one.init_sync_state(replace(state, last_block=state.start_block - 1, last_seq=0, last_block_hash=None,
+                                final_block=state.start_block - 1))
+    answers: list[bool] = []
+    commit_steps = bulk._sqlite_bulk.commit_steps
+
+    def counted(*args):
+        answers.append(commit_steps(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(bulk._sqlite_bulk, "commit_steps", counted)
+    third = len(entries) // 3
+    for store, batch in ((one, entries[:third]), (two, entries[third : 2 * third]), (one, entries[2 * third :])):
+        last = batch[-1]
+        store.commit_batch(batch, replace(state, last_seq=last.seq, last_head=last.head, last_block=last.block_number),
+                           [(last.block_number, last.block_hash)])
+    # one: C, committed; two: knows no checkpoint yet, the ordinary way; one again: guard missed
+    assert answers == [True, False]
+    target = LedgerStore(open_database(url))
+    assert list(target.iter_entries()) == entries
+    assert projection_rows(target) == projection_rows(source)
+    assert target.read_sync_state() == replace(state, last_block=entries[-1].block_number)
+    # the final block moved with the first batch only, which pruned the hashes below its own
+    ends = (entries[third - 1], entries[2 * third - 1], entries[-1])
+    assert sorted(target.stored_blocks()) == [(e.block_number, e.block_hash) for e in ends]

@@ -127,3 +127,47 @@ def test_without_speedups_or_on_another_connection_nothing_runs_in_c(engine, mon
     closed = sqlite3.connect(":memory:")
     closed.close()
     assert bulk._sqlite_bulk.insert_many(closed, INSERT, ROWS[:1]) is False
+
+
+# ------------------------------------------------------------------ commit_steps: a whole transaction
+
+GUARD = "UPDATE t SET b = ? WHERE a = ?"  # the guarded step: must change exactly one row
+
+
+def test_commit_steps_commits_every_step_at_once(engine) -> None:
+    steps = [(INSERT, ROWS[:100]), ("DELETE FROM t WHERE a > ?", [(90,)]), ("UPDATE t SET c = NULL", [()]),
+             (GUARD, [("guarded", 1)], 1), (INSERT, [])]
+    assert bulk.commit_steps(engine, steps) is True
+    reference = [(a, "guarded" if a == 1 else b, None, "null") for a, b, _ in ROWS[:90]]
+    assert stored(engine) == reference
+    with engine.connect() as conn:  # committed, and the pooled connection is left with no transaction
+        assert not conn.connection.driver_connection.in_transaction
+
+
+@pytest.mark.parametrize(
+    "bad_step",
+    [(GUARD, [("x", 999)], 1), (INSERT, [(1, "again", None)]), ("UPDATE nowhere SET a = 1", [()]),
+     (INSERT, [(5000, b"bytes", None)]), (INSERT, [(5000, "x")]), [INSERT, [(5000, "x", None)]], (GUARD, [], 1)],
+    ids=["guard-misses", "unique", "no-table", "bytes", "short-row", "list-step", "guard-without-rows"],
+)
+def test_commit_steps_changes_nothing_when_a_step_fails_or_is_declined(engine, bad_step) -> None:
+    assert bulk.commit_steps(engine, [(INSERT, ROWS[:3])]) is True
+    before = stored(engine)
+    assert bulk.commit_steps(engine, [(INSERT, ROWS[3:50]), (GUARD, [("changed", 2)], 1), bad_step]) is False
+    assert stored(engine) == before
+    assert bulk.commit_steps(engine, [(GUARD, [("works on", 2)], 1)]) is True  # the connection works on
+    assert stored(engine)[1][1] == "works on"
+
+
+def test_commit_steps_needs_its_own_transaction_and_sqlite(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = sqlite3.connect(":memory:")
+    raw.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT, c REAL)")
+    raw.execute("INSERT INTO t VALUES (1, 'open', NULL)")  # the sqlite3 module opened a transaction
+    assert raw.in_transaction
+    assert bulk._sqlite_bulk.commit_steps(raw, [(INSERT, ROWS[1:2])]) is False
+    raw.rollback()
+    assert raw.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert bulk._sqlite_bulk.commit_steps(object(), [(INSERT, ROWS[1:2])]) is False
+    monkeypatch.setattr(native, "available", False)
+    assert bulk.commit_steps(engine, [(INSERT, ROWS[:1])]) is False
+    assert stored(engine) == []
