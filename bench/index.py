@@ -158,10 +158,11 @@ def measure_backfill(url: str, db_url: str, address: str, start: int, total: int
     marks = [total // 4, total // 2, 3 * total // 4]
     stop = threading.Event()
 
-    def sample() -> None:
+    progress = Progress(quiet=True)
+
+    def sample() -> None:  # reads the indexer's own count, not the database: a query every 50 ms cost ~10%
         while not stop.wait(0.05):
-            state = store.read_sync_state()
-            done = state.last_seq if state else 0
+            done = progress.entries
             while marks and done >= marks[0]:
                 samples.append(f"{marks.pop(0):,} entries: {rss_mib():.0f} MiB")
 
@@ -169,7 +170,7 @@ def measure_backfill(url: str, db_url: str, address: str, start: int, total: int
     rss_before = rss_mib()
     sampler.start()
     with RpcClient(url) as rpc:
-        indexer = Indexer(rpc, store, address, start_block=start, finality_depth=0, progress=Progress(quiet=True))
+        indexer = Indexer(rpc, store, address, start_block=start, finality_depth=0, progress=progress)
         t = time.perf_counter()
         stored = indexer.run()
         elapsed = time.perf_counter() - t
