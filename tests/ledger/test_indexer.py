@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import signal
@@ -19,7 +20,7 @@ from ledger.db.schema import ledger_entries, positions
 from ledger.db.store import LedgerStore
 from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
 from ledger.hashing import keccak256
-from ledger.indexer import Indexer
+from ledger.indexer import Indexer, fewer_collections
 from ledger.rpc import RetryPolicy, RpcClient
 from tests.ledger.provider_proxy import ProviderProxy
 from tests.support.chain import EscrowChain
@@ -267,3 +268,15 @@ def test_ganache_compatibility(tmp_path) -> None:
         assert_db_matches_chain(store, chain)
     finally:
         chain.stop()
+
+
+def test_a_backfill_runs_the_garbage_collector_less_often_and_restores_it() -> None:
+    before = gc.get_threshold()
+    with fewer_collections(before[0] + 50_000):
+        assert gc.get_threshold() == (before[0] + 50_000, *before[1:])
+    assert gc.get_threshold() == before
+    with pytest.raises(RuntimeError), fewer_collections(before[0] + 50_000):
+        raise RuntimeError("the backfill fails")
+    assert gc.get_threshold() == before
+    with fewer_collections(1):  # a threshold already higher is kept
+        assert gc.get_threshold() == before
