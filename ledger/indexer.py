@@ -49,6 +49,9 @@ _PACE_FROM_BLOCKS = 16
 CACHED_POSITIONS = 200_000
 # The garbage collector's first threshold during a backfill (see fewer_collections)
 BACKFILL_GC_THRESHOLD = 20_000
+_gc_lock = threading.Lock()
+_gc_backfills = 0  # backfills running in this process
+_gc_saved: tuple[int, ...] | None = None  # the thresholds from before the first of them
 
 
 @contextmanager
@@ -58,13 +61,22 @@ def fewer_collections(threshold: int = BACKFILL_GC_THRESHOLD) -> Iterator[None]:
     short-lived tuples that reference counting frees, but the batches in flight kept the count of
     live new objects above the default 700, so the collector ran ~300 times per 100,000 entries
     (3 of them full collections), with the GIL held: ~0.35-0.45 s of it. It still runs, after
-    every `threshold` objects kept instead of 700, so cyclic garbage stays bounded."""
-    thresholds = gc.get_threshold()
-    gc.set_threshold(max(thresholds[0], threshold), *thresholds[1:])
+    every `threshold` objects kept instead of 700, so cyclic garbage stays bounded. Backfills that
+    overlap (two indexers in one process) restore it when the last one ends."""
+    global _gc_saved, _gc_backfills
+    with _gc_lock:
+        if _gc_backfills == 0:
+            _gc_saved = gc.get_threshold()
+        _gc_backfills += 1
+        current = gc.get_threshold()
+        gc.set_threshold(max(current[0], threshold), *current[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
+        with _gc_lock:
+            _gc_backfills -= 1
+            if _gc_backfills == 0 and _gc_saved is not None:
+                gc.set_threshold(*_gc_saved)
 
 
 def _chunks_by_block(

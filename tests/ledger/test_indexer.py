@@ -280,3 +280,10 @@ def test_a_backfill_runs_the_garbage_collector_less_often_and_restores_it() -> N
     assert gc.get_threshold() == before
     with fewer_collections(1):  # a threshold already higher is kept
         assert gc.get_threshold() == before
+    first, second = fewer_collections(before[0] + 50_000), fewer_collections(before[0] + 60_000)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # backfills that overlap: the first to end restores nothing yet
+    assert gc.get_threshold()[0] == before[0] + 60_000
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == before
