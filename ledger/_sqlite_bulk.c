@@ -195,53 +195,6 @@ run(sqlite3 *db, const char *sql, Py_ssize_t count, Py_ssize_t width, const Valu
     return rc;
 }
 
-static PyObject *
-insert_many(PyObject *self, PyObject *args)
-{
-    PyObject *connection, *rows;
-    const char *sql;
-    sqlite3 *db;
-    Py_ssize_t count, width;
-    Value *values;
-    int rc, declined;
-    (void)self;
-    if (!PyArg_ParseTuple(args, "OsO!", &connection, &sql, &PyList_Type, &rows))
-        return NULL;
-    if ((db = handle_of(connection)) == NULL)
-        Py_RETURN_FALSE;
-    count = PyList_GET_SIZE(rows);
-    if (count == 0)
-        Py_RETURN_TRUE;
-    if (!PyTuple_CheckExact(PyList_GET_ITEM(rows, 0)) || (width = PyTuple_GET_SIZE(PyList_GET_ITEM(rows, 0))) == 0)
-        Py_RETURN_FALSE;
-    if ((size_t)count > PY_SSIZE_T_MAX / sizeof(Value) / (size_t)width)
-        Py_RETURN_FALSE;
-    if ((values = PyMem_Malloc(sizeof(Value) * (size_t)(count * width))) == NULL)
-        return PyErr_NoMemory();
-    declined = convert(rows, count, width, values);
-    if (declined != 0) {
-        PyMem_Free(values);
-        if (declined < 0)
-            return NULL;
-        Py_RETURN_FALSE;
-    }
-    Py_INCREF(rows); /* its strings' UTF-8 is bound as is */
-    Py_BEGIN_ALLOW_THREADS
-    rc = api.get_autocommit(db) ? api.exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
-    if (rc == SQLITE_OK)
-        rc = api.exec(db, "SAVEPOINT crowdledger_bulk", NULL, NULL, NULL);
-    if (rc == SQLITE_OK) {
-        rc = run(db, sql, count, width, values, NULL);
-        if (rc != SQLITE_OK)
-            api.exec(db, "ROLLBACK TO crowdledger_bulk", NULL, NULL, NULL);
-        api.exec(db, "RELEASE crowdledger_bulk", NULL, NULL, NULL);
-    }
-    Py_END_ALLOW_THREADS
-    Py_DECREF(rows);
-    PyMem_Free(values);
-    return PyBool_FromLong(rc == SQLITE_OK);
-}
-
 typedef struct {
     const char *sql;
     Py_ssize_t count, width;
@@ -249,11 +202,70 @@ typedef struct {
     long long changes; /* the rows the step must change, or -1 */
 } Step;
 
+/* `rows` (a list of tuples, the width of the first) as C values in `out`: 0, 1 to decline, -1
+ * with a Python error. */
+static int
+convert_rows(PyObject *rows, Step *out)
+{
+    PyObject *first;
+    if ((out->count = PyList_GET_SIZE(rows)) == 0)
+        return 0;
+    first = PyList_GET_ITEM(rows, 0);
+    if (!PyTuple_CheckExact(first))
+        return 1;
+    out->width = PyTuple_GET_SIZE(first);
+    if (out->width > 0 && (size_t)out->count > PY_SSIZE_T_MAX / sizeof(Value) / (size_t)out->width)
+        return 1;
+    if ((out->values = PyMem_Malloc(sizeof(Value) * (size_t)(out->count * out->width) + 1)) == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return convert(rows, out->count, out->width, out->values);
+}
+
+static PyObject *
+insert_many(PyObject *self, PyObject *args)
+{
+    PyObject *connection, *rows;
+    sqlite3 *db;
+    Step plan = {NULL, 0, 0, NULL, -1};
+    int rc = SQLITE_OK, declined;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OsO!", &connection, &plan.sql, &PyList_Type, &rows))
+        return NULL;
+    if ((db = handle_of(connection)) == NULL)
+        Py_RETURN_FALSE;
+    if (PyList_GET_SIZE(rows) == 0)
+        Py_RETURN_TRUE;
+    declined = convert_rows(rows, &plan);
+    if (declined == 0 && plan.width == 0)
+        declined = 1; /* rows of no values: left to executemany */
+    if (declined == 0) {
+        Py_INCREF(rows); /* its strings' UTF-8 is bound as is */
+        Py_BEGIN_ALLOW_THREADS
+        rc = api.get_autocommit(db) ? api.exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+        if (rc == SQLITE_OK)
+            rc = api.exec(db, "SAVEPOINT crowdledger_bulk", NULL, NULL, NULL);
+        if (rc == SQLITE_OK) {
+            rc = run(db, plan.sql, plan.count, plan.width, plan.values, NULL);
+            if (rc != SQLITE_OK)
+                api.exec(db, "ROLLBACK TO crowdledger_bulk", NULL, NULL, NULL);
+            api.exec(db, "RELEASE crowdledger_bulk", NULL, NULL, NULL);
+        }
+        Py_END_ALLOW_THREADS
+        Py_DECREF(rows);
+    }
+    PyMem_Free(plan.values);
+    if (declined < 0)
+        return NULL;
+    return PyBool_FromLong(declined == 0 && rc == SQLITE_OK);
+}
+
 /* One step of commit_steps as C values: 0, 1 to decline, -1 with a Python error. */
 static int
 convert_step(PyObject *step, Step *out)
 {
-    PyObject *rows, *first;
+    PyObject *rows;
     Py_ssize_t size;
     out->changes = -1;
     if (!PyTuple_CheckExact(step) || (size = PyTuple_GET_SIZE(step)) < 2 || size > 3
@@ -269,19 +281,9 @@ convert_step(PyObject *step, Step *out)
             return -1;
     }
     rows = PyTuple_GET_ITEM(step, 1);
-    if ((out->count = PyList_GET_SIZE(rows)) == 0)
-        return out->changes > 0; /* no row changes nothing */
-    first = PyList_GET_ITEM(rows, 0);
-    if (!PyTuple_CheckExact(first))
-        return 1;
-    out->width = PyTuple_GET_SIZE(first);
-    if (out->width > 0 && (size_t)out->count > PY_SSIZE_T_MAX / sizeof(Value) / (size_t)out->width)
-        return 1;
-    if ((out->values = PyMem_Malloc(sizeof(Value) * (size_t)(out->count * out->width) + 1)) == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    return convert(rows, out->count, out->width, out->values);
+    if (PyList_GET_SIZE(rows) == 0 && out->changes > 0)
+        return 1; /* no row changes nothing */
+    return convert_rows(rows, out);
 }
 
 static PyObject *

@@ -40,7 +40,7 @@ def _handle_checked(pooled: PoolProxiedConnection) -> bool:
 
 
 def execute_many(conn: Connection, statement: str, rows: list[tuple[Any, ...]]) -> None:
-    """Run `statement` (one INSERT, driver parameter style) once per row, in one go."""
+    """Run `statement` (one INSERT, UPDATE or DELETE, driver parameter style) once per row, in one go."""
     if not rows:
         return
     if _sqlite_bulk is not None and native.available and conn.dialect.name == "sqlite":

@@ -13,9 +13,7 @@ from dataclasses import asdict, dataclass, fields
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, func, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, delete, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger import native
@@ -445,46 +443,35 @@ class LedgerStore:
         and prunes the block hashes below it."""
         if self._commit_steps(batch):
             return
-        state = batch.state
         with self._begin() as conn:
-            previous = self.read_sync_state(conn)
-            for statement, rows in batch.writes:
+            for statement, rows in self._batch_writes(batch, self.read_sync_state(conn)):
                 execute_many(conn, statement, rows)
-            if batch.block_hashes:
-                rows = [{"number": n, "hash": h} for n, h in sorted(batch.block_hashes.items())]
-                self._upsert(conn, blocks, rows, ["number"])
-            if previous is not None and state.final_block > previous.final_block:
-                conn.execute(
-                    update(ledger_entries)
-                    .where(ledger_entries.c.block_number > previous.final_block)
-                    .where(ledger_entries.c.block_number <= state.final_block)
-                    .where(ledger_entries.c.final.is_(False))
-                    .values(final=True)
-                )
-                anchor = conn.execute(
-                    select(func.max(blocks.c.number)).where(blocks.c.number <= state.final_block)
-                ).scalar()
-                if anchor is not None:
-                    conn.execute(delete(blocks).where(blocks.c.number < anchor))
-            self._write_sync_state(conn, state)
+            self._write_sync_state(conn, batch.state)
+
+    def _batch_writes(self, batch: PreparedBatch, previous: SyncState | None) -> list[Step]:
+        """write_batch's statements before the checkpoint, given the checkpoint they follow: the
+        prepared rows, the block hashes, and if the final block moved, marking entries final and
+        pruning the block hashes below it."""
+        state, sql = batch.state, self._sql
+        steps: list[Step] = list(batch.writes)
+        if batch.block_hashes:
+            steps.append((sql.upsert_blocks, sorted(batch.block_hashes.items())))
+        if previous is not None and state.final_block > previous.final_block:
+            steps.append((sql.mark_final, [(previous.final_block, state.final_block)]))
+            steps.append((sql.prune_blocks, [(state.final_block,)]))
+        return steps
 
     def _commit_steps(self, batch: PreparedBatch) -> bool:
         """write_batch as one call into C on SQLite (ledger/db/bulk.py commit_steps), given the
         checkpoint this store wrote last: the checkpoint update is guarded by it, so if the stored
         one is another, nothing is written and write_batch reads it and goes the ordinary way.
         True when the batch was committed."""
-        previous, state, sql = self._checkpoint_written, batch.state, self._sql
+        previous, state = self._checkpoint_written, batch.state
         if previous is None or self.dialect != "sqlite":
             return False
-        steps: list[Step] = list(batch.writes)
-        if batch.block_hashes:
-            steps.append((sql.upsert_blocks, sorted(batch.block_hashes.items())))
-        if state.final_block > previous.final_block:
-            steps.append((sql.mark_final, [(previous.final_block, state.final_block)]))
-            steps.append((sql.prune_blocks, [(state.final_block,)]))
         values = tuple(getattr(state, name) for name in _STATE_FIELDS)
         expected = (previous.last_seq, previous.last_block, previous.final_block)
-        steps.append((sql.update_sync_state, [values + expected], 1))
+        steps = [*self._batch_writes(batch, previous), (self._sql.update_sync_state, [values + expected], 1)]
         if not commit_steps(self.engine, steps):
             return False
         self._checkpoint_written = state
@@ -516,15 +503,6 @@ class LedgerStore:
             ]
             writes.append((sql.upsert_milestones, rows))
         return [(statement, rows) for statement, rows in writes if rows]
-
-    def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys},
-        )
-        conn.execute(stmt, rows)
 
     # ----------------------------------------------------------------- bulk loading
 
