@@ -28,6 +28,7 @@ from ledger.errors import StorageError
 from ledger.indexer import Indexer
 from ledger.records import Projections
 from ledger.rpc import RpcClient
+from tests.support.answers import record_answers
 from tests.support.chain import EscrowChain, random_history_chain
 
 PROJECTION_TABLES = (campaigns, positions, fee_accounts, milestones, tranche_releases, votes, disclosures)
@@ -98,14 +99,7 @@ def test_a_checkpoint_written_by_another_store_sends_the_batch_the_ordinary_way(
     one, two = LedgerStore(open_database(url)), LedgerStore(open_database(url))
     one.init_sync_state(replace(state, last_block=state.start_block - 1, last_seq=0, last_block_hash=None,
                                 final_block=state.start_block - 1))
-    answers: list[bool] = []
-    commit_steps = bulk._sqlite_bulk.commit_steps
-
-    def counted(*args):
-        answers.append(commit_steps(*args))
-        return answers[-1]
-
-    monkeypatch.setattr(bulk._sqlite_bulk, "commit_steps", counted)
+    answers = record_answers(monkeypatch, bulk._sqlite_bulk, "commit_steps")
     third = len(entries) // 3
     for store, batch in ((one, entries[:third]), (two, entries[third : 2 * third]), (one, entries[2 * third :])):
         last = batch[-1]

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ledger import native
 from ledger.db import bulk
+from tests.support.answers import record_answers
 
 INSERT = "INSERT INTO t (a, b, c) VALUES (?, ?, ?)"
 ROWS = [(i, f"text {i} \u00e9\u20ac", i / 7 if i % 3 else None) for i in range(1, 2_001)] + [(2**63 - 1, "", -1.5)]
@@ -33,16 +34,8 @@ def stored(engine) -> list[tuple]:
 
 
 def counting(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """The C module's answers, one per call."""
-    answers: list[bool] = []
-    insert_many = bulk._sqlite_bulk.insert_many
-
-    def counted(*args):
-        answers.append(insert_many(*args))
-        return answers[-1]
-
-    monkeypatch.setattr(bulk._sqlite_bulk, "insert_many", counted)
-    return answers
+    """The C module's answers, one per insert_many call."""
+    return record_answers(monkeypatch, bulk._sqlite_bulk, "insert_many")
 
 
 def test_the_module_is_built() -> None:
