@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ledger.status import PositionStatus
+from ledger.core.status import PositionStatus
 
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"])]
 Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$")]

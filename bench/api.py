@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from ledger.db.store import entry_rows  # noqa: E402
 from ledger.db.types import to_sqlite_u256  # noqa: E402 - after the sys.path line, run as a script
-from ledger.hashing import (  # noqa: E402
+from ledger.core.hashing import (  # noqa: E402
     ZERO_DETAIL,
     campaign_terms_detail,
     genesis_head,
@@ -56,8 +56,8 @@ from ledger.hashing import (  # noqa: E402
     token_detail,
     uint_detail,
 )
-from ledger.projections import apply_entry  # noqa: E402
-from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
+from ledger.core.projections import apply_entry  # noqa: E402
+from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections  # noqa: E402
 
 CHAIN_ID = 31337
 ESCROW = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ledger.audit import audit_chain, audit_export  # noqa: E402
-from ledger.export import write_export  # noqa: E402
-from ledger.hashing import campaign_terms_detail, genesis_head, keccak256, next_head  # noqa: E402
-from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry  # noqa: E402
+from ledger.audit.chain_audit import audit_chain, audit_export  # noqa: E402
+from ledger.audit.export import write_export  # noqa: E402
+from ledger.core.hashing import campaign_terms_detail, genesis_head, keccak256, next_head  # noqa: E402
+from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry  # noqa: E402
 
 CONTRACT = "0x" + "c1" * 20
 CHAIN_ID = 31337
@@ -97,10 +97,10 @@ def bench_offline(entries: int, workdir: Path) -> None:
 def bench_onchain(entries: int) -> None:
     import importlib.util
 
-    from ledger.devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract
-    from ledger.devnet.nodes import LocalNode
-    from ledger.events import LEDGER_TOPICS_FILTER
-    from ledger.rpc import RpcClient
+    from devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract
+    from devnet.nodes import LocalNode
+    from ledger.chain.events import LEDGER_TOPICS_FILTER
+    from ledger.chain.rpc import RpcClient
 
     spec = importlib.util.spec_from_file_location("bench_index", Path(__file__).with_name("index.py"))
     bench_index = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]

@@ -45,9 +45,9 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.devnet.artifacts import load_artifact
-from ledger.devnet.deploy import NodeAccount, transact
-from ledger.devnet.nodes import LocalNode
+from devnet.artifacts import load_artifact
+from devnet.deploy import NodeAccount, transact
+from devnet.nodes import LocalNode
 from ledger.errors import ConfigError, CrowdLedgerError
 
 ROOT = Path(__file__).resolve().parents[1]

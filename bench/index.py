@@ -30,13 +30,13 @@ from eth_abi import encode  # noqa: E402
 
 from ledger.db.engine import open_database  # noqa: E402
 from ledger.db.store import LedgerStore  # noqa: E402
-from ledger.devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract, transact  # noqa: E402
-from ledger.devnet.nodes import LocalNode  # noqa: E402
-from ledger.events import LEDGER_TOPICS_FILTER  # noqa: E402
-from ledger.hashing import keccak256  # noqa: E402
-from ledger.indexer import DEFAULT_TARGET_LOGS, Indexer  # noqa: E402
-from ledger.progress import Progress  # noqa: E402
-from ledger.rpc import RpcClient  # noqa: E402
+from devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract, transact  # noqa: E402
+from devnet.nodes import LocalNode  # noqa: E402
+from ledger.chain.events import LEDGER_TOPICS_FILTER  # noqa: E402
+from ledger.core.hashing import keccak256  # noqa: E402
+from ledger.sync.indexer import DEFAULT_TARGET_LOGS, Indexer  # noqa: E402
+from ledger.sync.progress import Progress  # noqa: E402
+from ledger.chain.rpc import RpcClient  # noqa: E402
 
 PLEDGE = keccak256(b"pledge(uint256,uint256)")[:4]
 UNPLEDGE = keccak256(b"unpledge(uint256,uint256)")[:4]

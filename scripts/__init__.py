@@ -1,4 +1,4 @@
-"""Command-line wrappers around ledger.devnet: deploy, seed and the local demo.
+"""Command-line wrappers around devnet: deploy, seed and the local demo.
 
 Each script runs as `python -m scripts.<name> --help`; deploy and seed also run under brownie
 (`brownie run scripts/deploy.py`), which calls their `main()`.

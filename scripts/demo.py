@@ -5,7 +5,7 @@
 Starts anvil on 127.0.0.1:PORT, deploys CrowdfundEscrow and the DemoToken from anvil's first
 account, seeds campaigns in every state (Funding, Succeeded, Failed, Cancelled, Claimed,
 InDelivery, Aborted) with milestone campaigns in every phase, one of them mid-vote (see
-ledger.devnet.seed), writes deployments/local.json, prints where everything is, and keeps the
+devnet.seed), writes deployments/local.json, prints where everything is, and keeps the
 chain running until Ctrl-C.
 """
 
@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ledger.deployment import default_deployment_path
-from ledger.devnet.deploy import NodeAccount, connect
-from ledger.devnet.nodes import LocalNode, rpc_ready
-from ledger.devnet.seed import seed_demo
+from ledger.chain.deployment import default_deployment_path
+from devnet.deploy import NodeAccount, connect
+from devnet.nodes import LocalNode, rpc_ready
+from devnet.seed import seed_demo
 from ledger.errors import ConfigError, NodeUnavailable
 from scripts import run_cli
 from scripts.deploy import deploy

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.deployment import Deployment, default_deployment_path
-from ledger.devnet.deploy import (
+from ledger.chain.deployment import Deployment, default_deployment_path
+from devnet.deploy import (
     DEFAULT_FEE_BPS,
     DEFAULT_UNPLEDGE_LOCK_WINDOW,
     DEMO_TOKEN_SYMBOL,

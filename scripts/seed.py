@@ -1,4 +1,4 @@
-"""Seed a deployed escrow with demo campaigns in every state (see ledger.devnet.seed).
+"""Seed a deployed escrow with demo campaigns in every state (see devnet.seed).
 
     brownie run scripts/seed.py
         on brownie's network, for the escrow in the deployment file, from accounts[0]
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.deployment import Deployment, default_deployment_path, read_deployment
-from ledger.devnet.deploy import (
+from ledger.chain.deployment import Deployment, default_deployment_path, read_deployment
+from devnet.deploy import (
     DEMO_TOKEN_SYMBOL,
     PRIVATE_KEY_ENV,
     KeyAccount,
@@ -33,7 +33,7 @@ from ledger.devnet.deploy import (
     connect,
     sender_from_env,
 )
-from ledger.devnet.seed import SeedSummary, seed_demo
+from devnet.seed import SeedSummary, seed_demo
 from ledger.errors import ConfigError
 from scripts import run_cli
 

@@ -1,13 +1,18 @@
-"""Suite-wide settings. Contract tests (tests/contracts) run under brownie's pytest plugin on the
-anvil it launches; the ledger and API tests start their own nodes on free ports."""
+"""Suite-wide settings. The contract tests (tests/contracts) need eth-brownie, which lives in its
+own environment (.venv-brownie): `make test` runs them there, under brownie's pytest plugin on the
+anvil it launches, and everything else from .venv, where they are not collected. The ledger, API,
+web and script tests start their own nodes on free ports."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 import pytest
 
 REQUIRE_PG_ENV = "CROWDLEDGER_REQUIRE_PG"
+
+collect_ignore = [] if importlib.util.find_spec("brownie") else ["contracts"]
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -37,7 +37,7 @@ from api.services.present import (
     vote_public,
 )
 from api.services.reader import LedgerReader, position_from_row
-from ledger.records import ETH, State
+from ledger.core.records import ETH, State
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"], responses=RESPONSES, route_class=FastRoute)
 

@@ -26,8 +26,8 @@ from api.pagination import (
 )
 from api.schemas import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
 from api.services.present import JSON, page_text
-from ledger.export import export_lines
-from ledger.public import finish
+from ledger.audit.export import export_lines
+from ledger.core.public import finish
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES, route_class=FastRoute)
 

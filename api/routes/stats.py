@@ -13,7 +13,7 @@ from api.errors import RESPONSES
 from api.schemas import StatsPublic
 from api.services.present import JSON, STATE_NAMES, checksum, iso
 from api.services.reader import LedgerReader
-from ledger.records import ETH, State
+from ledger.core.records import ETH, State
 
 router = APIRouter(tags=["stats"], responses=RESPONSES)
 

@@ -11,7 +11,7 @@ from api.deps import AddressPath, RuntimeDep, TxHashPath
 from api.errors import RESPONSES
 from api.schemas import BackerVerificationPublic, TxVerificationPublic
 from api.services.present import JSON, checksum
-from ledger.verify import verify_backer, verify_tx
+from ledger.audit.verify import verify_backer, verify_tx
 
 router = APIRouter(prefix="/verify", tags=["verify"], responses=RESPONSES)
 

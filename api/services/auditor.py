@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ledger.audit import audit_chain
+from ledger.audit.chain_audit import audit_chain
 from ledger.db.store import LedgerStore
 from ledger.errors import CrowdLedgerError
-from ledger.rpc import RpcClient
+from ledger.chain.rpc import RpcClient
 
 log = logging.getLogger("api.auditor")
 

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 
 from ledger.errors import CrowdLedgerError, NodeError
-from ledger.indexer import Indexer
+from ledger.sync.indexer import Indexer
 
 log = logging.getLogger("api.follower")
 

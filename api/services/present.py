@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.responses import Response
 
-from ledger.public import checksum, iso
-from ledger.records import ETH, Campaign, Kind, Milestones, Position, State, TrancheRelease
-from ledger.status import position_status
+from ledger.core.public import checksum, iso
+from ledger.core.records import ETH, Campaign, Kind, Milestones, Position, State, TrancheRelease
+from ledger.core.status import position_status
 
 if TYPE_CHECKING:
     from api.services.reader import MilestoneView

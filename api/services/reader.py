@@ -28,12 +28,12 @@ from sqlalchemy import Engine
 
 from api.services.pgasync import PARAM, PgLinks, Statement
 from api.services.present import BackedCampaign, backed_campaign, backed_item, backed_json
-from ledger.chain import HashChain
+from ledger.core.hashing import HashChain
 from ledger.db.store import milestones_from_row, tranche_from_row
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
-from ledger.public import FINAL_SUFFIX, PROVISIONAL_SUFFIX, finish
-from ledger.records import Campaign, Kind, Milestones, Position, State, TrancheRelease
+from ledger.core.public import FINAL_SUFFIX, PROVISIONAL_SUFFIX, finish
+from ledger.core.records import Campaign, Kind, Milestones, Position, State, TrancheRelease
 
 T = TypeVar("T")
 

@@ -17,8 +17,8 @@ from api.services.stream import EntryNotifier
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError, NodeError
-from ledger.indexer import Indexer
-from ledger.rpc import RetryPolicy, RpcClient
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RetryPolicy, RpcClient
 
 log = logging.getLogger("api")
 

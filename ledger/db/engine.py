@@ -18,7 +18,7 @@ from ledger.db.types import U256Sum
 from ledger.errors import StorageError
 
 DEFAULT_DB_URL = "sqlite:///crowdledger.db"
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
 # A new database's page size. The ledger's rows are ~1 KiB (the public JSON text and the hashes), four

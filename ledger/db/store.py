@@ -32,10 +32,10 @@ from ledger.db.schema import (
 )
 from ledger.db.types import MAX_U256, U256_DIGITS, to_sqlite_u256
 from ledger.errors import StorageError
-from ledger.hashing import genesis_head
-from ledger.projections import apply_entry
-from ledger.public import entry_jsons
-from ledger.records import (
+from ledger.core.hashing import genesis_head
+from ledger.core.projections import apply_entry
+from ledger.core.public import entry_jsons
+from ledger.core.records import (
     Campaign,
     CampaignTerms,
     Disclosure,

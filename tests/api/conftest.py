@@ -20,8 +20,8 @@ from api.core.config import Settings
 from api.main import create_app
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from ledger.indexer import Indexer
-from ledger.rpc import RetryPolicy, RpcClient
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RetryPolicy, RpcClient
 from tests.support.chain import (
     EscrowChain,
     escrow_chain_fixture,  # noqa: F401 - provides the `chain` fixture

@@ -32,8 +32,8 @@ from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, sync_state
 from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
-from ledger.public import entry_jsons
-from ledger.records import Kind, LedgerEntry
+from ledger.core.public import entry_jsons
+from ledger.core.records import Kind, LedgerEntry
 from tests.api.conftest import FINALITY, World, make_world
 from tests.support.chain import EscrowChain
 from tests.support.databases import fresh_database

@@ -18,7 +18,7 @@ from web3 import Web3
 
 from api import schemas
 from api.pagination import MAX_LIMIT
-from ledger.records import ETH, Kind
+from ledger.core.records import ETH, Kind
 from tests.api.conftest import FINALITY, World, make_world
 from tests.api.test_routes import STATES, all_campaigns, ok, walk
 from tests.support.chain import DOCUMENT, REPORT, EscrowChain

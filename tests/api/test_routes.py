@@ -16,10 +16,10 @@ from sqlalchemy import select
 
 from api import schemas
 from api.pagination import MAX_LIMIT
-from ledger.chain import HashChain
+from ledger.core.hashing import HashChain
 from ledger.db.schema import positions
-from ledger.export import read_export
-from ledger.records import ETH, LedgerEntry
+from ledger.audit.export import read_export
+from ledger.core.records import ETH, LedgerEntry
 from tests.api.conftest import World
 
 STATES = ["funding", "succeeded", "failed", "cancelled", "claimed", "in_delivery", "aborted"]
@@ -296,7 +296,7 @@ def test_verify_backer_checks_every_position_against_the_chain(world: World) -> 
 
 def test_progress_is_capped_for_tiny_goals() -> None:
     from api.services.present import MAX_PROGRESS_BPS, campaign_public
-    from ledger.records import ETH, Campaign
+    from ledger.core.records import ETH, Campaign
 
     campaign = Campaign(1, ETH, ETH, 1, 10**10, 0, True, 0, "0x" + "0" * 64, 1, 1, None, pledged=2 * 10**15)
     assert campaign_public(campaign, 0)["progress_bps"] == MAX_PROGRESS_BPS

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from ledger.devnet.nodes import free_port, rpc_ready
+from devnet.nodes import free_port, rpc_ready
 from tests.support.server import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def test_up_runs_the_whole_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("CROWDLEDGER_DB_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "api.runner", "up", "--port", str(port), "--anvil-port", str(anvil_port),
+        [sys.executable, "-m", "cli", "up", "--port", str(port), "--anvil-port", str(anvil_port),
          "--backers", "40", "--data-dir", str(tmp_path / "demo")],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
-from ledger.audit import audit_chain, audit_export
+from ledger.audit.chain_audit import audit_chain, audit_export
 from ledger.db.schema import campaigns, ledger_entries, positions, trigger_ddl
 from ledger.db.store import LedgerStore
-from ledger.export import write_export
-from ledger.indexer import Indexer
-from ledger.rpc import RpcClient
+from ledger.audit.export import write_export
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RpcClient
 from tests.support.chain import EscrowChain, random_history_chain
 
 
@@ -171,7 +171,7 @@ def test_a_clean_export_replays_to_the_onchain_head(history: EscrowChain, export
 
 
 def test_csv_export_replays_too(history: EscrowChain, exported: list[bytes]) -> None:
-    from ledger.export import read_export
+    from ledger.audit.export import read_export
 
     entries = [e for _, e in read_export(io.BytesIO(b"".join(exported)))]
     out = io.BytesIO()
@@ -225,7 +225,7 @@ def test_a_wrong_expected_head_is_a_finding(history: EscrowChain, exported: list
 def test_cli_exit_codes_and_json(history: EscrowChain, exported: list[bytes], tmp_path) -> None:
     path = tmp_path / "ledger.ndjson"
     path.write_bytes(b"".join(exported))
-    base = [sys.executable, "-m", "ledger.cli", "audit"]
+    base = [sys.executable, "-m", "cli", "audit"]
     ok = subprocess.run(base + ["--rpc", history.url, "--contract", history.address, "--json"],
                         capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0, ok.stderr

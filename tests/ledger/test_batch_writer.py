@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from ledger.batch_writer import WRITER_THREAD_NAME, BatchWriter
+from ledger.sync.writer import WRITER_THREAD_NAME, BatchWriter
 from ledger.errors import StorageError
 
 

@@ -19,9 +19,9 @@ from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, positions
 from ledger.db.store import LedgerStore
 from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
-from ledger.hashing import keccak256
-from ledger.indexer import Indexer, fewer_collections
-from ledger.rpc import RetryPolicy, RpcClient
+from ledger.core.hashing import keccak256
+from ledger.sync.indexer import Indexer, fewer_collections
+from ledger.chain.rpc import RetryPolicy, RpcClient
 from tests.ledger.provider_proxy import ProviderProxy
 from tests.support.chain import EscrowChain
 from tests.support.compare import assert_db_matches_chain, db_entries
@@ -232,7 +232,7 @@ def test_resume_after_kill_9_has_no_gap_and_no_duplicate(chain: EscrowChain, tmp
     url = f"sqlite:///{tmp_path / 'killed.db'}"
     store = LedgerStore(open_database(url))
     command = [
-        sys.executable, "-m", "ledger.cli", "index", "--rpc", chain.url, "--contract", chain.address,
+        sys.executable, "-m", "cli", "index", "--rpc", chain.url, "--contract", chain.address,
         "--from-block", str(chain.deployment.block), "--db", url, "--finality-depth", "0",
         "--max-span", "3", "--quiet",
     ]

@@ -19,10 +19,10 @@ from unittest.mock import patch
 import orjson
 import pytest
 
-from ledger import events, native
+from ledger.chain import events, native
 from ledger.errors import LedgerIntegrityError
-from ledger.events import TOPIC_OF, TOPICS, ZERO_WORD, decode_log, parse_logs_answer
-from ledger.records import Kind, LedgerEntry
+from ledger.chain.events import TOPIC_OF, TOPICS, ZERO_WORD, decode_log, parse_logs_answer
+from ledger.core.records import Kind, LedgerEntry
 
 needs_native = pytest.mark.skipif(not native.compiled, reason="ledger._speedups is not built")
 REAL_BODY = "/tmp/prof/logs-body.json"  # a 76 MB answer of 100,000 logs from anvil, where it was kept
@@ -697,7 +697,7 @@ def history() -> Iterator[Any]:
 def test_a_real_anvil_answer_goes_through_the_c_path(history: Any) -> None:
     import requests
 
-    from ledger.events import LEDGER_TOPICS_FILTER
+    from ledger.chain.events import LEDGER_TOPICS_FILTER
 
     query = {"address": history.address, "fromBlock": hex(history.deployment.block), "toBlock": "latest",
              "topics": LEDGER_TOPICS_FILTER}

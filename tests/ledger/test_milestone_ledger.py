@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, insert, select, update
 
-from ledger.audit import audit_chain, audit_export
+from ledger.audit.chain_audit import audit_chain, audit_export
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.schema import campaigns, ledger_entries, positions, tranche_releases, votes
 from ledger.db.store import LedgerStore
-from ledger.export import write_export
-from ledger.indexer import Indexer
-from ledger.records import ETH, Kind, State
-from ledger.rpc import RpcClient
-from ledger.verify import verify_backer, verify_tx
+from ledger.audit.export import write_export
+from ledger.sync.indexer import Indexer
+from ledger.core.records import ETH, Kind, State
+from ledger.chain.rpc import RpcClient
+from ledger.audit.verify import verify_backer, verify_tx
 from tests.ledger.test_audit import tamper
 from tests.support.chain import VOTING_PERIOD, EscrowChain
 from tests.support.compare import assert_db_matches_chain
@@ -117,7 +117,7 @@ def test_the_export_replays_clean_in_both_formats(phases, exported: list[bytes])
     assert (plan["tranche_bps"], plan["voting_period"], plan["amount"]) == ([2000, 3000, 5000], VOTING_PERIOD, "3")
     release = json.loads(exported[line_of(exported, Kind.TRANCHE_RELEASED, ids["claimed"], 1)])
     assert release["tranche"] == 2 and int(release["fee"]) > 0
-    from ledger.export import read_export
+    from ledger.audit.export import read_export
 
     out = io.BytesIO()
     write_export([e for _, e in read_export(io.BytesIO(b"".join(exported)))], "csv", out)

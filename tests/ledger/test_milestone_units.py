@@ -10,11 +10,11 @@ import pytest
 from eth_abi import encode
 
 from ledger.errors import LedgerIntegrityError
-from ledger.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, decode_log, entry_terms_detail
-from ledger.export import BadLine, read_export, write_export
-from ledger.hashing import keccak256
-from ledger.projections import apply_entry
-from ledger.records import (
+from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, decode_log, entry_terms_detail
+from ledger.audit.export import BadLine, read_export, write_export
+from ledger.core.hashing import keccak256
+from ledger.core.projections import apply_entry
+from ledger.core.records import (
     ETH,
     CampaignTerms,
     Kind,
@@ -24,7 +24,7 @@ from ledger.records import (
     State,
     TrancheTerms,
 )
-from ledger.status import PositionStatus, position_breakdown
+from ledger.core.status import PositionStatus, position_breakdown
 
 CREATOR = "0x" + "c1" * 20
 ALICE, BOB, CAROL = ("0x" + b * 20 for b in ("a1", "b2", "c3"))

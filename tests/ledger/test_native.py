@@ -20,14 +20,14 @@ from unittest import mock
 import pytest
 
 from ledger import audit as audit_module
-from ledger import export as export_module
+from ledger.audit import export as export_module
 from ledger import native
-from ledger.audit import audit_export
-from ledger.chain import HashChain
+from ledger.audit.chain_audit import audit_export
+from ledger.core.hashing import HashChain
 from ledger.errors import LedgerIntegrityError
-from ledger.events import TOPIC_OF, decode_log, decode_logs
-from ledger.export import write_export
-from ledger.hashing import (
+from ledger.chain.events import TOPIC_OF, decode_log, decode_logs
+from ledger.audit.export import write_export
+from ledger.core.hashing import (
     campaign_terms_detail,
     genesis_head,
     keccak256,
@@ -35,9 +35,9 @@ from ledger.hashing import (
     token_detail,
     uint_detail,
 )
-from ledger.projections import apply_entry
-from ledger.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections
-from ledger.replay import Replayer
+from ledger.core.projections import apply_entry
+from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry, Projections
+from ledger.audit.replay import Replayer
 
 CHAIN_ID = 31337
 CONTRACT = "0x" + "c1" * 20
@@ -71,7 +71,7 @@ def test_the_extension_is_built_and_used() -> None:
     assert native.compiled, "ledger._speedups was not built: run `pip install -e .` (needs a C compiler)"
     if not native.disabled:
         assert native.available
-        from ledger import hashing
+        from ledger.core import hashing
 
         assert hashing.keccak256 is native.keccak256
 
@@ -713,8 +713,8 @@ def history() -> Iterator[Any]:
 
 @needs_native
 def test_real_logs_decode_and_chain_the_same(history: Any) -> None:
-    from ledger.events import LEDGER_TOPICS_FILTER
-    from ledger.rpc import RpcClient
+    from ledger.chain.events import LEDGER_TOPICS_FILTER
+    from ledger.chain.rpc import RpcClient
 
     rpc = RpcClient(history.url)
     every_log = rpc.get_logs(history.address, history.deployment.block, history.w3.eth.block_number)
@@ -800,7 +800,7 @@ def test_projection_rows_are_the_same_both_ways() -> None:
     from dataclasses import fields
 
     from ledger.db.store import _U256, _FastSql
-    from ledger.records import Campaign, Position
+    from ledger.core.records import Campaign, Position
 
     positions = [
         Position(campaign_id=i + 1, backer="0x" + f"{i:02x}" * 20, balance=amount, pledged_total=U256_EDGES[-1 - i],
@@ -830,7 +830,7 @@ def test_projection_rows_leave_what_they_do_not_take_to_python(balance: Any) -> 
     from dataclasses import fields
 
     from ledger.db.store import _FastSql
-    from ledger.records import Position
+    from ledger.core.records import Position
 
     records = [Position(campaign_id=1, backer="0x" + "01" * 20), Position(campaign_id=2, backer="0x" + "02" * 20)]
     records[1].balance = balance

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-import ledger.indexer as indexer_module
+import ledger.sync.indexer as indexer_module
 from ledger.db import bulk
 from ledger.db.engine import open_database
 from ledger.db.schema import (
@@ -25,9 +25,9 @@ from ledger.db.schema import (
 )
 from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
-from ledger.indexer import Indexer
-from ledger.records import Projections
-from ledger.rpc import RpcClient
+from ledger.sync.indexer import Indexer
+from ledger.core.records import Projections
+from ledger.chain.rpc import RpcClient
 from tests.support.answers import record_answers
 from tests.support.chain import EscrowChain, random_history_chain
 

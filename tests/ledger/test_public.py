@@ -18,8 +18,8 @@ import pytest
 
 from api.schemas import EntryDetailPublic, EntryPublic
 from ledger import native, public
-from ledger.public import KIND_JSON, checksum, entry_json, entry_jsons, finish, iso
-from ledger.records import ETH, Kind, LedgerEntry, TrancheTerms
+from ledger.core.public import KIND_JSON, checksum, entry_json, entry_jsons, finish, iso
+from ledger.core.records import ETH, Kind, LedgerEntry, TrancheTerms
 
 needs_native = pytest.mark.skipif(not native.compiled, reason="ledger._speedups is not built")
 

@@ -12,8 +12,8 @@ from sqlalchemy.exc import DBAPIError
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.schema import ledger_entries
 from ledger.db.store import LedgerStore
-from ledger.public import entry_json
-from ledger.records import Kind, LedgerEntry
+from ledger.core.public import entry_json
+from ledger.core.records import Kind, LedgerEntry
 from tests.support.databases import fresh_database
 
 

@@ -19,11 +19,11 @@ from typing import Any
 import orjson
 import pytest
 
-from ledger.devnet.nodes import LocalNode, free_port
+from devnet.nodes import LocalNode, free_port
 from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
-from ledger.hashing import keccak256
-from ledger.logs import PREFETCH_THREAD_NAME, LogBatch, LogFetcher
-from ledger.rpc import RetryPolicy, RpcClient
+from ledger.core.hashing import keccak256
+from ledger.chain.logs import PREFETCH_THREAD_NAME, LogBatch, LogFetcher
+from ledger.chain.rpc import RetryPolicy, RpcClient
 
 try:
     from tests.ledger.provider_proxy import ProviderProxy

@@ -8,11 +8,11 @@ import sys
 import pytest
 from web3 import Web3
 
-from ledger.devnet.deploy import NodeAccount, transact
+from devnet.deploy import NodeAccount, transact
 from ledger.errors import ConfigError
-from ledger.indexer import Indexer
-from ledger.rpc import RpcClient
-from ledger.verify import verify_backer, verify_tx
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RpcClient
+from ledger.audit.verify import verify_backer, verify_tx
 from tests.support.chain import EscrowChain
 
 
@@ -117,7 +117,7 @@ def test_verify_cli(chain: EscrowChain, tmp_path) -> None:
     cid = chain.create(1)
     receipt = chain.pledge(cid, 2, 10**17)
     db = f"sqlite:///{tmp_path / 'v.db'}"
-    base = [sys.executable, "-m", "ledger.cli"]
+    base = [sys.executable, "-m", "cli"]
     target = ["--rpc", chain.url, "--contract", chain.address]
     subprocess.run(base + ["index", *target, "--db", db, "--quiet", "--finality-depth", "0"], check=True, timeout=60)
     good = subprocess.run(base + ["verify", *target, "--db", db, "--tx", tx_hash(receipt)],

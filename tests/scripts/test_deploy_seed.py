@@ -17,15 +17,15 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from ledger.audit import audit_chain
+from ledger.audit.chain_audit import audit_chain
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from ledger.deployment import Deployment, read_deployment
-from ledger.devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
-from ledger.devnet.nodes import LocalNode, free_port
-from ledger.devnet.seed import MILESTONE_PHASES, STATE_NAMES, SeedSummary, read_milestones, seed_demo
-from ledger.indexer import Indexer
-from ledger.rpc import RpcClient
+from ledger.chain.deployment import Deployment, read_deployment
+from devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
+from devnet.nodes import LocalNode, free_port
+from devnet.seed import MILESTONE_PHASES, STATE_NAMES, SeedSummary, read_milestones, seed_demo
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RpcClient
 from scripts.deploy import deploy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -17,10 +17,10 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.logs import DISCARD
 
-from ledger.deployment import Deployment
-from ledger.devnet.deploy import NodeAccount, connect, deploy_escrow, deploy_token, escrow_contract, transact
-from ledger.devnet.nodes import LocalNode
-from ledger.records import ETH
+from ledger.chain.deployment import Deployment
+from devnet.deploy import NodeAccount, connect, deploy_escrow, deploy_token, escrow_contract, transact
+from devnet.nodes import LocalNode
+from ledger.core.records import ETH
 
 METADATA = b"\x42" * 32
 REPORT = b"\x52" * 32

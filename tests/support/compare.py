@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from ledger.db.schema import campaigns, fee_accounts, positions
 from ledger.db.store import LedgerStore
-from ledger.records import ETH, Kind, State
+from ledger.core.records import ETH, Kind, State
 from tests.support.chain import EscrowChain
 
 EVENT_KINDS = {
@@ -84,7 +84,7 @@ def assert_db_matches_chain(store: LedgerStore, chain: EscrowChain) -> None:
         position_rows = conn.execute(select(positions)).all()
         fee_rows = {r.token: r for r in conn.execute(select(fee_accounts))}
     assert len(campaign_rows) == escrow.campaignCount().call()
-    from ledger.records import Campaign
+    from ledger.core.records import Campaign
 
     for row in campaign_rows:
         view = escrow.getCampaign(row.campaign_id).call()

@@ -22,9 +22,9 @@ from api.core.config import Settings
 from api.main import create_app
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from ledger.devnet.deploy import NodeAccount, transact
-from ledger.indexer import Indexer
-from ledger.rpc import RetryPolicy, RpcClient
+from devnet.deploy import NodeAccount, transact
+from ledger.sync.indexer import Indexer
+from ledger.chain.rpc import RetryPolicy, RpcClient
 from tests.support.chain import EscrowChain
 from tests.support.server import LiveServer
 

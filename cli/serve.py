@@ -1,4 +1,4 @@
-"""`crowdledger up` and `crowdledger serve` (ledger/cli.py wires them in).
+"""`crowdledger up` and `crowdledger serve` (cli/main.py wires them in).
 
     crowdledger up       a whole local demo in one command: anvil on 127.0.0.1:8545, the escrow
                          deployed, a realistic demo seeded, indexed into a SQLite file, and the API
@@ -21,9 +21,9 @@ from types import FrameType
 from typing import Any
 
 from api.core.config import Settings
-from ledger.cli import non_negative
+from cli.main import non_negative
 
-log = logging.getLogger("api.runner")
+log = logging.getLogger("cli.serve")
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -156,7 +156,7 @@ def _settings(args: argparse.Namespace, **values: Any) -> Settings:
 
 def run_serve(args: argparse.Namespace) -> int:
     """`crowdledger serve`: API + follower + auditor against --rpc/--contract/--db."""
-    from ledger.cli import resolve_target
+    from cli.main import resolve_target
 
     follow = not args.no_follow
     rpc_url = contract = None
@@ -190,7 +190,7 @@ def run_up(args: argparse.Namespace) -> int:
     """`crowdledger up`: the whole local demo, or the API attached to a chain with --rpc/--contract/--db."""
     if args.rpc or args.contract or args.db or args.deployment:
         return _attach(args)
-    from ledger.devnet.nodes import LocalNode, rpc_ready
+    from devnet.nodes import LocalNode, rpc_ready
     from ledger.errors import ConfigError
 
     anvil_url = f"http://127.0.0.1:{args.anvil_port}"
@@ -243,11 +243,11 @@ def _check_port_free(host: str, port: int) -> None:
 def _deploy_seed_index(rpc_url: str, db_url: str, data: Path, args: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from ledger.db.engine import open_database
     from ledger.db.store import LedgerStore
-    from ledger.devnet.deploy import DEMO_TOKEN_SYMBOL, NodeAccount, connect, deploy_escrow, deploy_token
-    from ledger.devnet.seed import seed_demo
-    from ledger.indexer import Indexer
-    from ledger.progress import Progress
-    from ledger.rpc import RpcClient
+    from devnet.deploy import DEMO_TOKEN_SYMBOL, NodeAccount, connect, deploy_escrow, deploy_token
+    from devnet.seed import seed_demo
+    from ledger.sync.indexer import Indexer
+    from ledger.sync.progress import Progress
+    from ledger.chain.rpc import RpcClient
 
     w3 = connect(rpc_url)
     accounts = w3.eth.accounts
@@ -274,7 +274,7 @@ def _pledge_example(rpc_url: str, escrow: str, backer: str, db_url: str, summary
     """A ready eth_sendTransaction that pledges 0.1 ETH to a funding ETH campaign."""
     from sqlalchemy import create_engine, text
 
-    from ledger.hashing import keccak256
+    from ledger.core.hashing import keccak256
 
     engine = create_engine(db_url)
     with engine.connect() as conn:
@@ -325,7 +325,7 @@ def _print_up(args: argparse.Namespace, rpc_url: str, deployment: Any, db_path: 
 
 def _attach(args: argparse.Namespace) -> int:
     """`crowdledger up --rpc ... --contract ... --db ...`: serve an existing chain and database."""
-    from ledger.cli import resolve_target
+    from cli.main import resolve_target
     from ledger.errors import ConfigError
 
     if not (args.rpc or args.deployment) or not (args.contract or args.deployment):
@@ -343,24 +343,3 @@ def _attach(args: argparse.Namespace) -> int:
         print(f"  database {_redact(settings.db_url)}; Ctrl-C stops", flush=True)
 
     return serve_app(settings, args.host, args.port, args.log_level, on_ready=ready)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m api.runner up|serve ...` until the lead wires these into `crowdledger`."""
-    from ledger.errors import CrowdLedgerError
-
-    parser = argparse.ArgumentParser(prog="python -m api.runner")
-    sub = parser.add_subparsers(dest="command", required=True)
-    add_up_args(sub.add_parser("up", help="the whole local demo"))
-    add_serve_args(sub.add_parser("serve", help="the API with follower and auditor"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        return run_up(args) if args.command == "up" else run_serve(args)
-    except CrowdLedgerError as exc:
-        print(f"crowdledger: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,8 +26,8 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
 from web3.types import RPCEndpoint
 
-from ledger.deployment import Deployment
-from ledger.devnet.artifacts import load_artifact
+from ledger.chain.deployment import Deployment
+from devnet.artifacts import load_artifact
 from ledger.errors import ConfigError, NodeError, NodeUnavailable
 
 PRIVATE_KEY_ENV = "CROWDLEDGER_PRIVATE_KEY"

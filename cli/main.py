@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import is_address, to_checksum_address
 
 from ledger.db.engine import DEFAULT_DB_URL
-from ledger.deployment import default_deployment_path, read_deployment
+from ledger.chain.deployment import default_deployment_path, read_deployment
 from ledger.errors import ConfigError, CrowdLedgerError
 
 if TYPE_CHECKING:
@@ -82,9 +82,9 @@ def non_negative(text: str) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     from ledger.db.engine import open_database
     from ledger.db.store import LedgerStore
-    from ledger.indexer import Indexer
-    from ledger.progress import Progress
-    from ledger.rpc import RpcClient
+    from ledger.sync.indexer import Indexer
+    from ledger.sync.progress import Progress
+    from ledger.chain.rpc import RpcClient
 
     target = resolve_target(args)
     store = LedgerStore(open_database(args.db))
@@ -142,8 +142,8 @@ def _print_report(lines: Iterable[str], as_json: bool, payload: dict[str, Any]) 
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from ledger.audit import audit_chain, audit_export, render
-    from ledger.rpc import RpcClient
+    from ledger.audit.chain_audit import audit_chain, audit_export, render
+    from ledger.chain.rpc import RpcClient
 
     if args.from_file:
         if args.chain_id is None or not args.contract:
@@ -170,7 +170,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ledger.export import write_export
+    from ledger.audit.export import write_export
 
     store = open_indexed_store(args.db)
     if args.out in (None, "-"):
@@ -190,8 +190,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from ledger.rpc import RpcClient
-    from ledger.verify import verify_backer, verify_tx
+    from ledger.chain.rpc import RpcClient
+    from ledger.audit.verify import verify_backer, verify_tx
 
     if bool(args.tx) == bool(args.backer):
         raise ConfigError("give either --tx HASH or --backer ADDRESS")
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--json", action="store_true", help="a machine-readable answer")
     verify.set_defaults(handler=cmd_verify)
 
-    from api.runner import add_serve_args, add_up_args, run_serve, run_up
+    from cli.serve import add_serve_args, add_up_args, run_serve, run_up
 
     up = sub.add_parser(
         "up", help="the whole system on a local chain: anvil, escrow, demo data, indexer, API and web page",

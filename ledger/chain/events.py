@@ -14,8 +14,8 @@ import orjson
 
 from ledger import native
 from ledger.errors import LedgerIntegrityError
-from ledger.hashing import campaign_terms_detail, keccak256, milestone_plan_detail, tranche_detail
-from ledger.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
+from ledger.core.hashing import campaign_terms_detail, keccak256, milestone_plan_detail, tranche_detail
+from ledger.core.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
 
 SIGNATURES: dict[Kind, str] = {
     Kind.CAMPAIGN_CREATED: (

@@ -17,7 +17,7 @@ from alembic import op
 
 from ledger.db.schema import ledger_entries, trigger_ddl
 from ledger.db.store import entry_from_row
-from ledger.public import entry_jsons
+from ledger.core.public import entry_jsons
 
 revision = "0003"
 down_revision = "0002"

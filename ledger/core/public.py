@@ -25,8 +25,8 @@ from time import gmtime
 from typing import Any
 
 from ledger import native
-from ledger.hashing import keccak256
-from ledger.records import Kind, LedgerEntry
+from ledger.core.hashing import keccak256
+from ledger.core.records import Kind, LedgerEntry
 
 KIND_NAMES = {int(k): k.name.lower() for k in Kind}
 KIND_JSON = tuple(KIND_NAMES.get(k, "unknown") for k in range(max(Kind) + 1))  # by kind; 0 is "unknown"

@@ -9,8 +9,8 @@ from typing import Any
 from eth_abi import decode, encode
 
 from ledger.errors import NodeError, NotAnEscrowError, RpcError
-from ledger.hashing import keccak256
-from ledger.rpc import RpcClient
+from ledger.core.hashing import keccak256
+from ledger.chain.rpc import RpcClient
 
 BlockId = int | str
 

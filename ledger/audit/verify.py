@@ -15,15 +15,15 @@ from typing import Any
 from eth_utils import is_address, to_checksum_address
 from sqlalchemy import select
 
-from ledger.chain import HashChain
-from ledger.contract import EscrowReader
+from ledger.core.hashing import HashChain
+from ledger.chain.contract import EscrowReader
 from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
 from ledger.db.store import LedgerStore, entry_from_row, milestones_from_row, vote_from_row
 from ledger.errors import ConfigError, LedgerIntegrityError
-from ledger.events import TOPICS, decode_log
-from ledger.records import ETH, Campaign, Kind, LedgerEntry, Position
-from ledger.rpc import RpcClient
-from ledger.status import position_breakdown
+from ledger.chain.events import TOPICS, decode_log
+from ledger.core.records import ETH, Campaign, Kind, LedgerEntry, Position
+from ledger.chain.rpc import RpcClient
+from ledger.core.status import position_breakdown
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 KIND_NAMES = {

@@ -24,16 +24,16 @@ from typing import Any
 
 from eth_abi.exceptions import DecodingError
 
-from ledger.batch_writer import BatchWriter
-from ledger.chain import HashChain
-from ledger.contract import EscrowReader
+from ledger.sync.writer import BatchWriter
+from ledger.core.hashing import HashChain
+from ledger.chain.contract import EscrowReader
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
-from ledger.events import LEDGER_TOPICS_FILTER, parse_logs_answer
-from ledger.logs import LogFetcher
-from ledger.progress import Progress
-from ledger.records import LedgerEntry, Projections
-from ledger.rpc import RpcClient
+from ledger.chain.events import LEDGER_TOPICS_FILTER, parse_logs_answer
+from ledger.chain.logs import LogFetcher
+from ledger.sync.progress import Progress
+from ledger.core.records import LedgerEntry, Projections
+from ledger.chain.rpc import RpcClient
 
 log = logging.getLogger("ledger.indexer")
 

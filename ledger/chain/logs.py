@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.errors import ConfigError, RangeTooWide
-from ledger.rpc import RpcClient, range_too_wide
+from ledger.chain.rpc import RpcClient, range_too_wide
 
 log = logging.getLogger("ledger.logs")
 

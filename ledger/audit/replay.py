@@ -13,14 +13,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 
-from ledger import findings as codes
+from ledger.audit import findings as codes
 from ledger import native
-from ledger.chain import HashChain
+from ledger.core.hashing import HashChain
 from ledger.errors import LedgerIntegrityError
-from ledger.events import entry_terms_detail
-from ledger.findings import Finding
-from ledger.projections import apply_entry
-from ledger.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Position, Projections
+from ledger.chain.events import entry_terms_detail
+from ledger.audit.findings import Finding
+from ledger.core.projections import apply_entry
+from ledger.core.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Position, Projections
 
 
 def _position_factory() -> Callable[[int, str], Position]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger.errors import LedgerIntegrityError
-from ledger.hashing import milestone_plan_detail, tranche_detail
-from ledger.records import (
+from ledger.core.hashing import milestone_plan_detail, tranche_detail
+from ledger.core.records import (
     ZERO_HASH,
     Campaign,
     Disclosure,

@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 
 from ledger.errors import ConfigError
-from ledger.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
+from ledger.core.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
 
 FORMATS = ("ndjson", "csv")
 ENTRY_FIELDS = [

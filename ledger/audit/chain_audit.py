@@ -14,9 +14,9 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from ledger import findings as codes
+from ledger.audit import findings as codes
 from ledger import native
-from ledger.contract import EscrowReader
+from ledger.chain.contract import EscrowReader
 from ledger.db.schema import (
     campaigns,
     disclosures,
@@ -34,12 +34,12 @@ from ledger.db.store import (
     vote_from_row,
 )
 from ledger.errors import LedgerIntegrityError
-from ledger.events import LEDGER_TOPICS_FILTER, decode_log
-from ledger.export import BadLine, read_export
-from ledger.findings import Finding
-from ledger.logs import LogFetcher
-from ledger.public import entry_json, entry_jsons
-from ledger.records import (
+from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_log
+from ledger.audit.export import BadLine, read_export
+from ledger.audit.findings import Finding
+from ledger.chain.logs import LogFetcher
+from ledger.core.public import entry_json, entry_jsons
+from ledger.core.records import (
     ETH,
     Campaign,
     Disclosure,
@@ -51,8 +51,8 @@ from ledger.records import (
     TrancheRelease,
     Vote,
 )
-from ledger.replay import Replayer
-from ledger.rpc import RpcClient
+from ledger.audit.replay import Replayer
+from ledger.chain.rpc import RpcClient
 
 _ENTRY_FIELDS = [
     "kind", "campaign_id", "account", "amount", "detail", "head", "block_number", "block_hash", "tx_hash",

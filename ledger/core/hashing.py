@@ -10,9 +10,11 @@ builds it with bytes operations instead of a general ABI encoder, which keeps re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from ledger import native
+from ledger.core.records import LedgerEntry
+from ledger.errors import LedgerIntegrityError
 
 try:  # safe-pysha3 is the fastest keccak for Python; pycryptodome is the fallback.
     from sha3 import keccak_256 as _keccak_ctor
@@ -132,3 +134,94 @@ def milestone_plan_detail(tranche_bps: tuple[int, ...] | list[int], voting_perio
 def tranche_detail(tranche: int, fee: int) -> bytes:
     """The detail of a kind-11 entry: keccak256(abi.encode(uint256 tranche, uint256 fee))."""
     return keccak256(_word(tranche) + _word(fee))
+
+
+# ----------------------------------------------------------------------------- verifying a stream
+
+
+def describe(entry: LedgerEntry) -> str:
+    return f"entry seq {entry.seq} (kind {entry.kind}, campaign {entry.campaign_id}, tx {entry.tx_hash})"
+
+
+class HashChain:
+    """The running head of a ledger. `append` raises LedgerIntegrityError on the first entry
+    that does not chain, leaving the chain at the last good entry."""
+
+    __slots__ = ("_head", "length")
+
+    def __init__(self, head: str, length: int = 0) -> None:
+        self._head = bytes.fromhex(head[2:])  # kept as bytes: it is hashed once per entry
+        self.length = length
+
+    @classmethod
+    def genesis(cls, chain_id: int, escrow: str) -> HashChain:
+        return cls("0x" + genesis_head(chain_id, escrow).hex())
+
+    @property
+    def head(self) -> str:
+        return "0x" + self._head.hex()
+
+    @property
+    def head_bytes(self) -> bytes:
+        return self._head
+
+    def reset(self, head: str, length: int) -> None:
+        """Continue from `head` after entry `length` (a replay resynchronising after a fault)."""
+        self._head = bytes.fromhex(head[2:])
+        self.length = length
+
+    def digest_after(self, entry: LedgerEntry) -> bytes:
+        """The head `entry` must carry to follow the current head, as bytes: abi.encode of the
+        seven words, built inline because this runs once per entry."""
+        return keccak256(b"".join((
+            self._head,
+            entry.seq.to_bytes(32, "big"),
+            entry.kind.to_bytes(32, "big"),
+            entry.campaign_id.to_bytes(32, "big"),
+            _ZERO12,
+            bytes.fromhex(entry.account[2:]),
+            entry.amount.to_bytes(32, "big"),
+            bytes.fromhex(entry.detail[2:]),
+        )))
+
+    def expected_head(self, entry: LedgerEntry) -> str:
+        return "0x" + self.digest_after(entry).hex()
+
+    def advance(self, digest: bytes, seq: int) -> None:
+        """Move to the head `digest` of entry `seq`, already checked by the caller."""
+        self._head = digest
+        self.length = seq
+
+    def append(self, entry: LedgerEntry) -> None:
+        if entry.seq != self.length + 1:
+            kind = "gap" if entry.seq > self.length + 1 else "repeat or reorder"
+            raise LedgerIntegrityError(
+                f"seq {kind}: expected seq {self.length + 1} after {self.length}, got {describe(entry)}"
+            )
+        digest = self.digest_after(entry)
+        if digest.hex() != entry.head[2:]:
+            raise LedgerIntegrityError(
+                f"head mismatch at {describe(entry)}: the event says {entry.head}, "
+                f"the chain gives 0x{digest.hex()}"
+            )
+        self.advance(digest, entry.seq)
+
+    def append_many(self, entries: Iterable[LedgerEntry]) -> None:
+        """`append` each entry in turn, with the same outcome (the first entry that does not
+        follow on or chain raises the same LedgerIntegrityError, the chain left at the entry
+        before it) but verified in C when ledger.native is available."""
+        if not native.available:
+            for entry in entries:
+                self.append(entry)
+            return
+        if not isinstance(entries, (list, tuple)):
+            entries = list(entries)
+        i, n = 0, len(entries)
+        while i < n:
+            count, head = native.verify_chain(self._head, self.length, entries, i, LedgerEntry)
+            if count:
+                i += count
+                self.advance(head, entries[i - 1].seq)
+            if i < n:  # one entry C did not verify: a fault (append raises), or a field it leaves to Python
+                self.append(entries[i])
+                i += 1

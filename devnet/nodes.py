@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ledger.errors import ConfigError, NodeUnavailable
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # anvil's and ganache's default mnemonic accounts #0 and #1 differ; tests ask the node instead.
 DEFAULT_CHAIN_ID = 31337

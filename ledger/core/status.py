@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from ledger.records import Campaign, Milestones, Position, State
+from ledger.core.records import Campaign, Milestones, Position, State
 
 
 class PositionStatus(str, Enum):

@@ -37,8 +37,8 @@ from web3 import Web3
 from web3.exceptions import Web3Exception
 from web3.logs import DISCARD
 
-from ledger.deployment import Deployment
-from ledger.devnet.deploy import (
+from ledger.chain.deployment import Deployment
+from devnet.deploy import (
     DEMO_TOKEN_SYMBOL,
     NodeAccount,
     Sender,

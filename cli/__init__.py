@@ -1,0 +1,1 @@
+"""The `crowdledger` command line; it sits on top of ledger/, api/ and devnet/."""

@@ -1,0 +1,1 @@
+"""The auditor's tools: replay, audits (from the chain and offline), verify, export and findings."""

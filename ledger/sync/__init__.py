@@ -1,0 +1,1 @@
+"""The indexer: the sync loop, the batch writer and progress reporting."""
