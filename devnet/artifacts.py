@@ -16,15 +16,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from devnet.checkout import CONFIG_FILE, CONTRACTS_DIR, PROJECT_ROOT, SOLC_SHIM
 from ledger.errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-CONTRACTS_DIR = PROJECT_ROOT / "contracts"
+if TYPE_CHECKING:
+    from solcx.exceptions import SolcError
+
 CACHE_DIR = PROJECT_ROOT / "build" / "devnet"
-CONFIG_FILE = PROJECT_ROOT / "brownie-config.yaml"
-SOLC_SHIM = PROJECT_ROOT / "toolchain" / "solcx"
 OUTPUTS = ["abi", "evm.bytecode.object"]
 
 Artifact = tuple[list[Any], str]
@@ -32,7 +32,7 @@ Artifact = tuple[list[Any], str]
 
 def compiler_settings() -> dict[str, Any]:
     """solc's version and standard-JSON settings, from brownie-config.yaml's `compiler` section."""
-    import yaml
+    import yaml  # type: ignore[import-untyped]  # no stubs in the environment (types-PyYAML)
 
     try:
         config = yaml.safe_load(CONFIG_FILE.read_text())["compiler"]
@@ -40,7 +40,10 @@ def compiler_settings() -> dict[str, Any]:
         return {
             "version": str(solc["version"]),
             "evmVersion": config["evm_version"],
-            "optimizer": {"enabled": bool(solc["optimizer"]["enabled"]), "runs": int(solc["optimizer"]["runs"])},
+            "optimizer": {
+                "enabled": bool(solc["optimizer"]["enabled"]),
+                "runs": int(solc["optimizer"]["runs"]),
+            },
             "remappings": list(solc.get("remappings") or []),
         }
     except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as exc:
@@ -49,7 +52,9 @@ def compiler_settings() -> dict[str, Any]:
 
 def _source_files() -> list[Path]:
     if not CONTRACTS_DIR.is_dir():
-        raise ConfigError(f"no contracts/ folder at {PROJECT_ROOT}: run `crowdledger up` from a CrowdLedger checkout")
+        raise ConfigError(
+            f"no contracts/ folder at {PROJECT_ROOT}: run `crowdledger up` from a CrowdLedger checkout"
+        )
     return sorted(CONTRACTS_DIR.rglob("*.sol"))
 
 
@@ -72,13 +77,29 @@ def compile_standard(sources: dict[str, str], settings: dict[str, Any], outputs:
     }
     try:
         return solcx.compile_standard(
-            standard_input, solc_version=settings["version"], base_path=str(PROJECT_ROOT),
+            standard_input,
+            solc_version=settings["version"],
+            base_path=str(PROJECT_ROOT),
             allow_paths=[str(PROJECT_ROOT)],
         )
     except SolcError as exc:
-        raise ConfigError(f"solc failed: {str(exc).strip()[-2000:]}") from None
+        raise ConfigError(f"solc failed:\n{solc_errors(exc)}") from None
     except (OSError, solcx.exceptions.SolcNotInstalled) as exc:
         raise ConfigError(f"solc could not run (is `npm ci` done? it uses {SOLC_SHIM}): {exc}") from None
+
+
+def solc_errors(exc: SolcError) -> str:
+    """solc's own error messages (the formattedMessage of each entry of severity "error"), not the
+    JSON around them; when solc itself failed, the end of what it wrote to stderr."""
+    messages = [
+        str(entry.get("formattedMessage") or entry.get("message") or "").strip()
+        for entry in exc.error_dict or []
+        if isinstance(entry, dict) and entry.get("severity") == "error"
+    ]
+    if any(messages):
+        return "\n".join(message for message in messages if message)
+    stderr = (exc.stderr_data or "").strip()
+    return f"{exc.message} (exit code {exc.return_code}){': ' + stderr[-1000:] if stderr else ''}"
 
 
 def _compile_all() -> dict[str, Artifact]:

@@ -16,18 +16,18 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import urlparse
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from hexbytes import HexBytes
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, ProviderConnectionError, TimeExhausted, Web3RPCError
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, TxParams
 
-from ledger.chain.deployment import Deployment
 from devnet.artifacts import load_artifact
+from ledger.chain.deployment import Deployment
 from ledger.errors import ConfigError, NodeError, NodeUnavailable
 
 PRIVATE_KEY_ENV = "CROWDLEDGER_PRIVATE_KEY"
@@ -91,7 +91,10 @@ def rpc_url_of(w3: Web3) -> str:
 class Sender(Protocol):
     """Who pays for and signs a transaction."""
 
-    address: str
+    @property
+    def address(self) -> str:
+        """The checksummed address it sends from."""
+        ...
 
     def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
         """Submit `tx` (already holding to/data/value and, optionally, gas); return its hash."""
@@ -105,7 +108,7 @@ class NodeAccount:
     address: str
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "address", to_checksum_address(self.address))
+        object.__setattr__(self, "address", Web3.to_checksum_address(self.address))
 
     def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
         # Straight to eth_sendTransaction: the node fills nonce, gas price and (when absent) gas,
@@ -117,10 +120,10 @@ class NodeAccount:
             if isinstance(value, int):
                 params[key] = hex(value)
             elif isinstance(value, (bytes, bytearray)):
-                params[key] = Web3.to_hex(value)
+                params[key] = Web3.to_hex(bytes(value))
             else:
                 params[key] = value
-        response = w3.provider.make_request("eth_sendTransaction", [params])
+        response = w3.provider.make_request(RPCEndpoint("eth_sendTransaction"), [params])
         if "error" in response:
             error = response["error"]
             message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
@@ -142,16 +145,16 @@ class KeyAccount:
             raise ConfigError(f"the private key is not valid: {exc}") from None
 
     @property
-    def address(self) -> str:  # type: ignore[override]
+    def address(self) -> str:
         return self.account.address
 
     def send(self, w3: Web3, tx: dict[str, Any]) -> bytes:
         tx = {**tx, "from": self.address}
         tx.setdefault("chainId", w3.eth.chain_id)
-        tx.setdefault("nonce", w3.eth.get_transaction_count(self.address, "pending"))
+        tx.setdefault("nonce", w3.eth.get_transaction_count(self.account.address, "pending"))
         tx.setdefault("value", 0)
         if "gas" not in tx:
-            tx["gas"] = w3.eth.estimate_gas(tx)
+            tx["gas"] = w3.eth.estimate_gas(cast(TxParams, tx))
         if "gasPrice" not in tx and "maxFeePerGas" not in tx:
             latest = w3.eth.get_block("latest")
             if latest.get("baseFeePerGas") is not None:
@@ -192,15 +195,16 @@ def _revert_reason(exc: Exception, abi: list[dict[str, Any]] | None = None) -> s
 
 
 def _decode_custom_error(abi: list[dict[str, Any]], data: str) -> str | None:
-    from eth_abi import decode as abi_decode
-    from eth_utils import function_signature_to_4byte_selector
+    from eth_abi.abi import decode as abi_decode
+
+    from ledger.core.hashing import keccak256
 
     selector = bytes.fromhex(data[2:10])
     for item in abi:
         if item.get("type") != "error":
             continue
         types = [i["type"] for i in item.get("inputs", [])]
-        if function_signature_to_4byte_selector(f"{item['name']}({','.join(types)})") != selector:
+        if keccak256(f"{item['name']}({','.join(types)})".encode())[:4] != selector:
             continue
         try:
             values = abi_decode(types, bytes.fromhex(data[10:]))
@@ -257,11 +261,15 @@ def transact(
     return wait_receipt(w3, tx_hash, what=label)
 
 
-def wait_receipt(w3: Web3, tx_hash: bytes, *, what: str = "transaction", timeout: float = RECEIPT_TIMEOUT) -> Any:
+def wait_receipt(
+    w3: Web3, tx_hash: bytes, *, what: str = "transaction", timeout: float = RECEIPT_TIMEOUT
+) -> Any:
     try:
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=timeout, poll_latency=0.05)
+        receipt = w3.eth.wait_for_transaction_receipt(HexBytes(tx_hash), timeout=timeout, poll_latency=0.05)
     except TimeExhausted:
-        raise TransactionFailed(f"{what} ({Web3.to_hex(tx_hash)}) was not mined within {timeout:.0f}s") from None
+        raise TransactionFailed(
+            f"{what} ({Web3.to_hex(tx_hash)}) was not mined within {timeout:.0f}s"
+        ) from None
     if receipt["status"] != 1:
         raise TransactionFailed(f"{what} ({Web3.to_hex(tx_hash)}) reverted")
     return receipt
@@ -274,7 +282,7 @@ def deploy_contract(w3: Web3, sender: Sender, name: str, *args: Any, what: str =
     data = factory.constructor(*args).data_in_transaction
     label = what or f"deploying {name}"
     try:
-        gas = w3.eth.estimate_gas({"from": sender.address, "data": data})
+        gas = w3.eth.estimate_gas(cast(TxParams, {"from": sender.address, "data": data}))
     except ContractLogicError as exc:
         raise TransactionFailed(f"{label} would revert: {_revert_reason(exc, abi)}") from None
     except (ValueError, Web3RPCError) as exc:
@@ -294,12 +302,12 @@ def deploy_contract(w3: Web3, sender: Sender, name: str, *args: Any, what: str =
 
 def escrow_contract(w3: Web3, address: str) -> Any:
     abi, _ = load_artifact("CrowdfundEscrow")
-    return w3.eth.contract(address=to_checksum_address(address), abi=abi)
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
 
 
 def token_contract(w3: Web3, address: str, name: str = "DemoToken") -> Any:
     abi, _ = load_artifact(name)
-    return w3.eth.contract(address=to_checksum_address(address), abi=abi)
+    return w3.eth.contract(address=Web3.to_checksum_address(address), abi=abi)
 
 
 def deploy_escrow(
@@ -319,9 +327,15 @@ def deploy_escrow(
         raise ConfigError(f"fee_bps must be between 0 and 1000 (10%), got {fee_bps}")
     if not 0 <= unpledge_lock_window < 2**64:
         raise ConfigError(f"unpledge_lock_window out of range: {unpledge_lock_window}")
-    fee_recipient = to_checksum_address(fee_recipient)
+    fee_recipient = Web3.to_checksum_address(fee_recipient)
     contract, receipt = deploy_contract(
-        w3, sender, "CrowdfundEscrow", fee_recipient, fee_bps, unpledge_lock_window, what="deploying CrowdfundEscrow"
+        w3,
+        sender,
+        "CrowdfundEscrow",
+        fee_recipient,
+        fee_bps,
+        unpledge_lock_window,
+        what="deploying CrowdfundEscrow",
     )
     return Deployment(
         address=contract.address,

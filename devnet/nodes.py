@@ -9,19 +9,15 @@ The node binaries come from the project's node_modules (`npm ci`), or from PATH.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from devnet.checkout import node_binary
 from ledger.errors import ConfigError, NodeUnavailable
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 # anvil's and ganache's default mnemonic accounts #0 and #1 differ; tests ask the node instead.
 DEFAULT_CHAIN_ID = 31337
@@ -36,13 +32,10 @@ def free_port() -> int:
 
 def find_binary(name: str) -> str:
     """The path of a node binary: node_modules/.bin first, then PATH."""
-    local = PROJECT_ROOT / "node_modules" / ".bin" / name
-    if local.exists():
-        return str(local)
-    found = shutil.which(name)
+    found = node_binary(name)
     if found is None:
         raise ConfigError(f"`{name}` was not found in node_modules/.bin or on PATH; run `npm ci` first")
-    return found
+    return str(found)
 
 
 def rpc_ready(url: str, timeout: float = 1.0) -> bool:
@@ -86,12 +79,18 @@ class LocalNode:
         if kind == "anvil":
             args = [
                 find_binary("anvil"),
-                "--host", "127.0.0.1",
-                "--port", str(port),
-                "--chain-id", str(chain_id),
-                "--hardfork", "shanghai",
-                "--accounts", str(accounts),
-                "--balance", str(balance_eth),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--chain-id",
+                str(chain_id),
+                "--hardfork",
+                "shanghai",
+                "--accounts",
+                str(accounts),
+                "--balance",
+                str(balance_eth),
                 "--silent",
             ]
             if block_time is not None:
@@ -99,12 +98,18 @@ class LocalNode:
         elif kind == "ganache":
             args = [
                 find_binary("ganache"),
-                "--server.host", "127.0.0.1",
-                "--server.port", str(port),
-                "--chain.chainId", str(chain_id),
-                "--chain.hardfork", "shanghai",
-                "--wallet.totalAccounts", str(accounts),
-                "--wallet.defaultBalance", str(balance_eth),
+                "--server.host",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--chain.chainId",
+                str(chain_id),
+                "--chain.hardfork",
+                "shanghai",
+                "--wallet.totalAccounts",
+                str(accounts),
+                "--wallet.defaultBalance",
+                str(balance_eth),
                 "--logging.quiet",
             ]
             if block_time is not None:
@@ -113,7 +118,10 @@ class LocalNode:
             raise ConfigError(f"unknown node kind {kind!r}; use 'anvil' or 'ganache'")
         args += extra_args or []
         process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             start_new_session=True,
         )
         node = cls(kind=kind, port=port, process=process)
@@ -144,7 +152,3 @@ class LocalNode:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def env_flag(name: str) -> bool:
-    return os.environ.get(name, "").lower() in {"1", "true", "yes"}

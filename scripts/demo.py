@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from ledger.chain.deployment import default_deployment_path
 from devnet.deploy import NodeAccount, connect
 from devnet.nodes import LocalNode, rpc_ready
 from devnet.seed import seed_demo
+from ledger.chain.deployment import default_deployment_path
 from ledger.errors import ConfigError, NodeUnavailable
 from scripts import run_cli
 from scripts.deploy import deploy
@@ -37,15 +37,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Start anvil, deploy the escrow and the demo token, seed campaigns in every state, "
         "and keep the chain running until Ctrl-C.",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default: {DEFAULT_PORT})")
-    parser.add_argument("--backers", type=int, default=DEFAULT_BACKERS,
-                        help=f"number of demo backers (default: {DEFAULT_BACKERS})")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port on 127.0.0.1 (default: {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--backers",
+        type=int,
+        default=DEFAULT_BACKERS,
+        help=f"number of demo backers (default: {DEFAULT_BACKERS})",
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed for the demo data")
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
-                        help=f"deployment file to write (default: {default_deployment_path()})")
-    parser.add_argument("--block-time", type=float, default=None, metavar="SECONDS",
-                        help="after seeding, also mine a block every SECONDS (default: only on transactions)")
-    parser.add_argument("--no-wait", action="store_true", help="stop the chain right after seeding (for checks)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"deployment file to write (default: {default_deployment_path()})",
+    )
+    parser.add_argument(
+        "--block-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="after seeding, also mine a block every SECONDS (default: only on transactions)",
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="stop the chain right after seeding (for checks)"
+    )
     return parser.parse_args(argv)
 
 
@@ -76,7 +94,10 @@ def cli(argv: list[str] | None = None) -> int:
             deployer = NodeAccount(accounts[0])
             deployment = deploy(w3, deployer, fee_recipient=accounts[1], rpc_url=node.url)
             path = deployment.write(args.out or default_deployment_path())
-            print(f"deployed CrowdfundEscrow at {deployment.address}; seeding {args.backers} backers ...", flush=True)
+            print(
+                f"deployed CrowdfundEscrow at {deployment.address}; seeding {args.backers} backers ...",
+                flush=True,
+            )
             summary = seed_demo(w3, deployment, backers=args.backers, sender=deployer, seed=args.seed)
             if args.block_time:
                 w3.provider.make_request("evm_setIntervalMining", [args.block_time])
@@ -95,7 +116,9 @@ def cli(argv: list[str] | None = None) -> int:
             print("\nPress Ctrl-C to stop the chain.", flush=True)
             while node.process is not None and node.process.poll() is None:
                 time.sleep(0.5)
-            raise NodeUnavailable(f"anvil exited unexpectedly (code {node.process.returncode if node.process else '?'})")
+            raise NodeUnavailable(
+                f"anvil exited unexpectedly (code {node.process.returncode if node.process else '?'})"
+            )
         except (KeyboardInterrupt, _Stop):
             print("\nstopping the chain ...")
             return 0

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.chain.deployment import Deployment, default_deployment_path
 from devnet.deploy import (
     DEFAULT_FEE_BPS,
     DEFAULT_UNPLEDGE_LOCK_WINDOW,
@@ -34,6 +33,7 @@ from devnet.deploy import (
     rpc_url_of,
     sender_from_env,
 )
+from ledger.chain.deployment import Deployment, default_deployment_path
 from scripts import run_cli
 
 PROG = "scripts.deploy"
@@ -67,8 +67,10 @@ def deploy(
 def report(deployment: Deployment, path: Path) -> None:
     print(f"CrowdfundEscrow deployed at {deployment.address}")
     print(f"  chain id {deployment.chain_id}, block {deployment.block}, tx {deployment.tx_hash}")
-    print(f"  fee {deployment.fee_bps} bps to {deployment.fee_recipient}, "
-          f"unpledge lock window {deployment.unpledge_lock_window} s")
+    print(
+        f"  fee {deployment.fee_bps} bps to {deployment.fee_recipient}, "
+        f"unpledge lock window {deployment.unpledge_lock_window} s"
+    )
     for symbol, address in deployment.tokens.items():
         print(f"  token {symbol}: {address}")
     print(f"  wrote {path}")
@@ -92,14 +94,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Deploy CrowdfundEscrow (and the DemoToken) and write the deployment file. "
         f"Signs with ${PRIVATE_KEY_ENV} when set, else uses the node's first unlocked account.",
     )
-    parser.add_argument("--rpc", required=True, metavar="URL", help="JSON-RPC URL of the node, e.g. http://127.0.0.1:8545")
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
-                        help=f"deployment file to write (default: {default_deployment_path()})")
+    parser.add_argument(
+        "--rpc", required=True, metavar="URL", help="JSON-RPC URL of the node, e.g. http://127.0.0.1:8545"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"deployment file to write (default: {default_deployment_path()})",
+    )
     parser.add_argument("--fee-recipient", metavar="ADDRESS", help="where fees go (default: the deployer)")
-    parser.add_argument("--fee-bps", type=int, default=DEFAULT_FEE_BPS,
-                        help=f"platform fee in basis points, at most 1000 (default: {DEFAULT_FEE_BPS})")
-    parser.add_argument("--lock-window", type=int, default=DEFAULT_UNPLEDGE_LOCK_WINDOW, metavar="SECONDS",
-                        help=f"unpledge lock window before a deadline (default: {DEFAULT_UNPLEDGE_LOCK_WINDOW})")
+    parser.add_argument(
+        "--fee-bps",
+        type=int,
+        default=DEFAULT_FEE_BPS,
+        help=f"platform fee in basis points, at most 1000 (default: {DEFAULT_FEE_BPS})",
+    )
+    parser.add_argument(
+        "--lock-window",
+        type=int,
+        default=DEFAULT_UNPLEDGE_LOCK_WINDOW,
+        metavar="SECONDS",
+        help=f"unpledge lock window before a deadline (default: {DEFAULT_UNPLEDGE_LOCK_WINDOW})",
+    )
     parser.add_argument("--no-demo-token", action="store_true", help="do not deploy the DemoToken (DUSD)")
     return parser.parse_args(argv)
 

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from web3 import Web3
 
-from ledger.chain.deployment import Deployment, default_deployment_path, read_deployment
 from devnet.deploy import (
     DEMO_TOKEN_SYMBOL,
     PRIVATE_KEY_ENV,
@@ -33,7 +32,9 @@ from devnet.deploy import (
     connect,
     sender_from_env,
 )
-from devnet.seed import SeedSummary, seed_demo
+from devnet.seed import seed_demo
+from devnet.summary import SeedSummary
+from ledger.chain.deployment import Deployment, default_deployment_path, read_deployment
 from ledger.errors import ConfigError
 from scripts import run_cli
 
@@ -42,7 +43,13 @@ DEFAULT_BACKERS = 24
 
 
 def seed(
-    w3: Web3, deployment: Deployment, path: Path, sender: Sender, *, backers: int = DEFAULT_BACKERS, seed_value: int = 7,
+    w3: Web3,
+    deployment: Deployment,
+    path: Path,
+    sender: Sender,
+    *,
+    backers: int = DEFAULT_BACKERS,
+    seed_value: int = 7,
     quiet: bool = False,
 ) -> SeedSummary:
     """Check the chain, seed, and record a newly deployed demo token in the deployment file."""
@@ -79,10 +86,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         f"Signs with ${PRIVATE_KEY_ENV} when set, else uses the node's first unlocked account.",
     )
     parser.add_argument("--rpc", metavar="URL", help="JSON-RPC URL (default: the deployment file's rpc_url)")
-    parser.add_argument("--deployment", type=Path, default=None, metavar="FILE",
-                        help=f"deployment file (default: {default_deployment_path()})")
-    parser.add_argument("--backers", type=int, default=DEFAULT_BACKERS,
-                        help=f"number of distinct backers on anvil (default: {DEFAULT_BACKERS})")
+    parser.add_argument(
+        "--deployment",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"deployment file (default: {default_deployment_path()})",
+    )
+    parser.add_argument(
+        "--backers",
+        type=int,
+        default=DEFAULT_BACKERS,
+        help=f"number of distinct backers on anvil (default: {DEFAULT_BACKERS})",
+    )
     parser.add_argument("--seed", type=int, default=7, help="random seed for amounts and who backs what")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     return parser.parse_args(argv)
@@ -98,8 +114,15 @@ def cli(argv: list[str] | None = None) -> int:
         if not rpc:
             raise ConfigError(f"{path} records no rpc_url: pass --rpc")
         w3 = connect(rpc)
-        summary = seed(w3, deployment, path, sender_from_env(w3), backers=args.backers, seed_value=args.seed,
-                       quiet=args.json)
+        summary = seed(
+            w3,
+            deployment,
+            path,
+            sender_from_env(w3),
+            backers=args.backers,
+            seed_value=args.seed,
+            quiet=args.json,
+        )
         print(summary.to_json() if args.json else summary.describe())
         return 0
 

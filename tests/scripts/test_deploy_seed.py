@@ -17,15 +17,17 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
+from devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
+from devnet.milestones import read_milestones
+from devnet.nodes import LocalNode, free_port
+from devnet.seed import seed_demo
+from devnet.summary import MILESTONE_PHASES, STATE_NAMES, SeedSummary
 from ledger.audit.chain_audit import audit_chain
+from ledger.chain.deployment import Deployment, read_deployment
+from ledger.chain.rpc import RpcClient
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
-from ledger.chain.deployment import Deployment, read_deployment
-from devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
-from devnet.nodes import LocalNode, free_port
-from devnet.seed import MILESTONE_PHASES, STATE_NAMES, SeedSummary, read_milestones, seed_demo
 from ledger.sync.indexer import Indexer
-from ledger.chain.rpc import RpcClient
 from scripts.deploy import deploy
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +76,9 @@ def keyless_anvil() -> Iterator[LocalNode]:
 
 
 def run_script(module: str, *args: str, key: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"CROWDLEDGER_PRIVATE_KEY", "CROWDLEDGER_DEPLOYMENT"}}
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"CROWDLEDGER_PRIVATE_KEY", "CROWDLEDGER_DEPLOYMENT"}
+    }
     if key is not None:
         env["CROWDLEDGER_PRIVATE_KEY"] = key
     return subprocess.run(
@@ -106,9 +110,19 @@ def test_deploy_and_seed_give_every_state(demo: Demo) -> None:
     # one ledger entry per movement: the chain's count matches what the seeder did
     milestone_plans = sum(len(ids) for ids in summary.milestones.values())
     entries = (
-        sum(len(ids) for ids in summary.campaigns.values()) + milestone_plans + summary.pledges + summary.unpledges
-        + summary.cancels + summary.claims + summary.refunds + summary.fee_withdrawals + summary.release_requests
-        + summary.votes + summary.releases + summary.aborts + summary.disclosures
+        sum(len(ids) for ids in summary.campaigns.values())
+        + milestone_plans
+        + summary.pledges
+        + summary.unpledges
+        + summary.cancels
+        + summary.claims
+        + summary.refunds
+        + summary.fee_withdrawals
+        + summary.release_requests
+        + summary.votes
+        + summary.releases
+        + summary.aborts
+        + summary.disclosures
     )
     assert escrow.ledgerLength().call() == entries
     assert summary.simulated_seconds >= 7 * 86_400
@@ -153,21 +167,31 @@ def test_demo_has_milestone_campaigns_in_every_phase(demo: Demo) -> None:
 def test_the_seeded_demo_indexes_and_audits_clean(demo: Demo, tmp_path: Path) -> None:
     store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'ledger.db'}"))
     with RpcClient(demo.node.url) as rpc:
-        Indexer(rpc, store, demo.deployment.address, start_block=demo.deployment.block, finality_depth=0).run()
+        Indexer(
+            rpc, store, demo.deployment.address, start_block=demo.deployment.block, finality_depth=0
+        ).run()
         report = audit_chain(rpc, demo.deployment.address, start_block=demo.deployment.block, store=store)
     assert report.ok, report.findings
     assert report.ledger_length == demo.escrow.ledgerLength().call() == report.db_entries_compared
     assert report.campaigns == sum(len(ids) for ids in demo.summary.campaigns.values())
     voting = store.milestones_of(demo.summary.milestones["voting"][0])
-    assert voting is not None and voting.vote_pending and voting.approve_weight > 0 and voting.reject_weight > 0
+    assert (
+        voting is not None and voting.vote_pending and voting.approve_weight > 0 and voting.reject_weight > 0
+    )
     store.engine.dispose()
 
 
 def test_deployment_file_round_trips(anvil: LocalNode, tmp_path: Path) -> None:
     w3 = connect(anvil.url)
     accounts = w3.eth.accounts
-    deployment = deploy(w3, NodeAccount(accounts[0]), fee_recipient=accounts[2], fee_bps=125,
-                        unpledge_lock_window=600, rpc_url=anvil.url)
+    deployment = deploy(
+        w3,
+        NodeAccount(accounts[0]),
+        fee_recipient=accounts[2],
+        fee_bps=125,
+        unpledge_lock_window=600,
+        rpc_url=anvil.url,
+    )
     path = deployment.write(tmp_path / "nested" / "local.json")
 
     again = read_deployment(path)
@@ -232,7 +256,9 @@ def test_cli_deploy_with_key_from_environment_then_seed(keyless_anvil: LocalNode
     assert all(summary["milestones"][phase] for phase in MILESTONE_PHASES), summary["milestones"]
 
 
-def test_cli_without_key_on_a_keyless_node_fails_in_one_line(keyless_anvil: LocalNode, tmp_path: Path) -> None:
+def test_cli_without_key_on_a_keyless_node_fails_in_one_line(
+    keyless_anvil: LocalNode, tmp_path: Path
+) -> None:
     result = run_script("scripts.deploy", "--rpc", keyless_anvil.url, "--out", str(tmp_path / "d.json"))
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
@@ -250,9 +276,15 @@ def test_cli_bad_rpc_url_fails_in_one_line(url: str, tmp_path: Path) -> None:
     deployed = run_script("scripts.deploy", "--rpc", url, "--out", str(tmp_path / "d.json"), key=DEV_KEY_0)
     assert deployed.returncode != 0
     lines = deployed.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("scripts.deploy: error:") and "Traceback" not in deployed.stderr
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("scripts.deploy: error:")
+        and "Traceback" not in deployed.stderr
+    )
 
-    (tmp_path / "dep.json").write_text(json.dumps({"address": "0x" + "11" * 20, "chain_id": 31337, "block": 1}))
+    (tmp_path / "dep.json").write_text(
+        json.dumps({"address": "0x" + "11" * 20, "chain_id": 31337, "block": 1})
+    )
     seeded = run_script("scripts.seed", "--rpc", url, "--deployment", str(tmp_path / "dep.json"))
     assert seeded.returncode != 0
     lines = seeded.stderr.strip().splitlines()
