@@ -14,8 +14,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from eth_utils import is_address, to_checksum_address
-
+from ledger.core.addresses import checksum, checksum_error
 from ledger.errors import ConfigError
 
 DEFAULT_DEPLOYMENT_PATH = Path("deployments") / "local.json"
@@ -55,18 +54,25 @@ def read_deployment(path: str | Path | None = None) -> Deployment:
     try:
         raw = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ConfigError(f"no deployment file at {path}; deploy first or pass --rpc and --contract") from None
+        raise ConfigError(
+            f"no deployment file at {path}; deploy first or pass --rpc and --contract"
+        ) from None
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot read deployment file {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"deployment file {path} is not a JSON object")
     try:
         address = raw["address"]
-        if not is_address(address):
-            raise ConfigError(f"deployment file {path}: {address!r} is not an address")
+        problem = checksum_error(address) if isinstance(address, str) else f"{address!r} is not an address"
+        if problem is not None:
+            raise ConfigError(f"deployment file {path}: {problem}")
         known = {f for f in Deployment.__dataclass_fields__}
         values = {k: v for k, v in raw.items() if k in known}
-        values["address"] = to_checksum_address(address)
+        values["address"] = checksum(address)
         values["chain_id"] = int(raw["chain_id"])
         values["block"] = int(raw["block"])
         return Deployment(**values)
     except KeyError as exc:
         raise ConfigError(f"deployment file {path} lacks the field {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"deployment file {path}: a field has the wrong type ({exc})") from None
