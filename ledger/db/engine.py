@@ -5,7 +5,7 @@ mode so the API can read while the indexer writes.
 
 Start-up: importing this module costs nothing (SQLAlchemy is imported when a database is opened),
 and Alembic is imported only when the database needs a migration. Alembic's import and its
-`upgrade` of an up-to-date database cost ~0.3 s, most of a `crowdledger index` with nothing to do,
+`upgrade` of an up-to-date database cost ~0.4 s, most of a `crowdledger index` with nothing to do,
 so `open_database` first compares the database's `alembic_version` with the newest revision in
 `migrations/versions/`. That revision is read from the files' `revision = "..."` and
 `down_revision = "..."` lines, without importing them or Alembic, and only for the plain case: one
