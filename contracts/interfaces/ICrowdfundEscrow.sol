@@ -13,12 +13,13 @@ interface ICrowdfundEscrow {
     /// @notice The lifecycle of a campaign, as returned by {campaignState}.
     enum CampaignState {
         Funding, // before the deadline, not cancelled
-        Succeeded, // deadline passed, goal met (or keep-it-all), not yet claimed
+        Succeeded, // deadline passed, goal met (or keep-it-all), not yet claimed, claim window open
         Failed, // deadline passed, all-or-nothing goal missed: backers refund
         Cancelled, // cancelled by the creator before the deadline: backers refund
         Claimed, // the creator took the funds (a milestone campaign: every tranche released)
         InDelivery, // milestone campaign: first tranche claimed, later tranches still pending
-        Aborted // milestone campaign: a release vote failed; backers refund pro rata
+        Aborted, // milestone campaign: a release vote failed, or the creator fell silent; backers refund pro rata
+        Expired // succeeded but unclaimed when the claim window closed: backers refund in full
     }
 
     /// @notice A campaign's terms and running totals, as returned by {getCampaign}.
@@ -140,12 +141,30 @@ interface ICrowdfundEscrow {
         bytes32 head
     );
 
-    /// @notice Ledger kind 12. account = creator, amount = the remaining escrow, detail = 0.
+    /// @notice Ledger kind 12: a release vote failed. account = creator, amount = the remaining
+    /// escrow, detail = 0.
     event Aborted(uint256 indexed campaignId, address indexed creator, uint256 remaining, uint64 seq, bytes32 head);
 
     /// @notice Ledger kind 13. account = creator, amount = 0, detail = documentHash.
     event Disclosed(
         uint256 indexed campaignId, address indexed creator, bytes32 documentHash, uint64 seq, bytes32 head
+    );
+
+    /// @notice Ledger kind 14, right after the kind-5 or kind-11 entry whose payout to `to` failed:
+    /// that amount was credited to `to` instead ({owed}, {withdrawOwed}). account = to, amount,
+    /// detail = bytes32(uint256(uint160(token))), token 0 = ETH.
+    event PayoutDeferred(
+        uint256 indexed campaignId, address indexed to, address indexed token, uint256 amount, uint64 seq, bytes32 head
+    );
+
+    /// @notice Ledger kind 15: a credit paid out. campaignId = 0, account = to, amount,
+    /// detail = bytes32(uint256(uint160(token))), token 0 = ETH.
+    event OwedWithdrawn(address indexed token, address indexed to, uint256 amount, uint64 seq, bytes32 head);
+
+    /// @notice Ledger kind 16: a milestone campaign whose creator fell silent was aborted.
+    /// account = caller, amount = the remaining escrow, detail = 0.
+    event StaleAborted(
+        uint256 indexed campaignId, address indexed caller, uint256 remaining, uint64 seq, bytes32 head
     );
 
     /*//////////////////////////////////////////////////////////////
@@ -196,6 +215,10 @@ interface ICrowdfundEscrow {
     error CrowdfundEscrowVoteOpen(uint256 campaignId, uint64 voteEnd);
     error CrowdfundEscrowAlreadyVoted(uint256 campaignId, address backer, uint256 tranche);
     error CrowdfundEscrowNotABacker(uint256 campaignId, address account);
+    error CrowdfundEscrowNotStale(uint256 campaignId, uint256 staleAfter);
+    error CrowdfundEscrowNothingOwed(address account, address token);
+    error CrowdfundEscrowInvalidRecipient(address to);
+    error CrowdfundEscrowInsufficientGas(uint256 payoutGas);
 
     /*//////////////////////////////////////////////////////////////
                                FUNCTIONS
@@ -230,6 +253,10 @@ interface ICrowdfundEscrow {
 
     function refund(uint256 campaignId) external;
 
+    function refundTo(uint256 campaignId, address to) external;
+
+    function withdrawOwed(address token, address to) external;
+
     function withdrawFees(address token) external;
 
     function requestRelease(uint256 campaignId, bytes32 reportHash) external;
@@ -237,6 +264,8 @@ interface ICrowdfundEscrow {
     function vote(uint256 campaignId, bool approve) external;
 
     function release(uint256 campaignId) external;
+
+    function abortStale(uint256 campaignId) external;
 
     function disclose(uint256 campaignId, bytes32 documentHash) external;
 
@@ -247,6 +276,8 @@ interface ICrowdfundEscrow {
     function campaignState(uint256 campaignId) external view returns (uint8);
 
     function pledgeOf(uint256 campaignId, address backer) external view returns (uint256);
+
+    function owed(address account, address token) external view returns (uint256);
 
     function campaignCount() external view returns (uint256);
 

@@ -17,7 +17,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from ledger.hashing import (
+from ledger.core.hashing import (
     ZERO_DETAIL,
     campaign_terms_detail,
     genesis_head,
@@ -35,7 +35,14 @@ UINT128_MAX = 2**128 - 1
 META = "0x" + "ab" * 32
 
 # Campaign states, as returned by campaignState().
-FUNDING, SUCCEEDED, FAILED, CANCELLED, CLAIMED, IN_DELIVERY, ABORTED = range(7)
+FUNDING, SUCCEEDED, FAILED, CANCELLED, CLAIMED, IN_DELIVERY, ABORTED, EXPIRED = range(8)
+
+# The exits (issue 18): an unclaimed success expires CLAIM_WINDOW after its deadline; a milestone
+# campaign in delivery silent for MAX_SILENCE may be aborted by anyone; a creator payout that
+# fails is credited, with PAYOUT_GAS forwarded to the receiver.
+CLAIM_WINDOW = 180 * 86400
+MAX_SILENCE = 180 * 86400
+PAYOUT_GAS = 100_000
 
 # Milestone campaigns: a default plan (tranche 0 is claimed, 1 and 2 voted on) and voting period.
 TRANCHES = (3000, 3000, 4000)
@@ -56,6 +63,9 @@ KIND = {
     "TrancheReleased": 11,
     "Aborted": 12,
     "Disclosed": 13,
+    "PayoutDeferred": 14,
+    "OwedWithdrawn": 15,
+    "StaleAborted": 16,
 }
 
 
@@ -231,6 +241,19 @@ def fot_token(FeeOnTransferToken, escrow, owner, alice, bob, carol):
     t = FeeOnTransferToken.deploy(100, {"from": owner})  # burns 1% of every transfer
     _fund_and_approve(t, escrow, [alice, bob, carol], 10**24)
     return t
+
+
+@pytest.fixture(scope="module")
+def blocklist_token(BlocklistToken, escrow, owner, alice, bob, carol):
+    t = BlocklistToken.deploy({"from": owner})
+    _fund_and_approve(t, escrow, [alice, bob, carol], 10**24)
+    return t
+
+
+@pytest.fixture
+def receiver(SwitchableReceiver, owner):
+    """A contract account that accepts ETH until told to refuse it (or to burn the call's gas)."""
+    return SwitchableReceiver.deploy({"from": owner})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -420,6 +443,8 @@ def ledger_entry(event) -> tuple[int, int, str, int, bytes]:
         return 5, event["campaignId"], event["creator"], event["amount"], uint_detail(event["fee"])
     if name == "FeesWithdrawn":
         return 7, 0, event["to"], event["amount"], token_detail(event["token"])
+    if name == "OwedWithdrawn":
+        return 15, 0, event["to"], event["amount"], token_detail(event["token"])
     cid = event["campaignId"]
     if name == "MilestonePlan":
         bps = event["trancheBps"]
@@ -434,6 +459,10 @@ def ledger_entry(event) -> tuple[int, int, str, int, bytes]:
         return 12, cid, event["creator"], event["remaining"], ZERO_DETAIL
     if name == "Disclosed":
         return 13, cid, event["creator"], 0, bytes(event["documentHash"])
+    if name == "PayoutDeferred":
+        return 14, cid, event["to"], event["amount"], token_detail(event["token"])
+    if name == "StaleAborted":
+        return 16, cid, event["caller"], event["remaining"], ZERO_DETAIL
     raise ValueError(f"not a ledger event: {name}")
 
 

@@ -19,7 +19,7 @@ from conftest import (
     reverts,
 )
 
-from ledger.hashing import genesis_head
+from ledger.core.hashing import genesis_head
 
 
 def test_constructor_sets_parameters(escrow, owner, fee_recipient):

@@ -18,7 +18,7 @@ from conftest import (
     reverts,
 )
 
-from ledger.hashing import campaign_terms_detail, genesis_head, next_head, token_detail, uint_detail
+from ledger.core.hashing import campaign_terms_detail, genesis_head, next_head, token_detail, uint_detail
 
 
 def test_genesis_head_binds_chain_and_address(CrowdfundEscrow, escrow, owner, fee_recipient):

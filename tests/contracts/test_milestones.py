@@ -43,7 +43,7 @@ from conftest import (
 )
 from eth_utils import keccak
 
-from ledger.hashing import genesis_head, next_head, uint_detail
+from ledger.core.hashing import genesis_head, next_head, uint_detail
 
 REPORT = "0x" + "5e" * 32
 DOC = "0x" + "d0" * 32

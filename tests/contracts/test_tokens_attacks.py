@@ -273,7 +273,9 @@ def test_reverting_fee_recipient_blocks_only_fee_withdrawal(
     assert balance(ETH, escrow) == 0
 
 
-def test_reverting_creator_blocks_only_its_own_claim(escrow, creator, alice, bob, refuser):
+def test_reverting_creator_gets_its_claim_credited(escrow, creator, alice, bob, refuser, stranger):
+    """A creator that refuses ETH no longer blocks its own claim (issue 18): the claim completes,
+    the payout is credited to it, and it withdraws the credit to an address that can receive."""
     payload = escrow.createCampaign.encode_input(ETH, 1000, now() + 86400, 0, False, "0x" + "00" * 32)
     tx = refuser.execute(escrow, payload, {"from": alice})
     theirs = tx.events["CampaignCreated"]["campaignId"]
@@ -283,13 +285,19 @@ def test_reverting_creator_blocks_only_its_own_claim(escrow, creator, alice, bob
     pledge(escrow, bob, mine, 1000)
     finish(escrow, mine)
     finish(escrow, theirs)
-    with reverts("CrowdfundEscrowEthTransferFailed", refuser, 975):
-        refuser.execute(escrow, escrow.claim.encode_input(theirs), {"from": alice})
+    tx = refuser.execute(escrow, escrow.claim.encode_input(theirs), {"from": alice})
+    assert tx.events["PayoutDeferred"]["amount"] == 975
+    assert escrow.campaignState(theirs) == 4  # Claimed: the money is owed to the creator, not to the campaign
+    assert escrow.owed(refuser, ETH) == 975
     before = balance(ETH, creator)
     escrow.claim(mine, {"from": creator})
     assert balance(ETH, creator) == before + 975
-    assert escrow.campaignState(theirs) == 1  # still Succeeded: the money stays owed to it
-    assert balance(ETH, escrow) == 1000 + 25
+    assert balance(ETH, escrow) == 975 + 25 + 25
+    before = balance(ETH, stranger)
+    refuser.execute(escrow, escrow.withdrawOwed.encode_input(ETH, stranger), {"from": alice})
+    assert balance(ETH, stranger) == before + 975
+    assert escrow.owed(refuser, ETH) == 0
+    assert balance(ETH, escrow) == 50
 
 
 def test_reverting_backer_blocks_only_its_own_refund(escrow, creator, alice, refuser):
