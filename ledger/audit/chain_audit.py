@@ -15,7 +15,6 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from ledger.audit import findings as codes
-from ledger import native
 from ledger.chain.contract import EscrowReader
 from ledger.db.schema import (
     campaigns,
@@ -26,19 +25,14 @@ from ledger.db.schema import (
     tranche_releases,
     votes,
 )
-from ledger.db.store import (
-    LedgerStore,
-    disclosure_from_row,
-    milestones_from_row,
-    tranche_from_row,
-    vote_from_row,
-)
+from ledger.db.rows import from_row
+from ledger.db.store import LedgerStore
 from ledger.errors import LedgerIntegrityError
 from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_log
 from ledger.audit.export import BadLine, read_export
 from ledger.audit.findings import Finding
 from ledger.chain.logs import LogFetcher
-from ledger.core.public import entry_json, entry_jsons
+from ledger.core.public import stored_text, stored_texts
 from ledger.core.records import (
     ETH,
     Campaign,
@@ -182,7 +176,7 @@ def audit_chain(
                 try:
                     entry = decode_log(raw)
                 except LedgerIntegrityError as exc:
-                    report.findings.append(Finding(codes.INVALID_ENTRY, str(exc), tx_hash=raw.get("transactionHash")))
+                    report.findings.append(Finding(codes.INVALID_ENTRY, str(exc), tx_hash=raw.transaction_hash))
                     continue
                 replayer.feed(entry)
                 if differ is not None:
@@ -339,11 +333,11 @@ class _EntryDiffer:
 
     def __init__(self, store: LedgerStore, up_to_block: int) -> None:
         # each stored entry, its stored public text, and whether that is the text of its own
-        # fields (formatted a page at a time: in C when the speedups are built)
+        # fields (formatted a page at a time)
         self._rows = (
             (entry, text, text == expected)
             for page in store.iter_entry_pages()
-            for (entry, text), expected in zip(page, entry_jsons([entry for entry, _ in page]))
+            for (entry, text), expected in zip(page, stored_texts([entry for entry, _ in page]))
             if entry.block_number <= up_to_block
         )
         self._next: LedgerEntry | None = None
@@ -366,7 +360,7 @@ class _EntryDiffer:
                 seq=entry.seq, kind=int(entry.kind), campaign_id=entry.campaign_id, tx_hash=entry.tx_hash,
             ))
             return
-        row, stored_text, text_fits = self._next, self._text, self._text_fits
+        row, stored, text_fits = self._next, self._text, self._text_fits
         self._advance()
         self.compared += 1
         diff = {
@@ -375,9 +369,9 @@ class _EntryDiffer:
             if getattr(row, name) != getattr(entry, name)
         }
         if diff or not text_fits:  # is the text the API serves still the chain entry's?
-            expected = entry_json(entry)
-            if stored_text != expected:
-                diff["public_json"] = {"db": stored_text, "chain": expected}
+            expected = stored_text(entry)
+            if stored != expected:
+                diff["public_json"] = {"db": stored, "chain": expected}
         if diff:
             self.findings.append(Finding(
                 codes.DB_ALTERED_ENTRY,
@@ -429,13 +423,13 @@ def _diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStor
     """Diff the database's projections against the replay; False (and nothing compared) when the
     indexer committed while they were read, so a moving database never shows false findings."""
     with store.engine.connect() as conn:
-        db_campaigns = {r.campaign_id: Campaign(**r._asdict()) for r in conn.execute(select(campaigns))}
-        db_positions = {(r.campaign_id, r.backer): Position(**r._asdict()) for r in conn.execute(select(positions))}
-        db_fees = {r.token: FeeAccount(**r._asdict()) for r in conn.execute(select(fee_accounts))}
-        db_milestones = {r.campaign_id: milestones_from_row(r) for r in conn.execute(select(milestones))}
-        db_tranches = {(r.campaign_id, r.tranche): tranche_from_row(r) for r in conn.execute(select(tranche_releases))}
-        db_votes = {(r.campaign_id, r.tranche, r.backer): vote_from_row(r) for r in conn.execute(select(votes))}
-        db_disclosures = {(r.campaign_id, r.seq): disclosure_from_row(r) for r in conn.execute(select(disclosures))}
+        db_campaigns = {r.campaign_id: from_row(Campaign, r) for r in conn.execute(select(campaigns))}
+        db_positions = {(r.campaign_id, r.backer): from_row(Position, r) for r in conn.execute(select(positions))}
+        db_fees = {r.token: from_row(FeeAccount, r) for r in conn.execute(select(fee_accounts))}
+        db_milestones = {r.campaign_id: from_row(Milestones, r) for r in conn.execute(select(milestones))}
+        db_tranches = {(r.campaign_id, r.tranche): from_row(TrancheRelease, r) for r in conn.execute(select(tranche_releases))}
+        db_votes = {(r.campaign_id, r.tranche, r.backer): from_row(Vote, r) for r in conn.execute(select(votes))}
+        db_disclosures = {(r.campaign_id, r.seq): from_row(Disclosure, r) for r in conn.execute(select(disclosures))}
     after = store.read_sync_state()
     if after is None or after.last_block != at_block:
         return False
@@ -462,9 +456,7 @@ def audit_export(
     contract = contract.lower()
     report = AuditReport(source="export", chain_id=chain_id, contract=contract, expected_head=expect_head)
     replayer = Replayer.from_genesis(chain_id, contract)
-    # with the C speedups, canonical pledge/unpledge lines replay in C; every other line as below
-    fast = replayer.feed_ndjson if native.available else None
-    for number, item in read_export(stream, fast=fast):
+    for number, item in read_export(stream):
         if isinstance(item, BadLine):
             report.findings.append(Finding(codes.BAD_LINE, f"line {number}: {item.reason}", line=number))
             continue

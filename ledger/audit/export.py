@@ -2,89 +2,128 @@
 replay needs (docs/ledger-format.md, "Export format"). Written and read as streams, so a ledger of
 millions of entries exports and replays in constant memory.
 
-Amounts (amount, goal, max_per_backer, fee) are decimal strings: exact at any size, in any JSON reader.
+`ExportLine` is the one definition of a line: msgspec writes it (NDJSON) and reads it back,
+checking every field on the way, so a line that is not an entry becomes a BadLine naming the field,
+never an exception. Amounts (amount, goal, max_per_backer, fee) are decimal strings: exact at any
+size, in any JSON reader; a reader also takes them as JSON integers.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
-import orjson
+import msgspec
 
+from ledger.core.records import CampaignTerms, EntryTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
 from ledger.errors import ConfigError
-from ledger.core.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
 
 FORMATS = ("ndjson", "csv")
-ENTRY_FIELDS = [
-    "seq", "kind", "campaign_id", "account", "amount", "detail", "head",
-    "block_number", "block_hash", "block_timestamp", "tx_hash", "log_index",
-]
-TERM_FIELDS = ["token", "goal", "deadline", "max_per_backer", "keep_it_all", "fee_bps", "metadata_hash"]
-PLAN_FIELDS = ["tranche_bps", "voting_period"]  # kind 8
-TRANCHE_FIELDS = ["tranche", "fee"]  # kind 11
-FIELDS = ENTRY_FIELDS + TERM_FIELDS + PLAN_FIELDS + TRANCHE_FIELDS
-_TERMS_KINDS = (b"1", b"8", b"11")  # kinds whose lines carry terms: never on the canonical fast path
+MAX_U256 = 2**256 - 1
+MAX_LINE = 1 << 16  # bytes: an export line is under 1 KiB; a longer one is refused unread
+
+Hash = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{64}$")]
+AddressText = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{40}$")]
+Int64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+Uint16 = Annotated[int, msgspec.Meta(ge=0, le=2**16 - 1)]
+Decimal = Annotated[str, msgspec.Meta(pattern="^[0-9]{1,78}$")]
+# read as a JSON integer or a decimal string, written as the string; at most 2**256 - 1 (line_entry)
+U256 = Annotated[int, msgspec.Meta(ge=0)] | Decimal
 
 
-def entry_record(entry: LedgerEntry) -> dict[str, Any]:
-    """The export record of one entry; kind-1 records carry the campaign terms, kind-8 records
-    the milestone plan (`tranche_bps` as a list of integers, `voting_period`), kind-11 records the
-    tranche and its fee."""
-    record: dict[str, Any] = {
-        "seq": entry.seq,
-        "kind": int(entry.kind),
-        "campaign_id": entry.campaign_id,
-        "account": entry.account,
-        "amount": str(entry.amount),
-        "detail": entry.detail,
-        "head": entry.head,
-        "block_number": entry.block_number,
-        "block_hash": entry.block_hash,
-        "block_timestamp": entry.block_timestamp,
-        "tx_hash": entry.tx_hash,
-        "log_index": entry.log_index,
-    }
+class ExportLine(msgspec.Struct, omit_defaults=True):
+    """One line of an export. The first twelve fields are the entry's; kind-1 lines carry the
+    campaign terms, kind-8 lines the milestone plan, kind-11 lines the tranche and its fee."""
+
+    seq: Int64
+    kind: Annotated[int, msgspec.Meta(ge=0, le=255)]
+    campaign_id: U256
+    account: AddressText
+    amount: U256
+    detail: Hash
+    head: Hash
+    block_number: Int64
+    block_hash: Hash
+    block_timestamp: Int64 | None
+    tx_hash: Hash
+    log_index: Int64
+    # kind 1
+    token: AddressText | None = None
+    goal: U256 | None = None
+    deadline: Int64 | None = None
+    max_per_backer: U256 | None = None
+    keep_it_all: bool | None = None
+    fee_bps: Uint16 | None = None
+    metadata_hash: Hash | None = None
+    # kind 8: a list of basis points (NDJSON), "2000;3000;5000" in CSV
+    tranche_bps: Annotated[list[int], msgspec.Meta(max_length=64)] | str | None = None
+    voting_period: Int64 | None = None
+    # kind 11
+    tranche: U256 | None = None
+    fee: U256 | None = None
+
+
+FIELDS = list(ExportLine.__struct_fields__)
+ENTRY_FIELDS = FIELDS[:12]
+_TERMS = {
+    int(Kind.CAMPAIGN_CREATED): ("token", "goal", "deadline", "max_per_backer", "keep_it_all", "fee_bps", "metadata_hash"),
+    int(Kind.MILESTONE_PLAN): ("tranche_bps", "voting_period"),
+    int(Kind.TRANCHE_RELEASED): ("tranche", "fee"),
+}
+
+# ----------------------------------------------------------------------------- writing
+
+
+def export_line(entry: LedgerEntry) -> ExportLine:
+    """The export line of one entry."""
+    line = ExportLine(
+        entry.seq, int(entry.kind), entry.campaign_id, entry.account, str(entry.amount), entry.detail, entry.head,
+        entry.block_number, entry.block_hash, entry.block_timestamp, entry.tx_hash, entry.log_index,
+    )
     t = entry.terms
-    if t is None:
-        return record
     if isinstance(t, CampaignTerms):
-        record.update(
-            token=t.token, goal=str(t.goal), deadline=t.deadline, max_per_backer=str(t.max_per_backer),
-            keep_it_all=t.keep_it_all, fee_bps=t.fee_bps, metadata_hash=t.metadata_hash,
-        )
+        line.token, line.goal, line.deadline = t.token, str(t.goal), t.deadline
+        line.max_per_backer, line.keep_it_all, line.fee_bps = str(t.max_per_backer), t.keep_it_all, t.fee_bps
+        line.metadata_hash = t.metadata_hash
     elif isinstance(t, MilestonePlanTerms):
-        record.update(tranche_bps=list(t.tranche_bps), voting_period=t.voting_period)
-    else:
-        record.update(tranche=t.tranche, fee=str(t.fee))
-    return record
+        line.tranche_bps, line.voting_period = list(t.tranche_bps), t.voting_period
+    elif isinstance(t, TrancheTerms):
+        line.tranche, line.fee = t.tranche, str(t.fee)
+    return line
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 def ndjson_lines(entries: Iterable[LedgerEntry]) -> Iterator[bytes]:
+    encode = _ENCODER.encode
     for entry in entries:
-        yield orjson.dumps(entry_record(entry)) + b"\n"
+        yield encode(export_line(entry)) + b"\n"
 
 
 def csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[bytes]:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
-    writer.writeheader()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FIELDS)
     for entry in entries:
-        record = entry_record(entry)
-        if "keep_it_all" in record:
-            record["keep_it_all"] = "true" if record["keep_it_all"] else "false"
-        if "tranche_bps" in record:
-            record["tranche_bps"] = ";".join(str(b) for b in record["tranche_bps"])
-        writer.writerow(record)
+        values = msgspec.structs.astuple(export_line(entry))
+        writer.writerow(["" if v is None else _csv_value(v) for v in values])
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(str(b) for b in value)
+    return value
 
 
 def export_lines(entries: Iterable[LedgerEntry], fmt: str) -> Iterator[bytes]:
@@ -111,7 +150,7 @@ def write_export(entries: Iterable[LedgerEntry], fmt: str, out: IO[bytes]) -> in
     return count
 
 
-# --------------------------------------------------------------------------------- reading
+# ----------------------------------------------------------------------------- reading
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,214 +161,144 @@ class BadLine:
     reason: str
 
 
-_HEX = {n: re.compile(rf"0x[0-9a-fA-F]{{{n}}}").fullmatch for n in (40, 64)}
-_DECIMAL = re.compile(r"[0-9]+").fullmatch
+_DECODER = msgspec.json.Decoder(ExportLine)
 
 
-def _int(value: Any, name: str) -> int:
-    if type(value) is int and value >= 0:
-        return value
-    if type(value) is str and _DECIMAL(value):
-        return int(value)
-    raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+def _why(exc: msgspec.MsgspecError) -> str:
+    """A msgspec error as 'field: what is wrong'."""
+    message = str(exc)
+    if " - at `$." in message:
+        what, where = message.rsplit(" - at `$.", 1)
+        return f"{where.rstrip('`')}: {what}"
+    return message
 
 
-def _hex(value: Any, length: int, name: str) -> str:
-    if type(value) is str and _HEX[length](value):
-        return value.lower()
-    raise ValueError(f"{name}: expected 0x and {length} hex digits, got {value!r}")
+def _terms(line: ExportLine) -> EntryTerms | None:
+    """The terms a kind-1, -8 or -11 line must carry; ValueError naming a missing one."""
+    wanted = _TERMS.get(line.kind)
+    if wanted is None:
+        return None
+    missing = [name for name in wanted if getattr(line, name) is None]
+    if missing:
+        raise ValueError(f"missing field {missing[0]!r} (kind {line.kind} lines carry {', '.join(wanted)})")
+    if line.kind == Kind.CAMPAIGN_CREATED:
+        token, goal, deadline, cap = line.token or "", line.goal or 0, line.deadline or 0, line.max_per_backer or 0
+        fee_bps, metadata = line.fee_bps or 0, line.metadata_hash or ""
+        return CampaignTerms(token.lower(), int(goal), deadline, int(cap), bool(line.keep_it_all), fee_bps, metadata.lower())
+    if line.kind == Kind.MILESTONE_PLAN:
+        bps = line.tranche_bps or []
+        if isinstance(bps, str):
+            try:
+                bps = [int(b) for b in bps.split(";")]
+            except ValueError:
+                raise ValueError(f"tranche_bps: {line.tranche_bps!r:.80} is not basis points separated by ;") from None
+        if not 0 < len(bps) <= 64:
+            raise ValueError(f"tranche_bps: expected a list of 1 to 64 basis points, got {line.tranche_bps!r:.80}")
+        if any(not 0 <= b < 2**16 for b in bps):
+            raise ValueError(f"tranche_bps: {line.tranche_bps!r:.80} holds a value beyond uint16")
+        return MilestonePlanTerms(tuple(bps), line.voting_period or 0)
+    return TrancheTerms(int(line.tranche or 0), int(line.fee or 0))
 
 
-def _bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).lower() in ("true", "1"):
-        return True
-    if str(value).lower() in ("false", "0"):
-        return False
-    raise ValueError(f"keep_it_all: expected true or false, got {value!r}")
+def _u256(name: str, value: int | str) -> int:
+    number = int(value)
+    if number > MAX_U256:
+        raise ValueError(f"{name}: {number} is beyond uint256")
+    return number
 
 
-def _tranche_bps(value: Any) -> tuple[int, ...]:
-    """A kind-8 line's plan: a JSON list of integers (NDJSON) or "2000;3000;5000" (CSV)."""
-    items = value.split(";") if type(value) is str else value
-    if type(items) is not list or not 0 < len(items) <= 64:
-        raise ValueError(f"tranche_bps: expected a list of basis points, got {value!r}")
-    bps = tuple(_int(item, "tranche_bps") for item in items)
-    if any(b >= 2**16 for b in bps):
-        raise ValueError(f"tranche_bps: {value!r} holds a value beyond uint16")
-    return bps
-
-
-def record_entry(record: dict[str, Any]) -> LedgerEntry:
-    """Parse one export record; raises ValueError naming the bad field."""
-    try:
-        kind = _int(record["kind"], "kind")
-        terms = None
-        if kind == Kind.CAMPAIGN_CREATED:
-            terms = CampaignTerms(
-                _hex(record["token"], 40, "token"),
-                _int(record["goal"], "goal"),
-                _int(record["deadline"], "deadline"),
-                _int(record["max_per_backer"], "max_per_backer"),
-                _bool(record["keep_it_all"]),
-                _int(record["fee_bps"], "fee_bps"),
-                _hex(record["metadata_hash"], 64, "metadata_hash"),
-            )
-        elif kind == Kind.MILESTONE_PLAN:
-            terms = MilestonePlanTerms(_tranche_bps(record["tranche_bps"]), _int(record["voting_period"], "voting_period"))
-        elif kind == Kind.TRANCHE_RELEASED:
-            terms = TrancheTerms(_int(record["tranche"], "tranche"), _int(record["fee"], "fee"))
-        timestamp = record.get("block_timestamp")
-        return LedgerEntry(
-            _int(record["seq"], "seq"),
-            kind,
-            _int(record["campaign_id"], "campaign_id"),
-            _hex(record["account"], 40, "account"),
-            _int(record["amount"], "amount"),
-            _hex(record["detail"], 64, "detail"),
-            _hex(record["head"], 64, "head"),
-            _int(record["block_number"], "block_number"),
-            _hex(record["block_hash"], 64, "block_hash"),
-            _hex(record["tx_hash"], 64, "tx_hash"),
-            _int(record["log_index"], "log_index"),
-            None if timestamp is None or timestamp == "" else _int(timestamp, "block_timestamp"),
-            terms,
-        )
-    except KeyError as exc:
-        raise ValueError(f"missing field {exc.args[0]!r}") from None
-
-
-# The exact bytes `ndjson_lines` writes for an entry without terms. Matching it validates and
-# extracts every field in one C-level call; any other spelling takes the general path, and so do
-# the kinds that must carry terms (1, 8, 11): without them record_entry names the missing field.
-_CANONICAL = re.compile(
-    rb'\{"seq":(\d+),"kind":(\d+),"campaign_id":(\d+),"account":"(0x[0-9a-f]{40})","amount":"(\d+)",'
-    rb'"detail":"(0x[0-9a-f]{64})","head":"(0x[0-9a-f]{64})","block_number":(\d+),"block_hash":"(0x[0-9a-f]{64})",'
-    rb'"block_timestamp":(\d+|null),"tx_hash":"(0x[0-9a-f]{64})","log_index":(\d+)\}\r?\n?'
-).fullmatch
-
-
-def _canonical_entry(m: re.Match[bytes]) -> LedgerEntry:
-    seq, kind, cid, account, amount, detail, head, block, block_hash, ts, tx, log_index = m.groups()
+def line_entry(line: ExportLine) -> LedgerEntry:
+    """The entry of a decoded export line; ValueError naming what is wrong."""
+    for name in ("campaign_id", "amount", "goal", "max_per_backer", "tranche", "fee"):
+        value = getattr(line, name)
+        if value is not None:
+            _u256(name, value)
     return LedgerEntry(
-        int(seq), int(kind), int(cid), account.decode(), int(amount), detail.decode(), head.decode(), int(block),
-        block_hash.decode(), tx.decode(), int(log_index), None if ts == b"null" else int(ts), None,
+        line.seq, line.kind, int(line.campaign_id), line.account.lower(), int(line.amount), line.detail.lower(),
+        line.head.lower(), line.block_number, line.block_hash.lower(), line.tx_hash.lower(), line.log_index,
+        line.block_timestamp, _terms(line),
     )
 
 
 def ndjson_item(number: int, raw: bytes) -> LedgerEntry | BadLine | None:
     """Line `number` of an NDJSON export: its entry, a BadLine, or None for a blank line."""
-    m = _CANONICAL(raw)
-    if m is not None and m.group(2) not in _TERMS_KINDS:
-        return _canonical_entry(m)
-    if not raw.strip():
-        return None
+    if len(raw) > MAX_LINE:
+        return BadLine(number, f"the line is {len(raw):,} bytes long; an entry takes under 1 KiB")
     try:
-        record = orjson.loads(raw)
-        if not isinstance(record, dict):
-            raise ValueError("not a JSON object")
-        return record_entry(record)
-    except (ValueError, orjson.JSONDecodeError) as exc:
-        return BadLine(number, str(exc))
+        return line_entry(_DECODER.decode(raw))
+    except (msgspec.ValidationError, ValueError) as exc:  # ValidationError first: it is a DecodeError too
+        return BadLine(number, _why(exc) if isinstance(exc, msgspec.MsgspecError) else str(exc))
+    except msgspec.DecodeError as exc:
+        if not raw.strip():
+            return None
+        return BadLine(number, f"not a JSON object of an entry: {exc}")
 
 
-# A fast path over an NDJSON export's buffer: fast(buffer, pos) consumes the lines it can from
-# offset `pos` and returns (the offset of the first line it did not consume, how many it did).
-FastPath = Callable[[memoryview, int], tuple[int, int]]
-_CHUNK = 8 << 20  # bytes read at a time on the fast path
+def csv_item(number: int, record: dict[str | None, Any]) -> LedgerEntry | BadLine:
+    """Row `number` of a CSV export (a DictReader record): its entry or a BadLine."""
+    if None in record:
+        return BadLine(number, f"the row has {len(record[None])} values more than the header")
+    values: dict[str | None, Any] = {"block_timestamp": None}  # the one entry field that may be empty
+    values.update((k, v) for k, v in record.items() if v not in (None, ""))
+    try:
+        return line_entry(msgspec.convert(values, ExportLine, strict=False))
+    except (msgspec.ValidationError, ValueError) as exc:
+        return BadLine(number, _why(exc) if isinstance(exc, msgspec.MsgspecError) else str(exc))
 
 
-def read_export(stream: IO[bytes], fast: FastPath | None = None) -> Iterator[tuple[int, LedgerEntry | BadLine]]:
-    """(line number, entry or BadLine) for every line of an NDJSON or CSV export.
-
-    With `fast` (Replayer.feed_ndjson), an NDJSON export is read in large chunks and `fast` is
-    offered each chunk first: only the lines it leaves are yielded, in order, each one before
-    `fast` is called again, so the consumer must process every item before asking for the next."""
-    first = stream.readline()
+def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]]:
+    """(line number, entry or BadLine) for every line of an NDJSON or CSV export. Whatever the
+    bytes, this yields; it never raises on the file's content."""
+    first = stream.readline(MAX_LINE + 1)
     if not first:
         return
     if first.lstrip().startswith(b"{"):
-        if fast is not None:
-            yield from _read_ndjson_fast(first, stream, fast)
-            return
-        lines: Iterable[bytes] = _chain_first(first, stream)
-        for number, raw in enumerate(lines, start=1):
+        for number, raw in enumerate(_lines(first, stream), start=1):
             item = ndjson_item(number, raw)
             if item is not None:
                 yield number, item
         return
-    text = io.TextIOWrapper(_Prefixed(first, stream), encoding="utf-8", newline="")
+    text = io.TextIOWrapper(_Prefixed(first, stream), encoding="utf-8", errors="replace", newline="")
     reader = csv.DictReader(text)
-    missing = [f for f in ENTRY_FIELDS if f not in (reader.fieldnames or [])]
-    if missing:
-        yield 1, BadLine(1, f"the CSV header lacks {', '.join(missing)}")
-        return
-    for record in reader:
-        number = reader.line_num
-        try:
-            yield number, record_entry(record)
-        except ValueError as exc:
-            yield number, BadLine(number, str(exc))
-
-
-def _read_ndjson_fast(first: bytes, stream: IO[bytes], fast: FastPath) -> Iterator[tuple[int, LedgerEntry | BadLine]]:
-    """The lines `fast` leaves, numbered and split exactly as iterating the stream would. The
-    file is read into one reused buffer (a fresh bytes object per chunk would cost more than the
-    fast path itself), a partial last line carried over to its front."""
-    buffer = bytearray(max(_CHUNK, len(first)))
-    buffer[: len(first)] = first
-    filled = len(first)
-    pos = number = 0
-    at_end = False
-    while True:
-        window = memoryview(buffer)[:filled]
-        try:
-            pos, handled = fast(window, pos)
-        finally:
-            window.release()
-        number += handled
-        end = buffer.find(b"\n", pos, filled)
-        if end >= 0:  # a line `fast` left: read as read_export reads it
-            number += 1
-            item = ndjson_item(number, bytes(buffer[pos : end + 1]))
-            pos = end + 1
-            if item is not None:
-                yield number, item
-            continue
-        if at_end:
-            if pos < filled:  # a last line without a line end
-                item = ndjson_item(number + 1, bytes(buffer[pos:filled]))
-                if item is not None:
-                    yield number + 1, item
-            return
-        buffer[: filled - pos] = buffer[pos:filled]
-        filled -= pos
-        pos = 0
-        if filled == len(buffer):  # a line longer than the buffer
-            buffer.extend(bytes(len(buffer)))
-        count = _read_into(stream, buffer, filled)
-        filled += count
-        at_end = count == 0
-
-
-def _read_into(stream: IO[bytes], buffer: bytearray, start: int) -> int:
-    """Read from `stream` into buffer[start:]; the number of bytes read, 0 at its end."""
-    readinto = getattr(stream, "readinto", None)
-    if readinto is None:
-        data = stream.read(len(buffer) - start)
-        buffer[start : start + len(data)] = data
-        return len(data)
-    view = memoryview(buffer)[start:]
     try:
-        return readinto(view) or 0
-    finally:
-        view.release()
+        header = reader.fieldnames or []
+    except csv.Error as exc:
+        yield 1, BadLine(1, f"not an export: {exc}")
+        return
+    missing = [f for f in ENTRY_FIELDS if f not in header]
+    if missing:
+        kind = "CSV header" if "," in first.decode("utf-8", "replace") else "first line"
+        yield 1, BadLine(1, f"not an export: the {kind} lacks {', '.join(missing)} (an export is NDJSON or CSV)")
+        return
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, BadLine(reader.line_num, f"not a CSV row: {exc}")
+            continue
+        number = reader.line_num
+        if any("\ufffd" in v for v in record.values() if isinstance(v, str)):
+            yield number, BadLine(number, "the row is not valid UTF-8")
+            continue
+        yield number, csv_item(number, record)
 
 
-def _chain_first(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+def _lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """The stream's lines after `first`, each cut at MAX_LINE + 1 bytes (the rest of an overlong
+    line is skipped, so memory stays bounded)."""
     yield first
-    yield from stream
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while True:  # skip the rest of the overlong line
+                rest = stream.readline(MAX_LINE)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        yield line
 
 
 class _Prefixed(io.RawIOBase):

@@ -10,27 +10,14 @@ reordered entry.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from ledger.audit import findings as codes
-from ledger import native
-from ledger.core.hashing import HashChain
+from ledger.core.hashing import HashChain, entry_terms_detail
 from ledger.errors import LedgerIntegrityError
-from ledger.chain.events import entry_terms_detail
 from ledger.audit.findings import Finding
 from ledger.core.projections import apply_entry
-from ledger.core.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Position, Projections
-
-
-def _position_factory() -> Callable[[int, str], Position]:
-    """Position(campaign_id, backer) for the C fast path, positional when the fields allow."""
-    if [f.name for f in fields(Position)][:2] == ["campaign_id", "backer"]:
-        return Position
-    return lambda campaign_id, backer: Position(campaign_id=campaign_id, backer=backer)
-
-
-_NEW_POSITION = _position_factory()
+from ledger.core.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Projections
 
 
 def _finding(code: str, message: str, entry: LedgerEntry, line: int | None, **fields: object) -> Finding:
@@ -71,25 +58,6 @@ class Replayer:
                     self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
                 return
         self._feed_checked(entry, line)
-
-    def feed_ndjson(self, buffer: bytes | bytearray | memoryview, pos: int) -> tuple[int, int]:
-        """The C fast path (ledger.native, when available) over the NDJSON export lines in
-        `buffer` from offset `pos`: it replays each canonical kind-2/3 line (ledger.export's
-        _CANONICAL spelling) that follows on, chains and applies cleanly, exactly as `feed` would,
-        and stops at the first line it does not. Returns (that line's offset, lines replayed): the
-        caller reads that line with ledger.export and feeds it here. See read_export's `fast`."""
-        if not native.available:
-            return pos, 0
-        chain = self.chain
-        pos, handled, head, last_block = native.replay_ndjson(
-            buffer, pos, chain.head_bytes, chain.length, self.last_block,
-            self.state.campaigns, self.state.positions, _NEW_POSITION,
-        )
-        if handled:
-            self.entries += handled
-            self.last_block = last_block
-            chain.advance(head, chain.length + handled)
-        return pos, handled
 
     def _feed_checked(self, entry: LedgerEntry, line: int | None) -> None:
         """Every check spelled out, with a finding for each fault (the slow path)."""

@@ -12,16 +12,18 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
+import msgspec
 from sqlalchemy import select
 
 from ledger.core.hashing import HashChain
 from ledger.chain.contract import EscrowReader
 from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
-from ledger.db.store import LedgerStore, entry_from_row, milestones_from_row, vote_from_row
-from ledger.errors import ConfigError, LedgerIntegrityError
-from ledger.chain.events import TOPICS, decode_log
-from ledger.core.records import ETH, Campaign, Kind, LedgerEntry, Position
+from ledger.db.rows import entry_from_row, from_row
+from ledger.db.store import LedgerStore
+from ledger.errors import ConfigError, LedgerIntegrityError, NodeError
+from ledger.core.addresses import checksum, parse_address
+from ledger.chain.events import TOPICS, decode_log, raw_log
+from ledger.core.records import ETH, Campaign, CampaignTerms, Kind, LedgerEntry, Milestones, Position, Vote
 from ledger.chain.rpc import RpcClient
 from ledger.core.status import position_breakdown
 
@@ -49,7 +51,7 @@ def format_amount(amount: int, token: str) -> str:
     """An amount in whole units (18 decimals) with its asset, e.g. '0.25 ETH'."""
     whole, frac = divmod(amount, 10**18)
     text = f"{whole:,}" + (f".{frac:018d}".rstrip("0") if frac else "")
-    return f"{text} {'ETH' if token == ETH else 'tokens of ' + to_checksum_address(token)}"
+    return f"{text} {'ETH' if token == ETH else 'tokens of ' + checksum(token)}"
 
 
 @dataclass
@@ -174,9 +176,12 @@ def verify_tx(
     earlier: dict[int, str] = {}
     descriptions = []
     for raw in logs:
-        raw = {**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]}
         try:
-            entry = decode_log(raw)
+            log = raw_log({**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]})
+        except msgspec.ValidationError as exc:
+            raise NodeError(f"the node's receipt of {tx_hash} holds a malformed log: {exc}") from None
+        try:
+            entry = decode_log(log)
         except LedgerIntegrityError as exc:
             result.ok = False
             result.problems.append(str(exc))
@@ -192,11 +197,14 @@ def verify_tx(
                     entry.kind, entry.campaign_id, entry.account, entry.amount, entry.detail, entry.head, entry.tx_hash
                 )
         earlier[entry.seq] = entry.head
-        token = entry.terms.token if entry.terms else tokens.get(entry.campaign_id, entry.token if entry.kind == Kind.FEES_WITHDRAWN else None)
+        if isinstance(entry.terms, CampaignTerms):
+            token: str | None = entry.terms.token
+        else:
+            token = tokens.get(entry.campaign_id, entry.token if entry.kind == Kind.FEES_WITHDRAWN else None)
         descriptions.append(f"{_describe(entry, token)} (ledger entry #{entry.seq})")
         result.entries.append(EntryCheck(
             seq=entry.seq, kind=int(entry.kind), kind_name=KIND_NAMES[Kind(entry.kind)], campaign_id=entry.campaign_id,
-            account=to_checksum_address(entry.account), amount=str(entry.amount), head=entry.head,
+            account=checksum(entry.account), amount=str(entry.amount), head=entry.head,
             previous_head=previous, head_matches=matches, in_database=in_db, database_matches=db_ok,
         ))
         if matches is False:
@@ -274,8 +282,7 @@ def verify_backer(
     rpc: RpcClient, contract: str, backer: str, store: LedgerStore, *, campaign_id: int | None = None
 ) -> BackerVerification:
     """A backer's positions from the indexed ledger, each checked against pledgeOf on-chain."""
-    if not is_address(backer):
-        raise ConfigError(f"{backer!r} is not an address (0x followed by 40 hex digits)")
+    backer = parse_address(backer, "--backer")
     state = store.read_sync_state()
     if state is None:
         raise ConfigError("the database holds no indexed ledger; run `crowdledger index` first")
@@ -284,27 +291,27 @@ def verify_backer(
     if campaign_id is not None:
         query = query.where(positions.c.campaign_id == campaign_id)
     with store.engine.connect() as conn:
-        rows = [Position(**r._asdict()) for r in conn.execute(query.order_by(positions.c.campaign_id))]
+        rows = [from_row(Position, r) for r in conn.execute(query.order_by(positions.c.campaign_id))]
         ids = [p.campaign_id for p in rows]
-        found = {r.campaign_id: Campaign(**r._asdict()) for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))}
+        found = {r.campaign_id: from_row(Campaign, r) for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))}
         plans = {
-            r.campaign_id: milestones_from_row(r)
+            r.campaign_id: from_row(Milestones, r)
             for r in conn.execute(select(milestones).where(milestones.c.campaign_id.in_([c for c in ids if found[c].milestone])))
         }
         cast: dict[int, list[BackerVote]] = {}
         for r in conn.execute(select(votes).where(votes.c.backer == backer).order_by(votes.c.campaign_id, votes.c.seq)):
-            v = vote_from_row(r)
+            v = from_row(Vote, r)
             cast.setdefault(v.campaign_id, []).append(BackerVote(v.tranche, v.approve, str(v.weight), v.seq))
     onchain = EscrowReader(rpc, contract).pledges_at([(p.campaign_id, backer) for p in rows], state.last_block)
     timestamp = state.tip_timestamp or 0
-    result = BackerVerification(to_checksum_address(backer), state.last_block, ok=True, verdict="")
+    result = BackerVerification(checksum(backer), state.last_block, ok=True, verdict="")
     for position in rows:
         campaign = found[position.campaign_id]
         money = position_breakdown(campaign, position, timestamp, plans.get(position.campaign_id))
         chain_balance = onchain[(position.campaign_id, backer)]
         result.campaigns.append(BackerCampaign(
             campaign_id=position.campaign_id,
-            token=to_checksum_address(campaign.token),
+            token=checksum(campaign.token),
             status=money.status.value,
             pledged_total=str(position.pledged_total),
             unpledged_total=str(position.unpledged_total),

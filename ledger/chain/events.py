@@ -1,21 +1,30 @@
-"""Decode the escrow's raw logs (JSON-RPC dicts) into LedgerEntry records.
+"""The escrow's ledger events as the node returns them, and their decoding into LedgerEntry records.
 
-Decoding is done by slicing the ABI words directly: every ledger event but MilestonePlan has
-static fields only, so each field sits at a fixed offset. This is the indexer's hot path.
-MilestonePlan (kind 8) carries a uint16[]: its offset, length and elements are checked word by
-word, and anything but the canonical encoding the contract emits is refused.
+Two steps, each one rule:
+
+1. `RawLog` is a log as JSON-RPC returns it (eth_getLogs, a receipt's logs). msgspec decodes an
+   answer's bytes straight into these structs (ledger.chain.rpc), checking the format of every
+   field on the way: hashes and topics are 0x and 64 hex digits, the address 0x and 40, quantities
+   0x-hex of at most 64 bits, data whole bytes of at most 80 words, `removed` never true. A node that answers
+   anything else is refused before anything of the answer is used.
+2. `decode_log(raw)` turns one RawLog into a LedgerEntry by slicing the ABI words: every ledger
+   event but MilestonePlan has static fields only, so each field sits at a fixed offset.
+   MilestonePlan (kind 8) carries a uint16[]: its offset, length and elements are checked word by
+   word, and anything but the canonical encoding the contract emits is refused. A log that is not a
+   well-formed ledger event raises LedgerIntegrityError: skipping it would leave a hole in the ledger.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
 
+import msgspec
 import orjson
 
-from ledger import native
-from ledger.errors import LedgerIntegrityError
-from ledger.core.hashing import campaign_terms_detail, keccak256, milestone_plan_detail, tranche_detail
+from ledger.core.hashing import entry_terms_detail, keccak256, milestone_plan_detail, tranche_detail
 from ledger.core.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
+from ledger.errors import LedgerIntegrityError, NodeError
 
 SIGNATURES: dict[Kind, str] = {
     Kind.CAMPAIGN_CREATED: (
@@ -38,6 +47,86 @@ TOPICS: dict[str, Kind] = {"0x" + keccak256(sig.encode()).hex(): kind for kind, 
 TOPIC_OF: dict[Kind, str] = {kind: topic for topic, kind in TOPICS.items()}
 # eth_getLogs filter selecting exactly the ledger events (an OR over topic0).
 LEDGER_TOPICS_FILTER: list[list[str]] = [list(TOPICS)]
+
+INT64_MAX = 2**63 - 1
+# The latest block time a ledger entry may carry: the last second of year 9999 (what an ISO 8601
+# date can spell); a node that says later is wrong.
+MAX_TIMESTAMP = 253_402_300_799
+
+# ----------------------------------------------------------------------------- the node's shape
+
+Hash = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{64}$")]
+AddressText = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{40}$")]
+Quantity = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{1,16}$")]
+Data = Annotated[str, msgspec.Meta(pattern="^0x(?:[0-9a-fA-F]{2})*$", max_length=2 + 64 * 80)]
+
+
+class RawLog(msgspec.Struct, rename="camel", frozen=True):
+    """One log as a JSON-RPC node returns it, format-checked. Fields the ledger does not use
+    (transactionIndex, ...) are ignored."""
+
+    address: AddressText
+    topics: Annotated[list[Hash], msgspec.Meta(min_length=1, max_length=4)]
+    data: Data
+    block_number: Quantity
+    block_hash: Hash
+    transaction_hash: Hash
+    log_index: Quantity
+    removed: bool = False
+    block_timestamp: Quantity | None = None
+
+    def __post_init__(self) -> None:
+        if self.removed:
+            raise ValueError("the log is marked removed (a reorged-away log), which eth_getLogs never returns")
+
+
+class _LogsAnswer(msgspec.Struct):
+    """An eth_getLogs answer: its result decoded into RawLog structs (format-checked), or an error."""
+
+    result: list[RawLog] | None = None
+    error: Any = None
+
+
+_LOGS_ANSWER = msgspec.json.Decoder(_LogsAnswer)
+
+
+def _where(body: bytes, path: str) -> str:
+    """' (log i, block n)' for a validation error at `path` ($.result[i]...) of an eth_getLogs
+    answer, read from the body again without checks; '' when it cannot say."""
+    found = re.match(r"\$\.result\[(\d+)\]", path)
+    if not found:
+        return ""
+    try:
+        log = orjson.loads(body)["result"][int(found.group(1))]
+        return f" (log {found.group(1)}, block {log.get('blockNumber')!r:.40})"
+    except Exception:  # noqa: BLE001 - only a hint for the message
+        return f" (log {found.group(1)})"
+
+
+def decode_logs_answer(body: bytes) -> dict[str, Any] | None:
+    """An eth_getLogs answer's body as {"result": [RawLog, ...]} or {"error": ...}; None if it is not
+    JSON at all (the client then says so). A log that is not of the expected format raises NodeError
+    naming the field, the log and its block: nothing of such an answer is used."""
+    try:
+        answer = _LOGS_ANSWER.decode(body)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        path = message.rsplit(" - at `", 1)[-1].rstrip("`") if " - at `" in message else ""
+        reason = message.split(" - at `", 1)[0]
+        raise NodeError(f"eth_getLogs answered a malformed log: {path or 'the answer'} {reason}{_where(body, path)}") from None
+    except msgspec.DecodeError:
+        return None
+    if answer.error is not None:
+        return {"error": answer.error}
+    if answer.result is None:
+        return {}
+    return {"result": answer.result}
+
+
+def raw_log(value: Any) -> RawLog:
+    """A RawLog from JSON already decoded (a receipt's log); raises msgspec.ValidationError."""
+    return msgspec.convert(value, RawLog)
+
 
 # (topics including topic0, 32-byte data words) per event
 _SHAPE = {
@@ -63,9 +152,10 @@ _PLAN_MAX_TRANCHES = 64
 _HIGH_BITS_ZERO = {bits: "0" * (64 - bits // 4) for bits in (16, 64)}
 
 
-def _malformed(raw: dict[str, Any], why: str) -> LedgerIntegrityError:
+def _malformed(raw: RawLog, why: str) -> LedgerIntegrityError:
     return LedgerIntegrityError(
-        f"malformed ledger event in tx {raw.get('transactionHash')} log {raw.get('logIndex')}: {why}"
+        f"malformed ledger event in tx {raw.transaction_hash} log {int(raw.log_index, 16)} "
+        f"(block {int(raw.block_number, 16)}): {why}"
     )
 
 
@@ -74,31 +164,43 @@ def _word(data: str, index: int) -> str:
     return data[2 + 64 * index : 66 + 64 * index]
 
 
-def decode_log(raw: dict[str, Any]) -> LedgerEntry:
-    """Decode one ledger event. A log that is not a well-formed ledger event raises
-    LedgerIntegrityError: skipping it would leave a hole in the ledger."""
-    topics = raw["topics"]
-    kind = TOPICS.get(topics[0]) if topics else None
+def _place(raw: RawLog) -> tuple[int, str, str, int, int | None]:
+    """(block number, block hash, tx hash, log index, block time) of a log; a number out of range
+    is the node's error (NodeError), not the event's."""
+    block = int(raw.block_number, 16)
+    where = f"log {int(raw.log_index, 16)} of tx {raw.transaction_hash}"
+    if block > INT64_MAX:
+        raise NodeError(f"the node says {where} is in block {block}, beyond int64")
+    timestamp = None if raw.block_timestamp is None else int(raw.block_timestamp, 16)
+    if timestamp is not None and timestamp > MAX_TIMESTAMP:
+        raise NodeError(f"the node says block {block} ({where}) has the time {timestamp}, beyond the year 9999")
+    return block, raw.block_hash.lower(), raw.transaction_hash.lower(), int(raw.log_index, 16), timestamp
+
+
+def decode_log(raw: RawLog) -> LedgerEntry:
+    """Decode one ledger event; a log that is not a well-formed ledger event raises
+    LedgerIntegrityError."""
+    topics = raw.topics
+    kind = TOPICS.get(topics[0].lower())
     if kind is None:
-        raise _malformed(raw, f"topic0 {topics[0] if topics else None} is not a ledger event")
-    data = raw["data"]
+        raise _malformed(raw, f"topic0 {topics[0]} is not a ledger event")
+    data = raw.data.lower()
     if kind == Kind.MILESTONE_PLAN:
-        return _decode_plan(raw, topics, data)
+        return _decode_plan(raw, data)
     n_topics, n_words = _SHAPE[kind]
     if len(topics) != n_topics or len(data) != 2 + 64 * n_words:
         raise _malformed(raw, f"{SIGNATURES[kind]} has {n_topics} topics and {n_words} data words")
-    timestamp = raw.get("blockTimestamp")
     tail = 2 + 64 * (n_words - 2)  # the last two words: seq and head
     seq = int(data[tail : tail + 64], 16)
     head = "0x" + data[tail + 64 :]
-    account = "0x" + topics[2][-40:]
+    account = "0x" + topics[2][-40:].lower()
     campaign_id = 0 if kind == Kind.FEES_WITHDRAWN else int(topics[1], 16)
-    terms = None
+    terms: CampaignTerms | TrancheTerms | None = None
     if kind == Kind.PLEDGED or kind == Kind.UNPLEDGED or kind == Kind.REFUNDED:  # the common case
         amount, detail = int(data[2:66], 16), ZERO_WORD
     elif kind == Kind.CAMPAIGN_CREATED:
         terms = CampaignTerms(
-            token="0x" + topics[3][-40:],
+            token="0x" + topics[3][-40:].lower(),
             goal=int(_word(data, 0), 16),
             deadline=int(_word(data, 1), 16),
             max_per_backer=int(_word(data, 2), 16),
@@ -107,13 +209,13 @@ def decode_log(raw: dict[str, Any]) -> LedgerEntry:
             metadata_hash="0x" + _word(data, 5),
         )
         amount = terms.goal
-        detail = "0x" + terms_detail(terms).hex()
+        detail = "0x" + entry_terms_detail(terms).hex()
     elif kind == Kind.CANCELLED:
         amount, detail = 0, ZERO_WORD
     elif kind == Kind.CLAIMED:
         amount, detail = int(_word(data, 0), 16), "0x" + _word(data, 1)
     elif kind == Kind.FEES_WITHDRAWN:
-        amount, detail = int(_word(data, 0), 16), topics[1]
+        amount, detail = int(_word(data, 0), 16), topics[1].lower()
     elif kind == Kind.RELEASE_REQUESTED:  # amount: the tranche; detail: the report hash
         amount, detail = int(_word(data, 0), 16), "0x" + _word(data, 1)
     elif kind == Kind.VOTED:  # amount: the weight; detail: bytes32(approve ? 1 : 0)
@@ -129,15 +231,16 @@ def decode_log(raw: dict[str, Any]) -> LedgerEntry:
         amount, detail = int(_word(data, 0), 16), ZERO_WORD
     else:  # DISCLOSED: detail is the document hash
         amount, detail = 0, "0x" + _word(data, 0)
+    block, block_hash, tx_hash, log_index, timestamp = _place(raw)
     return LedgerEntry(
-        seq, kind, campaign_id, account, amount, detail, head, int(raw["blockNumber"], 16), raw["blockHash"],
-        raw["transactionHash"], int(raw["logIndex"], 16), int(timestamp, 16) if timestamp else None, terms,
+        seq, kind, campaign_id, account, amount, detail, head, block, block_hash, tx_hash, log_index, timestamp, terms
     )
 
 
-def _decode_plan(raw: dict[str, Any], topics: list[str], data: str) -> LedgerEntry:
+def _decode_plan(raw: RawLog, data: str) -> LedgerEntry:
     """MilestonePlan (kind 8): amount = the number of tranches, detail = the plan's hash."""
     name = SIGNATURES[Kind.MILESTONE_PLAN]
+    topics = raw.topics
     if len(topics) != 3:
         raise _malformed(raw, f"{name} has 3 topics")
     if len(data) < 2 + 64 * (_PLAN_HEAD_WORDS + 1) or (len(data) - 2) % 64:
@@ -146,7 +249,8 @@ def _decode_plan(raw: dict[str, Any], topics: list[str], data: str) -> LedgerEnt
         raise _malformed(raw, f"{name}'s trancheBps offset is 0x{_word(data, 0).lstrip('0') or '0'}, not 0x80")
     count = int(_word(data, _PLAN_HEAD_WORDS), 16)
     if not 0 < count <= _PLAN_MAX_TRANCHES or len(data) != 2 + 64 * (_PLAN_HEAD_WORDS + 1 + count):
-        raise _malformed(raw, f"{name}'s trancheBps length {count} does not match its {(len(data) - 2) // 64} data words")
+        words = (len(data) - 2) // 64
+        raise _malformed(raw, f"{name}'s trancheBps length {count} does not match its {words} data words")
     words = [_word(data, _PLAN_HEAD_WORDS + 1 + i) for i in range(count)]
     if any(not w.startswith(_HIGH_BITS_ZERO[16]) for w in words):
         raise _malformed(raw, f"{name}'s trancheBps holds a value beyond uint16")
@@ -154,86 +258,14 @@ def _decode_plan(raw: dict[str, Any], topics: list[str], data: str) -> LedgerEnt
         if not _word(data, index).startswith(_HIGH_BITS_ZERO[bits]):
             raise _malformed(raw, f"{name}'s data word {index} is beyond uint{bits}")
     terms = MilestonePlanTerms(tuple(int(w, 16) for w in words), int(_word(data, 1), 16))
-    timestamp = raw.get("blockTimestamp")
+    block, block_hash, tx_hash, log_index, timestamp = _place(raw)
     return LedgerEntry(
-        int(_word(data, 2), 16), Kind.MILESTONE_PLAN, int(topics[1], 16), "0x" + topics[2][-40:], count,
-        "0x" + plan_detail(terms).hex(), "0x" + _word(data, 3), int(raw["blockNumber"], 16), raw["blockHash"],
-        raw["transactionHash"], int(raw["logIndex"], 16), int(timestamp, 16) if timestamp else None, terms,
+        int(_word(data, 2), 16), Kind.MILESTONE_PLAN, int(topics[1], 16), "0x" + topics[2][-40:].lower(), count,
+        "0x" + milestone_plan_detail(terms.tranche_bps, terms.voting_period).hex(), "0x" + _word(data, 3), block,
+        block_hash, tx_hash, log_index, timestamp, terms,
     )
 
 
-def plan_detail(terms: MilestonePlanTerms) -> bytes:
-    """The kind-8 detail for this plan."""
-    return milestone_plan_detail(terms.tranche_bps, terms.voting_period)
-
-
-def entry_terms_detail(terms: CampaignTerms | MilestonePlanTerms | TrancheTerms) -> bytes:
-    """The detail that an entry's terms (kind 1, 8 or 11) hash to."""
-    if isinstance(terms, CampaignTerms):
-        return terms_detail(terms)
-    if isinstance(terms, MilestonePlanTerms):
-        return plan_detail(terms)
-    return tranche_detail(terms.tranche, terms.fee)
-
-
-# decode_logs decodes these in C: three topics, three data words (amount, seq, head), detail zero.
-_NATIVE_KINDS = (Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED)
-_NATIVE_TOPICS = tuple(TOPIC_OF[kind] for kind in _NATIVE_KINDS)
-_NATIVE_OK = all(_SHAPE[kind] == (3, 3) for kind in _NATIVE_KINDS)
-
-
-def decode_logs(logs: list[dict[str, Any]]) -> list[LedgerEntry]:
-    """[decode_log(raw) for raw in logs], with the Pledged, Unpledged and Refunded logs of the
-    exact expected shape decoded in C when ledger.native is available: every other log (other
-    kinds, anything malformed) still goes through decode_log, so its entry or error is the same."""
-    if native.available and _NATIVE_OK:
-        return native.decode_logs(logs, _NATIVE_TOPICS, _NATIVE_KINDS, ZERO_WORD, LedgerEntry, decode_log)
+def decode_logs(logs: list[RawLog]) -> list[LedgerEntry]:
+    """decode_log of each log, in order."""
     return [decode_log(raw) for raw in logs]
-
-
-def terms_detail(terms: CampaignTerms) -> bytes:
-    """The kind-1 detail for these terms."""
-    return campaign_terms_detail(
-        terms.token,
-        terms.deadline,
-        terms.max_per_backer,
-        terms.keep_it_all,
-        terms.fee_bps,
-        bytes.fromhex(terms.metadata_hash[2:]),
-    )
-
-
-def _decode_log_json(raw: bytes) -> LedgerEntry:
-    """decode_log of one log object's JSON bytes: decode_logs_answer's fallback."""
-    return decode_log(orjson.loads(raw))
-
-
-def parse_logs_answer(body: bytes) -> dict[str, Any] | None:
-    """An eth_getLogs answer's body decoded with its logs already turned into LedgerEntry records
-    (for RpcClient.get_logs(parse=...)); the indexer's backfill decodes in the fetching thread this
-    way. An error answer comes back as plain JSON for the client to classify; None if not JSON.
-
-    With ledger.native, the logs are decoded in C straight from the body's bytes (orjson.loads of a
-    large answer, a dict per log, costs more than decoding them), each log it does not decode
-    itself going to decode_log through orjson, and only the envelope around the result array is
-    decoded here. The C scanner takes only plain JSON that orjson takes too (None for anything else,
-    and then the body is decoded as without it), so the answer and any exception are the same."""
-    if native.available and _NATIVE_OK and native.decode_logs_answer is not None and type(body) is bytes:
-        try:
-            fused = native.decode_logs_answer(
-                body, _NATIVE_TOPICS, _NATIVE_KINDS, ZERO_WORD, LedgerEntry, _decode_log_json
-            )
-            if fused is not None:
-                entries, start, end = fused
-                decoded = orjson.loads(body[:start] + b"null" + body[end:])
-                decoded["result"] = entries
-                return decoded
-        except orjson.JSONDecodeError:  # cannot happen on the bodies the scanner takes; as before then
-            pass
-    try:
-        decoded = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if isinstance(decoded, dict) and "error" not in decoded and isinstance(decoded.get("result"), list):
-        decoded["result"] = decode_logs(decoded["result"])
-    return decoded

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.chain.events import RawLog
 from ledger.errors import ConfigError, RangeTooWide
 from ledger.chain.rpc import RpcClient, range_too_wide
 
@@ -34,8 +35,8 @@ _POLL = 0.1  # seconds between stop checks while the prefetch thread waits
 
 @dataclass(frozen=True)
 class LogBatch:
-    """The logs of [from_block, to_block] (inclusive), in the node's (block, logIndex) order: JSON
-    dicts, or the fetcher's `parse` results."""
+    """The logs of [from_block, to_block] (inclusive), in the node's (block, logIndex) order: RawLog
+    structs, or what the fetcher's `decode` made of them."""
 
     from_block: int
     to_block: int
@@ -58,7 +59,7 @@ class LogFetcher:
         prefetch: bool = True,
         target_logs: int | None = None,
         expected_logs: int | None = None,
-        parse: Callable[[bytes], Any] | None = None,
+        decode: Callable[[list[RawLog]], list[Any]] | None = None,
     ) -> None:
         if min_span < 1:
             raise ConfigError(f"min_span must be >= 1, got {min_span}")
@@ -76,7 +77,7 @@ class LogFetcher:
         self.span = max(min_span, min(max_span, initial_span))
         self.target_logs = target_logs  # keep batches near this many logs: memory stays flat
         self.expected_logs = expected_logs  # a hint only: a wrong count costs speed, never a block
-        self.parse = parse  # decodes a whole answer (e.g. events.parse_logs_answer): batches hold its items
+        self.decode = decode  # turns an answer's logs into records (e.g. events.decode_logs) in the fetch thread
         self._successes = 0
         self._fetched = 0  # logs fetched so far, for the pace
 
@@ -104,7 +105,9 @@ class LogFetcher:
             self.span = self._paced_span(start, end)
             to_block = min(end, start + self.span - 1)
             try:
-                logs = self.rpc.get_logs(self.address, start, to_block, self.topics, self.parse)
+                logs: list[Any] = self.rpc.get_logs(self.address, start, to_block, self.topics)
+                if self.decode is not None:
+                    logs = self.decode(logs)
             except RangeTooWide as exc:
                 self._successes = 0
                 width = to_block - start + 1

@@ -34,6 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ledger import __version__
+from ledger.chain.events import RawLog, decode_logs_answer
 from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
 
 log = logging.getLogger("ledger.rpc")
@@ -589,18 +590,16 @@ class RpcClient:
         A block the node does not have (above a head that moved back) comes back as None."""
         return self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
 
-    def get_logs(
-        self, address: str, from_block: int, to_block: int, topics: list | None = None,
-        parse: Callable[[bytes], Any] | None = None,
-    ) -> list[Any]:
-        """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order:
-        JSON dicts, or whatever `parse` makes of a successful answer (see `call`)."""
+    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
+        """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order,
+        decoded and format-checked (ledger.chain.events.RawLog)."""
         query: dict[str, Any] = {
             "address": address, "fromBlock": _block_tag(from_block), "toBlock": _block_tag(to_block),
         }
         if topics is not None:
             query["topics"] = topics
-        return self.call("eth_getLogs", [query], parse=parse)
+        logs: list[RawLog] = self.call("eth_getLogs", [query], parse=decode_logs_answer)
+        return logs
 
     def eth_call(self, to: str, data: bytes | str, block: int | str = "latest") -> bytes:
         payload = data if isinstance(data, str) else "0x" + bytes(data).hex()

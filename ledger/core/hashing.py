@@ -10,27 +10,17 @@ builds it with bytes operations instead of a general ABI encoder, which keeps re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
-from ledger import native
-from ledger.core.records import LedgerEntry
+from sha3 import keccak_256 as _keccak_256
+
+from ledger.core.records import CampaignTerms, EntryTerms, LedgerEntry, MilestonePlanTerms
 from ledger.errors import LedgerIntegrityError
 
-try:  # safe-pysha3 is the fastest keccak for Python; pycryptodome is the fallback.
-    from sha3 import keccak_256 as _keccak_ctor
 
-    def keccak256(data: bytes) -> bytes:
-        return _keccak_ctor(data).digest()
-
-except ImportError:  # pragma: no cover - depends on the environment
-    from Crypto.Hash import keccak as _keccak_mod
-
-    def keccak256(data: bytes) -> bytes:
-        return _keccak_mod.new(digest_bits=256, data=data).digest()
-
-
-if native.available:  # the C Keccak-256 (ledger/_speedups.c): no hash object per call
-    keccak256 = native.keccak256  # noqa: F811
+def keccak256(data: bytes) -> bytes:
+    """Keccak-256 (Ethereum's, not NIST SHA3-256) of `data`, by safe-pysha3."""
+    return _keccak_256(data).digest()
 
 
 _ZERO12 = bytes(12)
@@ -75,8 +65,6 @@ def next_head(
     account: str | bytes,
     amount: int,
     detail: bytes,
-    *,
-    _keccak: Callable[[bytes], bytes] = keccak256,
 ) -> bytes:
     """The head after appending one entry to a ledger whose head is `previous`."""
     if not 0 <= seq < 2**64:
@@ -85,9 +73,7 @@ def next_head(
         raise ValueError(f"kind out of range for uint8: {kind}")
     if len(previous) != _WORD or len(detail) != _WORD:
         raise ValueError("previous head and detail are 32 bytes each")
-    return _keccak(
-        entry_preimage(previous, seq, kind, campaign_id, address_bytes(account), amount, detail)
-    )
+    return keccak256(entry_preimage(previous, seq, kind, campaign_id, address_bytes(account), amount, detail))
 
 
 def campaign_terms_detail(
@@ -136,6 +122,18 @@ def tranche_detail(tranche: int, fee: int) -> bytes:
     return keccak256(_word(tranche) + _word(fee))
 
 
+def entry_terms_detail(terms: EntryTerms) -> bytes:
+    """The detail that an entry's terms (kind 1, 8 or 11) hash to."""
+    if isinstance(terms, CampaignTerms):
+        return campaign_terms_detail(
+            terms.token, terms.deadline, terms.max_per_backer, terms.keep_it_all, terms.fee_bps,
+            bytes.fromhex(terms.metadata_hash[2:]),
+        )
+    if isinstance(terms, MilestonePlanTerms):
+        return milestone_plan_detail(terms.tranche_bps, terms.voting_period)
+    return tranche_detail(terms.tranche, terms.fee)
+
+
 # ----------------------------------------------------------------------------- verifying a stream
 
 
@@ -171,18 +169,11 @@ class HashChain:
         self.length = length
 
     def digest_after(self, entry: LedgerEntry) -> bytes:
-        """The head `entry` must carry to follow the current head, as bytes: abi.encode of the
-        seven words, built inline because this runs once per entry."""
-        return keccak256(b"".join((
-            self._head,
-            entry.seq.to_bytes(32, "big"),
-            entry.kind.to_bytes(32, "big"),
-            entry.campaign_id.to_bytes(32, "big"),
-            _ZERO12,
-            bytes.fromhex(entry.account[2:]),
-            entry.amount.to_bytes(32, "big"),
+        """The head `entry` must carry to follow the current head, as bytes."""
+        return keccak256(entry_preimage(
+            self._head, entry.seq, entry.kind, entry.campaign_id, bytes.fromhex(entry.account[2:]), entry.amount,
             bytes.fromhex(entry.detail[2:]),
-        )))
+        ))
 
     def expected_head(self, entry: LedgerEntry) -> str:
         return "0x" + self.digest_after(entry).hex()
@@ -207,21 +198,7 @@ class HashChain:
         self.advance(digest, entry.seq)
 
     def append_many(self, entries: Iterable[LedgerEntry]) -> None:
-        """`append` each entry in turn, with the same outcome (the first entry that does not
-        follow on or chain raises the same LedgerIntegrityError, the chain left at the entry
-        before it) but verified in C when ledger.native is available."""
-        if not native.available:
-            for entry in entries:
-                self.append(entry)
-            return
-        if not isinstance(entries, (list, tuple)):
-            entries = list(entries)
-        i, n = 0, len(entries)
-        while i < n:
-            count, head = native.verify_chain(self._head, self.length, entries, i, LedgerEntry)
-            if count:
-                i += count
-                self.advance(head, entries[i - 1].seq)
-            if i < n:  # one entry C did not verify: a fault (append raises), or a field it leaves to Python
-                self.append(entries[i])
-                i += 1
+        """`append` each entry in turn: the first that does not follow on or chain raises, the
+        chain left at the entry before it."""
+        for entry in entries:
+            self.append(entry)

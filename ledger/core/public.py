@@ -1,54 +1,95 @@
-"""The public JSON text of a ledger entry, formatted once when the entry is stored.
+"""The public shape of a ledger entry, and its text: what the API serves of an entry, formatted
+once when the indexer stores it.
 
-The API serves ledger entries as JSON (api/schemas.py EntryPublic): amounts as decimal strings,
-addresses EIP-55 checksummed, times in ISO 8601 UTC. An entry never changes once stored (a reorg
-deletes it; a new one takes its place), so the indexer formats that text when it writes the entry
-and keeps it in `ledger_entries.public_json`; the hot routes then read one text column instead of
-thirteen and format nothing. Only `final` changes (provisional -> final), so it is not part of
-the stored text: the stored text is the object without its closing brace, and
+`EntryPublic` is the one public schema of an entry (the API re-exports it as its response model):
+amounts as decimal strings, addresses EIP-55 checksummed, times in ISO 8601 UTC. An entry never
+changes once stored (a reorg deletes it; a new one takes its place), so the indexer serializes it
+with the schema's own serializer when it writes it and keeps the text in
+`ledger_entries.public_json`; the API's list and entry routes then read one text column and format
+nothing. Only `final` changes (provisional -> final), so the stored text is the serialized
+`EntryText` (EntryPublic without `final`) without its closing brace, and
 
-    finish(stored, final)                       -> EntryPublic
-    finish(stored, final, previous_head=head)   -> EntryDetailPublic
+    finish(stored, final)                       -> the JSON of EntryPublic
+    finish(stored, final, previous_head=head)   -> the JSON of EntryDetailPublic
 
-The audit recomputes every text from the chain's entry and reports a stored one that differs,
-like any other altered field.
-
-`entry_json` is the reference; `entry_jsons` formats a batch with the C speedups when they are
-built (ledger/native.py), with the same result.
+The audit serializes every entry again from the chain's fields and reports a stored text that
+differs, like any other altered field.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from functools import lru_cache
 from time import gmtime
-from typing import Any
+from typing import Annotated, Literal
 
-from ledger import native
-from ledger.core.hashing import keccak256
+import orjson
+from pydantic import Field, TypeAdapter
+from typing_extensions import TypedDict
+
+from ledger.core.addresses import checksum
 from ledger.core.records import Kind, LedgerEntry
 
-KIND_NAMES = {int(k): k.name.lower() for k in Kind}
-KIND_JSON = tuple(KIND_NAMES.get(k, "unknown") for k in range(max(Kind) + 1))  # by kind; 0 is "unknown"
-_CLAIMED, _FEES_WITHDRAWN = int(Kind.CLAIMED), int(Kind.FEES_WITHDRAWN)
+# ----------------------------------------------------------------------------- field types
 
-_NIBBLE_HIGH = bytes.maketrans(b"0123456789abcdef", b"\0" * 8 + b"\x20" * 8)
-_IS_LETTER = bytes.maketrans(b"0123456789abcdef", b"\0" * 10 + b"\x20" * 6)
+Address = Annotated[
+    str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x5FbDB2315678afecb367f032d93F642f64180aa3"])
+]
+Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$")]
+Amount = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{1,78}$", description="a uint256 as a decimal string", examples=["1000000000000000000"]),
+]
+Time = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", examples=["2024-05-01T12:00:00Z"])]
 
-CHECKSUM_CACHE = 1 << 18  # addresses whose checksum is remembered (~70 MB when full)
+KindName = Literal[
+    "campaign_created", "pledged", "unpledged", "cancelled", "claimed", "refunded", "fees_withdrawn",
+    "milestone_plan", "release_requested", "voted", "tranche_released", "aborted", "disclosed", "unknown",
+]
+KIND_NAMES: dict[int, str] = {int(k): k.name.lower() for k in Kind}
 
 
-@lru_cache(maxsize=CHECKSUM_CACHE)
-def checksum(address: str) -> str:
-    """EIP-55 checksum of a 0x-address given in any case (stored addresses are valid lowercase
-    hex, so no input checks). A letter is upper case where the keccak of the lowercase hex has a
-    nibble >= 8: done on the 40 bytes as one integer (flip bit 0x20 of those letters) rather than
-    character by character, which is what makes long pages of addresses cheap."""
-    body = address[2:].lower().encode()
-    digest = keccak256(body).hex()[:40].encode()
-    flip = int.from_bytes(digest.translate(_NIBBLE_HIGH), "big") & int.from_bytes(body.translate(_IS_LETTER), "big")
-    return "0x" + (int.from_bytes(body, "big") ^ flip).to_bytes(40, "big").decode()
+# ----------------------------------------------------------------------------- the schema
 
+
+class EntryText(TypedDict):
+    """An entry as the API shows it, without `final`: what the indexer stores as its text."""
+
+    seq: Annotated[int, Field(ge=1)]
+    kind: Annotated[int, Field(ge=1, le=255)]
+    kind_name: KindName
+    campaign_id: Annotated[int, Field(description="0 for a fee withdrawal")]
+    account: Address
+    amount: Amount
+    detail: Hash32
+    fee: Annotated[Amount | None, Field(description="claimed entries: the platform fee (the detail)")]
+    fee_token: Annotated[Address | None, Field(description="fees_withdrawn entries: the asset (the detail)")]
+    head: Hash32
+    block_number: int
+    block_hash: Hash32
+    block_time: Time | None
+    tx_hash: Hash32
+    log_index: int
+
+
+class EntryPublic(EntryText):
+    """One ledger entry."""
+
+    final: Annotated[
+        bool, Field(description="at or below the finality depth; provisional entries may still be reorged away")
+    ]
+
+
+class EntryDetailPublic(EntryPublic):
+    """One ledger entry with the head it chains from."""
+
+    previous_head: Annotated[Hash32, Field(description="the head this entry chains from (genesis for seq 1)")]
+
+
+_ENTRY_TEXT = TypeAdapter(EntryText)
+
+
+# ----------------------------------------------------------------------------- formatting rules
 
 _MINUTES_SECONDS = [f"{m:02d}:{s:02d}Z" for m in range(60) for s in range(60)]
 
@@ -68,44 +109,52 @@ def iso(timestamp: int | None) -> str | None:
     return _hour(timestamp // 3600) + _MINUTES_SECONDS[timestamp % 3600]
 
 
-def entry_json(entry: LedgerEntry) -> str:
-    """The stored public text of `entry`: the JSON object of EntryPublic up to `log_index`,
-    without `final` and the closing brace (see finish)."""
+# ----------------------------------------------------------------------------- entries
+
+
+def entry_text(entry: LedgerEntry) -> EntryText:
+    """`entry` in its public shape (without `final`)."""
     kind = int(entry.kind)
     detail = entry.detail
-    fee = f'"{int(detail, 16)}"' if kind == _CLAIMED else "null"
-    fee_token = f'"{checksum("0x" + detail[-40:])}"' if kind == _FEES_WITHDRAWN else "null"
-    block_time = "null" if entry.block_timestamp is None else f'"{iso(entry.block_timestamp)}"'
-    return (
-        f'{{"seq":{entry.seq},"kind":{kind},"kind_name":"{KIND_JSON[kind] if 0 < kind < len(KIND_JSON) else KIND_JSON[0]}",'
-        f'"campaign_id":{entry.campaign_id},"account":"{checksum(entry.account)}","amount":"{entry.amount}",'
-        f'"detail":"{detail}","fee":{fee},"fee_token":{fee_token},"head":"{entry.head}",'
-        f'"block_number":{entry.block_number},"block_hash":"{entry.block_hash}",'
-        f'"block_time":{block_time},'
-        f'"tx_hash":"{entry.tx_hash}","log_index":{entry.log_index}'
-    )
+    return {
+        "seq": entry.seq,
+        "kind": kind,
+        "kind_name": KIND_NAMES.get(kind, "unknown"),  # type: ignore[typeddict-item]
+        "campaign_id": entry.campaign_id,
+        "account": checksum(entry.account),
+        "amount": str(entry.amount),
+        "detail": detail,
+        "fee": str(int(detail, 16)) if kind == Kind.CLAIMED else None,
+        "fee_token": checksum("0x" + detail[-40:]) if kind == Kind.FEES_WITHDRAWN else None,
+        "head": entry.head,
+        "block_number": entry.block_number,
+        "block_hash": entry.block_hash,
+        "block_time": iso(entry.block_timestamp),
+        "tx_hash": entry.tx_hash,
+        "log_index": entry.log_index,
+    }
 
 
-def entry_jsons(entries: Sequence[LedgerEntry]) -> list[str]:
-    """entry_json of each entry: in C when the speedups are built (a backfill formats every
-    entry it stores), else in Python. The C code formats the common shape (a block time in
-    years 1970-9999) and leaves None for the rest, which the reference formats here."""
-    if not native.available or native.entry_jsons is None:  # None: an extension built before it had them
-        return [entry_json(entry) for entry in entries]
-    texts: list[Any] = native.entry_jsons(entries if isinstance(entries, list) else list(entries), KIND_JSON)
-    for i, text in enumerate(texts):
-        if text is None:
-            texts[i] = entry_json(entries[i])
-    return texts
+def stored_text(entry: LedgerEntry) -> str:
+    """The text stored with `entry`: EntryText's serialization of it, without the closing brace
+    (finish() closes it with `final`)."""
+    return _ENTRY_TEXT.dump_json(entry_text(entry))[:-1].decode()
 
 
-FINAL_SUFFIX = ',"final":true}'  # what finish() appends (plain text: the API's SQL appends it too)
+def stored_texts(entries: Iterable[LedgerEntry]) -> list[str]:
+    """stored_text of each entry."""
+    dump = _ENTRY_TEXT.dump_json
+    return [dump(entry_text(entry))[:-1].decode() for entry in entries]
+
+
+FINAL_SUFFIX = ',"final":true}'  # what finish() appends (the API's SQL appends the same)
 PROVISIONAL_SUFFIX = ',"final":false}'
 
 
-def finish(stored: str, final: Any, previous_head: str | None = None) -> str:
-    """The JSON text of EntryPublic (or of EntryDetailPublic, given the previous head) from
-    the stored text and the row's `final` flag."""
+def finish(stored: str, final: object, previous_head: str | None = None) -> str:
+    """The JSON of EntryPublic (or of EntryDetailPublic, given the previous head) from the stored
+    text and the row's `final` flag."""
+    suffix = FINAL_SUFFIX if final else PROVISIONAL_SUFFIX
     if previous_head is None:
-        return stored + (FINAL_SUFFIX if final else PROVISIONAL_SUFFIX)
-    return f'{stored},"final":{"true" if final else "false"},"previous_head":"{previous_head}"}}'
+        return stored + suffix
+    return f'{stored}{suffix[:-1]},"previous_head":{orjson.dumps(previous_head).decode()}}}'

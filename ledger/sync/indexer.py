@@ -29,7 +29,7 @@ from ledger.core.hashing import HashChain
 from ledger.chain.contract import EscrowReader
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
-from ledger.chain.events import LEDGER_TOPICS_FILTER, parse_logs_answer
+from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
 from ledger.chain.logs import LogFetcher
 from ledger.sync.progress import Progress
 from ledger.core.records import LedgerEntry, Projections
@@ -226,7 +226,7 @@ class Indexer:
             target_logs=self.target_logs,
             grow_after=1,
             expected_logs=self._entries_to_come(state, tip_header) if last - first >= _PACE_FROM_BLOCKS else None,
-            parse=parse_logs_answer,  # decoded in the prefetch thread, beside the next fetch
+            decode=decode_logs,  # decoded in the prefetch thread, beside the next fetch
         )
         stored = 0
         tip = int(tip_header["number"], 16)
@@ -276,7 +276,7 @@ class Indexer:
     ) -> tuple[SyncState, int]:
         fetcher = LogFetcher(
             self.rpc, self.contract, topics=LEDGER_TOPICS_FILTER, initial_span=self.initial_span, prefetch=False,
-            parse=parse_logs_answer,
+            decode=decode_logs,
         )
         for _ in range(_MAX_MOVING_RETRIES):
             before = self._header(tip)["hash"]

@@ -10,7 +10,9 @@ import pytest
 from eth_abi import encode
 
 from ledger.errors import LedgerIntegrityError
-from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, decode_log, entry_terms_detail
+from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, RawLog, decode_log
+from ledger.chain.events import raw_log as as_raw_log
+from ledger.core.hashing import entry_terms_detail
 from ledger.audit.export import BadLine, read_export, write_export
 from ledger.core.hashing import keccak256
 from ledger.core.projections import apply_entry
@@ -27,6 +29,7 @@ from ledger.core.records import (
 from ledger.core.status import PositionStatus, position_breakdown
 
 CREATOR = "0x" + "c1" * 20
+ESCROW = "0x" + "e5" * 20
 ALICE, BOB, CAROL = ("0x" + b * 20 for b in ("a1", "b2", "c3"))
 ZERO = "0x" + "00" * 32
 ONE = "0x" + "00" * 31 + "01"
@@ -40,8 +43,13 @@ def topic(value: int | str) -> str:
     return "0x" + value.to_bytes(32, "big").hex()
 
 
-def raw_log(kind: Kind, campaign_id: int, account: str, data: bytes, seq: int = 7) -> dict:
+def raw_log(kind: Kind, campaign_id: int, account: str, data: bytes, seq: int = 7) -> RawLog:
+    return as_raw_log(raw_dict(kind, campaign_id, account, data))
+
+
+def raw_dict(kind: Kind, campaign_id: int, account: str, data: bytes) -> dict:
     return {
+        "address": ESCROW,
         "topics": [TOPIC_OF[kind], topic(campaign_id), topic(account)],
         "data": "0x" + data.hex(),
         "blockNumber": "0x10", "blockHash": "0x" + "bb" * 32, "transactionHash": "0x" + "cc" * 32,
@@ -87,7 +95,7 @@ def test_a_milestone_plan_is_decoded_with_its_hash() -> None:
                                  "empty", "ragged", "huge length", "topics"])
 def test_a_malformed_milestone_plan_is_refused(how: str) -> None:
     data = bytearray(plan_data([2000, 8000]))
-    log = raw_log(Kind.MILESTONE_PLAN, 4, CREATOR, bytes(data))
+    log = raw_dict(Kind.MILESTONE_PLAN, 4, CREATOR, bytes(data))
     if how == "offset":
         data[31] = 0xA0
     elif how == "length too long":
@@ -108,7 +116,7 @@ def test_a_malformed_milestone_plan_is_refused(how: str) -> None:
         log["topics"] = log["topics"][:2]
     log["data"] = "0x" + bytes(data).hex()
     with pytest.raises(LedgerIntegrityError, match="malformed ledger event"):
-        decode_log(log)
+        decode_log(as_raw_log(log))
 
 
 def test_the_other_new_events_are_decoded() -> None:

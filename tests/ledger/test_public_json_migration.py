@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.schema import ledger_entries
 from ledger.db.store import LedgerStore
-from ledger.core.public import entry_json
+from ledger.core.public import stored_text
 from ledger.core.records import Kind, LedgerEntry
 from tests.support.databases import fresh_database
 
@@ -50,7 +50,7 @@ def test_the_migration_fills_the_public_texts_and_keeps_the_triggers(db_kind: st
         try:
             stored = [pair for page in store.iter_entry_pages(batch=10) for pair in page]
             assert [entry for entry, _ in stored] == entries
-            assert [public_json for _, public_json in stored] == [entry_json(e) for e in entries]
+            assert [public_json for _, public_json in stored] == [stored_text(e) for e in entries]
             with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
                 conn.execute(text("UPDATE ledger_entries SET public_json = 'x' WHERE seq = 1"))
             with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:

@@ -22,6 +22,7 @@ import pytest
 from devnet.nodes import LocalNode, free_port
 from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
 from ledger.core.hashing import keccak256
+from ledger.chain.events import RawLog
 from ledger.chain.logs import PREFETCH_THREAD_NAME, LogBatch, LogFetcher
 from ledger.chain.rpc import RetryPolicy, RpcClient
 
@@ -153,10 +154,10 @@ def check_cover(batches: list[LogBatch], start: int, end: int) -> None:
     for batch in batches:
         assert batch.from_block <= batch.to_block
         for entry in batch.logs:
-            assert batch.from_block <= int(entry["blockNumber"], 16) <= batch.to_block
+            assert batch.from_block <= int(entry.block_number, 16) <= batch.to_block
 
 
-def flatten(batches: list[LogBatch]) -> list[dict]:
+def flatten(batches: list[LogBatch]) -> list[RawLog]:
     return [entry for batch in batches for entry in batch.logs]
 
 
@@ -330,14 +331,14 @@ def test_get_logs_of_a_real_contract(chain: Chain) -> None:
     rpc = chain.rpc
     logs = chain.expected
     assert len(logs) == sum(i % 5 + 1 for i in range(30)) + 80 + 12 + 2
-    assert {entry["address"] for entry in logs} == {chain.emitter}
-    order = [(int(e["blockNumber"], 16), int(e["logIndex"], 16)) for e in logs]
+    assert {entry.address for entry in logs} == {chain.emitter}
+    order = [(int(e.block_number, 16), int(e.log_index, 16)) for e in logs]
     assert order == sorted(order)
-    big = [e for e in logs if int(e["blockNumber"], 16) == chain.big_block]
-    assert [int(e["data"], 16) for e in big] == list(range(12))
+    big = [e for e in logs if int(e.block_number, 16) == chain.big_block]
+    assert [int(e.data, 16) for e in big] == list(range(12))
     topic1 = "0x" + (11).to_bytes(32, "big").hex()
     only_11 = rpc.get_logs(chain.emitter, 0, chain.head, [TOPIC0, topic1])
-    assert len(only_11) == 1 and int(only_11[0]["blockNumber"], 16) == chain.big_block
+    assert len(only_11) == 1 and int(only_11[0].block_number, 16) == chain.big_block
     assert rpc.get_logs(chain.emitter, chain.big_block, chain.big_block) == big
     assert len(rpc.get_logs(chain.other, 0, chain.head)) == 18
 
@@ -569,7 +570,7 @@ def test_fetcher_covers_every_block_once_under_provider_limits(
         start, end = chain.dense[0] - 3, chain.big_block + 10
         batches = list(fetcher.iter_batches(start, end))
         check_cover(batches, start, end)
-        assert flatten(batches) == [e for e in chain.expected if start <= int(e["blockNumber"], 16) <= end]
+        assert flatten(batches) == [e for e in chain.expected if start <= int(e.block_number, 16) <= end]
         if "rate_limit_every" in limits:
             assert proxy.requests > sum(proxy.calls.values())
 
@@ -579,7 +580,7 @@ def test_fetcher_with_topics_and_single_block(chain: Chain) -> None:
     fetcher = LogFetcher(chain.rpc, chain.emitter, topics=[TOPIC0, [topic1]], initial_span=1000)
     batches = list(fetcher.iter_batches(0, chain.head))
     check_cover(batches, 0, chain.head)
-    assert [int(e["blockNumber"], 16) for e in flatten(batches)] == list(range(chain.dense[0], chain.dense[1] + 1)) + [
+    assert [int(e.block_number, 16) for e in flatten(batches)] == list(range(chain.dense[0], chain.dense[1] + 1)) + [
         chain.big_block
     ]
     assert [b.to_block for b in fetcher.iter_batches(chain.big_block, chain.big_block)] == [chain.big_block]
@@ -602,6 +603,13 @@ def test_span_shrinks_then_grows_back(chain: Chain) -> None:
     assert max(spans) <= 4000
 
 
+def stub_log(block: int) -> RawLog:
+    """A log in block `block` (the fetcher only looks at where it is)."""
+    word = "0x" + "00" * 32
+    return RawLog(address="0x" + "ab" * 20, topics=[word], data="0x", block_number=hex(block), block_hash=word,
+                  transaction_hash=word, log_index="0x0")
+
+
 class StubRpc:
     """get_logs that refuses ranges wider than `limit` inside [dense_from, dense_to]."""
 
@@ -611,14 +619,14 @@ class StubRpc:
         self.suggest = suggest
         self.calls: list[tuple[int, int]] = []
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None, parse=None) -> list[dict]:
+    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
         self.calls.append((from_block, to_block))
         overlaps = from_block <= self.dense[1] and to_block >= self.dense[0]
         if overlaps and to_block - from_block + 1 > self.limit:
             error = RangeTooWide("eth_getLogs", -32005, "query returned more than 10000 results")
             error.suggested_to_block = from_block + self.limit - 1 if self.suggest else None  # type: ignore[attr-defined]
             raise error
-        return [{"blockNumber": hex(n)} for n in range(from_block, to_block + 1) if n % 97 == 0]
+        return [stub_log(n) for n in range(from_block, to_block + 1) if n % 97 == 0]
 
 
 @pytest.mark.parametrize("suggest", [False, True])
@@ -631,7 +639,7 @@ def test_span_adapts_deterministically(suggest: bool) -> None:
         batches.append(batch)
         spans.append(fetcher.span)
     check_cover(batches, 0, 40_000)
-    assert flatten(batches) == [{"blockNumber": hex(n)} for n in range(40_001) if n % 97 == 0]
+    assert flatten(batches) == [stub_log(n) for n in range(40_001) if n % 97 == 0]
     assert min(spans) <= 100
     assert spans[-1] > 1000  # grown back past the initial span
     assert max(spans) <= 8000  # never above max_span
@@ -649,8 +657,8 @@ class DensityRpc:
     def __init__(self, per_block: Callable[[int], int]) -> None:
         self.per_block = per_block
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None, parse=None) -> list[dict]:
-        return [{"blockNumber": hex(n), "i": i} for n in range(from_block, to_block + 1) for i in range(self.per_block(n))]
+    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
+        return [stub_log(n) for n in range(from_block, to_block + 1) for _ in range(self.per_block(n))]
 
 
 def sparse_then_dense(n: int) -> int:
@@ -692,7 +700,7 @@ def test_a_block_too_big_for_the_provider_raises_and_skips_nothing(chain: Chain,
             for batch in fetcher.iter_batches(0, chain.head):
                 batches.append(batch)
     check_cover(batches, 0, chain.big_block - 1)
-    assert flatten(batches) == [e for e in chain.expected if int(e["blockNumber"], 16) < chain.big_block]
+    assert flatten(batches) == [e for e in chain.expected if int(e.block_number, 16) < chain.big_block]
     assert f"[{chain.big_block}, {chain.big_block}]" in str(raised.value)
     assert raised.value.suggested_to_block is None
     assert wait_until(lambda: not prefetch_threads())
@@ -769,5 +777,5 @@ def test_proxy_rewrite_hook(chain: Chain) -> None:
     with ProviderProxy(chain.node.url) as proxy, RpcClient(proxy.url, retry=FAST) as rpc:
         proxy.rewrite = tamper
         logs = rpc.get_logs(chain.emitter, chain.big_block, chain.big_block)
-        assert len(logs) == 12 and {e["data"] for e in logs} == {"0x" + "ff" * 32}
+        assert len(logs) == 12 and {e.data for e in logs} == {"0x" + "ff" * 32}
         assert rpc.block_number() == chain.head

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from ledger.db.schema import ledger_entries, trigger_ddl
-from ledger.db.store import entry_from_row
-from ledger.core.public import entry_jsons
+from ledger.db.rows import entry_from_row
+from ledger.core.public import stored_texts
 
 revision = "0003"
 down_revision = "0002"
@@ -43,7 +43,7 @@ def upgrade() -> None:
         if not rows:
             break
         entries = [entry_from_row(row) for row in rows]
-        conn.execute(fill, [{"text": text, "seq": e.seq} for e, text in zip(entries, entry_jsons(entries))])
+        conn.execute(fill, [{"text": text, "seq": e.seq} for e, text in zip(entries, stored_texts(entries))])
         after = rows[-1].seq
     for statement in trigger_ddl(dialect):
         conn.execute(sa.text(statement))

@@ -1,0 +1,172 @@
+"""Records and rows: one mapping between each record of ledger.core.records and its table.
+
+Every projection record is stored in the table of the same shape: the dataclass's fields are the
+table's columns, in the same order, checked when this module is imported. So a row is read and
+written through one column list per record, never by position:
+
+    columns(Campaign)                 -> ("campaign_id", "creator", ...)  the SELECT list
+    from_row(Campaign, row)           -> Campaign                        a row in that order
+    to_row(campaign, sqlite=True)     -> tuple                           the INSERT values
+
+uint256 columns (the U256 type) are Python ints in the records: text of 78 digits on SQLite,
+NUMERIC on PostgreSQL. Ledger entries have their own pair (`ENTRY_COLUMNS`, `entry_from_row`,
+`entry_row`): their table adds `final` and the public text, and the terms of kinds 1, 8 and 11
+live in the projections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import fields
+from functools import cache
+from typing import Any, TypeVar
+
+from sqlalchemy import Boolean, Table
+
+from ledger.core.records import (
+    Campaign,
+    CampaignTerms,
+    Disclosure,
+    EntryTerms,
+    FeeAccount,
+    LedgerEntry,
+    Milestones,
+    Position,
+    TrancheRelease,
+    Vote,
+)
+from ledger.db.schema import (
+    campaigns,
+    disclosures,
+    fee_accounts,
+    ledger_entries,
+    milestones,
+    positions,
+    tranche_releases,
+    votes,
+)
+from ledger.db.types import U256, to_sqlite_u256
+
+Record = Campaign | Position | FeeAccount | Milestones | TrancheRelease | Vote | Disclosure
+R = TypeVar("R", Campaign, Position, FeeAccount, Milestones, TrancheRelease, Vote, Disclosure)
+
+TABLES: dict[type[Any], Table] = {
+    Campaign: campaigns,
+    Position: positions,
+    FeeAccount: fee_accounts,
+    Milestones: milestones,
+    TrancheRelease: tranche_releases,
+    Vote: votes,
+    Disclosure: disclosures,
+}
+
+
+def _check_shapes() -> None:
+    for record_type, table in TABLES.items():
+        names = [f.name for f in fields(record_type)]
+        if names != [c.name for c in table.columns]:
+            raise RuntimeError(f"{record_type.__name__}'s fields are not the columns of {table.name}, in order")
+
+
+_check_shapes()
+
+
+@cache
+def columns(record_type: type[Any]) -> tuple[str, ...]:
+    """The columns of `record_type`'s table, in the order rows are read and written."""
+    return tuple(c.name for c in TABLES[record_type].columns)
+
+
+@cache
+def _kinds(record_type: type[Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The positions of the uint256 columns and of the boolean columns."""
+    table = TABLES[record_type]
+    wide = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, U256))
+    flags = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, Boolean))
+    return wide, flags
+
+
+def encode_tranche_bps(tranche_bps: Iterable[int]) -> str:
+    """The milestones.tranche_bps column: "2000,3000,5000"."""
+    return ",".join(str(b) for b in tranche_bps)
+
+
+def decode_tranche_bps(text: str) -> tuple[int, ...]:
+    return tuple(int(b) for b in text.split(",")) if text else ()
+
+
+_BPS_AT = columns(Milestones).index("tranche_bps")
+
+
+def from_row(record_type: type[R], row: Sequence[Any]) -> R:
+    """The record of a row holding `columns(record_type)` in order (more values may follow)."""
+    values = list(row[: len(columns(record_type))])
+    wide, flags = _kinds(record_type)
+    for i in wide:
+        if values[i] is not None:
+            values[i] = int(values[i])
+    for i in flags:
+        values[i] = bool(values[i])
+    if record_type is Milestones:
+        values[_BPS_AT] = decode_tranche_bps(values[_BPS_AT])
+    return record_type(*values)
+
+
+def to_rows(records: Iterable[R], record_type: type[R], *, sqlite: bool) -> list[tuple[Any, ...]]:
+    """The rows of `records` (all of `record_type`) to write, uint256 values encoded for the
+    database (78-digit text on SQLite, ints for PostgreSQL's NUMERIC)."""
+    names = columns(record_type)
+    wide, _ = _kinds(record_type)
+    plan = record_type is Milestones
+    out = []
+    for record in records:
+        values = [getattr(record, name) for name in names]
+        if sqlite:
+            for i in wide:
+                if values[i] is not None:
+                    values[i] = to_sqlite_u256(values[i])
+        if plan:
+            values[_BPS_AT] = encode_tranche_bps(values[_BPS_AT])
+        out.append(tuple(values))
+    return out
+
+
+# ----------------------------------------------------------------------------- ledger entries
+
+ENTRY_COLUMNS: tuple[str, ...] = tuple(c.name for c in ledger_entries.columns)
+"""seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash,
+block_timestamp, tx_hash, log_index, final, public_json."""
+
+_ENTRY_FIELDS = ("seq", "kind", "campaign_id", "account", "amount", "detail", "head", "block_number",
+                 "block_hash", "tx_hash", "log_index", "block_timestamp")
+_ENTRY_AT = tuple(ENTRY_COLUMNS.index(name) for name in _ENTRY_FIELDS)
+
+
+def entry_from_row(row: Sequence[Any], terms: EntryTerms | None = None) -> LedgerEntry:
+    """The LedgerEntry of a ledger_entries row holding ENTRY_COLUMNS in order (the first 12 at
+    least), with the terms of a kind-1, -8 or -11 entry if given."""
+    values = [row[i] for i in _ENTRY_AT]
+    values[4] = int(values[4])  # amount
+    return LedgerEntry(*values, terms)
+
+
+def entry_row(entry: LedgerEntry, final: bool, text: str, *, sqlite: bool) -> tuple[Any, ...]:
+    """The ledger_entries row of `entry` (ENTRY_COLUMNS in order) with its public text."""
+    amount = to_sqlite_u256(entry.amount) if sqlite else entry.amount
+    return (
+        entry.seq, int(entry.kind), entry.campaign_id, entry.account, amount, entry.detail, entry.head,
+        entry.block_number, entry.block_hash, entry.block_timestamp, entry.tx_hash, entry.log_index, final, text,
+    )
+
+
+def terms_of(campaign: Campaign) -> CampaignTerms:
+    """The creation terms (kind-1 entry) of a campaign record."""
+    return CampaignTerms(
+        token=campaign.token,
+        goal=campaign.goal,
+        deadline=campaign.deadline,
+        max_per_backer=campaign.max_per_backer,
+        keep_it_all=campaign.keep_it_all,
+        fee_bps=campaign.fee_bps,
+        metadata_hash=campaign.metadata_hash,
+    )
