@@ -18,8 +18,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 
-from api.schemas import ErrorPublic
-from api.services.present import JSON
+from api.responses import JSON
+from api.schemas.common import ErrorPublic
 from ledger.errors import (
     ConfigError,
     CrowdLedgerError,
@@ -74,7 +74,11 @@ def describe_validation(errors: list[dict[str, Any]]) -> str:
         where = " ".join(loc) if loc else "request"
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         value = error.get("input")
-        shown = f" (got {value!r:.60})" if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+        shown = (
+            f" (got {value!r:.60})"
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool)
+            else ""
+        )
         parts.append(f"{where}: {message}{shown}")
     return "; ".join(parts) or "invalid request"
 

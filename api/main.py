@@ -6,7 +6,8 @@
     uvicorn --factory api.main:create_app   # or `crowdledger serve`
 
 Everything the process holds (database, node client, follower, auditor) lives in a Runtime built
-when the app starts and stopped when it stops.
+when the app starts and stopped when it stops. Every request goes through FastAPI's routing and
+validation; the two middlewares are Starlette's CORS and the request metrics (api/metrics.py).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.core.config import Settings, get_settings
+from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ROUTERS
-from api.services.metrics import EdgeMiddleware, Metrics
-from api.services.runtime import Runtime
+from api.runtime import Runtime
 from ledger import __version__
 
 DESCRIPTION = """The public, read-only view of a CrowdfundEscrow's ledger as indexed by CrowdLedger.
@@ -40,8 +42,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(settings, metrics)
         app.state.runtime = runtime
-        runtime.start()
         try:
+            await runtime.start()
             yield
         finally:
             await runtime.stop()
@@ -51,20 +53,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from node_modules instead of a CDN (api/routes/docs.py)
+        redoc_url=None,
         # FastAPI's native OpenTelemetry looks up the providers on every request even when none is set
-        telemetry=None if settings.otel else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        telemetry=None
+        if settings.otel
+        else {"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
-    app.state.settings = settings  # read by SettingsDep; no dependency_overrides: FastAPI then re-analyses
-    # every dependency on every request, which costs more than the hot routes themselves
+    app.state.settings = settings  # read by SettingsDep
     errors.install(app)
-    # The routes become the app's own, as with @app.get. include_router would keep each router
-    # as a nested matching layer that FastAPI walks on every request: on the hot routes that
-    # cost more than the database query. They go first, ahead of FastAPI's own (/openapi.json,
-    # /docs): a request tries the routes in order, a few microseconds each.
-    own = [route for router in ROUTERS for route in router.routes]
-    app.router.routes[:] = own + app.router.routes
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_middleware(
-        EdgeMiddleware, metrics=metrics, cors_origins=settings.cors_origins, hot_routes=not settings.otel
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET"],
+        allow_headers=["Last-Event-ID", "If-None-Match"],
+        expose_headers=["ETag"],
+        max_age=86400,
     )
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: it times CORS answers too
     return app
-

@@ -15,12 +15,10 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import HTTPException, Query
-
-from api.fastpath import Int, Text
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
@@ -29,6 +27,7 @@ _MAX_CURSOR = 512
 _INT64 = 2**63 - 1
 _U256 = 2**256 - 1
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+T = TypeVar("T")
 
 LimitQuery = Annotated[
     int,
@@ -43,10 +42,6 @@ CursorQuery = Annotated[
     ),
 ]
 
-# the same two as the fast path sees them (api/fastpath.py)
-LIMIT_PARAM = Int(ge=1, le=MAX_LIMIT)
-CURSOR_PARAM = Text(rf"[A-Za-z0-9_-]{{1,{_MAX_CURSOR}}}")
-
 # key shapes: "int" (a 64-bit id or seq), "u256" (an amount, sent as a decimal string),
 # "address" (lowercase 0x-hex)
 KeyShape = Sequence[str]
@@ -54,7 +49,9 @@ KeyShape = Sequence[str]
 
 class CursorError(HTTPException):
     def __init__(self, message: str) -> None:
-        super().__init__(status_code=400, detail=f"invalid cursor: {message}; use the `next` value of a previous page")
+        super().__init__(
+            status_code=400, detail=f"invalid cursor: {message}; use the `next` value of a previous page"
+        )
 
 
 def encode_cursor(kind: str, key: Sequence[Any]) -> str:
@@ -100,6 +97,6 @@ def _check(value: Any, shape: str) -> Any:
     raise ValueError(f"unknown key shape {shape!r}")
 
 
-def page(rows: list[Any], limit: int) -> tuple[list[Any], bool]:
+def page(rows: list[T], limit: int) -> tuple[list[T], bool]:
     """The first `limit` of `rows` (fetched as limit + 1) and whether there are more."""
     return (rows[:limit], True) if len(rows) > limit else (rows, False)

@@ -1,55 +1,68 @@
-"""The API's settings: one class, read from `CROWDLEDGER_*` environment variables.
+"""The API's settings: one pydantic-settings class, read from `CROWDLEDGER_*` environment variables.
 
-    settings = get_settings()          # cached, from the environment
-    app = create_app(settings)         # tests build their own Settings(...) and pass it here
+    settings = get_settings()                  # cached, from the environment
+    settings = Settings.from_env(rpc_url=...)  # the environment under options (`crowdledger serve`)
+    app = create_app(Settings(db_url=...))     # tests build their own and pass them to create_app
 
-Why not pydantic-settings: eth-brownie pins python-dotenv 0.16.0 and pydantic-settings needs
-python-dotenv >= 1.2, so the two cannot share the venv. This is the same idea on plain pydantic:
-one field per variable (`db_url` <- CROWDLEDGER_DB_URL), validators that fail at start-up with a
-message naming the variable, and a cached reader.
+Each field is one variable (`db_url` <- `CROWDLEDGER_DB_URL`); arguments given to `Settings(...)`
+win over the environment. The validators run when the process starts, and `from_env` reports an
+invalid value as a ConfigError naming the variable it came from.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from eth_utils import is_address, to_checksum_address
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.core.addresses import checksum, checksum_error
 from ledger.errors import ConfigError
 
 ENV_PREFIX = "CROWDLEDGER_"
 DEFAULT_DB_URL = "sqlite:///crowdledger.db"
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything the API process needs to know. Each field is `CROWDLEDGER_<FIELD>` in the
     environment (`CROWDLEDGER_DB_URL`, `CROWDLEDGER_RPC_URL`, ...)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_ignore_empty=True, frozen=True, extra="forbid"
+    )
 
-    db_url: str = Field(DEFAULT_DB_URL, description="database URL: sqlite:///file.db or postgresql+psycopg://...")
-    rpc_url: str | None = Field(None, description="JSON-RPC node: enables /health's node check, the auditor, the follower")
-    contract: str | None = Field(None, description="the escrow's address (default: the one the database indexes)")
+    db_url: str = Field(
+        DEFAULT_DB_URL, description="database URL: sqlite:///file.db or postgresql+psycopg://..."
+    )
+    rpc_url: str | None = Field(
+        None, description="JSON-RPC node: enables /health's node check, the auditor, the follower"
+    )
+    contract: str | None = Field(
+        None, description="the escrow's address (default: the one the database indexes)"
+    )
     start_block: int = Field(0, ge=0, description="first block the follower scans when the database is empty")
     finality_depth: int = Field(12, ge=0, description="blocks below the tip after which entries are final")
     follow: bool = Field(False, description="run the indexer in this process, following the chain")
     poll_interval: float = Field(0.5, gt=0, le=60, description="seconds between the follower's polls")
     audit_interval: float = Field(300.0, ge=0, description="seconds between audits; 0 turns the auditor off")
-    stream_poll_interval: float = Field(0.25, gt=0, le=10, description="seconds between checks for new entries (SSE)")
+    stream_poll_interval: float = Field(
+        0.25, gt=0, le=10, description="seconds between checks for new entries (SSE)"
+    )
     node_timeout: float = Field(2.0, gt=0, le=60, description="timeout of /health's node check, in seconds")
-    cors_origins: tuple[str, ...] = Field(("*",), description="origins allowed to GET from a browser (comma-separated)")
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("*",), description="origins allowed to GET from a browser (comma-separated)"
+    )
+    db_pool_size: int = Field(
+        4, ge=1, le=64, description="PostgreSQL connections the API's reads share (SQLite: one per thread)"
+    )
     otel: bool = Field(
         False,
-        description="FastAPI's OpenTelemetry spans and metrics, for a configured OpenTelemetry SDK; every request "
-        "then goes through FastAPI's full path (off: /metrics serves Prometheus, and the hot routes skip FastAPI's "
-        "inner layers)",
+        description="FastAPI's OpenTelemetry spans and metrics, for a configured OpenTelemetry SDK (off: they "
+        "cost every request a lookup of the providers, and /metrics serves Prometheus)",
     )
 
     @field_validator("db_url")
@@ -66,7 +79,7 @@ class Settings(BaseModel):
     @field_validator("rpc_url")
     @classmethod
     def _check_rpc_url(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if value is None or value == "":
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -76,11 +89,12 @@ class Settings(BaseModel):
     @field_validator("contract")
     @classmethod
     def _check_contract(cls, value: str | None) -> str | None:
-        if value in (None, ""):
+        if value is None or value == "":
             return None
-        if not is_address(value):
-            raise ValueError(f"{value!r} is not an address (0x followed by 40 hex digits)")
-        return to_checksum_address(value)
+        problem = checksum_error(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return checksum(value)
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -90,29 +104,23 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Settings from `CROWDLEDGER_*` variables (only this class's fields are read), then
-        `overrides`. Raises ConfigError naming the variable when a value is invalid."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for name in cls.model_fields:
-            raw = environ.get(ENV_PREFIX + name.upper())
-            if raw is not None and raw.strip() != "":
-                values[name] = raw.strip()
-        values.update({k: v for k, v in overrides.items() if v is not None})
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Settings from `CROWDLEDGER_*` variables under `overrides` (None means "not given").
+        Raises ConfigError naming the variable (or the option) whose value is invalid."""
+        given = {name: value for name, value in overrides.items() if value is not None}
         try:
-            return cls(**values)
+            return cls(**given)
         except ValidationError as exc:
-            given = {name for name, value in overrides.items() if value is not None}
-            raise ConfigError(describe_errors(exc, from_env=set(values) - given)) from None
+            raise ConfigError(describe_errors(exc, given=set(given))) from None
 
 
-def describe_errors(exc: ValidationError, from_env: set[str] = frozenset()) -> str:  # type: ignore[assignment]
-    """One line per invalid setting, naming the environment variable when it came from one."""
+def describe_errors(exc: ValidationError, given: set[str] | None = None) -> str:
+    """One line per invalid setting: the environment variable it came from, or the name of the
+    option in `given` (a default is always valid, so a setting not given came from the environment)."""
     lines = []
     for error in exc.errors():
         name = str(error["loc"][0]) if error["loc"] else "?"
-        where = f"{ENV_PREFIX}{name.upper()}" if name in from_env else name
+        where = name if given is not None and name in given else f"{ENV_PREFIX}{name.upper()}"
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"invalid setting {where}: {message}")
     return "; ".join(lines)
@@ -120,7 +128,6 @@ def describe_errors(exc: ValidationError, from_env: set[str] = frozenset()) -> s
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment. Tests override them by passing
-    their own Settings to create_app(), or by changing the environment and calling
-    get_settings.cache_clear()."""
+    """The process's settings, read once from the environment. Tests pass their own Settings to
+    create_app(), or change the environment and call get_settings.cache_clear()."""
     return Settings.from_env()

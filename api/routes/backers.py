@@ -2,50 +2,51 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter
 
-from api.deps import ADDRESS, AddressPath, ReaderDep, reader_of
+from api.deps import AddressPath, DatabaseDep
 from api.errors import RESPONSES
-from api.fastpath import FastRoute, fast
-from api.pagination import (
-    CURSOR_PARAM,
-    DEFAULT_LIMIT,
-    LIMIT_PARAM,
-    CursorQuery,
-    LimitQuery,
-    decode_cursor,
-    encode_cursor,
-    page,
-)
-from api.schemas import BackerPublic, BackerVotesPublic
-from api.services.present import JSON, checksum, page_json, vote_public
+from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
+from api.queries.backers import backed
+from api.queries.milestones import backer_votes
+from api.responses import JSON
+from api.schemas.backers import BackerPublic, BackerVotesPublic, backed_campaign_public
+from api.schemas.milestones import vote_public
+from ledger.core.addresses import checksum
 
-router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES, route_class=FastRoute)
+router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES)
 
 
 @router.get("/{address}", response_model=BackerPublic)
-@fast(path={"address": ADDRESS}, query={"limit": LIMIT_PARAM, "cursor": CURSOR_PARAM})
 async def read_backer(
-    request: Request, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    db: DatabaseDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Every campaign `address` backed, by id, with its position: escrowed, refundable, refunded, released or withdrawn."""
     backer = address.lower()
     kind = f"backer:{backer}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
-    items, more = page(await reader_of(request).abacker_items(backer, limit=limit, after=after), limit)
-    next_cursor = encode_cursor(kind, (items[-1][0],)) if more else None
-    return JSON(page_json([text for _, text in items], next_cursor, address=checksum(backer)))
+    items, more = page(await backed(db, backer, limit=limit, after=after), limit)
+    body: BackerPublic = {
+        "address": checksum(backer),
+        "data": [backed_campaign_public(item) for item in items],
+        "next": encode_cursor(kind, (items[-1].campaign.campaign_id,)) if more else None,
+    }
+    return JSON(body)
 
 
 @router.get("/{address}/votes", response_model=BackerVotesPublic)
 async def list_backer_votes(
-    reader: ReaderDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    db: DatabaseDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Every vote `address` cast on a milestone campaign's release, by campaign, then in ledger order."""
     backer = address.lower()
     kind = f"votes:{backer}"
     after = decode_cursor(cursor, kind, ("int", "int")) if cursor else None
-    rows, more = page(await run_in_threadpool(reader.backer_votes, backer, limit=limit, after=after), limit)
-    next_cursor = encode_cursor(kind, (rows[-1][0], rows[-1][3])) if more else None
-    return JSON({"address": checksum(backer), "data": [vote_public(r) for r in rows], "next": next_cursor})
+    votes, more = page(await backer_votes(db, backer, limit=limit, after=after), limit)
+    last = votes[-1].vote if votes else None
+    body: BackerVotesPublic = {
+        "address": checksum(backer),
+        "data": [vote_public(vote) for vote in votes],
+        "next": encode_cursor(kind, (last.campaign_id, last.seq)) if more and last else None,
+    }
+    return JSON(body)

@@ -1,9 +1,13 @@
 """The ledger itself: pages in seq order, one entry with its place in the hash chain, the full
-export, and a live stream of new entries (server-sent events)."""
+export, and a live stream of new entries (server-sent events).
+
+Final entries never change, so /ledger/{seq} answers them with an ETag (the entry's head) and
+`Cache-Control: public, max-age=31536000, immutable`, and a matching If-None-Match with 304;
+provisional ones are `no-cache`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Annotated
 
 import orjson
@@ -12,44 +16,41 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from api.deps import INT64, RuntimeDep, Seq, reader_of
+from api.deps import INT64, DatabaseDep, RuntimeDep, Seq
 from api.errors import RESPONSES, json_errors
-from api.fastpath import FastRoute, Int, fast
-from api.pagination import (
-    CURSOR_PARAM,
-    DEFAULT_LIMIT,
-    LIMIT_PARAM,
-    CursorQuery,
-    LimitQuery,
-    decode_cursor,
-    encode_cursor,
-)
-from api.schemas import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
-from api.services.present import JSON, page_text
+from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor
+from api.queries.checkpoint import genesis_head, sync_state
+from api.queries.ledger import entry_page, stored_entry
+from api.responses import JSON, fragments
+from api.runtime import Runtime
+from api.schemas.ledger import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
 from ledger.audit.export import export_lines
 from ledger.core.public import finish
 
-router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES, route_class=FastRoute)
+router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES)
 
 STREAM_BATCH = 500
 FINAL_CACHE = "public, max-age=31536000, immutable"
 AfterQuery = Annotated[
     int | None,
-    Query(ge=0, le=INT64, description="start after this seq (0 = from the first entry); a cursor, if given, wins"),
+    Query(
+        ge=0,
+        le=INT64,
+        description="start after this seq (0 = from the first entry); a cursor, if given, wins",
+    ),
 ]
 MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
 @router.get("", response_model=EntriesPublic)
-@fast(query={"after": Int(ge=0), "limit": LIMIT_PARAM, "cursor": CURSOR_PARAM})
 async def list_entries(
-    request: Request, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    db: DatabaseDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Ledger entries in seq order, from `after` (a seq) or a `cursor` (which wins), a page at a time."""
     start = decode_cursor(cursor, "ledger", ("int",))[0] if cursor else (after or 0)
-    found = await reader_of(request).aentry_page(after=start, limit=limit)
+    found = await entry_page(db, after=start, limit=limit)
     next_cursor = encode_cursor("ledger", (found.last_seq,)) if found.more else None
-    return JSON(page_text(found.items, next_cursor))
+    return JSON({"data": fragments(text for _, text in found.entries), "next": next_cursor})
 
 
 def _chunked(lines: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
@@ -73,7 +74,10 @@ def _chunked(lines: Iterable[bytes], size: int = 1 << 16) -> Iterator[bytes]:
     responses={
         200: {
             "description": "one line per entry (NDJSON), or a header and one row per entry (CSV)",
-            "content": {"application/x-ndjson": {"schema": {"type": "string"}}, "text/csv": {"schema": {"type": "string"}}},
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}},
+            },
         }
     },
 )
@@ -82,7 +86,7 @@ async def export_ledger(
     format: Annotated[ExportFormat, Query(description="ndjson or csv")] = ExportFormat.ndjson,
     after: AfterQuery = None,
 ) -> StreamingResponse:
-    """The whole ledger (or from `after`) in the export format `crowdledger audit --export` replays, streamed."""
+    """The whole ledger (or from `after`) in the export format `crowdledger audit --from` replays, streamed."""
     lines = export_lines(runtime.store.iter_entries(after_seq=after or 0), format.value)
     body = _chunked(lines) if format == ExportFormat.ndjson else lines
     return StreamingResponse(
@@ -113,52 +117,64 @@ async def stream_start(
 @router.get(
     "/stream",
     response_class=EventSourceResponse,
-    responses={**json_errors(), 200: {"description": "`entry` events (id = seq, data = the entry), and a `rollback` event "
-                     "(data = {\"last_seq\": n}) when a reorg removed provisional entries above n"}},
+    responses={
+        **json_errors(),
+        200: {
+            "description": "`entry` events (id = seq, data = the entry), and a `rollback` event "
+            '(data = {"last_seq": n}) when a reorg removed provisional entries above n'
+        },
+    },
 )
 async def stream_entries(
     runtime: RuntimeDep, start: Annotated[int, Depends(stream_start)]
 ) -> AsyncIterable[EntryPublic]:
     """New ledger entries as they are indexed (server-sent events; resumes from Last-Event-ID or `after`)."""
-    reader = runtime.reader
-    sent = start
+    async for event in entry_events(runtime, start):
+        yield event  # type: ignore[misc]  # documented as its data (EntryPublic); FastAPI sends events as they are
+
+
+async def entry_events(runtime: Runtime, sent: int) -> AsyncIterator[ServerSentEvent]:
+    """An `entry` event for each entry after seq `sent` as it is indexed, and a `rollback` event when
+    a reorg removed provisional entries."""
     while True:
         newest = await runtime.notifier.wait_beyond(sent)
         if newest < sent:  # a reorg removed provisional entries
             sent = newest
-            yield ServerSentEvent(event="rollback", id=str(sent), raw_data=orjson.dumps({"last_seq": sent}).decode())
+            yield ServerSentEvent(
+                event="rollback", id=str(sent), raw_data=orjson.dumps({"last_seq": sent}).decode()
+            )
             continue
         while sent < newest:
-            rows = reader.entry_texts(after=sent, limit=STREAM_BATCH)
-            if not rows:
+            found = await entry_page(runtime.db, after=sent, limit=STREAM_BATCH)
+            if not found.entries:
                 break
-            for sent, text in rows:
+            for sent, text in found.entries:
                 yield ServerSentEvent(event="entry", id=str(sent), raw_data=text)
 
 
 @router.get(
     "/{seq}",
     response_model=EntryDetailPublic,
-    responses={304: {"description": "not modified (If-None-Match matched a final entry's ETag)"},
-               404: {"description": "no entry with this seq yet"}},
+    responses={
+        304: {"description": "not modified (If-None-Match matched a final entry's ETag)"},
+        404: {"description": "no entry with this seq yet"},
+    },
 )
-@fast(path={"seq": Int(ge=1)})
-async def read_entry(request: Request, seq: Seq) -> Response:
+async def read_entry(request: Request, db: DatabaseDep, seq: Seq) -> Response:
     """One entry: tx hash, block, log index, the head before and after it, final or provisional."""
-    reader = reader_of(request)
-    found = await reader.aentry(seq)
+    found = await stored_entry(db, seq)
     if found is None:
         raise HTTPException(404, f"no entry {seq} in the indexed ledger")
-    text, final, head, previous = found
+    previous = found.previous_head
     if previous is None:  # seq 1 chains from the genesis head
-        info = reader.sync_info()
-        previous = reader.genesis_head(info.chain_id, info.contract) if info else None
-    if final:
-        etag = f'"{head}"'
+        state = await sync_state(db)
+        previous = genesis_head(state.chain_id, state.contract) if state else None
+    if found.final:
+        etag = f'"{found.head}"'
         headers = {"ETag": etag, "Cache-Control": FINAL_CACHE}
         wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
         if wanted & {etag, f"W/{etag}", "*"}:
             return Response(status_code=304, headers=headers)
     else:
         headers = {"Cache-Control": "no-cache"}
-    return JSON(finish(text, final, previous).encode(), headers=headers)
+    return JSON(finish(found.text, found.final, previous).encode(), headers=headers)

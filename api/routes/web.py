@@ -1,13 +1,16 @@
-"""The public web page: `web/` served at `/`, Chart.js from node_modules, and the few facts the
-page needs that no API route gives (the escrow's address, chain id and finality depth).
+"""The public web page: `web/` served at `/`, its libraries from node_modules, and the few facts
+the page needs that no API route gives (the escrow's address, chain id and finality depth).
 
-    GET /                          web/index.html (the page routes itself with #/... hashes)
-    GET /assets/{path}             web/{path}: css/, js/ (nothing outside web/, no dotfiles)
-    GET /vendor/chart.umd.min.js   node_modules/chart.js/dist/chart.umd.min.js
-    GET /web/config                {"contract", "chain_id", "finality_depth", "indexed_block", "node"}
+    GET /                               web/index.html (the page routes itself with #/... hashes)
+    GET /assets/{path}                  web/{path}: css/, js/ (nothing outside web/, no dotfiles)
+    GET /vendor/chart.umd.min.js        node_modules/chart.js/dist/chart.umd.min.js
+    GET /vendor/noble-hashes/{file}     node_modules/@noble/hashes/{file}: keccak_256 (sha3.js), ES modules
+    GET /vendor/swagger-ui/{file}       node_modules/swagger-ui-dist/{file}: /docs' script, styles and icon
+    GET /web/config                     {"contract", "chain_id", "finality_depth", "indexed_block", "node"}
 
-Everything is local: the page loads nothing from the internet. Paths resolve from the repository
-root, so the process may run from any directory; a missing file is a clean 404.
+Everything is local: the page and /docs load nothing from the internet (npm ci installs the
+libraries). Paths resolve from the repository root, so the process may run from any directory;
+a missing file is a clean 404.
 """
 
 from __future__ import annotations
@@ -17,13 +20,22 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
-from starlette.concurrency import run_in_threadpool
 
-from api.services.present import JSON, checksum
+from api.queries.checkpoint import sync_state
+from api.responses import JSON
+from api.runtime import Runtime
+from ledger.core.addresses import checksum
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
-VENDOR = {"chart.umd.min.js": ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.min.js"}
+NODE_MODULES = ROOT / "node_modules"
+VENDOR = {"chart.umd.min.js": NODE_MODULES / "chart.js" / "dist" / "chart.umd.min.js"}
+# npm packages served whole at /vendor/{name}/: their own files import each other by relative paths
+PACKAGES = {
+    "noble-hashes": NODE_MODULES / "@noble" / "hashes",
+    "swagger-ui": NODE_MODULES / "swagger-ui-dist",
+}
+VENDOR_CACHE = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
 MEDIA = {
     ".html": "text/html; charset=utf-8",
@@ -87,12 +99,21 @@ async def vendor(name: str) -> FileResponse:
     path = VENDOR.get(name)
     if path is None:
         raise HTTPException(404, f"no vendored file {name!r}")
-    return _file(path, f"{name} (npm ci installs it under node_modules/)", {"Cache-Control": "public, max-age=86400"})
+    return _file(path, f"{name} (npm ci installs it under node_modules/)", VENDOR_CACHE)
 
 
-def site_config(runtime: Any) -> dict[str, Any]:
-    info = runtime.sync_info()
-    contract = runtime.contract()
+@router.get("/vendor/{package}/{path:path}")
+async def vendor_package(package: str, path: str) -> FileResponse:
+    base = PACKAGES.get(package)
+    found = resolve_asset(path, base) if base is not None else None
+    if found is None:
+        raise HTTPException(404, f"no vendored file {package}/{path}")
+    return _file(found, f"{package}/{path} (npm ci installs it under node_modules/)", VENDOR_CACHE)
+
+
+async def site_config(runtime: Runtime) -> dict[str, Any]:
+    info = await sync_state(runtime.db)
+    contract = await runtime.served_contract()
     return {
         "contract": checksum(contract) if contract else None,
         "chain_id": info.chain_id if info else None,
@@ -108,4 +129,4 @@ async def read_site_config(request: Request) -> JSON:
     runtime = getattr(request.app.state, "runtime", None)
     if runtime is None:
         raise HTTPException(503, "the API is starting")
-    return JSON(await run_in_threadpool(site_config, runtime), headers={"Cache-Control": "no-cache"})
+    return JSON(await site_config(runtime), headers={"Cache-Control": "no-cache"})

@@ -10,18 +10,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import TypeAdapter
 
 from api.core.config import Settings
 from api.main import create_app
+from ledger.chain.rpc import RetryPolicy, RpcClient
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.sync.indexer import Indexer
-from ledger.chain.rpc import RetryPolicy, RpcClient
 from tests.support.chain import (
     EscrowChain,
     escrow_chain_fixture,  # noqa: F401 - provides the `chain` fixture
@@ -31,6 +33,17 @@ from tests.support.server import LiveServer
 
 FAST_RETRY = RetryPolicy(attempts=20, base_delay=0.01, max_delay=0.2, total_timeout=20)
 FINALITY = 3
+
+
+@cache
+def _adapter(schema: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(schema)
+
+
+def conforms(schema: Any, body: Any) -> None:
+    """`body` is what the public schema `schema` (api.schemas) promises in /openapi.json: raises
+    pydantic's ValidationError otherwise."""
+    _adapter(schema).validate_python(body)
 
 
 @dataclass
@@ -56,8 +69,14 @@ class World:
 
 def make_indexer(chain: EscrowChain, store: LedgerStore) -> Indexer:
     rpc = RpcClient(chain.url, retry=FAST_RETRY)
-    return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=FINALITY,
-                   poll_interval=0.1)
+    return Indexer(
+        rpc,
+        store,
+        chain.address,
+        start_block=chain.deployment.block,
+        finality_depth=FINALITY,
+        poll_interval=0.1,
+    )
 
 
 @contextmanager
@@ -68,8 +87,14 @@ def make_world(chain: EscrowChain, kind: str, folder: Path, **settings: Any) -> 
         store = LedgerStore(open_database(url))
         stack.callback(store.engine.dispose)
         make_indexer(chain, store).run()
-        values = {"db_url": url, "rpc_url": chain.url, "finality_depth": FINALITY, "stream_poll_interval": 0.05,
-                  "poll_interval": 0.1, **settings}
+        values = {
+            "db_url": url,
+            "rpc_url": chain.url,
+            "finality_depth": FINALITY,
+            "stream_poll_interval": 0.05,
+            "poll_interval": 0.1,
+            **settings,
+        }
         api = LiveServer.start(create_app(Settings(**values)))
         stack.callback(api.stop)
         http = stack.enter_context(api.client())
@@ -92,7 +117,9 @@ def history() -> Iterator[EscrowChain]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def world(request: pytest.FixtureRequest, history: EscrowChain, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    request: pytest.FixtureRequest, history: EscrowChain, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     folder = tmp_path_factory.mktemp(f"world-{request.param}")
     with make_world(history, request.param, folder, audit_interval=3600) as built:
         yield built

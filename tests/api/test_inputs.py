@@ -18,6 +18,7 @@ def cursor_of(*values: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).rstrip(b"=").decode()
 
 
+# fmt: off
 MALFORMED = [
     # (path, params, status, words the message must contain)
     ("/backers/0x1234", {}, 422, "address"),
@@ -68,6 +69,7 @@ MALFORMED = [
     ("/campaigns/1/backers", {"cursor": cursor_of(1, "backers:1", "0xnothex")}, 400, "cursor"),
     ("/backers/0x" + "ab" * 20, {"cursor": encode_cursor("backer:0x" + "cd" * 20, (1,))}, 400, "another list"),
 ]
+# fmt: on
 
 
 @pytest.mark.parametrize(("path", "params", "status", "words"), MALFORMED)
@@ -81,8 +83,16 @@ def test_malformed_input_is_a_4xx_that_says_what_is_wrong(
 
 
 @pytest.mark.parametrize(
-    "path", ["/campaigns/999999", "/campaigns/0", "/campaigns/999999/backers", "/campaigns/999999/ledger",
-             "/campaigns/0/ledger", "/ledger/999999", f"/ledger/{INT64}"]
+    "path",
+    [
+        "/campaigns/999999",
+        "/campaigns/0",
+        "/campaigns/999999/backers",
+        "/campaigns/999999/ledger",
+        "/campaigns/0/ledger",
+        "/ledger/999999",
+        f"/ledger/{INT64}",
+    ],
 )
 def test_unknown_things_are_404(world: World, path: str) -> None:
     response = world.get(path)
@@ -91,7 +101,9 @@ def test_unknown_things_are_404(world: World, path: str) -> None:
 
 
 def test_a_cursor_wins_over_after(world: World) -> None:
-    page = world.get("/ledger", params={"after": 1, "cursor": encode_cursor("ledger", (3,)), "limit": 1}).json()
+    page = world.get(
+        "/ledger", params={"after": 1, "cursor": encode_cursor("ledger", (3,)), "limit": 1}
+    ).json()
     assert [e["seq"] for e in page["data"]] == [4]
 
 

@@ -13,9 +13,10 @@ import orjson
 import pytest
 from sqlalchemy import text
 
-from api import schemas
+from api.schemas.audit import AuditPublic
+from api.schemas.ledger import EntryPublic
 from ledger.db.schema import trigger_ddl
-from tests.api.conftest import make_world
+from tests.api.conftest import conforms, make_world
 from tests.support.chain import EscrowChain
 from tests.support.server import wait_until
 
@@ -43,7 +44,10 @@ def read_events(url: str, headers: dict[str, str], out: queue.Queue, stop: threa
 
 
 def _read_events(url: str, headers: dict[str, str], out: queue.Queue, stop: threading.Event) -> None:
-    with httpx.Client(timeout=httpx.Timeout(5, read=60)) as client, client.stream("GET", url, headers=headers) as response:
+    with (
+        httpx.Client(timeout=httpx.Timeout(5, read=60)) as client,
+        client.stream("GET", url, headers=headers) as response,
+    ):
         out.put(("status", response.status_code, response.headers.get("content-type")))
         event: dict[str, Any] = {}
         for line in response.iter_lines():
@@ -65,7 +69,9 @@ def next_event(events: queue.Queue, kind: str = "entry") -> tuple:
             return item
 
 
-def test_stream_delivers_a_pledge_made_after_it_opened(live_chain: EscrowChain, db_kind: str, tmp_path: Path) -> None:
+def test_stream_delivers_a_pledge_made_after_it_opened(
+    live_chain: EscrowChain, db_kind: str, tmp_path: Path
+) -> None:
     chain = live_chain
     cid = chain.create(1)
     chain.pledge(cid, 2, 10**17)
@@ -73,14 +79,16 @@ def test_stream_delivers_a_pledge_made_after_it_opened(live_chain: EscrowChain, 
         start = world.get("/health").json()["entries"]
         events: queue.Queue = queue.Queue()
         stop = threading.Event()
-        reader = threading.Thread(target=read_events, args=(world.api.url + "/ledger/stream", {}, events, stop), daemon=True)
+        reader = threading.Thread(
+            target=read_events, args=(world.api.url + "/ledger/stream", {}, events, stop), daemon=True
+        )
         reader.start()
         status = events.get(timeout=30)
         assert status[1] == 200 and status[2].startswith("text/event-stream")
 
         receipt = chain.pledge(cid, 3, 3 * 10**17)
         _, event_id, entry = next_event(events)
-        schemas.EntryPublic.model_validate(entry)
+        conforms(EntryPublic, entry)
         assert int(event_id) == entry["seq"] == start + 1
         assert entry["kind_name"] == "pledged" and entry["amount"] == str(3 * 10**17)
         assert entry["tx_hash"] == "0x" + bytes(receipt["transactionHash"]).hex()
@@ -94,7 +102,8 @@ def test_stream_delivers_a_pledge_made_after_it_opened(live_chain: EscrowChain, 
         resumed: queue.Queue = queue.Queue()
         stop2 = threading.Event()
         threading.Thread(
-            target=read_events, args=(world.api.url + "/ledger/stream", {"Last-Event-ID": str(start)}, resumed, stop2),
+            target=read_events,
+            args=(world.api.url + "/ledger/stream", {"Last-Event-ID": str(start)}, resumed, stop2),
             daemon=True,
         ).start()
         assert [next_event(resumed)[2]["seq"] for _ in range(2)] == [start + 1, start + 2]
@@ -102,8 +111,11 @@ def test_stream_delivers_a_pledge_made_after_it_opened(live_chain: EscrowChain, 
         # and ?after= replays from anywhere
         replay: queue.Queue = queue.Queue()
         stop3 = threading.Event()
-        threading.Thread(target=read_events, args=(world.api.url + "/ledger/stream?after=0", {}, replay, stop3),
-                         daemon=True).start()
+        threading.Thread(
+            target=read_events,
+            args=(world.api.url + "/ledger/stream?after=0", {}, replay, stop3),
+            daemon=True,
+        ).start()
         assert [next_event(replay)[2]["seq"] for _ in range(3)] == [1, 2, 3]
         stop3.set()
 
@@ -123,14 +135,16 @@ def test_audit_reports_a_tampered_database(live_chain: EscrowChain, db_kind: str
         with world.store.engine.begin() as conn:  # an insider edits a final entry behind the triggers' back
             for statement in trigger_ddl(world.dialect, drop=True):
                 conn.execute(text(statement))
-            conn.execute(text("UPDATE ledger_entries SET account = :a WHERE seq = 2"), {"a": "0x" + "66" * 20})
+            conn.execute(
+                text("UPDATE ledger_entries SET account = :a WHERE seq = 2"), {"a": "0x" + "66" * 20}
+            )
 
         def tampered() -> dict | None:
             audit = world.get("/audit").json()
             return audit if audit["status"] == "findings" else None
 
         audit = wait_until(tampered, timeout=60)
-        schemas.AuditPublic.model_validate(audit)
+        conforms(AuditPublic, audit)
         assert audit["ok"] is False
         assert audit["onchain_match"] is True  # the chain itself is fine: the database is not
         altered = [f for f in audit["findings"] if f["code"] == "db_altered_entry"]

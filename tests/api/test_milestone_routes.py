@@ -16,8 +16,13 @@ import pytest
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-from api import schemas
 from api.pagination import MAX_LIMIT
+from api.schemas.backers import BackerPublic, BackerVotesPublic
+from api.schemas.campaigns import CampaignBackersPublic, CampaignsPublic
+from api.schemas.ledger import EntriesPublic, EntryDetailPublic
+from api.schemas.milestones import CampaignVotesPublic, DocumentsPublic, MilestonesPublic
+from api.schemas.stats import StatsPublic
+from api.schemas.verify import BackerVerificationPublic
 from ledger.core.records import ETH, Kind
 from tests.api.conftest import FINALITY, World, make_world
 from tests.api.test_routes import STATES, all_campaigns, ok, walk
@@ -32,7 +37,7 @@ class Phases:
     ids: dict[str, int]
 
     def delivery(self, phase: str) -> dict[str, Any]:
-        return ok(self.world, f"/campaigns/{self.ids[phase]}/milestones", schemas.MilestonesPublic)
+        return ok(self.world, f"/campaigns/{self.ids[phase]}/milestones", MilestonesPublic)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +56,9 @@ def phases(
     request: pytest.FixtureRequest, phases_chain: tuple[EscrowChain, dict[str, int]], tmp_path_factory: Any
 ) -> Iterator[Phases]:
     chain, ids = phases_chain
-    with make_world(chain, request.param, tmp_path_factory.mktemp(f"phases-{request.param}"), audit_interval=0) as world:
+    with make_world(
+        chain, request.param, tmp_path_factory.mktemp(f"phases-{request.param}"), audit_interval=0
+    ) as world:
         yield Phases(world, ids)
 
 
@@ -67,17 +74,43 @@ def check_delivery(world: World, campaign: dict[str, Any]) -> dict[str, Any]:
     the store; returns it."""
     cid = campaign["id"]
     view = world.chain.escrow.functions
-    got = ok(world, f"/campaigns/{cid}/milestones", schemas.MilestonesPublic)
-    assert got["campaign_id"] == cid and got["state"] == campaign["state"] == STATES[view.campaignState(cid).call()]
+    got = ok(world, f"/campaigns/{cid}/milestones", MilestonesPublic)
+    assert (
+        got["campaign_id"] == cid
+        and got["state"] == campaign["state"] == STATES[view.campaignState(cid).call()]
+    )
     assert got["milestone"] == campaign["milestone"]
     assert got["total"] == campaign["pledged"] and got["escrowed"] == campaign["escrowed"]
     assert int(got["released_gross"]) == int(got["released_paid"]) + int(got["released_fees"])
-    assert got["released_paid"] == campaign["claimed_amount"] and got["released_fees"] == campaign["claim_fee"]
+    assert (
+        got["released_paid"] == campaign["claimed_amount"] and got["released_fees"] == campaign["claim_fee"]
+    )
     if not got["milestone"]:
-        assert got["tranches"] == [] and got["vote"] is None and got["abort"] is None and got["tranche_count"] == 0
+        assert (
+            got["tranches"] == []
+            and got["vote"] is None
+            and got["abort"] is None
+            and got["tranche_count"] == 0
+        )
         return got
-    (bps, period, released, released_amount, next_amount, pending, vote_tranche, report, vote_end, approve, reject,
-     aborted, remaining, refunded, unrefunded, dust) = world.chain.milestones(cid)
+    (
+        bps,
+        period,
+        released,
+        released_amount,
+        next_amount,
+        pending,
+        vote_tranche,
+        report,
+        vote_end,
+        approve,
+        reject,
+        aborted,
+        remaining,
+        refunded,
+        unrefunded,
+        dust,
+    ) = world.chain.milestones(cid)
     assert [t["bps"] for t in got["tranches"]] == list(bps) and got["voting_period"] == period
     assert got["tranche_count"] == campaign["tranche_count"] == len(bps)
     assert got["tranches_released"] == campaign["tranches_released"] == released
@@ -88,30 +121,44 @@ def check_delivery(world: World, campaign: dict[str, Any]) -> dict[str, Any]:
         assert got["next_tranche"] == released and int(got["tranches"][released]["gross"]) == next_amount
     assert sum(int(t["gross"]) for t in got["tranches"]) == int(got["total"])
     paid = {r.tranche: r for r in world.store.tranche_releases_of(cid)}
-    assert [t["tranche"] for t in got["tranches"] if t["status"] == "released"] == sorted(paid) == list(range(released))
+    assert (
+        [t["tranche"] for t in got["tranches"] if t["status"] == "released"]
+        == sorted(paid)
+        == list(range(released))
+    )
     for t in got["tranches"]:
         if t["status"] != "released":
             assert t["amount"] is None and t["seq"] is None
             continue
         r = paid[t["tranche"]]
-        assert (int(t["gross"]), int(t["amount"]), int(t["fee"]), t["seq"]) == (r.gross, r.amount, r.fee, r.seq)
+        assert (int(t["gross"]), int(t["amount"]), int(t["fee"]), t["seq"]) == (
+            r.gross,
+            r.amount,
+            r.fee,
+            r.seq,
+        )
         assert int(t["amount"]) + int(t["fee"]) == int(t["gross"])
         assert t["report_hash"] == r.report_hash and (t["report_hash"] is None) == (t["tranche"] == 0)
-        entry = ok(world, f"/ledger/{t['seq']}", schemas.EntryDetailPublic)
-        assert entry["tx_hash"] == t["tx_hash"] and entry["kind"] == (Kind.CLAIMED if t["tranche"] == 0 else Kind.TRANCHE_RELEASED)
+        entry = ok(world, f"/ledger/{t['seq']}", EntryDetailPublic)
+        assert entry["tx_hash"] == t["tx_hash"] and entry["kind"] == (
+            Kind.CLAIMED if t["tranche"] == 0 else Kind.TRANCHE_RELEASED
+        )
         assert entry["amount"] == t["amount"] and entry["block_time"] == t["block_time"]
     vote = got["vote"]
     assert (vote is None) == (vote_tranche == 0)
     if vote is not None:
         assert vote["tranche"] == vote_tranche and vote["report_hash"] == hex32(report)
-        assert vote["vote_end_unix"] == vote_end and (int(vote["approve_weight"]), int(vote["reject_weight"])) == (approve, reject)
+        assert vote["vote_end_unix"] == vote_end and (
+            int(vote["approve_weight"]),
+            int(vote["reject_weight"]),
+        ) == (approve, reject)
         assert (vote["status"] in ("open", "closed")) == pending
         assert vote["status"] == ("aborted" if aborted else "released") or pending
         assert any(t["status"] == "voting" for t in got["tranches"]) == pending
         total = int(got["total"])
         assert vote["passes"] == (approve > reject and (approve + reject) * 5 >= total)
         assert vote["quorum_reached"] == ((approve + reject) * 5 >= total)
-        request = ok(world, f"/ledger/{vote['request_seq']}", schemas.EntryDetailPublic)
+        request = ok(world, f"/ledger/{vote['request_seq']}", EntryDetailPublic)
         assert request["kind"] == Kind.RELEASE_REQUESTED and request["tx_hash"] == vote["request_tx_hash"]
         assert request["detail"] == vote["report_hash"] and int(request["amount"]) == vote["tranche"]
         assert vote["voters"] == len(world.store.votes_of(cid, vote_tranche))
@@ -119,7 +166,9 @@ def check_delivery(world: World, campaign: dict[str, Any]) -> dict[str, Any]:
     assert (abort is not None) == aborted == (campaign["state"] == "aborted") == campaign["aborted"]
     if abort is not None:
         assert (int(abort["remaining"]), int(abort["refunded"]), int(abort["unrefunded_weight"])) == (
-            remaining, refunded, unrefunded
+            remaining,
+            refunded,
+            unrefunded,
         )
         assert abort["dust_settled"] == (unrefunded == 0)
         assert int(abort["refunded"]) + int(abort["owed"]) + int(abort["dust"]) == remaining
@@ -135,7 +184,7 @@ def check_delivery(world: World, campaign: dict[str, Any]) -> dict[str, Any]:
 def check_escrow_adds_up(world: World) -> None:
     """What the API says is escrowed, per asset, plus the fees not withdrawn is the escrow's balance."""
     view = world.chain.escrow.functions
-    stats = ok(world, "/stats", schemas.StatsPublic)
+    stats = ok(world, "/stats", StatsPublic)
     campaigns = all_campaigns(world)
     for token in {c["token"] for c in campaigns}:
         escrowed = sum(int(c["escrowed"]) for c in campaigns if c["token"] == token)
@@ -148,19 +197,19 @@ def check_escrow_adds_up(world: World) -> None:
 
 
 def check_votes(world: World, cid: int) -> None:
-    votes = walk(world, f"/campaigns/{cid}/votes", schemas.CampaignVotesPublic, limit=1)
+    votes = walk(world, f"/campaigns/{cid}/votes", CampaignVotesPublic, limit=1)
     stored = world.store.votes_of(cid)
     assert [(v["seq"], v["tranche"], v["backer"].lower(), v["approve"], int(v["weight"])) for v in votes] == [
         (s.seq, s.tranche, s.backer, s.approve, s.weight) for s in stored
     ]
     for tranche in {s.tranche for s in stored}:
-        only = walk(world, f"/campaigns/{cid}/votes", schemas.CampaignVotesPublic, limit=MAX_LIMIT, tranche=tranche)
+        only = walk(world, f"/campaigns/{cid}/votes", CampaignVotesPublic, limit=MAX_LIMIT, tranche=tranche)
         assert [v["seq"] for v in only] == [s.seq for s in stored if s.tranche == tranche]
 
 
 def check_documents(world: World, cid: int) -> list[dict[str, Any]]:
-    documents = walk(world, f"/campaigns/{cid}/disclosures", schemas.DocumentsPublic, limit=1)
-    entries = walk(world, f"/campaigns/{cid}/ledger", schemas.EntriesPublic, limit=MAX_LIMIT)
+    documents = walk(world, f"/campaigns/{cid}/disclosures", DocumentsPublic, limit=1)
+    entries = walk(world, f"/campaigns/{cid}/ledger", EntriesPublic, limit=MAX_LIMIT)
     expected = [e for e in entries if e["kind"] in (Kind.RELEASE_REQUESTED, Kind.DISCLOSED)]
     assert [(d["seq"], d["hash"], d["tx_hash"], d["block_time"], d["account"]) for d in documents] == [
         (e["seq"], e["detail"], e["tx_hash"], e["block_time"], e["account"]) for e in expected
@@ -187,15 +236,22 @@ def test_every_phase_agrees_with_the_contract(phases: Phases) -> None:
     check_escrow_adds_up(world)
     states = {phase: campaigns[cid]["state"] for phase, cid in phases.ids.items()}
     assert states == {
-        "funding": "funding", "succeeded": "succeeded", "voting": "in_delivery", "delivering": "in_delivery",
-        "claimed": "claimed", "aborted": "aborted", "swept": "aborted", "failed": "failed", "cancelled": "cancelled",
+        "funding": "funding",
+        "succeeded": "succeeded",
+        "voting": "in_delivery",
+        "delivering": "in_delivery",
+        "claimed": "claimed",
+        "aborted": "aborted",
+        "swept": "aborted",
+        "failed": "failed",
+        "cancelled": "cancelled",
         "plain": "claimed",
     }
-    in_delivery = ok(world, "/campaigns", schemas.CampaignsPublic, state="in_delivery")["data"]
+    in_delivery = ok(world, "/campaigns", CampaignsPublic, state="in_delivery")["data"]
     assert sorted(c["id"] for c in in_delivery) == sorted((phases.ids["voting"], phases.ids["delivering"]))
-    aborted = ok(world, "/campaigns", schemas.CampaignsPublic, state="aborted")["data"]
+    aborted = ok(world, "/campaigns", CampaignsPublic, state="aborted")["data"]
     assert sorted(c["id"] for c in aborted) == sorted((phases.ids["aborted"], phases.ids["swept"]))
-    stats = ok(world, "/stats", schemas.StatsPublic)
+    stats = ok(world, "/stats", StatsPublic)
     assert stats["campaigns_by_state"]["in_delivery"] == 2 and stats["campaigns_by_state"]["aborted"] == 2
 
 
@@ -204,12 +260,22 @@ def test_the_open_vote(phases: Phases) -> None:
     total = 301 + 333 + 367 + 1000
     assert got["total"] == str(total) and got["tranches_released"] == 1 and got["next_tranche"] == 1
     assert [t["status"] for t in got["tranches"]] == ["released", "voting", "pending"]
-    assert [t["gross"] for t in got["tranches"]] == [str(total * 2000 // 10_000), str(total * 3000 // 10_000),
-                                                      str(total - total * 2000 // 10_000 - total * 3000 // 10_000)]
+    assert [t["gross"] for t in got["tranches"]] == [
+        str(total * 2000 // 10_000),
+        str(total * 3000 // 10_000),
+        str(total - total * 2000 // 10_000 - total * 3000 // 10_000),
+    ]
     vote = got["vote"]
     assert vote["status"] == "open" and vote["tranche"] == 1 and vote["report_hash"] == hex32(REPORT)
-    assert vote["approve_weight"] == "1000" and vote["reject_weight"] == "333" and vote["voted_weight"] == "1333"
-    assert vote["voters"] == 2 and vote["quorum"] == str(-(-total // 5)) and vote["quorum_reached"] and vote["passes"]
+    assert (
+        vote["approve_weight"] == "1000" and vote["reject_weight"] == "333" and vote["voted_weight"] == "1333"
+    )
+    assert (
+        vote["voters"] == 2
+        and vote["quorum"] == str(-(-total // 5))
+        and vote["quorum_reached"]
+        and vote["passes"]
+    )
     assert vote["at_stake"] == got["tranches"][1]["gross"] and vote["at_stake"] == got["next_tranche_amount"]
     chain_now = phases.world.chain.now()
     assert 0 < vote["seconds_left"] <= vote["vote_end_unix"] - chain_now + 1
@@ -221,7 +287,11 @@ def test_released_claimed_and_plain(phases: Phases) -> None:
     delivering = phases.delivery("delivering")
     assert [t["status"] for t in delivering["tranches"]] == ["released", "released", "pending"]
     tranche = delivering["tranches"][1]
-    assert tranche["report_hash"] == hex32(REPORT) and tranche["approve_weight"] == "1000" and tranche["reject_weight"] == "301"
+    assert (
+        tranche["report_hash"] == hex32(REPORT)
+        and tranche["approve_weight"] == "1000"
+        and tranche["reject_weight"] == "301"
+    )
     assert delivering["vote"]["status"] == "released" and delivering["vote"]["seconds_left"] == 0
     claimed = phases.delivery("claimed")
     assert claimed["state"] == "claimed" and claimed["asset"] == "ERC20" and claimed["escrowed"] == "0"
@@ -230,14 +300,18 @@ def test_released_claimed_and_plain(phases: Phases) -> None:
     plain = phases.delivery("plain")
     assert plain["milestone"] is False and plain["state"] == "claimed" and plain["plan_seq"] is None
     assert int(plain["released_gross"]) == int(plain["total"])
-    documents = ok(phases.world, f"/campaigns/{phases.ids['plain']}/disclosures", schemas.DocumentsPublic)["data"]
-    assert [(d["kind"], d["hash"], d["tranche"]) for d in documents] == [("disclosure", hex32(DOCUMENT), None)]
+    documents = ok(phases.world, f"/campaigns/{phases.ids['plain']}/disclosures", DocumentsPublic)["data"]
+    assert [(d["kind"], d["hash"], d["tranche"]) for d in documents] == [
+        ("disclosure", hex32(DOCUMENT), None)
+    ]
     for phase in ("funding", "succeeded", "failed", "cancelled"):
         got = phases.delivery(phase)
         assert got["vote"] is None and got["tranches_released"] == 0
         expected = "pending" if phase in ("funding", "succeeded") else "returned"
         assert {t["status"] for t in got["tranches"]} == {expected}, phase
-    funding_docs = ok(phases.world, f"/campaigns/{phases.ids['funding']}/disclosures", schemas.DocumentsPublic)["data"]
+    funding_docs = ok(phases.world, f"/campaigns/{phases.ids['funding']}/disclosures", DocumentsPublic)[
+        "data"
+    ]
     assert [d["hash"] for d in funding_docs] == [hex32(b"\xd1" * 32)]
 
 
@@ -254,8 +328,12 @@ def test_aborted_campaigns_and_their_dust(phases: Phases) -> None:
     paid = 301 * remaining // total + 333 * remaining // total
     assert abort["refunded"] == str(paid) and abort["dust"] == str(remaining - paid - owed)
     assert aborted["escrowed"] == str(remaining - paid) and aborted["next_tranche"] is None
-    entry = ok(phases.world, f"/ledger/{abort['seq']}", schemas.EntryDetailPublic)
-    assert entry["kind"] == Kind.ABORTED and entry["amount"] == abort["remaining"] and entry["tx_hash"] == abort["tx_hash"]
+    entry = ok(phases.world, f"/ledger/{abort['seq']}", EntryDetailPublic)
+    assert (
+        entry["kind"] == Kind.ABORTED
+        and entry["amount"] == abort["remaining"]
+        and entry["tx_hash"] == abort["tx_hash"]
+    )
     swept = phases.delivery("swept")
     assert swept["abort"]["dust_settled"] and swept["abort"]["owed"] == "0" and swept["escrowed"] == "0"
     assert not swept["vote"]["quorum_reached"] and swept["vote"]["approve_weight"] == "50"
@@ -264,38 +342,42 @@ def test_aborted_campaigns_and_their_dust(phases: Phases) -> None:
 def test_backer_statuses_votes_and_verify(phases: Phases) -> None:
     world, ids = phases.world, phases.ids
     accounts = world.chain.accounts
-    backers = ok(world, f"/campaigns/{ids['voting']}/backers", schemas.CampaignBackersPublic)["data"]
+    backers = ok(world, f"/campaigns/{ids['voting']}/backers", CampaignBackersPublic)["data"]
     assert {b["status"] for b in backers} == {"in_delivery"}
-    backers = ok(world, f"/campaigns/{ids['aborted']}/backers", schemas.CampaignBackersPublic)["data"]
+    backers = ok(world, f"/campaigns/{ids['aborted']}/backers", CampaignBackersPublic)["data"]
     assert sorted(b["status"] for b in backers) == ["refundable_after_abort", "refunded", "refunded"]
-    mine = {i["campaign"]["id"]: i for i in ok(world, f"/backers/{accounts[5]}", schemas.BackerPublic)["data"]}
+    mine = {i["campaign"]["id"]: i for i in ok(world, f"/backers/{accounts[5]}", BackerPublic)["data"]}
     assert mine[ids["voting"]]["campaign"]["state"] == "in_delivery"
     assert mine[ids["voting"]]["position"]["status"] == "in_delivery"
     assert mine[ids["claimed"]]["position"]["status"] == "released"
 
     for account in accounts[2:7]:
-        votes = walk(world, f"/backers/{account.lower()}/votes", schemas.BackerVotesPublic, limit=1)
+        votes = walk(world, f"/backers/{account.lower()}/votes", BackerVotesPublic, limit=1)
         stored = world.store.votes_by(account)
-        assert [(v["campaign_id"], v["seq"], v["tranche"], v["approve"], int(v["weight"])) for v in votes] == [
-            (s.campaign_id, s.seq, s.tranche, s.approve, s.weight) for s in stored
-        ]
+        assert [
+            (v["campaign_id"], v["seq"], v["tranche"], v["approve"], int(v["weight"])) for v in votes
+        ] == [(s.campaign_id, s.seq, s.tranche, s.approve, s.weight) for s in stored]
         assert all(v["backer"] == account for v in votes)
-    five = ok(world, f"/backers/{accounts[5]}/votes", schemas.BackerVotesPublic)
+    five = ok(world, f"/backers/{accounts[5]}/votes", BackerVotesPublic)
     assert five["address"] == accounts[5] and len(five["data"]) == 4  # delivering, claimed twice, voting
 
-    result = ok(world, f"/verify/backer/{accounts[5]}", schemas.BackerVerificationPublic)
+    result = ok(world, f"/verify/backer/{accounts[5]}", BackerVerificationPublic)
     assert result["ok"]
     by_id = {c["campaign_id"]: c for c in result["campaigns"]}
     voting = by_id[ids["voting"]]
     total = 2001
     g0, g1 = total * 2000 // 10_000, total * 3000 // 10_000
     assert voting["status"] == "in_delivery" and voting["released"] == str(1000 * g0 // total)
-    assert voting["at_stake"] == str(1000 * g1 // total) and voting["escrowed"] == str(1000 - 1000 * g0 // total)
+    assert voting["at_stake"] == str(1000 * g1 // total) and voting["escrowed"] == str(
+        1000 - 1000 * g0 // total
+    )
     assert [(v["tranche"], v["approve"]) for v in voting["votes"]] == [(1, True)]
-    four = ok(world, f"/verify/backer/{accounts[4]}", schemas.BackerVerificationPublic)
+    four = ok(world, f"/verify/backer/{accounts[4]}", BackerVerificationPublic)
     aborted = next(c for c in four["campaigns"] if c["campaign_id"] == ids["aborted"])
     remaining = 1001 - 1001 * 3000 // 10_000
-    assert aborted["status"] == "refundable_after_abort" and aborted["refundable"] == str(367 * remaining // 1001)
+    assert aborted["status"] == "refundable_after_abort" and aborted["refundable"] == str(
+        367 * remaining // 1001
+    )
 
 
 def test_unknown_campaigns_and_bad_input(phases: Phases) -> None:
@@ -303,15 +385,20 @@ def test_unknown_campaigns_and_bad_input(phases: Phases) -> None:
     missing = 10**6
     for path in ("milestones", "votes", "disclosures"):
         response = world.get(f"/campaigns/{missing}/{path}")
-        assert response.status_code == 404 and response.json()["detail"] == f"no campaign {missing} in the indexed ledger"
+        assert (
+            response.status_code == 404
+            and response.json()["detail"] == f"no campaign {missing} in the indexed ledger"
+        )
     assert world.get(f"/campaigns/{phases.ids['voting']}/votes", params={"tranche": 0}).status_code == 422
-    assert world.get(f"/campaigns/{phases.ids['voting']}/votes", params={"cursor": "bm9wZQ"}).status_code == 400
-    first = ok(world, f"/campaigns/{phases.ids['claimed']}/votes", schemas.CampaignVotesPublic, limit=1)
+    assert (
+        world.get(f"/campaigns/{phases.ids['voting']}/votes", params={"cursor": "bm9wZQ"}).status_code == 400
+    )
+    first = ok(world, f"/campaigns/{phases.ids['claimed']}/votes", CampaignVotesPublic, limit=1)
     other = world.get(f"/campaigns/{phases.ids['voting']}/votes", params={"cursor": first["next"]})
     assert other.status_code == 400 and "another list" in other.json()["detail"]
-    nobody = ok(world, "/backers/0x" + "ab" * 20 + "/votes", schemas.BackerVotesPublic)
+    nobody = ok(world, "/backers/0x" + "ab" * 20 + "/votes", BackerVotesPublic)
     assert nobody == {"address": to_checksum_address("0x" + "ab" * 20), "data": [], "next": None}
-    assert ok(world, f"/campaigns/{phases.ids['plain']}/votes", schemas.CampaignVotesPublic)["data"] == []
+    assert ok(world, f"/campaigns/{phases.ids['plain']}/votes", CampaignVotesPublic)["data"] == []
 
 
 # --------------------------------------------------------------------------------- the shared random history
@@ -327,7 +414,11 @@ def test_random_history_deliveries_agree_with_the_contract(world: World) -> None
             check_votes(world, c["id"])
     check_escrow_adds_up(world)
     with world.store.engine.connect() as conn:
-        voters = {Web3.to_checksum_address(v) for (v,) in conn.exec_driver_sql("SELECT DISTINCT backer FROM votes")}
+        voters = {
+            Web3.to_checksum_address(v) for (v,) in conn.exec_driver_sql("SELECT DISTINCT backer FROM votes")
+        }
     for voter in voters:
-        votes = walk(world, f"/backers/{voter}/votes", schemas.BackerVotesPublic, limit=2)
-        assert [(v["campaign_id"], v["seq"]) for v in votes] == [(s.campaign_id, s.seq) for s in world.store.votes_by(voter)]
+        votes = walk(world, f"/backers/{voter}/votes", BackerVotesPublic, limit=2)
+        assert [(v["campaign_id"], v["seq"]) for v in votes] == [
+            (s.campaign_id, s.seq) for s in world.store.votes_by(voter)
+        ]

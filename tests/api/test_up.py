@@ -22,12 +22,29 @@ def test_up_runs_the_whole_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> N
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.pop("CROWDLEDGER_DB_URL", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "cli", "up", "--port", str(port), "--anvil-port", str(anvil_port),
-         "--backers", "40", "--data-dir", str(tmp_path / "demo")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "cli",
+            "up",
+            "--port",
+            str(port),
+            "--anvil-port",
+            str(anvil_port),
+            "--backers",
+            "40",
+            "--data-dir",
+            str(tmp_path / "demo"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     api = f"http://127.0.0.1:{port}"
     try:
+
         def healthy() -> bool:
             if process.poll() is not None:
                 raise AssertionError(f"`up` exited early:\n{process.stdout.read() if process.stdout else ''}")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from sqlalchemy import text
 
 from api.routes.web import resolve_asset
-from api.services.present import checksum
+from ledger.core.addresses import checksum
 from ledger.db.schema import trigger_ddl
 from tests.support.server import wait_until
 from tests.web.conftest import ETHER, FINALITY, Site, shoot

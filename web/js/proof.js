@@ -1,7 +1,9 @@
 // Re-derive an entry's head in the browser (docs/ledger-format.md):
 //   head_n = keccak256(abi.encode(bytes32 head_{n-1}, uint64 seq, uint8 kind, uint256 campaignId,
 //                                 address account, uint256 amount, bytes32 detail))
-import { keccak256 } from './keccak.js';
+// Keccak-256 from @noble/hashes (audited), served from node_modules at /vendor/noble-hashes/
+import { keccak_256 } from '/vendor/noble-hashes/sha3.js';
+import { bytesToHex } from '/vendor/noble-hashes/utils.js';
 
 const KINDS = {
   campaign_created: 1, pledged: 2, unpledged: 3, cancelled: 4, claimed: 5, refunded: 6, fees_withdrawn: 7,
@@ -29,5 +31,5 @@ export function expectedHead(entry, previousHead) {
   ];
   const preimage = new Uint8Array(224);
   words.forEach((w, i) => preimage.set(w, i * 32));
-  return keccak256(preimage);
+  return `0x${bytesToHex(keccak_256(preimage))}`;
 }

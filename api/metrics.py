@@ -1,8 +1,9 @@
 """Request counts and latencies for GET /metrics (Prometheus text format 0.0.4), recorded by a
-plain ASGI middleware (which also applies CORS): a few microseconds per request, no client library.
+plain ASGI middleware: a few microseconds per request, no client library.
 
-Requests are labelled by route template (`/campaigns/{campaign_id}`), never by raw path, so the
-number of series stays bounded whatever clients send.
+Requests are labelled by route template (`/campaigns/{campaign_id}`, which FastAPI's routing puts
+in the request's scope), never by raw path, so the number of series stays bounded whatever
+clients send.
 """
 
 from __future__ import annotations
@@ -11,12 +12,9 @@ import threading
 import time
 from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from api.fastpath import HotRoutes
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "<unmatched>"
@@ -51,7 +49,9 @@ class Metrics:
             lines += [f"# HELP {name} {help_}", f"# TYPE {name} gauge", f"{name} {_number(value)}"]
         with self._lock:
             requests = sorted(self.requests.items())
-            histograms = sorted((route, list(c), self.sums[route], self.counts[route]) for route, c in self.buckets.items())
+            histograms = sorted(
+                (route, list(c), self.sums[route], self.counts[route]) for route, c in self.buckets.items()
+            )
         lines += [
             "# HELP crowdledger_http_requests_total HTTP requests answered, by method, route and status.",
             "# TYPE crowdledger_http_requests_total counter",
@@ -69,8 +69,12 @@ class Metrics:
             cumulative = 0
             for bound, n in zip(BUCKETS, counts):
                 cumulative += n
-                lines.append(f'crowdledger_http_request_duration_seconds_bucket{{route="{label}",le="{bound}"}} {cumulative}')
-            lines.append(f'crowdledger_http_request_duration_seconds_bucket{{route="{label}",le="+Inf"}} {count}')
+                lines.append(
+                    f'crowdledger_http_request_duration_seconds_bucket{{route="{label}",le="{bound}"}} {cumulative}'
+                )
+            lines.append(
+                f'crowdledger_http_request_duration_seconds_bucket{{route="{label}",le="+Inf"}} {count}'
+            )
             lines.append(f'crowdledger_http_request_duration_seconds_sum{{route="{label}"}} {total:.6f}')
             lines.append(f'crowdledger_http_request_duration_seconds_count{{route="{label}"}} {count}')
         return "\n".join(lines) + "\n"
@@ -86,29 +90,12 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-class EdgeMiddleware:
-    """The one middleware layer: times every HTTP request into `metrics` under its route
-    template, and sends requests that carry an Origin header through Starlette's CORS handling
-    (GET from any allowed origin, preflights answered). Requests without Origin (servers, curl,
-    probes) skip CORS entirely: each middleware layer costs every request, and on the hot
-    routes that adds up to a sizeable share. Those requests are first offered to HotRoutes
-    (api/fastpath.py), which answers the hot routes' canonical requests without FastAPI's inner
-    layers (unless `hot_routes` is off: FastAPI's OpenTelemetry instrumentation, when enabled,
-    sees every request)."""
+class MetricsMiddleware:
+    """Times every HTTP request into `metrics`, under the template of the route that answered it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, cors_origins: Sequence[str], hot_routes: bool = True) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.hot_routes = hot_routes
-        self.hot: HotRoutes | None = None  # built from the app's routes at the first request
-        self.cors = CORSMiddleware(
-            app,
-            allow_origins=list(cors_origins),
-            allow_methods=["GET"],
-            allow_headers=["Last-Event-ID", "If-None-Match"],
-            expose_headers=["ETag"],
-            max_age=86400,
-        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -123,20 +110,8 @@ class EdgeMiddleware:
                 status = message["status"]
             await send(message)
 
-        inner = None
-        for name, _ in scope["headers"]:
-            if name == b"origin":
-                inner = self.cors
-                break
         try:
-            if inner is None:
-                if self.hot is None and self.hot_routes:
-                    self.hot = HotRoutes(scope["app"].router.routes)
-                if self.hot is not None and await self.hot.serve(scope, receive, record_status):
-                    return
-                inner = self.app
-            await inner(scope, receive, record_status)
+            await self.app(scope, receive, record_status)
         finally:
-            route = scope.get("route")
-            path = getattr(route, "path", None) or UNMATCHED
-            self.metrics.observe(scope["method"], path, status, time.perf_counter() - start)
+            route = getattr(scope.get("route"), "path", None) or UNMATCHED
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)

@@ -9,16 +9,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, cast
 
 from ledger.audit.chain_audit import audit_chain
+from ledger.chain.rpc import RpcClient
 from ledger.db.store import LedgerStore
 from ledger.errors import CrowdLedgerError
-from ledger.chain.rpc import RpcClient
 
 log = logging.getLogger("api.auditor")
 
 MIN_GAP = 2.0  # seconds between two audits triggered by new entries
+AuditState = Literal["pending", "ok", "findings", "error"]
 
 
 class Auditor:
@@ -49,8 +50,8 @@ class Auditor:
         self._thread = threading.Thread(target=self._run, name="crowdledger-auditor", daemon=True)
 
     @property
-    def status(self) -> str:
-        return "pending" if self.latest is None else str(self.latest["status"])
+    def status(self) -> AuditState:
+        return "pending" if self.latest is None else cast(AuditState, self.latest["status"])
 
     def start(self) -> None:
         self._thread.start()

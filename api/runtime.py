@@ -1,5 +1,6 @@
-"""Everything one API process holds: the database, the reader, the node, and the background
-workers (follower, auditor, entry notifier). Built by create_app's lifespan from Settings."""
+"""Everything one API process holds: the database (the ledger's store for the workers, the
+read-only Database for the routes), the node, and the background workers (follower, auditor,
+entry notifier). Built by create_app's lifespan from Settings."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ import time
 from typing import Any
 
 from api.core.config import Settings
-from api.services.auditor import Auditor
-from api.services.follower import Follower
-from api.services.metrics import Metrics
-from api.services.reader import LedgerReader, SyncInfo
-from api.services.stream import EntryNotifier
+from api.metrics import Metrics
+from api.queries.checkpoint import sync_state
+from api.queries.database import Database, open_reader
+from api.workers.auditor import Auditor
+from api.workers.follower import Follower
+from api.workers.notifier import EntryNotifier
+from ledger.chain.rpc import RetryPolicy, RpcClient
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError, NodeError
 from ledger.sync.indexer import Indexer
-from ledger.chain.rpc import RetryPolicy, RpcClient
 
 log = logging.getLogger("api")
 
@@ -52,15 +54,16 @@ class NodeProbe:
 
 
 class Runtime:
-    """The process's shared state; `start()` launches the workers, `stop()` ends them."""
+    """The process's shared state; `start()` opens the database and launches the workers, `stop()`
+    ends them."""
 
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
-        self.engine = open_database(settings.db_url)
+        self.engine = open_database(settings.db_url)  # brings the schema up to date
         self.store = LedgerStore(self.engine)
-        self.reader = LedgerReader(self.engine)
+        self.db: Database = open_reader(settings.db_url, settings.db_pool_size)
         self.metrics = metrics or Metrics()
-        self.notifier = EntryNotifier(self.reader, settings.stream_poll_interval)
+        self.notifier = EntryNotifier(self.db, settings.stream_poll_interval)
         self.rpc = RpcClient(settings.rpc_url) if settings.rpc_url else None
         self.probe = NodeProbe(settings.rpc_url, settings.node_timeout) if settings.rpc_url else None
         self.follower: Follower | None = None
@@ -70,29 +73,37 @@ class Runtime:
         self._check_contract()
 
     def _check_contract(self) -> None:
-        info = self.reader.sync_info()
+        state = self.store.read_sync_state()
         wanted = self.settings.contract
-        if info is not None and wanted is not None and info.contract != wanted.lower():
+        if state is not None and wanted is not None and state.contract != wanted.lower():
             raise ConfigError(
-                f"the database {self.settings.db_url} indexes {info.contract}, not {wanted}; use another database"
+                f"the database {self.settings.db_url} indexes {state.contract}, not {wanted}; use another database"
             )
 
-    def sync_info(self) -> SyncInfo | None:
-        return self.reader.sync_info()
-
     def contract(self) -> str | None:
-        """The escrow this process serves: the setting, else the one the database indexes."""
+        """The escrow this process serves: the setting, else the one the database indexes (blocking:
+        for the workers' threads)."""
         if self.settings.contract:
             return self.settings.contract.lower()
-        info = self.reader.sync_info()
-        return info.contract if info is not None else None
+        state = self.store.read_sync_state()
+        return state.contract if state is not None else None
 
-    def start(self) -> None:
+    async def served_contract(self) -> str | None:
+        """contract(), read on the event loop."""
+        if self.settings.contract:
+            return self.settings.contract.lower()
+        state = await sync_state(self.db)
+        return state.contract if state is not None else None
+
+    async def start(self) -> None:
+        await self.db.open()
         settings = self.settings
         if settings.follow:
             contract = self.contract()
             if self.rpc is None or contract is None:
-                raise ConfigError("following the chain needs an RPC URL and the escrow's address (or an indexed database)")
+                raise ConfigError(
+                    "following the chain needs an RPC URL and the escrow's address (or an indexed database)"
+                )
             indexer = Indexer(
                 self.rpc,
                 self.store,
@@ -129,6 +140,5 @@ class Runtime:
         for closable in (self.rpc, self.probe):
             if closable is not None:
                 closable.close()
-        await self.reader.aclose()
-        self.reader.close()
+        await self.db.close()
         self.engine.dispose()

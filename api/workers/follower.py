@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Literal
 
 from ledger.errors import CrowdLedgerError, NodeError
 from ledger.sync.indexer import Indexer
@@ -38,7 +39,7 @@ class Follower:
         self._thread = threading.Thread(target=self._run, name="crowdledger-follower", daemon=True)
 
     @property
-    def state(self) -> str:
+    def state(self) -> Literal["running", "stopped", "failed"]:
         if self.error is not None:
             return "failed"
         return "running" if self._thread.is_alive() else "stopped"

@@ -11,15 +11,16 @@ import asyncio
 import contextlib
 import logging
 
-from api.services.reader import LedgerReader
+from api.queries.checkpoint import last_seq
+from api.queries.database import Database
 from ledger.errors import CrowdLedgerError
 
 log = logging.getLogger("api.stream")
 
 
 class EntryNotifier:
-    def __init__(self, reader: LedgerReader, interval: float) -> None:
-        self.reader = reader
+    def __init__(self, db: Database, interval: float) -> None:
+        self.db = db
         self.interval = interval
         self.last_seq: int | None = None
         self._changed = asyncio.Event()
@@ -28,7 +29,7 @@ class EntryNotifier:
     async def _watch(self) -> None:
         while True:
             try:
-                seq = self.reader.last_seq()  # one indexed lookup: cheaper inline than in a thread
+                seq = await last_seq(self.db)
             except CrowdLedgerError as exc:
                 log.warning("cannot read the checkpoint: %s", exc)
             else:
@@ -40,13 +41,15 @@ class EntryNotifier:
 
     def _ensure_started(self) -> None:
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._watch(), name="crowdledger-entry-notifier")
+            self._task = asyncio.get_running_loop().create_task(
+                self._watch(), name="crowdledger-entry-notifier"
+            )
 
     async def current(self) -> int:
         """The newest indexed seq."""
         self._ensure_started()
         if self.last_seq is None:
-            self.last_seq = self.reader.last_seq()
+            self.last_seq = await last_seq(self.db)
         return self.last_seq
 
     async def wait_beyond(self, seq: int) -> int:

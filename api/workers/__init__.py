@@ -1,0 +1,2 @@
+"""The API process's background work: the follower (the indexer in a thread), the auditor (audits
+at an interval and after new entries) and the entry notifier (wakes the event stream's clients)."""
