@@ -30,10 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
 def demo(args: argparse.Namespace) -> int:
     """Start anvil, deploy, seed, index, then serve until Ctrl-C or SIGTERM; anvil stops with it."""
+    from devnet.artifacts import load_artifact
     from devnet.checkout import require_checkout
     from devnet.nodes import LocalNode, rpc_ready
 
     require_checkout()
+    load_artifact("CrowdfundEscrow")  # compiled (or read from the cache) before anything starts
     anvil_url = f"http://127.0.0.1:{args.anvil_port}"
     if rpc_ready(anvil_url, timeout=0.5):
         raise ConfigError(

@@ -15,7 +15,6 @@ database not at that revision: new, older, or unknown to this code) goes to Alem
 
 from __future__ import annotations
 
-import ast
 import re
 from functools import cache
 from pathlib import Path
@@ -118,6 +117,8 @@ def head_revision(versions: Path = MIGRATIONS / "versions") -> str | None:
     """The newest revision in `versions` when the migrations are one plain line (each file a
     `revision` and a `down_revision`, no branch labels, no dependencies); None otherwise, or when a
     file cannot be read that way: then only Alembic can say."""
+    import ast  # only here: literal_eval of a header's values
+
     parents: dict[str, str | None] = {}
     for path in sorted(versions.glob("*.py")):
         if path.name.startswith("__init__"):

@@ -87,6 +87,12 @@ def test_help_and_version() -> None:
     assert shown.returncode == 0 and shown.stdout == f"crowdledger {version('crowdledger')}\n"
 
 
+def test_up_and_the_local_chain_do_not_import_scripts() -> None:
+    """scripts/ is not in the wheel: `crowdledger up` must live on devnet/ alone."""
+    loaded = loaded_after("import cli.up, devnet.seed, devnet.deploy, devnet.nodes, devnet.checkout")
+    assert "scripts" not in loaded
+
+
 @pytest.fixture(scope="module")
 def escrow() -> Iterator[tuple[str, str]]:
     with LocalNode.start("anvil") as node:
