@@ -27,6 +27,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -128,7 +129,12 @@ def main() -> int:
         if not os.access(script.path, os.X_OK):
             parser.error(f"{script.path} is not an executable console script")
     bench_index = _bench_index()
-    work = Path(tempfile.mkdtemp(prefix="bench-cli-"))  # no deployment file here: only the flags count
+    with tempfile.TemporaryDirectory(prefix="bench-cli-") as work:  # no deployment file: only the flags count
+        return measure(args, scripts, bench_index, Path(work))
+
+
+def measure(args: argparse.Namespace, scripts: list[Script], bench_index: Any, work: Path) -> int:
+    """Every figure, in turns on one chain; the report; 0 when the measured script met its targets."""
 
     for _ in range(args.runs):  # in turns, so that a burst of load falls on every script alike
         for script in scripts:
