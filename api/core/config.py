@@ -57,7 +57,7 @@ class Settings(BaseSettings):
         ("*",), description="origins allowed to GET from a browser (comma-separated)"
     )
     db_pool_size: int = Field(
-        4, ge=1, le=64, description="PostgreSQL connections the API's reads share (SQLite: one per thread)"
+        4, ge=1, le=100, description="PostgreSQL connections the API's reads share (SQLite: unused)"
     )
     otel: bool = Field(
         False,

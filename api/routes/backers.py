@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.deps import AddressPath, DatabaseDep
+from api.deps import AddressPath, DatabaseDep, runtime_of
 from api.errors import RESPONSES
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from api.queries.backers import backed
@@ -19,13 +19,14 @@ router = APIRouter(prefix="/backers", tags=["backers"], responses=RESPONSES)
 
 @router.get("/{address}", response_model=BackerPublic)
 async def read_backer(
-    db: DatabaseDep, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    request: Request, address: AddressPath, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Every campaign `address` backed, by id, with its position: escrowed, refundable, refunded, released or withdrawn."""
     backer = address.lower()
     kind = f"backer:{backer}"
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
-    items, more = page(await backed(db, backer, limit=limit, after=after), limit)
+    runtime = runtime_of(request)
+    items, more = page(await backed(runtime.db, runtime.campaigns, backer, limit=limit, after=after), limit)
     body: BackerPublic = {
         "address": checksum(backer),
         "data": [backed_campaign_public(item) for item in items],

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 
-from api.deps import ADDRESS_PATTERN, CampaignId, DatabaseDep
+from api.deps import ADDRESS_PATTERN, CampaignId, DatabaseDep, runtime_of
 from api.errors import RESPONSES
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from api.queries import campaigns as queries
@@ -104,9 +104,9 @@ async def list_campaigns(
 
 
 @router.get("/{campaign_id}", response_model=CampaignPublic, responses=NOT_FOUND)
-async def read_campaign(db: DatabaseDep, campaign_id: CampaignId) -> JSON:
+async def read_campaign(request: Request, campaign_id: CampaignId) -> JSON:
     """One campaign: terms, total pledged, goal progress, backers, state and time left (chain time)."""
-    found = await queries.campaign(db, campaign_id)
+    found = await queries.campaign(runtime_of(request).db, campaign_id)
     if found is None:
         raise not_found(campaign_id)
     return JSON(campaign_public(*found))

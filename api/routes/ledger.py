@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
-from api.deps import INT64, DatabaseDep, RuntimeDep, Seq
+from api.deps import INT64, RuntimeDep, Seq, runtime_of
 from api.errors import RESPONSES, json_errors
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor
 from api.queries.checkpoint import genesis_head, sync_state
@@ -44,11 +44,11 @@ MEDIA = {"ndjson": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 @router.get("", response_model=EntriesPublic)
 async def list_entries(
-    db: DatabaseDep, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    request: Request, after: AfterQuery = None, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
 ) -> JSON:
     """Ledger entries in seq order, from `after` (a seq) or a `cursor` (which wins), a page at a time."""
     start = decode_cursor(cursor, "ledger", ("int",))[0] if cursor else (after or 0)
-    found = await entry_page(db, after=start, limit=limit)
+    found = await entry_page(runtime_of(request).db, after=start, limit=limit)
     next_cursor = encode_cursor("ledger", (found.last_seq,)) if found.more else None
     return JSON({"data": fragments(text for _, text in found.entries), "next": next_cursor})
 
@@ -160,8 +160,9 @@ async def entry_events(runtime: Runtime, sent: int) -> AsyncIterator[ServerSentE
         404: {"description": "no entry with this seq yet"},
     },
 )
-async def read_entry(request: Request, db: DatabaseDep, seq: Seq) -> Response:
+async def read_entry(request: Request, seq: Seq) -> Response:
     """One entry: tx hash, block, log index, the head before and after it, final or provisional."""
+    db = runtime_of(request).db
     found = await stored_entry(db, seq)
     if found is None:
         raise HTTPException(404, f"no entry {seq} in the indexed ledger")

@@ -19,6 +19,7 @@ from eth_utils import to_checksum_address
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+from api.queries import backers as backers_queries
 from api.queries.database import Database, PostgresDatabase, Query, open_reader
 from api.queries.ledger import StoredEntry, entry_page, stored_entry
 from api.schemas.backers import BackerPublic
@@ -261,6 +262,88 @@ def test_unusual_entries_are_stored_and_served_as_they_are(db_kind: str, tmp_pat
             assert stored == [(edge_entry(row), row["public_json"]) for row in rows]
         finally:
             engine.dispose()
+
+
+# --------------------------------------------------------------------------------- a backer's page
+
+
+def test_a_backers_page_follows_the_ledger_through_the_campaign_cache(world: World) -> None:
+    """A backer's page takes its campaigns from a cache kept for one state of the ledger: it gives
+    what the one-statement join gives, follows a new state (a campaign row and the chain time
+    change), and reads the join when the ledger moves between its two statements."""
+    with world.store.engine.connect() as conn:
+        saved = conn.execute(text("SELECT last_seq, tip_timestamp FROM sync_state")).one()
+        target = conn.execute(
+            text("SELECT campaign_id, pledged FROM campaigns ORDER BY campaign_id LIMIT 1")
+        ).one()
+        backers = [r[0] for r in conn.execute(text("SELECT DISTINCT backer FROM positions ORDER BY backer"))]
+    assert backers
+    edits = world.store.engine.begin
+    sqlite = world.dialect == "sqlite"
+
+    def pledged(value: int) -> Any:
+        return str(value).zfill(78) if sqlite else value
+
+    async def scenario() -> None:
+        async with reading(world.db_url) as db:
+            cache = backers_queries.Campaigns()
+
+            async def joined(
+                backer: str, after: int | None = None, limit: int = 500
+            ) -> list[backers_queries.Backed]:
+                params = {"backer": backer, "k_id": -1 if after is None else after, "n": limit + 1}
+                return backers_queries._joined(await db.fetch(backers_queries._JOINED, params, rows=None))
+
+            async def page(
+                backer: str, after: int | None = None, limit: int = 500
+            ) -> list[backers_queries.Backed]:
+                return await backers_queries.backed(db, cache, backer, limit=limit, after=after)
+
+            for backer in backers:
+                everything = await joined(backer)
+                assert await page(backer) == everything
+                assert (
+                    await page(backer, after=everything[0].campaign.campaign_id, limit=1) == everything[1:3]
+                )
+            assert await page("0x" + "00" * 20) == []
+            try:
+                # the indexer moves on: a campaign changes and the chain time passes every deadline
+                with edits() as conn:
+                    conn.execute(
+                        text("UPDATE campaigns SET pledged = :p WHERE campaign_id = :c"),
+                        {"p": pledged(int(target.pledged) + 1), "c": target.campaign_id},
+                    )
+                    conn.execute(
+                        text("UPDATE sync_state SET last_seq = last_seq + 1, tip_timestamp = 4000000000")
+                    )
+                for backer in backers:
+                    assert await page(backer) == await joined(backer)
+                # ... and once more between the positions and the campaigns of one page
+                real = db.fetch
+
+                async def moving(query: Query, params: Any = None, *, rows: int | None = 1) -> Any:
+                    if query is backers_queries._CAMPAIGNS:
+                        with edits() as conn:
+                            conn.execute(text("UPDATE sync_state SET last_seq = last_seq + 1"))
+                    return await real(query, params, rows=rows)
+
+                cache.records.clear()
+                with pytest.MonkeyPatch.context() as patch:
+                    patch.setattr(db, "fetch", moving)
+                    found = await page(backers[0])
+                assert found == await joined(backers[0]) and cache.records == {}
+            finally:
+                with edits() as conn:
+                    conn.execute(
+                        text("UPDATE campaigns SET pledged = :p WHERE campaign_id = :c"),
+                        {"p": target.pledged if sqlite else int(target.pledged), "c": target.campaign_id},
+                    )
+                    conn.execute(
+                        text("UPDATE sync_state SET last_seq = :s, tip_timestamp = :t"),
+                        {"s": saved.last_seq, "t": saved.tip_timestamp},
+                    )
+
+    asyncio.run(scenario())
 
 
 # --------------------------------------------------------------------------------- statements
