@@ -7,8 +7,7 @@ import re
 import sys
 
 from cli.common import EXIT_FINDINGS, open_indexed_store, print_report, resolve_target
-from ledger.audit.chain_audit import AuditReport, audit_chain, audit_export, render
-from ledger.chain.rpc import RpcClient
+from ledger.audit.report import AuditReport, render
 from ledger.core.addresses import parse_address
 from ledger.errors import ConfigError
 
@@ -33,11 +32,16 @@ def _offline(args: argparse.Namespace) -> AuditReport:
         stream = sys.stdin.buffer if args.from_file == "-" else open(args.from_file, "rb")  # noqa: SIM115
     except OSError as exc:
         raise ConfigError(f"cannot read {args.from_file}: {exc.strerror}") from None
+    from ledger.audit.offline import audit_export
+
     with stream:
         return audit_export(stream, args.chain_id, args.contract, expect_head=args.expect_head)
 
 
 def _on_chain(args: argparse.Namespace) -> AuditReport:
+    from ledger.audit.chain_audit import audit_chain
+    from ledger.chain.rpc import RpcClient
+
     target = resolve_target(args)
     store = open_indexed_store(args.db) if args.db else None
     with RpcClient(target.rpc_url) as rpc:

@@ -32,7 +32,7 @@ Artifact = tuple[list[Any], str]
 
 def compiler_settings() -> dict[str, Any]:
     """solc's version and standard-JSON settings, from brownie-config.yaml's `compiler` section."""
-    import yaml  # type: ignore[import-untyped]  # no stubs in the environment (types-PyYAML)
+    import yaml
 
     try:
         config = yaml.safe_load(CONFIG_FILE.read_text())["compiler"]

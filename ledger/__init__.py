@@ -1,3 +1,3 @@
 """CrowdLedger: index, audit and verify the CrowdfundEscrow ledger."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -25,11 +25,13 @@ FORMATS = ("ndjson", "csv")
 MAX_U256 = 2**256 - 1
 MAX_LINE = 1 << 16  # bytes: an export line is under 1 KiB; a longer one is refused unread
 
-Hash = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{64}$")]
-AddressText = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{40}$")]
+# msgspec checks types, presence, lengths and ranges as it decodes (in C); hex and decimal digits
+# are checked by line_entry (a regex per field cost more than the decode).
+Hash = Annotated[str, msgspec.Meta(min_length=66, max_length=66)]
+AddressText = Annotated[str, msgspec.Meta(min_length=42, max_length=42)]
 Int64 = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
 Uint16 = Annotated[int, msgspec.Meta(ge=0, le=2**16 - 1)]
-Decimal = Annotated[str, msgspec.Meta(pattern="^[0-9]{1,78}$")]
+Decimal = Annotated[str, msgspec.Meta(min_length=1, max_length=78)]
 # read as a JSON integer or a decimal string, written as the string; at most 2**256 - 1 (line_entry)
 U256 = Annotated[int, msgspec.Meta(ge=0)] | Decimal
 
@@ -69,7 +71,15 @@ class ExportLine(msgspec.Struct, omit_defaults=True):
 FIELDS = list(ExportLine.__struct_fields__)
 ENTRY_FIELDS = FIELDS[:12]
 _TERMS = {
-    int(Kind.CAMPAIGN_CREATED): ("token", "goal", "deadline", "max_per_backer", "keep_it_all", "fee_bps", "metadata_hash"),
+    int(Kind.CAMPAIGN_CREATED): (
+        "token",
+        "goal",
+        "deadline",
+        "max_per_backer",
+        "keep_it_all",
+        "fee_bps",
+        "metadata_hash",
+    ),
     int(Kind.MILESTONE_PLAN): ("tranche_bps", "voting_period"),
     int(Kind.TRANCHE_RELEASED): ("tranche", "fee"),
 }
@@ -80,8 +90,18 @@ _TERMS = {
 def export_line(entry: LedgerEntry) -> ExportLine:
     """The export line of one entry."""
     line = ExportLine(
-        entry.seq, int(entry.kind), entry.campaign_id, entry.account, str(entry.amount), entry.detail, entry.head,
-        entry.block_number, entry.block_hash, entry.block_timestamp, entry.tx_hash, entry.log_index,
+        entry.seq,
+        int(entry.kind),
+        entry.campaign_id,
+        entry.account,
+        str(entry.amount),
+        entry.detail,
+        entry.head,
+        entry.block_number,
+        entry.block_hash,
+        entry.block_timestamp,
+        entry.tx_hash,
+        entry.log_index,
     )
     t = entry.terms
     if isinstance(t, CampaignTerms):
@@ -182,41 +202,96 @@ def _terms(line: ExportLine) -> EntryTerms | None:
     if missing:
         raise ValueError(f"missing field {missing[0]!r} (kind {line.kind} lines carry {', '.join(wanted)})")
     if line.kind == Kind.CAMPAIGN_CREATED:
-        token, goal, deadline, cap = line.token or "", line.goal or 0, line.deadline or 0, line.max_per_backer or 0
+        token, goal, deadline, cap = (
+            line.token or "",
+            line.goal or 0,
+            line.deadline or 0,
+            line.max_per_backer or 0,
+        )
         fee_bps, metadata = line.fee_bps or 0, line.metadata_hash or ""
-        return CampaignTerms(token.lower(), int(goal), deadline, int(cap), bool(line.keep_it_all), fee_bps, metadata.lower())
+        return CampaignTerms(
+            token.lower(), int(goal), deadline, int(cap), bool(line.keep_it_all), fee_bps, metadata.lower()
+        )
     if line.kind == Kind.MILESTONE_PLAN:
         bps = line.tranche_bps or []
         if isinstance(bps, str):
             try:
                 bps = [int(b) for b in bps.split(";")]
             except ValueError:
-                raise ValueError(f"tranche_bps: {line.tranche_bps!r:.80} is not basis points separated by ;") from None
+                raise ValueError(
+                    f"tranche_bps: {line.tranche_bps!r:.80} is not basis points separated by ;"
+                ) from None
         if not 0 < len(bps) <= 64:
-            raise ValueError(f"tranche_bps: expected a list of 1 to 64 basis points, got {line.tranche_bps!r:.80}")
+            raise ValueError(
+                f"tranche_bps: expected a list of 1 to 64 basis points, got {line.tranche_bps!r:.80}"
+            )
         if any(not 0 <= b < 2**16 for b in bps):
             raise ValueError(f"tranche_bps: {line.tranche_bps!r:.80} holds a value beyond uint16")
         return MilestonePlanTerms(tuple(bps), line.voting_period or 0)
-    return TrancheTerms(int(line.tranche or 0), int(line.fee or 0))
+    return TrancheTerms(_u256("tranche", line.tranche or 0), _u256("fee", line.fee or 0))
 
 
 def _u256(name: str, value: int | str) -> int:
-    number = int(value)
-    if number > MAX_U256:
-        raise ValueError(f"{name}: {number} is beyond uint256")
-    return number
+    if isinstance(value, str):
+        if not (value.isascii() and value.isdigit()):
+            raise ValueError(f"{name}: {value!r:.90} is not a decimal number")
+        value = int(value)
+    if value > MAX_U256:
+        raise ValueError(f"{name}: {value} is beyond uint256")
+    return value
+
+
+def _check_hex(line: ExportLine) -> None:
+    """The hex digits of a line's address and hashes (msgspec checked their lengths): one
+    bytes.fromhex over all of them, field by field only to name a bad one."""
+    account, detail, head, block_hash, tx_hash = (
+        line.account,
+        line.detail,
+        line.head,
+        line.block_hash,
+        line.tx_hash,
+    )
+    ok = account[:2] == "0x" and detail[:2] == "0x" and head[:2] == "0x" and block_hash[:2] == "0x"
+    ok = ok and tx_hash[:2] == "0x"
+    digits = account[2:] + detail[2:] + head[2:] + block_hash[2:] + tx_hash[2:]
+    for extra in (line.token, line.metadata_hash):
+        if extra is not None:
+            ok = ok and extra[:2] == "0x"
+            digits += extra[2:]
+    if ok:
+        try:
+            if len(bytes.fromhex(digits)) * 2 == len(digits):  # fromhex skips spaces: the length tells
+                return
+        except ValueError:
+            pass
+    for name in ("account", "detail", "head", "block_hash", "tx_hash", "token", "metadata_hash"):
+        text = getattr(line, name)
+        if text is None:
+            continue
+        try:
+            if text[:2] != "0x" or len(bytes.fromhex(text[2:])) * 2 != len(text) - 2:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"{name}: expected 0x and hex digits, got {text!r:.90}") from None
 
 
 def line_entry(line: ExportLine) -> LedgerEntry:
     """The entry of a decoded export line; ValueError naming what is wrong."""
-    for name in ("campaign_id", "amount", "goal", "max_per_backer", "tranche", "fee"):
-        value = getattr(line, name)
-        if value is not None:
-            _u256(name, value)
+    _check_hex(line)
     return LedgerEntry(
-        line.seq, line.kind, int(line.campaign_id), line.account.lower(), int(line.amount), line.detail.lower(),
-        line.head.lower(), line.block_number, line.block_hash.lower(), line.tx_hash.lower(), line.log_index,
-        line.block_timestamp, _terms(line),
+        line.seq,
+        line.kind,
+        _u256("campaign_id", line.campaign_id),
+        line.account.lower(),
+        _u256("amount", line.amount),
+        line.detail.lower(),
+        line.head.lower(),
+        line.block_number,
+        line.block_hash.lower(),
+        line.tx_hash.lower(),
+        line.log_index,
+        line.block_timestamp,
+        _terms(line),
     )
 
 
@@ -253,12 +328,14 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
     if not first:
         return
     if first.lstrip().startswith(b"{"):
-        for number, raw in enumerate(_lines(first, stream), start=1):
+        for number, raw in enumerate(lines(first, stream), start=1):
             item = ndjson_item(number, raw)
             if item is not None:
                 yield number, item
         return
-    text = io.TextIOWrapper(_Prefixed(first, stream), encoding="utf-8", errors="replace", newline="")
+    text = io.TextIOWrapper(
+        io.BufferedReader(_Prefixed(first, stream)), encoding="utf-8", errors="replace", newline=""
+    )
     reader = csv.DictReader(text)
     try:
         header = reader.fieldnames or []
@@ -268,7 +345,10 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
     missing = [f for f in ENTRY_FIELDS if f not in header]
     if missing:
         kind = "CSV header" if "," in first.decode("utf-8", "replace") else "first line"
-        yield 1, BadLine(1, f"not an export: the {kind} lacks {', '.join(missing)} (an export is NDJSON or CSV)")
+        yield (
+            1,
+            BadLine(1, f"not an export: the {kind} lacks {', '.join(missing)} (an export is NDJSON or CSV)"),
+        )
         return
     while True:
         try:
@@ -285,7 +365,7 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
         yield number, csv_item(number, record)
 
 
-def _lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+def lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
     """The stream's lines after `first`, each cut at MAX_LINE + 1 bytes (the rest of an overlong
     line is skipped, so memory stays bounded)."""
     yield first

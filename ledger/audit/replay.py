@@ -13,17 +13,30 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from ledger.audit import findings as codes
-from ledger.core.hashing import HashChain, entry_terms_detail
-from ledger.errors import LedgerIntegrityError
 from ledger.audit.findings import Finding
+from ledger.core.hashing import HashChain, entry_terms_detail
 from ledger.core.projections import apply_entry
-from ledger.core.records import CampaignTerms, LedgerEntry, MilestonePlanTerms, Projections
+from ledger.core.records import (
+    Campaign,
+    CampaignTerms,
+    LedgerEntry,
+    MilestonePlanTerms,
+    Milestones,
+    Projections,
+)
+from ledger.errors import LedgerIntegrityError
 
 
 def _finding(code: str, message: str, entry: LedgerEntry, line: int | None, **fields: object) -> Finding:
     return Finding(
-        code=code, message=message, seq=entry.seq, kind=int(entry.kind), campaign_id=entry.campaign_id,
-        tx_hash=entry.tx_hash, line=line, fields=dict(fields) or None,
+        code=code,
+        message=message,
+        seq=entry.seq,
+        kind=int(entry.kind),
+        campaign_id=entry.campaign_id,
+        tx_hash=entry.tx_hash,
+        line=line,
+        fields=dict(fields) or None,
     )
 
 
@@ -36,21 +49,27 @@ class Replayer:
     findings: list[Finding] = field(default_factory=list)
     entries: int = 0
     last_block: int = 0
+    # the line whose head the chain holds now (None: not a line's, e.g. genesis); see feed's `chained`
+    head_line: int | None = None
 
     @classmethod
     def from_genesis(cls, chain_id: int, contract: str) -> Replayer:
         return cls(HashChain.genesis(chain_id, contract.lower()))
 
-    def feed(self, entry: LedgerEntry, line: int | None = None) -> None:
+    def feed(self, entry: LedgerEntry, line: int | None = None, *, chained: bool = False) -> None:
+        """Replay `entry` (from line `line` of an export, if it comes from one). `chained`: the
+        caller already checked that the entry's head follows from the chain's head now
+        (HashChain.digest_after, ledger.audit.links), so it is not hashed again."""
         self.entries += 1
         if entry.block_number > self.last_block:
             self.last_block = entry.block_number
         seq = entry.seq
         if seq == self.chain.length + 1 and entry.terms is None:
             # the common case: the entry chains to the running head
-            digest = self.chain.digest_after(entry)
-            if digest.hex() == entry.head[2:]:
+            digest = bytes.fromhex(entry.head[2:]) if chained else self.chain.digest_after(entry)
+            if chained or digest.hex() == entry.head[2:]:
                 self.chain.advance(digest, seq)
+                self.head_line = line
                 try:
                     apply_entry(self.state, entry)
                 except LedgerIntegrityError as exc:
@@ -64,42 +83,68 @@ class Replayer:
         where = f"line {line}: " if line is not None else ""
         expected_seq = self.chain.length + 1
         if entry.seq < expected_seq:
-            self.findings.append(_finding(
-                codes.SEQ_OUT_OF_ORDER,
-                f"{where}seq {entry.seq} comes after seq {self.chain.length}: an inserted, repeated or reordered "
-                "entry; it was not applied",
-                entry, line,
-            ))
+            self.findings.append(
+                _finding(
+                    codes.SEQ_OUT_OF_ORDER,
+                    f"{where}seq {entry.seq} comes after seq {self.chain.length}: an inserted, repeated or reordered "
+                    "entry; it was not applied",
+                    entry,
+                    line,
+                )
+            )
             return
         if entry.seq > expected_seq:
-            missing = f"seq {expected_seq}" if entry.seq == expected_seq + 1 else f"seqs {expected_seq}-{entry.seq - 1}"
-            self.findings.append(_finding(
-                codes.SEQ_GAP, f"{where}{missing} missing before seq {entry.seq}: dropped or reordered entries",
-                entry, line, missing_from=expected_seq, missing_to=entry.seq - 1,
-            ))
+            missing = (
+                f"seq {expected_seq}"
+                if entry.seq == expected_seq + 1
+                else f"seqs {expected_seq}-{entry.seq - 1}"
+            )
+            self.findings.append(
+                _finding(
+                    codes.SEQ_GAP,
+                    f"{where}{missing} missing before seq {entry.seq}: dropped or reordered entries",
+                    entry,
+                    line,
+                    missing_from=expected_seq,
+                    missing_to=entry.seq - 1,
+                )
+            )
         else:
             expected_head = self.chain.expected_head(entry)
             if expected_head != entry.head:
-                self.findings.append(_finding(
-                    codes.HEAD_MISMATCH,
-                    f"{where}seq {entry.seq} does not chain: its head is {entry.head}, its fields give "
-                    f"{expected_head}; this entry (or the head of the one before it) was altered",
-                    entry, line, head=entry.head, expected_head=expected_head,
-                ))
+                self.findings.append(
+                    _finding(
+                        codes.HEAD_MISMATCH,
+                        f"{where}seq {entry.seq} does not chain: its head is {entry.head}, its fields give "
+                        f"{expected_head}; this entry (or the head of the one before it) was altered",
+                        entry,
+                        line,
+                        head=entry.head,
+                        expected_head=expected_head,
+                    )
+                )
         if entry.terms is not None:
             detail = "0x" + entry_terms_detail(entry.terms).hex()
             if detail != entry.detail:
                 what = (
-                    "terms" if isinstance(entry.terms, CampaignTerms)
-                    else "milestone plan" if isinstance(entry.terms, MilestonePlanTerms)
+                    "terms"
+                    if isinstance(entry.terms, CampaignTerms)
+                    else "milestone plan"
+                    if isinstance(entry.terms, MilestonePlanTerms)
                     else "tranche and fee"
                 )
-                self.findings.append(_finding(
-                    codes.TERMS_MISMATCH,
-                    f"{where}seq {entry.seq}: campaign {entry.campaign_id}'s {what} do not hash to the entry's detail",
-                    entry, line, detail=entry.detail, terms_detail=detail,
-                ))
+                self.findings.append(
+                    _finding(
+                        codes.TERMS_MISMATCH,
+                        f"{where}seq {entry.seq}: campaign {entry.campaign_id}'s {what} do not hash to the entry's detail",
+                        entry,
+                        line,
+                        detail=entry.detail,
+                        terms_detail=detail,
+                    )
+                )
         self.chain.reset(entry.head, entry.seq)
+        self.head_line = line
         try:
             apply_entry(self.state, entry)
         except LedgerIntegrityError as exc:
@@ -121,21 +166,22 @@ class Replayer:
         state = self.state
         owed: dict[str, int] = defaultdict(int)
         dust: dict[str, int] = defaultdict(int)
-        aborted = {}
+        aborted: dict[int, tuple[Campaign, Milestones]] = {}
         for campaign in state.campaigns.values():
             milestones = state.milestones.get(campaign.campaign_id) if campaign.aborted else None
             if milestones is None:
                 owed[campaign.token] += campaign.escrowed
             elif milestones.unrefunded_weight:  # after the last refund it holds nothing: the dust is a fee
-                aborted[campaign.campaign_id] = (campaign, milestones, [0])
+                aborted[campaign.campaign_id] = (campaign, milestones)
         if aborted:
+            due: dict[int, int] = defaultdict(int)
             for (campaign_id, _), position in state.positions.items():
                 if position.balance and campaign_id in aborted:
-                    campaign, milestones, due = aborted[campaign_id]
-                    due[0] += milestones.refund_of(position.balance, campaign.pledged)
-            for campaign, milestones, (due,) in aborted.values():
-                owed[campaign.token] += due
-                dust[campaign.token] += milestones.abort_remaining - milestones.refunded - due
+                    campaign, milestones = aborted[campaign_id]
+                    due[campaign_id] += milestones.refund_of(position.balance, campaign.pledged)
+            for campaign_id, (campaign, milestones) in aborted.items():
+                owed[campaign.token] += due[campaign_id]
+                dust[campaign.token] += milestones.abort_remaining - milestones.refunded - due[campaign_id]
         for account in state.fees.values():
             owed[account.token] += account.outstanding
         return dict(owed), dict(dust)

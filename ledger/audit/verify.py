@@ -15,17 +15,17 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
-from ledger.core.hashing import HashChain
 from ledger.chain.contract import EscrowReader
-from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
+from ledger.chain.events import TOPICS, decode_log, raw_log
+from ledger.chain.rpc import RpcClient
+from ledger.core.addresses import checksum, parse_address
+from ledger.core.hashing import HashChain
+from ledger.core.records import ETH, Campaign, CampaignTerms, Kind, LedgerEntry, Milestones, Position, Vote
+from ledger.core.status import position_breakdown
 from ledger.db.rows import entry_from_row, from_row
+from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError, LedgerIntegrityError, NodeError
-from ledger.core.addresses import checksum, parse_address
-from ledger.chain.events import TOPICS, decode_log, raw_log
-from ledger.core.records import ETH, Campaign, CampaignTerms, Kind, LedgerEntry, Milestones, Position, Vote
-from ledger.chain.rpc import RpcClient
-from ledger.core.status import position_breakdown
 
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 KIND_NAMES = {
@@ -121,7 +121,11 @@ def _describe(entry: LedgerEntry, token: str | None) -> str:
     if entry.kind >= Kind.MILESTONE_PLAN:
         target = f" in campaign {entry.campaign_id}"
         if entry.kind in _NOT_MONEY:
-            amount = f" of {entry.amount} tranches" if entry.kind == Kind.MILESTONE_PLAN else f" for tranche {entry.amount}"
+            amount = (
+                f" of {entry.amount} tranches"
+                if entry.kind == Kind.MILESTONE_PLAN
+                else f" for tranche {entry.amount}"
+            )
         elif entry.kind == Kind.VOTED and token is not None:
             choice = "approve" if int(entry.detail, 16) else "reject"
             amount = f" ({choice}, weight {format_amount(entry.amount, token)})"
@@ -139,26 +143,37 @@ def verify_tx(
     receipt = rpc.get_transaction_receipt(tx_hash)
     if receipt is None:
         if rpc.get_transaction(tx_hash) is None:
-            return TxVerification(tx_hash, "not_found", "No transaction with this hash exists on this chain.", ok=False)
+            return TxVerification(
+                tx_hash, "not_found", "No transaction with this hash exists on this chain.", ok=False
+            )
         return TxVerification(
-            tx_hash, "pending", "This transaction is waiting to be mined: it has not moved any money yet.", ok=False
+            tx_hash,
+            "pending",
+            "This transaction is waiting to be mined: it has not moved any money yet.",
+            ok=False,
         )
     block = int(receipt["blockNumber"], 16)
     tip = rpc.block_number()
     confirmations = tip - block + 1
     final = block <= tip - finality_depth
     result = TxVerification(
-        tx_hash, "success", "", ok=True, block_number=block, block_hash=receipt["blockHash"],
-        confirmations=confirmations, final=final, to=(receipt.get("to") or "").lower() or None,
+        tx_hash,
+        "success",
+        "",
+        ok=True,
+        block_number=block,
+        block_hash=receipt["blockHash"],
+        confirmations=confirmations,
+        final=final,
+        to=(receipt.get("to") or "").lower() or None,
     )
     if int(receipt["status"], 16) != 1:
         result.status, result.ok = "reverted", False
-        result.verdict = (
-            f"This transaction reverted in block {block}: it moved no money and the ledger has no entry for it."
-        )
+        result.verdict = f"This transaction reverted in block {block}: it moved no money and the ledger has no entry for it."
         return result
     logs = [
-        raw for raw in receipt["logs"]
+        raw
+        for raw in receipt["logs"]
         if raw["address"].lower() == contract and raw["topics"] and raw["topics"][0] in TOPICS
     ]
     if not logs:
@@ -177,7 +192,9 @@ def verify_tx(
     descriptions = []
     for raw in logs:
         try:
-            log = raw_log({**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]})
+            log = raw_log(
+                {**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]}
+            )
         except msgspec.ValidationError as exc:
             raise NodeError(f"the node's receipt of {tx_hash} holds a malformed log: {exc}") from None
         try:
@@ -187,14 +204,32 @@ def verify_tx(
             result.problems.append(str(exc))
             continue
         previous = _previous_head(store, entry.seq, genesis, earlier)
-        matches = None if previous is None else HashChain(previous, entry.seq - 1).expected_head(entry) == entry.head
+        matches = (
+            None
+            if previous is None
+            else HashChain(previous, entry.seq - 1).expected_head(entry) == entry.head
+        )
         in_db = db_ok = None
         if store is not None:
             row = _db_entry(store, entry.seq)
             in_db = row is not None
             if row is not None:
-                db_ok = (row.kind, row.campaign_id, row.account, row.amount, row.detail, row.head, row.tx_hash) == (
-                    entry.kind, entry.campaign_id, entry.account, entry.amount, entry.detail, entry.head, entry.tx_hash
+                db_ok = (
+                    row.kind,
+                    row.campaign_id,
+                    row.account,
+                    row.amount,
+                    row.detail,
+                    row.head,
+                    row.tx_hash,
+                ) == (
+                    entry.kind,
+                    entry.campaign_id,
+                    entry.account,
+                    entry.amount,
+                    entry.detail,
+                    entry.head,
+                    entry.tx_hash,
                 )
         earlier[entry.seq] = entry.head
         if isinstance(entry.terms, CampaignTerms):
@@ -202,11 +237,21 @@ def verify_tx(
         else:
             token = tokens.get(entry.campaign_id, entry.token if entry.kind == Kind.FEES_WITHDRAWN else None)
         descriptions.append(f"{_describe(entry, token)} (ledger entry #{entry.seq})")
-        result.entries.append(EntryCheck(
-            seq=entry.seq, kind=int(entry.kind), kind_name=KIND_NAMES[Kind(entry.kind)], campaign_id=entry.campaign_id,
-            account=checksum(entry.account), amount=str(entry.amount), head=entry.head,
-            previous_head=previous, head_matches=matches, in_database=in_db, database_matches=db_ok,
-        ))
+        result.entries.append(
+            EntryCheck(
+                seq=entry.seq,
+                kind=int(entry.kind),
+                kind_name=KIND_NAMES[Kind(entry.kind)],
+                campaign_id=entry.campaign_id,
+                account=checksum(entry.account),
+                amount=str(entry.amount),
+                head=entry.head,
+                previous_head=previous,
+                head_matches=matches,
+                in_database=in_db,
+                database_matches=db_ok,
+            )
+        )
         if matches is False:
             result.problems.append(f"entry #{entry.seq}: its head does not follow from the previous head")
         if in_db is False:
@@ -216,11 +261,14 @@ def verify_tx(
     result.ok = result.ok and not result.problems
     finality = (
         f"final since {confirmations - finality_depth} block{'s' if confirmations - finality_depth != 1 else ''}"
-        if final else f"not final yet ({confirmations} of {finality_depth + 1} confirmations)"
+        if final
+        else f"not final yet ({confirmations} of {finality_depth + 1} confirmations)"
     )
     heads = (
-        "its head matches the chain" if all(e.head_matches for e in result.entries)
-        else "its head could not be checked" if any(e.head_matches is None for e in result.entries)
+        "its head matches the chain"
+        if all(e.head_matches for e in result.entries)
+        else "its head could not be checked"
+        if any(e.head_matches is None for e in result.entries)
         else "its head does NOT match"
     )
     result.verdict = f"Your {'; '.join(descriptions)} is in block {block}, {finality}; {heads}."
@@ -293,46 +341,63 @@ def verify_backer(
     with store.engine.connect() as conn:
         rows = [from_row(Position, r) for r in conn.execute(query.order_by(positions.c.campaign_id))]
         ids = [p.campaign_id for p in rows]
-        found = {r.campaign_id: from_row(Campaign, r) for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))}
+        found = {
+            r.campaign_id: from_row(Campaign, r)
+            for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))
+        }
         plans = {
             r.campaign_id: from_row(Milestones, r)
-            for r in conn.execute(select(milestones).where(milestones.c.campaign_id.in_([c for c in ids if found[c].milestone])))
+            for r in conn.execute(
+                select(milestones).where(milestones.c.campaign_id.in_([c for c in ids if found[c].milestone]))
+            )
         }
         cast: dict[int, list[BackerVote]] = {}
-        for r in conn.execute(select(votes).where(votes.c.backer == backer).order_by(votes.c.campaign_id, votes.c.seq)):
+        for r in conn.execute(
+            select(votes).where(votes.c.backer == backer).order_by(votes.c.campaign_id, votes.c.seq)
+        ):
             v = from_row(Vote, r)
             cast.setdefault(v.campaign_id, []).append(BackerVote(v.tranche, v.approve, str(v.weight), v.seq))
-    onchain = EscrowReader(rpc, contract).pledges_at([(p.campaign_id, backer) for p in rows], state.last_block)
+    onchain = EscrowReader(rpc, contract).pledges_at(
+        [(p.campaign_id, backer) for p in rows], state.last_block
+    )
     timestamp = state.tip_timestamp or 0
     result = BackerVerification(checksum(backer), state.last_block, ok=True, verdict="")
     for position in rows:
         campaign = found[position.campaign_id]
         money = position_breakdown(campaign, position, timestamp, plans.get(position.campaign_id))
         chain_balance = onchain[(position.campaign_id, backer)]
-        result.campaigns.append(BackerCampaign(
-            campaign_id=position.campaign_id,
-            token=checksum(campaign.token),
-            status=money.status.value,
-            pledged_total=str(position.pledged_total),
-            unpledged_total=str(position.unpledged_total),
-            refunded_total=str(position.refunded_total),
-            balance=str(position.balance),
-            escrowed=str(money.escrowed),
-            refundable=str(money.refundable),
-            released=str(money.released),
-            pledge_of_onchain=str(chain_balance),
-            matches_chain=chain_balance == position.balance,
-            at_stake=str(money.at_stake),
-            lost_to_rounding=str(money.lost_to_rounding),
-            votes=cast.get(position.campaign_id, []),
-        ))
+        result.campaigns.append(
+            BackerCampaign(
+                campaign_id=position.campaign_id,
+                token=checksum(campaign.token),
+                status=money.status.value,
+                pledged_total=str(position.pledged_total),
+                unpledged_total=str(position.unpledged_total),
+                refunded_total=str(position.refunded_total),
+                balance=str(position.balance),
+                escrowed=str(money.escrowed),
+                refundable=str(money.refundable),
+                released=str(money.released),
+                pledge_of_onchain=str(chain_balance),
+                matches_chain=chain_balance == position.balance,
+                at_stake=str(money.at_stake),
+                lost_to_rounding=str(money.lost_to_rounding),
+                votes=cast.get(position.campaign_id, []),
+            )
+        )
     result.ok = all(c.matches_chain for c in result.campaigns)
     if not rows:
         scope = f" in campaign {campaign_id}" if campaign_id is not None else ""
-        result.verdict = f"{result.backer} has backed nothing{scope} in the indexed ledger (to block {state.last_block})."
+        result.verdict = (
+            f"{result.backer} has backed nothing{scope} in the indexed ledger (to block {state.last_block})."
+        )
     else:
         parts = [_backer_part(c, plans.get(c.campaign_id)) for c in result.campaigns]
-        check = "every position matches pledgeOf on-chain" if result.ok else "SOME POSITIONS DO NOT MATCH pledgeOf on-chain"
+        check = (
+            "every position matches pledgeOf on-chain"
+            if result.ok
+            else "SOME POSITIONS DO NOT MATCH pledgeOf on-chain"
+        )
         result.verdict = f"{result.backer} at block {state.last_block}: " + "; ".join(parts) + f". {check}."
     return result
 
@@ -344,14 +409,18 @@ def _backer_part(c: BackerCampaign, plan: Any) -> str:
     token = c.token.lower()
     text = f"campaign {c.campaign_id}: {format_amount(int(c.balance), token)} {c.status}"
     if c.status == "in_delivery":
-        text += (f" ({format_amount(int(c.released), token)} released to the creator, "
-                 f"{format_amount(int(c.escrowed), token)} escrowed")
+        text += (
+            f" ({format_amount(int(c.released), token)} released to the creator, "
+            f"{format_amount(int(c.escrowed), token)} escrowed"
+        )
         if plan is not None and plan.vote_pending:
             mine = next((v for v in c.votes if v.tranche == plan.vote_tranche), None)
             voted = f"you voted {'approve' if mine.approve else 'reject'}" if mine else "you have not voted"
             text += f", {format_amount(int(c.at_stake), token)} at stake in the vote on tranche {plan.vote_tranche}: {voted}"
         text += ")"
     elif c.status == "refundable_after_abort":
-        text += (f" (a release vote failed: {format_amount(int(c.refundable), token)} to refund pro rata, "
-                 f"{format_amount(int(c.released), token)} was released to the creator)")
+        text += (
+            f" (a release vote failed: {format_amount(int(c.refundable), token)} to refund pro rata, "
+            f"{format_amount(int(c.released), token)} was released to the creator)"
+        )
     return text

@@ -6,13 +6,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_abi import decode, encode
-
-from ledger.errors import NodeError, NotAnEscrowError, RpcError
-from ledger.core.hashing import keccak256
 from ledger.chain.rpc import RpcClient
+from ledger.core.hashing import keccak256
+from ledger.errors import NodeError, NotAnEscrowError, RpcError
 
 BlockId = int | str
+
+
+def encode(types: list[str], values: list[Any]) -> bytes:
+    """ABI-encoded `values` (eth_abi, imported when first needed: a command with nothing to do
+    never pays for it)."""
+    from eth_abi.abi import encode as abi_encode
+
+    return abi_encode(types, values)
+
+
+def decode(types: list[str], data: bytes) -> Any:
+    """ABI-decoded `data`; an answer that does not decode is the node's error (NodeError)."""
+    from eth_abi.abi import decode as abi_decode
+    from eth_abi.exceptions import DecodingError
+
+    try:
+        return abi_decode(types, data)
+    except DecodingError as exc:
+        raise NodeError(f"the node's answer to an eth_call does not decode as {types}: {exc}") from None
 
 
 def _selector(signature: str) -> bytes:
@@ -91,7 +108,8 @@ class EscrowReader:
         return decode(types, raw)
 
     def ledger_head(self, block: BlockId = "latest") -> str:
-        return "0x" + self._call(_LEDGER_HEAD, block, ["bytes32"])[0].hex()
+        head: bytes = self._call(_LEDGER_HEAD, block, ["bytes32"])[0]
+        return "0x" + head.hex()
 
     def ledger_length(self, block: BlockId = "latest") -> int:
         return int(self._call(_LEDGER_LENGTH, block, ["uint64"])[0])

@@ -17,7 +17,7 @@ Two steps, each one rule:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
@@ -55,15 +55,17 @@ MAX_TIMESTAMP = 253_402_300_799
 
 # ----------------------------------------------------------------------------- the node's shape
 
-Hash = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{64}$")]
-AddressText = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{40}$")]
-Quantity = Annotated[str, msgspec.Meta(pattern="^0x[0-9a-fA-F]{1,16}$")]
-Data = Annotated[str, msgspec.Meta(pattern="^0x(?:[0-9a-fA-F]{2})*$", max_length=2 + 64 * 80)]
+# msgspec checks types, presence and lengths as it decodes (in C); the hex digits of each field
+# are checked by `check_hex` (bytes.fromhex, also C): a regex per field cost more than the decode.
+Hash = Annotated[str, msgspec.Meta(min_length=66, max_length=66)]
+AddressText = Annotated[str, msgspec.Meta(min_length=42, max_length=42)]
+Quantity = Annotated[str, msgspec.Meta(min_length=3, max_length=18)]
+Data = Annotated[str, msgspec.Meta(min_length=2, max_length=2 + 64 * 80)]
 
 
 class RawLog(msgspec.Struct, rename="camel", frozen=True):
-    """One log as a JSON-RPC node returns it, format-checked. Fields the ledger does not use
-    (transactionIndex, ...) are ignored."""
+    """One log as a JSON-RPC node returns it, its fields' types and lengths checked (their hex
+    digits by `check_hex`). Fields the ledger does not use (transactionIndex, ...) are ignored."""
 
     address: AddressText
     topics: Annotated[list[Hash], msgspec.Meta(min_length=1, max_length=4)]
@@ -72,12 +74,9 @@ class RawLog(msgspec.Struct, rename="camel", frozen=True):
     block_hash: Hash
     transaction_hash: Hash
     log_index: Quantity
-    removed: bool = False
+    # a log a reorg took away: eth_getLogs never returns one, and one is refused (False or absent)
+    removed: Literal[False] = False
     block_timestamp: Quantity | None = None
-
-    def __post_init__(self) -> None:
-        if self.removed:
-            raise ValueError("the log is marked removed (a reorged-away log), which eth_getLogs never returns")
 
 
 class _LogsAnswer(msgspec.Struct):
@@ -113,7 +112,9 @@ def decode_logs_answer(body: bytes) -> dict[str, Any] | None:
         message = str(exc)
         path = message.rsplit(" - at `", 1)[-1].rstrip("`") if " - at `" in message else ""
         reason = message.split(" - at `", 1)[0]
-        raise NodeError(f"eth_getLogs answered a malformed log: {path or 'the answer'} {reason}{_where(body, path)}") from None
+        raise NodeError(
+            f"eth_getLogs answered a malformed log: {path or 'the answer'} {reason}{_where(body, path)}"
+        ) from None
     except msgspec.DecodeError:
         return None
     if answer.error is not None:
@@ -154,8 +155,7 @@ _HIGH_BITS_ZERO = {bits: "0" * (64 - bits // 4) for bits in (16, 64)}
 
 def _malformed(raw: RawLog, why: str) -> LedgerIntegrityError:
     return LedgerIntegrityError(
-        f"malformed ledger event in tx {raw.transaction_hash} log {int(raw.log_index, 16)} "
-        f"(block {int(raw.block_number, 16)}): {why}"
+        f"malformed ledger event in tx {raw.transaction_hash} log {raw.log_index} (block {raw.block_number}): {why}"
     )
 
 
@@ -164,22 +164,70 @@ def _word(data: str, index: int) -> str:
     return data[2 + 64 * index : 66 + 64 * index]
 
 
+def _bad_quantity(raw: RawLog, name: str, text: str) -> NodeError:
+    return NodeError(
+        f"the node's log {raw.transaction_hash!r:.70} has {name} {text!r:.40}, not a 0x-hex quantity"
+    )
+
+
+def _quantity(raw: RawLog, name: str, text: str) -> int:
+    """A 0x-hex quantity of the node's; NodeError naming the field unless it is one (int() alone
+    would also take '_', spaces and other scripts' digits)."""
+    if text[:2] == "0x" and text.isascii() and text[2:].isalnum():
+        try:
+            return int(text, 16)
+        except ValueError:
+            pass
+    raise _bad_quantity(raw, name, text)
+
+
+def check_hex(raw: RawLog) -> None:
+    """The hex digits of a log's hashes, topics and data (msgspec checked their lengths): NodeError
+    naming the field and the block unless each is 0x and whole bytes of hex. The common case is one
+    bytes.fromhex over the digits of all of them."""
+    block_hash, tx_hash, address, data = raw.block_hash, raw.transaction_hash, raw.address, raw.data
+    ok = block_hash[:2] == "0x" and tx_hash[:2] == "0x" and address[:2] == "0x" and data[:2] == "0x"
+    digits = block_hash[2:] + tx_hash[2:] + address[2:] + data[2:]
+    for topic in raw.topics:
+        ok = ok and topic[:2] == "0x"
+        digits += topic[2:]
+    if ok:
+        try:
+            if len(bytes.fromhex(digits)) * 2 == len(digits):  # fromhex skips spaces: the length tells
+                return
+        except ValueError:
+            pass
+    fields = [("blockHash", block_hash), ("transactionHash", tx_hash), ("address", address), ("data", data)]
+    fields += [("topics", topic) for topic in raw.topics]
+    for name, text in fields:
+        try:
+            if text[:2] != "0x" or len(bytes.fromhex(text[2:])) * 2 != len(text) - 2:
+                raise ValueError
+        except ValueError:
+            raise NodeError(
+                f"the node's log in block {raw.block_number!r:.20} has {name} {text!r:.80}, not 0x and hex digits"
+            ) from None
+
+
 def _place(raw: RawLog) -> tuple[int, str, str, int, int | None]:
     """(block number, block hash, tx hash, log index, block time) of a log; a number out of range
     is the node's error (NodeError), not the event's."""
-    block = int(raw.block_number, 16)
-    where = f"log {int(raw.log_index, 16)} of tx {raw.transaction_hash}"
+    block = _quantity(raw, "blockNumber", raw.block_number)
+    log_index = _quantity(raw, "logIndex", raw.log_index)
     if block > INT64_MAX:
-        raise NodeError(f"the node says {where} is in block {block}, beyond int64")
-    timestamp = None if raw.block_timestamp is None else int(raw.block_timestamp, 16)
+        raise NodeError(
+            f"the node says log {log_index} of tx {raw.transaction_hash} is in block {block}, beyond int64"
+        )
+    timestamp = None if raw.block_timestamp is None else _quantity(raw, "blockTimestamp", raw.block_timestamp)
     if timestamp is not None and timestamp > MAX_TIMESTAMP:
-        raise NodeError(f"the node says block {block} ({where}) has the time {timestamp}, beyond the year 9999")
-    return block, raw.block_hash.lower(), raw.transaction_hash.lower(), int(raw.log_index, 16), timestamp
+        raise NodeError(f"the node says block {block} has the time {timestamp}, beyond the year 9999")
+    return block, raw.block_hash.lower(), raw.transaction_hash.lower(), log_index, timestamp
 
 
 def decode_log(raw: RawLog) -> LedgerEntry:
     """Decode one ledger event; a log that is not a well-formed ledger event raises
-    LedgerIntegrityError."""
+    LedgerIntegrityError, a log that is not well-formed JSON-RPC NodeError."""
+    check_hex(raw)
     topics = raw.topics
     kind = TOPICS.get(topics[0].lower())
     if kind is None:
@@ -233,7 +281,19 @@ def decode_log(raw: RawLog) -> LedgerEntry:
         amount, detail = 0, "0x" + _word(data, 0)
     block, block_hash, tx_hash, log_index, timestamp = _place(raw)
     return LedgerEntry(
-        seq, kind, campaign_id, account, amount, detail, head, block, block_hash, tx_hash, log_index, timestamp, terms
+        seq,
+        kind,
+        campaign_id,
+        account,
+        amount,
+        detail,
+        head,
+        block,
+        block_hash,
+        tx_hash,
+        log_index,
+        timestamp,
+        terms,
     )
 
 
@@ -244,13 +304,18 @@ def _decode_plan(raw: RawLog, data: str) -> LedgerEntry:
     if len(topics) != 3:
         raise _malformed(raw, f"{name} has 3 topics")
     if len(data) < 2 + 64 * (_PLAN_HEAD_WORDS + 1) or (len(data) - 2) % 64:
-        raise _malformed(raw, f"{name}'s data is {len(data) - 2} hex digits, not whole words holding its fields")
+        raise _malformed(
+            raw, f"{name}'s data is {len(data) - 2} hex digits, not whole words holding its fields"
+        )
     if int(_word(data, 0), 16) != 32 * _PLAN_HEAD_WORDS:
-        raise _malformed(raw, f"{name}'s trancheBps offset is 0x{_word(data, 0).lstrip('0') or '0'}, not 0x80")
+        raise _malformed(
+            raw, f"{name}'s trancheBps offset is 0x{_word(data, 0).lstrip('0') or '0'}, not 0x80"
+        )
     count = int(_word(data, _PLAN_HEAD_WORDS), 16)
     if not 0 < count <= _PLAN_MAX_TRANCHES or len(data) != 2 + 64 * (_PLAN_HEAD_WORDS + 1 + count):
-        words = (len(data) - 2) // 64
-        raise _malformed(raw, f"{name}'s trancheBps length {count} does not match its {words} data words")
+        raise _malformed(
+            raw, f"{name}'s trancheBps length {count} does not match its {(len(data) - 2) // 64} data words"
+        )
     words = [_word(data, _PLAN_HEAD_WORDS + 1 + i) for i in range(count)]
     if any(not w.startswith(_HIGH_BITS_ZERO[16]) for w in words):
         raise _malformed(raw, f"{name}'s trancheBps holds a value beyond uint16")
@@ -260,9 +325,19 @@ def _decode_plan(raw: RawLog, data: str) -> LedgerEntry:
     terms = MilestonePlanTerms(tuple(int(w, 16) for w in words), int(_word(data, 1), 16))
     block, block_hash, tx_hash, log_index, timestamp = _place(raw)
     return LedgerEntry(
-        int(_word(data, 2), 16), Kind.MILESTONE_PLAN, int(topics[1], 16), "0x" + topics[2][-40:].lower(), count,
-        "0x" + milestone_plan_detail(terms.tranche_bps, terms.voting_period).hex(), "0x" + _word(data, 3), block,
-        block_hash, tx_hash, log_index, timestamp, terms,
+        int(_word(data, 2), 16),
+        Kind.MILESTONE_PLAN,
+        int(topics[1], 16),
+        "0x" + topics[2][-40:].lower(),
+        count,
+        "0x" + milestone_plan_detail(terms.tranche_bps, terms.voting_period).hex(),
+        "0x" + _word(data, 3),
+        block,
+        block_hash,
+        tx_hash,
+        log_index,
+        timestamp,
+        terms,
     )
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.chain.events import RawLog
-from ledger.errors import ConfigError, RangeTooWide
 from ledger.chain.rpc import RpcClient, range_too_wide
+from ledger.errors import ConfigError, RangeTooWide
 
 log = logging.getLogger("ledger.logs")
 
@@ -51,7 +51,7 @@ class LogFetcher:
         rpc: RpcClient,
         address: str,
         *,
-        topics: list | None = None,
+        topics: list[Any] | None = None,
         initial_span: int = 2_000,
         min_span: int = 1,
         max_span: int = 100_000,
@@ -77,11 +77,13 @@ class LogFetcher:
         self.span = max(min_span, min(max_span, initial_span))
         self.target_logs = target_logs  # keep batches near this many logs: memory stays flat
         self.expected_logs = expected_logs  # a hint only: a wrong count costs speed, never a block
-        self.decode = decode  # turns an answer's logs into records (e.g. events.decode_logs) in the fetch thread
+        self.decode = (
+            decode  # turns an answer's logs into records (e.g. events.decode_logs) in the fetch thread
+        )
         self._successes = 0
         self._fetched = 0  # logs fetched so far, for the pace
 
-    def iter_batches(self, start: int, end: int) -> Iterator[LogBatch]:
+    def iter_batches(self, start: int, end: int) -> Generator[LogBatch, None, None]:
         """Contiguous ascending batches covering [start, end] exactly once (none if start > end)."""
         if start < 0 or end < 0:
             raise ConfigError(f"block numbers must not be negative: [{start}, {end}]")
@@ -119,15 +121,20 @@ class LogFetcher:
                 new_span = max(self.min_span, new_span)
                 if new_span >= width:
                     raise range_too_wide(
-                        exc.method, exc.code,
+                        exc.method,
+                        exc.code,
                         f"the provider refuses eth_getLogs for blocks [{start}, {to_block}] "
                         f"({width} block{'s' if width != 1 else ''}, min_span {self.min_span}) "
                         f"and the range cannot be split further: {exc.message}",
                         exc.data,
                     ) from exc
                 log.info(
-                    "eth_getLogs [%d, %d] refused (%s); span %d -> %d", start, to_block, exc.message,
-                    self.span, new_span,
+                    "eth_getLogs [%d, %d] refused (%s); span %d -> %d",
+                    start,
+                    to_block,
+                    exc.message,
+                    self.span,
+                    new_span,
                 )
                 self.span = new_span
                 continue
@@ -145,20 +152,20 @@ class LogFetcher:
                 self._successes = 0
             return LogBatch(start, to_block, logs)
 
-    def _iter_plain(self, start: int, end: int) -> Iterator[LogBatch]:
+    def _iter_plain(self, start: int, end: int) -> Generator[LogBatch, None, None]:
         position = start
         while position <= end:
             batch = self._fetch(position, end)
             position = batch.to_block + 1
             yield batch
 
-    def _iter_prefetched(self, start: int, end: int) -> Iterator[LogBatch]:
+    def _iter_prefetched(self, start: int, end: int) -> Generator[LogBatch, None, None]:
         if start > end:
             return
         # Two slots: the batch the consumer is processing and the one being fetched. The
         # producer takes a slot before fetching; the consumer frees one when it asks for more.
         slots = threading.Semaphore(2)
-        ready: queue.SimpleQueue = queue.SimpleQueue()
+        ready: queue.SimpleQueue[Any] = queue.SimpleQueue()
         stop = threading.Event()
 
         def produce() -> None:

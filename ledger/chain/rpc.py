@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -95,9 +94,7 @@ _RANGE_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 # An explicit suggestion: Infura "[0x1, 0x2710]", Alchemy "should work: [0x1a2b, 0x1a3c]".
-_SUGGESTED_RANGE = re.compile(
-    r"\[\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\]", re.IGNORECASE
-)
+_SUGGESTED_RANGE = re.compile(r"\[\s*(0x[0-9a-f]+|\d+)\s*,\s*(0x[0-9a-f]+|\d+)\s*\]", re.IGNORECASE)
 # A stated limit: "limited to a 1000 block range", "up to a 2K block range",
 # "exceed maximum block range: 5000", "max block range is 10,000".
 _STATED_LIMIT = (
@@ -137,7 +134,7 @@ def range_too_wide(
 ) -> RangeTooWide:
     """A RangeTooWide carrying `suggested_to_block` (None when the provider gave no hint)."""
     exc = RangeTooWide(method, code, message, data)
-    exc.suggested_to_block = suggested_to_block  # type: ignore[attr-defined]
+    exc.suggested_to_block = suggested_to_block
     return exc
 
 
@@ -163,7 +160,9 @@ def classify_error(method: str, params: Any, error: object) -> RpcError:
     else:  # some servers answer "error": "text"
         code, message, data = None, str(error), None
     if method == "eth_getLogs" and is_range_error(code, message):
-        return range_too_wide(method, code, message, data, _suggested_to_block(message, _from_block_of(params)))
+        return range_too_wide(
+            method, code, message, data, _suggested_to_block(message, _from_block_of(params))
+        )
     return RpcError(method, code if isinstance(code, int) else None, message, data)
 
 
@@ -263,6 +262,8 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     try:
+        from email.utils import parsedate_to_datetime  # a date in Retry-After is rare
+
         return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
@@ -373,7 +374,11 @@ class RpcClient:
     # --- one HTTP exchange with retries -------------------------------------------------------
 
     def _post_once(
-        self, session: requests.Session, body: bytes, timeout: float, parse: Callable[[bytes], Any] | None = None
+        self,
+        session: requests.Session,
+        body: bytes,
+        timeout: float,
+        parse: Callable[[bytes], Any] | None = None,
     ) -> Any:
         """One HTTP POST; the decoded JSON. Raises _Transient, _TooLarge or NodeError. `parse`, if
         given, decodes a 200 answer instead of orjson; None from it means "use orjson"."""
@@ -395,7 +400,8 @@ class RpcClient:
             raise _TooLarge(f"HTTP 413 {response.reason or 'Payload Too Large'}")
         if status >= 500 and status != 500:
             raise _Transient(
-                f"HTTP {status} {response.reason or ''}".rstrip(), _retry_after(response.headers.get("Retry-After"))
+                f"HTTP {status} {response.reason or ''}".rstrip(),
+                _retry_after(response.headers.get("Retry-After")),
             )
         if parse is not None and status == 200:
             decoded = parse(content)
@@ -452,7 +458,12 @@ class RpcClient:
                         break
                     log.warning(
                         "%s to %s failed (%s); retry %d/%d in %.2fs",
-                        label, self._display_url, last, attempt, policy.attempts - 1, delay,
+                        label,
+                        self._display_url,
+                        last,
+                        attempt,
+                        policy.attempts - 1,
+                        delay,
                     )
                     time.sleep(delay)
         finally:
@@ -465,7 +476,13 @@ class RpcClient:
 
     # --- public generic API -------------------------------------------------------------------
 
-    def call(self, method: str, params: list | tuple = (), *, parse: Callable[[bytes], Any] | None = None) -> Any:
+    def call(
+        self,
+        method: str,
+        params: list[Any] | tuple[Any, ...] = (),
+        *,
+        parse: Callable[[bytes], Any] | None = None,
+    ) -> Any:
         """Call `method(params)`; its result. Raises RpcError, RangeTooWide, NodeError, NodeUnavailable.
         `parse(body)` may decode a successful answer itself (a dict with "result"), or return None."""
         request_id = next(self._ids)
@@ -478,7 +495,9 @@ class RpcClient:
                 raise range_too_wide(method, 413, exc.reason, None, None) from None
             raise NodeError(f"{method} to {self._display_url}: {exc.reason}") from None
         if not isinstance(decoded, dict):
-            raise NodeError(f"{method} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}")
+            raise NodeError(
+                f"{method} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}"
+            )
         error = decoded.get("error")
         if error is not None:
             raise classify_error(method, params, error)
@@ -489,23 +508,25 @@ class RpcClient:
             )
         return decoded["result"]
 
-    def batch(self, calls: Sequence[tuple[str, list]]) -> list[Any]:
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
         """Make `calls` as JSON-RPC batches of <= batch_limit; the results in request order.
         The first call (in request order) that failed raises its RpcError."""
         calls = list(calls)
         results: list[Any] = []
         for start in range(0, len(calls), self.batch_limit):
-            results.extend(self._batch_chunk(calls[start:start + self.batch_limit]))
+            results.extend(self._batch_chunk(calls[start : start + self.batch_limit]))
         return results
 
-    def _batch_chunk(self, calls: list[tuple[str, list]]) -> list[Any]:
+    def _batch_chunk(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         if not calls:
             return []
         ids = [next(self._ids) for _ in calls]
-        body = orjson.dumps([
-            {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-            for request_id, (method, params) in zip(ids, calls)
-        ])
+        body = orjson.dumps(
+            [
+                {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
+                for request_id, (method, params) in zip(ids, calls)
+            ]
+        )
         label = f"batch of {len(calls)} ({calls[0][0]}{', ...' if len(calls) > 1 else ''})"
 
         try:
@@ -522,14 +543,20 @@ class RpcClient:
             error = decoded.get("error")
             if error is not None:
                 message = str(error.get("message", error) if isinstance(error, dict) else error)
-                if len(calls) > 1 and re.search(r"batch.*(large|limit|exceed|too many|size)", message, re.IGNORECASE):
+                if len(calls) > 1 and re.search(
+                    r"batch.*(large|limit|exceed|too many|size)", message, re.IGNORECASE
+                ):
                     self.batch_limit = max(1, min(self.batch_limit, len(calls) // 2))
                     return self._split(calls, message)
                 raise classify_error(label, None, error)
-            raise NodeError(f"{label} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}")
+            raise NodeError(
+                f"{label} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}"
+            )
         if not isinstance(decoded, list):
-            raise NodeError(f"{label} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}")
-        by_id: dict[Any, dict] = {}
+            raise NodeError(
+                f"{label} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(decoded))}"
+            )
+        by_id: dict[Any, dict[str, Any]] = {}
         for item in decoded:
             if isinstance(item, dict):
                 by_id[item.get("id")] = item
@@ -547,11 +574,13 @@ class RpcClient:
             if error is not None:
                 raise classify_error(method, params, error)
             if "result" not in item:
-                raise NodeError(f"{method} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(item))}")
+                raise NodeError(
+                    f"{method} to {self._display_url}: malformed answer {_excerpt(orjson.dumps(item))}"
+                )
             results.append(item["result"])
         return results
 
-    def _split(self, calls: list[tuple[str, list]], reason: str) -> list[Any]:
+    def _split(self, calls: list[tuple[str, list[Any]]], reason: str) -> list[Any]:
         half = len(calls) // 2
         log.info("%s refused a batch of %d (%s); splitting it", self._display_url, len(calls), reason)
         return self._batch_chunk(calls[:half]) + self._batch_chunk(calls[half:])
@@ -562,7 +591,9 @@ class RpcClient:
         try:
             return int(value, 16)
         except (TypeError, ValueError):
-            raise NodeError(f"{method} to {self._display_url}: expected a hex quantity, got {value!r:.80}") from None
+            raise NodeError(
+                f"{method} to {self._display_url}: expected a hex quantity, got {value!r:.80}"
+            ) from None
 
     def _data(self, method: str, value: Any) -> bytes:
         try:
@@ -570,7 +601,9 @@ class RpcClient:
                 raise ValueError
             return bytes.fromhex(value[2:])
         except (AttributeError, TypeError, ValueError):
-            raise NodeError(f"{method} to {self._display_url}: expected hex data, got {value!r:.80}") from None
+            raise NodeError(
+                f"{method} to {self._display_url}: expected hex data, got {value!r:.80}"
+            ) from None
 
     def chain_id(self) -> int:
         return self._quantity("eth_chainId", self.call("eth_chainId"))
@@ -578,23 +611,30 @@ class RpcClient:
     def block_number(self) -> int:
         return self._quantity("eth_blockNumber", self.call("eth_blockNumber"))
 
-    def get_block(self, block: int | str, full: bool = False) -> dict | None:
+    def get_block(self, block: int | str, full: bool = False) -> dict[str, Any] | None:
         """The block as the node returns it (hex strings); None if the node has no such block.
         `block` is a number, a tag ("latest", "finalized", ...) or a 32-byte block hash."""
+        found: dict[str, Any] | None
         if _is_block_hash(block):
-            return self.call("eth_getBlockByHash", [block, full])
-        return self.call("eth_getBlockByNumber", [_block_tag(block), full])
+            found = self.call("eth_getBlockByHash", [block, full])
+        else:
+            found = self.call("eth_getBlockByNumber", [_block_tag(block), full])
+        return found
 
-    def get_blocks(self, numbers: Sequence[int]) -> list[dict | None]:
+    def get_blocks(self, numbers: Sequence[int]) -> list[dict[str, Any] | None]:
         """Block headers (no transactions) for `numbers` in one batched exchange, in the same order.
         A block the node does not have (above a head that moved back) comes back as None."""
         return self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
+    def get_logs(
+        self, address: str, from_block: int, to_block: int, topics: list[Any] | None = None
+    ) -> list[RawLog]:
         """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order,
         decoded and format-checked (ledger.chain.events.RawLog)."""
         query: dict[str, Any] = {
-            "address": address, "fromBlock": _block_tag(from_block), "toBlock": _block_tag(to_block),
+            "address": address,
+            "fromBlock": _block_tag(from_block),
+            "toBlock": _block_tag(to_block),
         }
         if topics is not None:
             query["topics"] = topics
@@ -611,11 +651,13 @@ class RpcClient:
     def get_balance(self, address: str, block: int | str = "latest") -> int:
         return self._quantity("eth_getBalance", self.call("eth_getBalance", [address, _block_tag(block)]))
 
-    def get_transaction(self, tx_hash: str) -> dict | None:
-        return self.call("eth_getTransactionByHash", [tx_hash])
+    def get_transaction(self, tx_hash: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.call("eth_getTransactionByHash", [tx_hash])
+        return found
 
-    def get_transaction_receipt(self, tx_hash: str) -> dict | None:
-        return self.call("eth_getTransactionReceipt", [tx_hash])
+    def get_transaction_receipt(self, tx_hash: str) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.call("eth_getTransactionReceipt", [tx_hash])
+        return found
 
 
 def _looks_like_rpc(decoded: Any) -> bool:

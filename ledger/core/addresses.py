@@ -20,6 +20,7 @@ _IS_LETTER = bytes.maketrans(b"0123456789abcdef", b"\0" * 10 + b"\x20" * 6)
 
 CHECKSUM_CACHE = 1 << 18  # addresses whose checksum is remembered (~70 MB when full)
 
+
 @lru_cache(maxsize=CHECKSUM_CACHE)
 def checksum(address: str) -> str:
     """The EIP-55 checksummed spelling of a 0x-address given in any case (valid hex: check it
@@ -28,9 +29,10 @@ def checksum(address: str) -> str:
     than character by character, which is what makes long pages of addresses cheap."""
     body = address[2:].lower().encode()
     digest = keccak256(body).hex()[:40].encode()
-    flip = int.from_bytes(digest.translate(_NIBBLE_HIGH), "big") & int.from_bytes(body.translate(_IS_LETTER), "big")
+    flip = int.from_bytes(digest.translate(_NIBBLE_HIGH), "big") & int.from_bytes(
+        body.translate(_IS_LETTER), "big"
+    )
     return "0x" + (int.from_bytes(body, "big") ^ flip).to_bytes(40, "big").decode()
-
 
 
 def is_address(text: object) -> bool:

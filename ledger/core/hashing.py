@@ -20,7 +20,8 @@ from ledger.errors import LedgerIntegrityError
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 (Ethereum's, not NIST SHA3-256) of `data`, by safe-pysha3."""
-    return _keccak_256(data).digest()
+    digest: bytes = _keccak_256(data).digest()
+    return digest
 
 
 _ZERO12 = bytes(12)
@@ -53,7 +54,16 @@ def entry_preimage(
 ) -> bytes:
     """The 224 bytes hashed into the head after `previous`; `account` is 20 raw bytes."""
     return b"".join(
-        (previous, _word(seq), _word(kind), _word(campaign_id), _ZERO12, account, _word(amount), detail)
+        (
+            previous,
+            seq.to_bytes(32, "big"),
+            kind.to_bytes(32, "big"),
+            campaign_id.to_bytes(32, "big"),
+            _ZERO12,
+            account,
+            amount.to_bytes(32, "big"),
+            detail,
+        )
     )
 
 
@@ -77,7 +87,12 @@ def next_head(
 
 
 def campaign_terms_detail(
-    token: str | bytes, deadline: int, max_per_backer: int, keep_it_all: bool, fee_bps: int, metadata_hash: bytes
+    token: str | bytes,
+    deadline: int,
+    max_per_backer: int,
+    keep_it_all: bool,
+    fee_bps: int,
+    metadata_hash: bytes,
 ) -> bytes:
     """The detail of a kind-1 entry: keccak256(abi.encode(token, deadline, maxPerBacker,
     keepItAll, feeBps, metadataHash))."""
@@ -113,7 +128,9 @@ def milestone_plan_detail(tranche_bps: tuple[int, ...] | list[int], voting_perio
     """The detail of a kind-8 entry: keccak256(abi.encode(uint16[] trancheBps, uint64
     votingPeriod)): the array's offset (0x40), the period, the length, then one word per tranche."""
     return keccak256(
-        b"".join((_word(0x40), _word(voting_period), _word(len(tranche_bps)), *(_word(b) for b in tranche_bps)))
+        b"".join(
+            (_word(0x40), _word(voting_period), _word(len(tranche_bps)), *(_word(b) for b in tranche_bps))
+        )
     )
 
 
@@ -126,7 +143,11 @@ def entry_terms_detail(terms: EntryTerms) -> bytes:
     """The detail that an entry's terms (kind 1, 8 or 11) hash to."""
     if isinstance(terms, CampaignTerms):
         return campaign_terms_detail(
-            terms.token, terms.deadline, terms.max_per_backer, terms.keep_it_all, terms.fee_bps,
+            terms.token,
+            terms.deadline,
+            terms.max_per_backer,
+            terms.keep_it_all,
+            terms.fee_bps,
             bytes.fromhex(terms.metadata_hash[2:]),
         )
     if isinstance(terms, MilestonePlanTerms):
@@ -170,10 +191,17 @@ class HashChain:
 
     def digest_after(self, entry: LedgerEntry) -> bytes:
         """The head `entry` must carry to follow the current head, as bytes."""
-        return keccak256(entry_preimage(
-            self._head, entry.seq, entry.kind, entry.campaign_id, bytes.fromhex(entry.account[2:]), entry.amount,
-            bytes.fromhex(entry.detail[2:]),
-        ))
+        return keccak256(
+            entry_preimage(
+                self._head,
+                entry.seq,
+                entry.kind,
+                entry.campaign_id,
+                bytes.fromhex(entry.account[2:]),
+                entry.amount,
+                bytes.fromhex(entry.detail[2:]),
+            )
+        )
 
     def expected_head(self, entry: LedgerEntry) -> str:
         return "0x" + self.digest_after(entry).hex()

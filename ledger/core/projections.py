@@ -4,13 +4,13 @@ keeps the whole state in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
-from ledger.errors import LedgerIntegrityError
 from ledger.core.hashing import milestone_plan_detail, tranche_detail
 from ledger.core.records import (
     ZERO_HASH,
     Campaign,
+    CampaignTerms,
     Disclosure,
     FeeAccount,
     Kind,
@@ -23,6 +23,7 @@ from ledger.core.records import (
     TrancheTerms,
     Vote,
 )
+from ledger.errors import LedgerIntegrityError
 
 # The contract's bounds on a milestone plan (CrowdfundEscrow.MIN_TRANCHES ... MAX_VOTING_PERIOD).
 MIN_TRANCHES, MAX_TRANCHES = 2, 10
@@ -69,7 +70,10 @@ def apply_entry(state: Projections, entry: LedgerEntry) -> None:
     kind = entry.kind
     if kind == Kind.CAMPAIGN_CREATED:
         terms = entry.terms
-        assert terms is not None
+        if not isinstance(terms, CampaignTerms):
+            raise LedgerIntegrityError(
+                f"entry seq {entry.seq} creates campaign {entry.campaign_id} without its terms"
+            )
         state.campaigns[entry.campaign_id] = Campaign(
             campaign_id=entry.campaign_id,
             creator=entry.account,
@@ -113,7 +117,9 @@ def apply_entry(state: Projections, entry: LedgerEntry) -> None:
             return
         position = _position(state, entry.campaign_id, entry.account)
         if entry.amount != position.balance:
-            raise LedgerIntegrityError(f"entry seq {entry.seq} refunds other than the backer's whole position")
+            raise LedgerIntegrityError(
+                f"entry seq {entry.seq} refunds other than the backer's whole position"
+            )
         position.refunded_total += entry.amount
         position.last_seq = entry.seq
         _set_balance(campaign, position, 0)
@@ -135,10 +141,11 @@ def apply_entry(state: Projections, entry: LedgerEntry) -> None:
         campaign.claim_fee = entry.fee
         if entry.fee:
             _fee_account(state, campaign.token).accrued_total += entry.fee
-    elif kind in _MILESTONE_KINDS:
-        _MILESTONE_KINDS[kind](state, campaign, entry)
-    else:  # pragma: no cover - decode_log only yields known kinds
-        raise LedgerIntegrityError(f"entry seq {entry.seq} has unknown kind {kind}")
+    else:
+        apply_milestone = _MILESTONE_KINDS.get(kind)
+        if apply_milestone is None:  # decode_log only yields known kinds
+            raise LedgerIntegrityError(f"entry seq {entry.seq} has unknown kind {kind}")
+        apply_milestone(state, campaign, entry)
 
 
 def apply_entries(state: Projections, entries: Iterable[LedgerEntry]) -> None:
@@ -154,7 +161,9 @@ def apply_entries(state: Projections, entries: Iterable[LedgerEntry]) -> None:
 
 
 def _fault(entry: LedgerEntry, campaign: Campaign, why: str) -> LedgerIntegrityError:
-    return LedgerIntegrityError(f"entry seq {entry.seq} (kind {int(entry.kind)}, campaign {campaign.campaign_id}): {why}")
+    return LedgerIntegrityError(
+        f"entry seq {entry.seq} (kind {int(entry.kind)}, campaign {campaign.campaign_id}): {why}"
+    )
 
 
 def _fee_of(gross: int, fee_bps: int) -> int:
@@ -186,7 +195,11 @@ def _vote_to_settle(state: Projections, campaign: Campaign, entry: LedgerEntry) 
     _require_creator(campaign, entry)
     end, now = milestones.vote_end, entry.block_timestamp
     if end is not None and now is not None and now < end:
-        raise _fault(entry, campaign, f"the vote on tranche {milestones.vote_tranche} is open until {end}, the block is at {now}")
+        raise _fault(
+            entry,
+            campaign,
+            f"the vote on tranche {milestones.vote_tranche} is open until {end}, the block is at {now}",
+        )
     return milestones
 
 
@@ -196,7 +209,9 @@ def _apply_plan(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
         raise _fault(entry, campaign, "a milestone plan without its tranches and voting period")
     _require_creator(campaign, entry)
     if campaign.milestone or entry.seq != campaign.created_seq + 1:
-        raise _fault(entry, campaign, "a milestone plan must follow right after its campaign's creation, once")
+        raise _fault(
+            entry, campaign, "a milestone plan must follow right after its campaign's creation, once"
+        )
     bps = plan.tranche_bps
     if (
         campaign.keep_it_all
@@ -205,7 +220,9 @@ def _apply_plan(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
         or not all(bps)
         or not MIN_VOTING_PERIOD <= plan.voting_period <= MAX_VOTING_PERIOD
     ):
-        raise _fault(entry, campaign, f"the plan {list(bps)} / {plan.voting_period} s breaks the contract's rules")
+        raise _fault(
+            entry, campaign, f"the plan {list(bps)} / {plan.voting_period} s breaks the contract's rules"
+        )
     if entry.amount != len(bps):
         raise _fault(entry, campaign, f"the amount {entry.amount} is not the number of tranches {len(bps)}")
     if entry.detail[2:] != milestone_plan_detail(bps, plan.voting_period).hex():
@@ -213,8 +230,11 @@ def _apply_plan(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
     campaign.milestone = True
     campaign.tranche_count = len(bps)
     state.milestones[campaign.campaign_id] = Milestones(
-        campaign_id=campaign.campaign_id, tranche_bps=tuple(bps), voting_period=plan.voting_period,
-        plan_seq=entry.seq, last_seq=entry.seq,
+        campaign_id=campaign.campaign_id,
+        tranche_bps=tuple(bps),
+        voting_period=plan.voting_period,
+        plan_seq=entry.seq,
+        last_seq=entry.seq,
     )
 
 
@@ -243,9 +263,16 @@ def _pay_tranche(
         _fee_account(state, campaign.token).accrued_total += fee
     voted = report_hash is not None
     state.tranches[(campaign.campaign_id, tranche)] = TrancheRelease(
-        campaign_id=campaign.campaign_id, tranche=tranche, seq=entry.seq, gross=gross, amount=entry.amount, fee=fee,
-        report_hash=report_hash, approve_weight=milestones.approve_weight if voted else 0,
-        reject_weight=milestones.reject_weight if voted else 0, block_number=entry.block_number,
+        campaign_id=campaign.campaign_id,
+        tranche=tranche,
+        seq=entry.seq,
+        gross=gross,
+        amount=entry.amount,
+        fee=fee,
+        report_hash=report_hash,
+        approve_weight=milestones.approve_weight if voted else 0,
+        reject_weight=milestones.reject_weight if voted else 0,
+        block_number=entry.block_number,
         block_timestamp=entry.block_timestamp,
     )
 
@@ -266,7 +293,8 @@ def _claim_tranche_zero(state: Projections, campaign: Campaign, entry: LedgerEnt
     fee = _fee_of(gross, campaign.fee_bps)
     if entry.amount + entry.fee != gross or entry.fee != fee:
         raise _fault(
-            entry, campaign,
+            entry,
+            campaign,
             f"claims {entry.amount} + fee {entry.fee} as tranche 0, whose gross is {gross} with fee {fee}",
         )
     _pay_tranche(state, campaign, milestones, entry, 0, gross, fee, None)
@@ -278,9 +306,15 @@ def _apply_request(state: Projections, campaign: Campaign, entry: LedgerEntry) -
     if campaign.claimed or milestones.aborted or not milestones.tranches_released:
         raise _fault(entry, campaign, "requests a release while the campaign is not in delivery")
     if milestones.vote_pending:
-        raise _fault(entry, campaign, f"requests a release while tranche {milestones.vote_tranche}'s vote is undecided")
+        raise _fault(
+            entry, campaign, f"requests a release while tranche {milestones.vote_tranche}'s vote is undecided"
+        )
     if entry.amount != milestones.tranches_released:
-        raise _fault(entry, campaign, f"requests tranche {entry.amount}, the next one is {milestones.tranches_released}")
+        raise _fault(
+            entry,
+            campaign,
+            f"requests tranche {entry.amount}, the next one is {milestones.tranches_released}",
+        )
     now = entry.block_timestamp
     milestones.vote_pending = True
     milestones.vote_tranche = entry.amount
@@ -302,7 +336,9 @@ def _apply_vote(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
     if position is None or not position.balance:
         raise _fault(entry, campaign, f"{entry.account} votes without a pledge")
     if entry.amount != position.balance:
-        raise _fault(entry, campaign, f"votes with weight {entry.amount}, the backer's pledge is {position.balance}")
+        raise _fault(
+            entry, campaign, f"votes with weight {entry.amount}, the backer's pledge is {position.balance}"
+        )
     tranche = milestones.vote_tranche
     if position.voted_tranche == tranche:
         raise _fault(entry, campaign, f"{entry.account} votes twice on tranche {tranche}")
@@ -318,8 +354,14 @@ def _apply_vote(state: Projections, campaign: Campaign, entry: LedgerEntry) -> N
     position.voted_tranche = tranche
     position.last_seq = entry.seq
     state.votes[(campaign.campaign_id, tranche, entry.account)] = Vote(
-        campaign_id=campaign.campaign_id, tranche=tranche, backer=entry.account, seq=entry.seq, weight=entry.amount,
-        approve=approve, block_number=entry.block_number, block_timestamp=entry.block_timestamp,
+        campaign_id=campaign.campaign_id,
+        tranche=tranche,
+        backer=entry.account,
+        seq=entry.seq,
+        weight=entry.amount,
+        approve=approve,
+        block_number=entry.block_number,
+        block_timestamp=entry.block_timestamp,
     )
 
 
@@ -331,7 +373,8 @@ def _apply_release(state: Projections, campaign: Campaign, entry: LedgerEntry) -
     total = campaign.pledged
     if not milestones.vote_passes(total):
         raise _fault(
-            entry, campaign,
+            entry,
+            campaign,
             f"releases tranche {milestones.vote_tranche} although its vote failed (approve "
             f"{milestones.approve_weight}, reject {milestones.reject_weight}, total {total})",
         )
@@ -340,7 +383,8 @@ def _apply_release(state: Projections, campaign: Campaign, entry: LedgerEntry) -
     fee = _fee_of(gross, campaign.fee_bps)
     if (terms.tranche, terms.fee, entry.amount) != (tranche, fee, gross - fee):
         raise _fault(
-            entry, campaign,
+            entry,
+            campaign,
             f"releases tranche {terms.tranche}: {entry.amount} + fee {terms.fee}; the rules give tranche {tranche}: "
             f"{gross - fee} + fee {fee}",
         )
@@ -375,7 +419,8 @@ def _refund_after_abort(state: Projections, campaign: Campaign, entry: LedgerEnt
     expected = milestones.refund_of(weight, campaign.pledged)
     if not weight or entry.amount != expected or weight > milestones.unrefunded_weight:
         raise _fault(
-            entry, campaign,
+            entry,
+            campaign,
             f"refunds {entry.amount} after the abort; the backer's pro-rata share of {weight} is {expected}",
         )
     position.refunded_total += entry.amount
@@ -396,12 +441,17 @@ def _apply_disclosure(state: Projections, campaign: Campaign, entry: LedgerEntry
     if entry.amount:
         raise _fault(entry, campaign, f"a disclosure with amount {entry.amount}")
     state.disclosures[entry.seq] = Disclosure(
-        seq=entry.seq, campaign_id=campaign.campaign_id, creator=entry.account, document_hash=entry.detail,
-        block_number=entry.block_number, block_timestamp=entry.block_timestamp, tx_hash=entry.tx_hash,
+        seq=entry.seq,
+        campaign_id=campaign.campaign_id,
+        creator=entry.account,
+        document_hash=entry.detail,
+        block_number=entry.block_number,
+        block_timestamp=entry.block_timestamp,
+        tx_hash=entry.tx_hash,
     )
 
 
-_MILESTONE_KINDS = {
+_MILESTONE_KINDS: dict[int, Callable[[Projections, Campaign, LedgerEntry], None]] = {
     Kind.MILESTONE_PLAN: _apply_plan,
     Kind.RELEASE_REQUESTED: _apply_request,
     Kind.VOTED: _apply_vote,

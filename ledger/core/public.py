@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from time import gmtime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast, get_args
 
 import orjson
 from pydantic import Field, TypeAdapter
@@ -38,15 +38,41 @@ Address = Annotated[
 Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-f]{64}$")]
 Amount = Annotated[
     str,
-    Field(pattern=r"^[0-9]{1,78}$", description="a uint256 as a decimal string", examples=["1000000000000000000"]),
+    Field(
+        pattern=r"^[0-9]{1,78}$",
+        description="a uint256 as a decimal string",
+        examples=["1000000000000000000"],
+    ),
 ]
 Time = Annotated[str, Field(pattern=r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", examples=["2024-05-01T12:00:00Z"])]
 
 KindName = Literal[
-    "campaign_created", "pledged", "unpledged", "cancelled", "claimed", "refunded", "fees_withdrawn",
-    "milestone_plan", "release_requested", "voted", "tranche_released", "aborted", "disclosed", "unknown",
+    "campaign_created",
+    "pledged",
+    "unpledged",
+    "cancelled",
+    "claimed",
+    "refunded",
+    "fees_withdrawn",
+    "milestone_plan",
+    "release_requested",
+    "voted",
+    "tranche_released",
+    "aborted",
+    "disclosed",
+    "unknown",
 ]
-KIND_NAMES: dict[int, str] = {int(k): k.name.lower() for k in Kind}
+
+
+def _kind_name(kind: Kind) -> KindName:
+    """The schema's name of `kind` (the schema lists every kind's name)."""
+    name = kind.name.lower()
+    if name not in get_args(KindName):
+        raise RuntimeError(f"EntryText's kind_name does not list {name!r}")
+    return cast(KindName, name)
+
+
+KIND_NAMES: dict[int, KindName] = {int(k): _kind_name(k) for k in Kind}
 
 
 # ----------------------------------------------------------------------------- the schema
@@ -76,7 +102,8 @@ class EntryPublic(EntryText):
     """One ledger entry."""
 
     final: Annotated[
-        bool, Field(description="at or below the finality depth; provisional entries may still be reorged away")
+        bool,
+        Field(description="at or below the finality depth; provisional entries may still be reorged away"),
     ]
 
 
@@ -119,7 +146,7 @@ def entry_text(entry: LedgerEntry) -> EntryText:
     return {
         "seq": entry.seq,
         "kind": kind,
-        "kind_name": KIND_NAMES.get(kind, "unknown"),  # type: ignore[typeddict-item]
+        "kind_name": KIND_NAMES.get(kind, "unknown"),
         "campaign_id": entry.campaign_id,
         "account": checksum(entry.account),
         "amount": str(entry.amount),

@@ -250,7 +250,10 @@ class Milestones:
     def vote_passes(self, total: int) -> bool:
         """Whether the open (or last) vote's tallies release the tranche: more approving than
         rejecting weight, and at least a fifth of the total voted."""
-        return self.approve_weight > self.reject_weight and (self.approve_weight + self.reject_weight) * 5 >= total
+        return (
+            self.approve_weight > self.reject_weight
+            and (self.approve_weight + self.reject_weight) * 5 >= total
+        )
 
     def refund_of(self, pledge: int, total: int) -> int:
         """What a backer with `pledge` gets back after the abort."""

@@ -16,8 +16,12 @@ class PositionStatus(str, Enum):
     RELEASED = "released"  # the creator claimed the campaign: the pledge went to the creator (minus the fee)
     WITHDRAWN = "withdrawn"  # the backer unpledged everything before the deadline
     # milestone campaigns
-    IN_DELIVERY = "in_delivery"  # part released to the creator in tranches, the rest escrowed until backers approve
-    REFUNDABLE_AFTER_ABORT = "refundable_after_abort"  # a release vote failed: the backer may refund a pro-rata share
+    IN_DELIVERY = (
+        "in_delivery"  # part released to the creator in tranches, the rest escrowed until backers approve
+    )
+    REFUNDABLE_AFTER_ABORT = (
+        "refundable_after_abort"  # a release vote failed: the backer may refund a pro-rata share
+    )
 
 
 def position_status(campaign: Campaign, position: Position, timestamp: int) -> PositionStatus:
@@ -75,15 +79,25 @@ def position_breakdown(
     if status == PositionStatus.ESCROWED:
         return PositionBreakdown(status, balance, escrowed=balance)
     total = campaign.pledged
-    if status in (PositionStatus.IN_DELIVERY, PositionStatus.REFUNDABLE_AFTER_ABORT) and milestones is not None and total:
+    if (
+        status in (PositionStatus.IN_DELIVERY, PositionStatus.REFUNDABLE_AFTER_ABORT)
+        and milestones is not None
+        and total
+    ):
         released = balance * milestones.released_gross // total
         if status == PositionStatus.IN_DELIVERY:
             at_stake = 0
             if milestones.vote_pending:
                 at_stake = balance * milestones.tranche_gross(milestones.vote_tranche, total) // total
-            return PositionBreakdown(status, balance, released=released, escrowed=balance - released, at_stake=at_stake)
+            return PositionBreakdown(
+                status, balance, released=released, escrowed=balance - released, at_stake=at_stake
+            )
         refundable = milestones.refund_of(balance, total)
         return PositionBreakdown(
-            status, balance, released=released, refundable=refundable, lost_to_rounding=balance - released - refundable
+            status,
+            balance,
+            released=released,
+            refundable=refundable,
+            lost_to_rounding=balance - released - refundable,
         )
     return PositionBreakdown(status, balance)

@@ -23,7 +23,15 @@ from ledger.core.records import (
     Vote,
 )
 from ledger.db.rows import decode_tranche_bps, entry_from_row, from_row, terms_of
-from ledger.db.schema import campaigns, disclosures, ledger_entries, milestones, sync_state, tranche_releases, votes
+from ledger.db.schema import (
+    campaigns,
+    disclosures,
+    ledger_entries,
+    milestones,
+    sync_state,
+    tranche_releases,
+    votes,
+)
 
 CHUNK = 400  # ids per IN (...) list
 
@@ -100,7 +108,9 @@ class LedgerReads:
             for entry, _ in page:
                 yield entry
 
-    def iter_entry_pages(self, after_seq: int = 0, batch: int = 5000) -> Iterator[list[tuple[LedgerEntry, str | None]]]:
+    def iter_entry_pages(
+        self, after_seq: int = 0, batch: int = 5000
+    ) -> Iterator[list[tuple[LedgerEntry, str | None]]]:
         """iter_entries a page at a time, each entry with its stored public text (ledger.core.public)."""
         while True:
             with self.engine.connect() as conn:
@@ -126,7 +136,9 @@ class LedgerReads:
         """The tranches paid to a milestone campaign's creator, tranche 0 first."""
         query = select(tranche_releases).where(tranche_releases.c.campaign_id == campaign_id)
         with self.engine.connect() as conn:
-            return [from_row(TrancheRelease, r) for r in conn.execute(query.order_by(tranche_releases.c.tranche))]
+            return [
+                from_row(TrancheRelease, r) for r in conn.execute(query.order_by(tranche_releases.c.tranche))
+            ]
 
     def votes_of(self, campaign_id: int, tranche: int | None = None) -> list[Vote]:
         """A campaign's votes (on one tranche if given), in seq order."""

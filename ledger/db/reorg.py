@@ -9,7 +9,15 @@ from sqlalchemy import Connection, delete, select
 
 from ledger.core.hashing import genesis_head
 from ledger.core.projections import apply_entry
-from ledger.core.records import Campaign, EntryTerms, FeeAccount, Kind, MilestonePlanTerms, Projections, TrancheTerms
+from ledger.core.records import (
+    Campaign,
+    EntryTerms,
+    FeeAccount,
+    Kind,
+    MilestonePlanTerms,
+    Projections,
+    TrancheTerms,
+)
 from ledger.db.reads import SyncState
 from ledger.db.rows import decode_tranche_bps, entry_from_row, from_row, terms_of
 from ledger.db.schema import (
@@ -33,7 +41,9 @@ def roll_back(conn: Connection, ancestor: int, ancestor_hash: str, state: SyncSt
     the projections they touched (written with `upsert`) and move `state` back to the ancestor.
     Returns how many entries were removed; the caller writes `state` in the same transaction."""
     doomed = conn.execute(
-        select(ledger_entries.c.seq, ledger_entries.c.campaign_id).where(ledger_entries.c.block_number > ancestor)
+        select(ledger_entries.c.seq, ledger_entries.c.campaign_id).where(
+            ledger_entries.c.block_number > ancestor
+        )
     ).all()
     conn.execute(delete(ledger_entries).where(ledger_entries.c.block_number > ancestor))
     conn.execute(delete(blocks).where(blocks.c.number > ancestor))
@@ -67,12 +77,18 @@ def _rebuild_campaign(conn: Connection, campaign_id: int, upsert: Upsert) -> Non
     if row is None:
         return
     campaign = from_row(Campaign, row)
-    creation = conn.execute(select(ledger_entries.c.seq).where(ledger_entries.c.seq == campaign.created_seq)).first()
+    creation = conn.execute(
+        select(ledger_entries.c.seq).where(ledger_entries.c.seq == campaign.created_seq)
+    ).first()
     if creation is None:  # the campaign itself was rolled back
         return
     extra[campaign.created_seq] = terms_of(campaign)
     projections = Projections()
-    query = select(ledger_entries).where(ledger_entries.c.campaign_id == campaign_id).order_by(ledger_entries.c.seq)
+    query = (
+        select(ledger_entries)
+        .where(ledger_entries.c.campaign_id == campaign_id)
+        .order_by(ledger_entries.c.seq)
+    )
     for stored in conn.execute(query):
         entry = entry_from_row(stored, extra.get(stored.seq))
         if entry.kind == Kind.TRANCHE_RELEASED and entry.terms is None:
@@ -100,7 +116,9 @@ def _rebuild_fees(conn: Connection, upsert: Upsert) -> None:
         else:
             account = projections.fees.setdefault(entry.token, FeeAccount(entry.token))
             account.withdrawn_total += entry.amount
-    released = select(tranche_releases.c.campaign_id, tranche_releases.c.fee).where(tranche_releases.c.tranche > 0)
+    released = select(tranche_releases.c.campaign_id, tranche_releases.c.fee).where(
+        tranche_releases.c.tranche > 0
+    )
     for campaign_id, fee in conn.execute(released):
         accrue(campaign_id, int(fee))
     for campaign_id, dust in conn.execute(select(milestones.c.campaign_id, milestones.c.dust)):

@@ -16,9 +16,9 @@ live in the projections.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import fields
-from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, Table
@@ -45,7 +45,7 @@ from ledger.db.schema import (
     tranche_releases,
     votes,
 )
-from ledger.db.types import U256, to_sqlite_u256
+from ledger.db.types import MAX_U256, U256, U256_DIGITS, to_sqlite_u256
 
 Record = Campaign | Position | FeeAccount | Milestones | TrancheRelease | Vote | Disclosure
 R = TypeVar("R", Campaign, Position, FeeAccount, Milestones, TrancheRelease, Vote, Disclosure)
@@ -65,25 +65,27 @@ def _check_shapes() -> None:
     for record_type, table in TABLES.items():
         names = [f.name for f in fields(record_type)]
         if names != [c.name for c in table.columns]:
-            raise RuntimeError(f"{record_type.__name__}'s fields are not the columns of {table.name}, in order")
+            raise RuntimeError(
+                f"{record_type.__name__}'s fields are not the columns of {table.name}, in order"
+            )
 
 
 _check_shapes()
 
 
-@cache
+_COLUMNS: dict[type[Any], tuple[str, ...]] = {r: tuple(c.name for c in t.columns) for r, t in TABLES.items()}
+# the positions of each table's uint256 columns and of its boolean columns
+_WIDE: dict[type[Any], tuple[int, ...]] = {
+    r: tuple(i for i, c in enumerate(t.columns) if isinstance(c.type, U256)) for r, t in TABLES.items()
+}
+_FLAGS: dict[type[Any], tuple[int, ...]] = {
+    r: tuple(i for i, c in enumerate(t.columns) if isinstance(c.type, Boolean)) for r, t in TABLES.items()
+}
+
+
 def columns(record_type: type[Any]) -> tuple[str, ...]:
     """The columns of `record_type`'s table, in the order rows are read and written."""
-    return tuple(c.name for c in TABLES[record_type].columns)
-
-
-@cache
-def _kinds(record_type: type[Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """The positions of the uint256 columns and of the boolean columns."""
-    table = TABLES[record_type]
-    wide = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, U256))
-    flags = tuple(i for i, c in enumerate(table.columns) if isinstance(c.type, Boolean))
-    return wide, flags
+    return _COLUMNS[record_type]
 
 
 def encode_tranche_bps(tranche_bps: Iterable[int]) -> str:
@@ -100,31 +102,41 @@ _BPS_AT = columns(Milestones).index("tranche_bps")
 
 def from_row(record_type: type[R], row: Sequence[Any]) -> R:
     """The record of a row holding `columns(record_type)` in order (more values may follow)."""
-    values = list(row[: len(columns(record_type))])
-    wide, flags = _kinds(record_type)
-    for i in wide:
+    values = list(row[: len(_COLUMNS[record_type])])
+    for i in _WIDE[record_type]:
         if values[i] is not None:
             values[i] = int(values[i])
-    for i in flags:
+    for i in _FLAGS[record_type]:
         values[i] = bool(values[i])
     if record_type is Milestones:
         values[_BPS_AT] = decode_tranche_bps(values[_BPS_AT])
-    return record_type(*values)
+    record: R = record_type(*values)
+    return record
+
+
+_GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {
+    r: attrgetter(*names) for r, names in _COLUMNS.items()
+}
 
 
 def to_rows(records: Iterable[R], record_type: type[R], *, sqlite: bool) -> list[tuple[Any, ...]]:
     """The rows of `records` (all of `record_type`) to write, uint256 values encoded for the
-    database (78-digit text on SQLite, ints for PostgreSQL's NUMERIC)."""
-    names = columns(record_type)
-    wide, _ = _kinds(record_type)
+    database (78-digit text on SQLite, ints for PostgreSQL's NUMERIC). A backfill writes millions of
+    values: the fields are read with one attrgetter per record and the text made inline."""
+    getter, wide = _GETTERS[record_type], _WIDE[record_type]
     plan = record_type is Milestones
+    if not sqlite and not plan:
+        return [getter(record) for record in records]
     out = []
     for record in records:
-        values = [getattr(record, name) for name in names]
+        values = list(getter(record))
         if sqlite:
             for i in wide:
-                if values[i] is not None:
-                    values[i] = to_sqlite_u256(values[i])
+                value = values[i]
+                if value is not None:
+                    if not 0 <= value <= MAX_U256:
+                        raise ValueError(f"{value} is outside uint256")
+                    values[i] = str(value).zfill(U256_DIGITS)
         if plan:
             values[_BPS_AT] = encode_tranche_bps(values[_BPS_AT])
         out.append(tuple(values))
@@ -137,25 +149,75 @@ ENTRY_COLUMNS: tuple[str, ...] = tuple(c.name for c in ledger_entries.columns)
 """seq, kind, campaign_id, account, amount, detail, head, block_number, block_hash,
 block_timestamp, tx_hash, log_index, final, public_json."""
 
-_ENTRY_FIELDS = ("seq", "kind", "campaign_id", "account", "amount", "detail", "head", "block_number",
-                 "block_hash", "tx_hash", "log_index", "block_timestamp")
+_ENTRY_FIELDS = (
+    "seq",
+    "kind",
+    "campaign_id",
+    "account",
+    "amount",
+    "detail",
+    "head",
+    "block_number",
+    "block_hash",
+    "tx_hash",
+    "log_index",
+    "block_timestamp",
+)
 _ENTRY_AT = tuple(ENTRY_COLUMNS.index(name) for name in _ENTRY_FIELDS)
 
 
 def entry_from_row(row: Sequence[Any], terms: EntryTerms | None = None) -> LedgerEntry:
     """The LedgerEntry of a ledger_entries row holding ENTRY_COLUMNS in order (the first 12 at
     least), with the terms of a kind-1, -8 or -11 entry if given."""
-    values = [row[i] for i in _ENTRY_AT]
-    values[4] = int(values[4])  # amount
-    return LedgerEntry(*values, terms)
+    (
+        seq,
+        kind,
+        campaign_id,
+        account,
+        amount,
+        detail,
+        head,
+        block,
+        block_hash,
+        tx_hash,
+        log_index,
+        timestamp,
+    ) = (row[i] for i in _ENTRY_AT)
+    return LedgerEntry(
+        seq,
+        kind,
+        campaign_id,
+        account,
+        int(amount),
+        detail,
+        head,
+        block,
+        block_hash,
+        tx_hash,
+        log_index,
+        timestamp,
+        terms,
+    )
 
 
 def entry_row(entry: LedgerEntry, final: bool, text: str, *, sqlite: bool) -> tuple[Any, ...]:
     """The ledger_entries row of `entry` (ENTRY_COLUMNS in order) with its public text."""
     amount = to_sqlite_u256(entry.amount) if sqlite else entry.amount
     return (
-        entry.seq, int(entry.kind), entry.campaign_id, entry.account, amount, entry.detail, entry.head,
-        entry.block_number, entry.block_hash, entry.block_timestamp, entry.tx_hash, entry.log_index, final, text,
+        entry.seq,
+        int(entry.kind),
+        entry.campaign_id,
+        entry.account,
+        amount,
+        entry.detail,
+        entry.head,
+        entry.block_number,
+        entry.block_hash,
+        entry.block_timestamp,
+        entry.tx_hash,
+        entry.log_index,
+        final,
+        text,
     )
 
 

@@ -92,7 +92,14 @@ campaigns = Table(
     Index("ix_campaigns_pledged", "pledged"),
 )
 
-POSITION_INDEX_INCLUDE = ["balance", "pledged_total", "unpledged_total", "refunded_total", "first_seq", "last_seq"]
+POSITION_INDEX_INCLUDE = [
+    "balance",
+    "pledged_total",
+    "unpledged_total",
+    "refunded_total",
+    "first_seq",
+    "last_seq",
+]
 
 positions = Table(
     "positions",

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ledger.core.projections import apply_entry
-from ledger.core.public import stored_texts
 from ledger.core.records import (
     Campaign,
     Disclosure,
@@ -67,7 +66,9 @@ class _Statements:
         mark = "%s" if dialect == "postgresql" else "?"
         self.mark = mark
         self.insert_entries = self._insert("ledger_entries", [c.name for c in ledger_entries.columns])
-        keys = {record_type: [c.name for c in table.primary_key.columns] for record_type, table in TABLES.items()}
+        keys = {
+            record_type: [c.name for c in table.primary_key.columns] for record_type, table in TABLES.items()
+        }
         self.upserts = {
             record_type: self._upsert(TABLES[record_type].name, list(columns(record_type)), keys[record_type])
             for record_type in TABLES
@@ -85,7 +86,9 @@ class _Statements:
             f"UPDATE ledger_entries SET final = TRUE WHERE block_number > {mark} AND block_number <= {mark} "
             "AND final = FALSE"
         )
-        self.prune_blocks = f"DELETE FROM blocks WHERE number < (SELECT max(number) FROM blocks WHERE number <= {mark})"
+        self.prune_blocks = (
+            f"DELETE FROM blocks WHERE number < (SELECT max(number) FROM blocks WHERE number <= {mark})"
+        )
 
     def _insert(self, table: str, names: list[str]) -> str:
         return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([self.mark] * len(names))})"
@@ -132,7 +135,9 @@ class LedgerStore(LedgerReads):
         if known.complete:
             return self._projections_in_cache(entries, known)
         if conn is None:
-            raise ValueError("load_projections reads the database unless the cache is complete: pass a connection")
+            raise ValueError(
+                "load_projections reads the database unless the cache is complete: pass a connection"
+            )
         sql, state = self._sql, Projections()
         campaign_ids = sorted({e.campaign_id for e in entries if e.campaign_id})
         backers_by_campaign: dict[int, set[str]] = {}
@@ -141,7 +146,9 @@ class LedgerStore(LedgerReads):
                 backers_by_campaign.setdefault(e.campaign_id, set()).add(e.account)
         missing = [c for c in campaign_ids if c not in known.campaigns]
         for chunk in chunks(missing):
-            for row in conn.exec_driver_sql(sql.select[Campaign] + sql.placeholders(len(chunk)), tuple(chunk)):
+            for row in conn.exec_driver_sql(
+                sql.select[Campaign] + sql.placeholders(len(chunk)), tuple(chunk)
+            ):
                 campaign = from_row(Campaign, row)
                 known.campaigns[campaign.campaign_id] = campaign
         for campaign_id in campaign_ids:
@@ -156,10 +163,12 @@ class LedgerStore(LedgerReads):
                     position = from_row(Position, row)
                     positions[(position.campaign_id, position.backer)] = position
             for backer in backers:
-                position = positions.get((campaign_id, backer))
-                if position is None:  # a new position: created here so the cache holds it too
-                    position = positions[(campaign_id, backer)] = Position(campaign_id=campaign_id, backer=backer)
-                state.positions[(campaign_id, backer)] = position
+                known_position = positions.get((campaign_id, backer))
+                if known_position is None:  # a new position: created here so the cache holds it too
+                    known_position = positions[(campaign_id, backer)] = Position(
+                        campaign_id=campaign_id, backer=backer
+                    )
+                state.positions[(campaign_id, backer)] = known_position
         for row in conn.execute(select(fee_accounts)):
             fees = from_row(FeeAccount, row)
             known.fees.setdefault(fees.token, fees)
@@ -167,7 +176,9 @@ class LedgerStore(LedgerReads):
         # milestone campaigns: their plan and progress (plain campaigns need no query)
         wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
         for chunk in chunks([c for c in wanted if c not in known.milestones]):
-            for row in conn.exec_driver_sql(sql.select[Milestones] + sql.placeholders(len(chunk)), tuple(chunk)):
+            for row in conn.exec_driver_sql(
+                sql.select[Milestones] + sql.placeholders(len(chunk)), tuple(chunk)
+            ):
                 plan = from_row(Milestones, row)
                 known.milestones[plan.campaign_id] = plan
         for campaign_id in wanted:
@@ -243,6 +254,8 @@ class LedgerStore(LedgerReads):
             if cache is not None:  # campaigns and plans the batch created
                 cache.campaigns.update(projections.campaigns)
                 cache.milestones.update(projections.milestones)
+            from ledger.core.public import stored_texts  # pydantic: only where entries are written
+
             final, sqlite = state.final_block, self._sqlite
             rows = [
                 entry_row(entry, entry.block_number <= final, text, sqlite=sqlite)
@@ -347,7 +360,7 @@ class _Transaction:
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {str(getattr(exc, 'orig', exc)).splitlines()[0]}") from exc
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Literal[False]:
         try:
             self._ctx.__exit__(exc_type, exc, tb)
         except SQLAlchemyError as err:

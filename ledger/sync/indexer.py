@@ -14,26 +14,23 @@ the checkpoint are committed in one transaction.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-from eth_abi.exceptions import DecodingError
-
-from ledger.sync.writer import BatchWriter
-from ledger.core.hashing import HashChain
 from ledger.chain.contract import EscrowReader
-from ledger.db.store import LedgerStore, SyncState
-from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
 from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
 from ledger.chain.logs import LogFetcher
-from ledger.sync.progress import Progress
-from ledger.core.records import LedgerEntry, Projections
 from ledger.chain.rpc import RpcClient
+from ledger.core.hashing import HashChain
+from ledger.core.records import LedgerEntry, Projections
+from ledger.db.store import LedgerStore, SyncState
+from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
+from ledger.sync.progress import Progress
+from ledger.sync.tuning import backfill_tuning
+from ledger.sync.writer import BatchWriter
 
 log = logging.getLogger("ledger.indexer")
 
@@ -47,36 +44,6 @@ _PACE_FROM_BLOCKS = 16
 # Projection rows a backfill keeps in memory between batches (then it starts over): enough for
 # the positions a dense stretch touches, small enough that memory stays flat on any chain.
 CACHED_POSITIONS = 200_000
-# The garbage collector's first threshold during a backfill (see fewer_collections)
-BACKFILL_GC_THRESHOLD = 20_000
-_gc_lock = threading.Lock()
-_gc_backfills = 0  # backfills running in this process
-_gc_saved: tuple[int, ...] | None = None  # the thresholds from before the first of them
-
-
-@contextmanager
-def fewer_collections(threshold: int = BACKFILL_GC_THRESHOLD) -> Iterator[None]:
-    """Run the cyclic garbage collector less often while a backfill runs: its first threshold
-    (process-wide) at least `threshold`, then back as it was. A backfill allocates millions of
-    short-lived tuples that reference counting frees, but the batches in flight kept the count of
-    live new objects above the default 700, so the collector ran ~300 times per 100,000 entries
-    (3 of them full collections), with the GIL held: ~0.35-0.45 s of it. It still runs, after
-    every `threshold` objects kept instead of 700, so cyclic garbage stays bounded. Backfills that
-    overlap (two indexers in one process) restore it when the last one ends."""
-    global _gc_saved, _gc_backfills
-    with _gc_lock:
-        if _gc_backfills == 0:
-            _gc_saved = gc.get_threshold()
-        _gc_backfills += 1
-        current = gc.get_threshold()
-        gc.set_threshold(max(current[0], threshold), *current[1:])
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_backfills -= 1
-            if _gc_backfills == 0 and _gc_saved is not None:
-                gc.set_threshold(*_gc_saved)
 
 
 def _chunks_by_block(
@@ -225,7 +192,9 @@ class Indexer:
             prefetch=True,
             target_logs=self.target_logs,
             grow_after=1,
-            expected_logs=self._entries_to_come(state, tip_header) if last - first >= _PACE_FROM_BLOCKS else None,
+            expected_logs=self._entries_to_come(state, tip_header)
+            if last - first >= _PACE_FROM_BLOCKS
+            else None,
             decode=decode_logs,  # decoded in the prefetch thread, beside the next fetch
         )
         stored = 0
@@ -240,7 +209,10 @@ class Indexer:
         try:
             # three stages at once: the fetch thread reads and decodes the next range, this thread
             # verifies a batch and prepares its rows, the writer stores the batch before it
-            with fewer_collections(), BatchWriter(self.store.write_batch, on_committed=self.progress.advance) as writer:
+            with (
+                backfill_tuning(),
+                BatchWriter(self.store.write_batch, on_committed=self.progress.advance) as writer,
+            ):
                 for batch in batches:
                     entries = batch.logs
                     self._fill_timestamps(entries)
@@ -262,7 +234,9 @@ class Indexer:
                         if len(cache.positions) > CACHED_POSITIONS:
                             writer.wait()  # a new cache reads rows from the database: all must be there
                             cache = Projections()
-                        prepared = self.store.prepare_batch(chunk, state, [(chunk_end, end_hash)], cache=cache)
+                        prepared = self.store.prepare_batch(
+                            chunk, state, [(chunk_end, end_hash)], cache=cache
+                        )
                         writer.submit(prepared, done=(chunk_end, len(chunk)))
                         stored += len(chunk)
         finally:
@@ -275,7 +249,11 @@ class Indexer:
         self, state: SyncState, chain: HashChain, first: int, tip: int, final: int
     ) -> tuple[SyncState, int]:
         fetcher = LogFetcher(
-            self.rpc, self.contract, topics=LEDGER_TOPICS_FILTER, initial_span=self.initial_span, prefetch=False,
+            self.rpc,
+            self.contract,
+            topics=LEDGER_TOPICS_FILTER,
+            initial_span=self.initial_span,
+            prefetch=False,
             decode=decode_logs,
         )
         for _ in range(_MAX_MOVING_RETRIES):
@@ -329,7 +307,9 @@ class Indexer:
             )
         removed = self.store.rollback_to(ancestor[0], ancestor[1], state)
         log.warning(
-            "reorg: block %d changed; rolled back %d provisional entries to block %d", state.last_block, removed,
+            "reorg: block %d changed; rolled back %d provisional entries to block %d",
+            state.last_block,
+            removed,
             ancestor[0],
         )
         new_state = self.store.read_sync_state()
@@ -352,7 +332,7 @@ class Indexer:
         tip: it paces the backfill's ranges (None if the node cannot say)."""
         try:
             length = EscrowReader(self.rpc, self.contract).ledger_length(int(tip_header["number"], 16))
-        except (NodeError, DecodingError) as exc:
+        except NodeError as exc:
             log.debug("no ledger length at the tip (%s): ranges adapt without it", exc)
             return None
         return max(0, length - state.last_seq)
@@ -363,7 +343,7 @@ class Indexer:
         the node's."""
         if chunk and chunk[-1].block_number == block:
             return chunk[-1].block_hash
-        return self._header(block)["hash"]
+        return str(self._header(block)["hash"])
 
     def _header(self, block: int | str) -> dict[str, Any]:
         header = self.rpc.get_block(block)
@@ -378,7 +358,9 @@ class Indexer:
         answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
         return {int(h["number"], 16): h["hash"] for h in answers if h}
 
-    def _fill_timestamps(self, entries: list[LedgerEntry], headers: dict[int, dict[str, Any]] | None = None) -> None:
+    def _fill_timestamps(
+        self, entries: list[LedgerEntry], headers: dict[int, dict[str, Any]] | None = None
+    ) -> None:
         """Nodes that leave blockTimestamp out of logs (ganache) get it from block headers."""
         missing = sorted({e.block_number for e in entries if e.block_timestamp is None})
         if not missing:

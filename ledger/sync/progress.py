@@ -64,7 +64,11 @@ class Progress:
             blocks = to_block - self._first_block
             log.info(
                 "indexed to block %d of %d: %d entries, %.0f blocks/s, %.0f entries/s, %d blocks left",
-                to_block, self._target, self.entries, blocks / elapsed, self.entries / elapsed,
+                to_block,
+                self._target,
+                self.entries,
+                blocks / elapsed,
+                self.entries / elapsed,
                 max(self._target - to_block, 0),
             )
 

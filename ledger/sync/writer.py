@@ -25,10 +25,12 @@ _STOP = object()
 class BatchWriter:
     """Runs `commit(*args, **kwargs)` for each submitted batch on one background thread."""
 
-    def __init__(self, commit: Callable[..., None], *, on_committed: Callable[..., None] | None = None) -> None:
+    def __init__(
+        self, commit: Callable[..., None], *, on_committed: Callable[..., None] | None = None
+    ) -> None:
         self._commit = commit
         self._on_committed = on_committed
-        self._pending: queue.Queue = queue.Queue(maxsize=1)  # task_done() once a commit has ended
+        self._pending: queue.Queue[Any] = queue.Queue(maxsize=1)  # task_done() once a commit has ended
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=WRITER_THREAD_NAME, daemon=True)
         self._thread.start()

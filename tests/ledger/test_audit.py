@@ -12,12 +12,13 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
-from ledger.audit.chain_audit import audit_chain, audit_export
+from ledger.audit.chain_audit import audit_chain
+from ledger.audit.export import write_export
+from ledger.audit.offline import audit_export
+from ledger.chain.rpc import RpcClient
 from ledger.db.schema import campaigns, ledger_entries, positions, trigger_ddl
 from ledger.db.store import LedgerStore
-from ledger.audit.export import write_export
 from ledger.sync.indexer import Indexer
-from ledger.chain.rpc import RpcClient
 from tests.support.chain import EscrowChain, random_history_chain
 
 

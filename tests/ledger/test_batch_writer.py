@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from ledger.sync.writer import WRITER_THREAD_NAME, BatchWriter
 from ledger.errors import StorageError
+from ledger.sync.writer import WRITER_THREAD_NAME, BatchWriter
 
 
 def test_commits_run_in_order_on_the_writer_thread() -> None:

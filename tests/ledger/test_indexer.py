@@ -15,13 +15,14 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from ledger.chain.rpc import RetryPolicy, RpcClient
+from ledger.core.hashing import keccak256
 from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, positions
 from ledger.db.store import LedgerStore
 from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
-from ledger.core.hashing import keccak256
-from ledger.sync.indexer import Indexer, fewer_collections
-from ledger.chain.rpc import RetryPolicy, RpcClient
+from ledger.sync.indexer import Indexer
+from ledger.sync.tuning import backfill_tuning
 from tests.ledger.provider_proxy import ProviderProxy
 from tests.support.chain import EscrowChain
 from tests.support.compare import assert_db_matches_chain, db_entries
@@ -270,20 +271,21 @@ def test_ganache_compatibility(tmp_path) -> None:
         chain.stop()
 
 
-def test_a_backfill_runs_the_garbage_collector_less_often_and_restores_it() -> None:
-    before = gc.get_threshold()
-    with fewer_collections(before[0] + 50_000):
+def test_a_backfill_tunes_the_collector_and_the_switch_interval_and_restores_them() -> None:
+    before, interval = gc.get_threshold(), sys.getswitchinterval()
+    with backfill_tuning(before[0] + 50_000, interval / 10):
         assert gc.get_threshold() == (before[0] + 50_000, *before[1:])
-    assert gc.get_threshold() == before
-    with pytest.raises(RuntimeError), fewer_collections(before[0] + 50_000):
+        assert sys.getswitchinterval() == pytest.approx(interval / 10)
+    assert gc.get_threshold() == before and sys.getswitchinterval() == interval
+    with pytest.raises(RuntimeError), backfill_tuning(before[0] + 50_000):
         raise RuntimeError("the backfill fails")
-    assert gc.get_threshold() == before
-    with fewer_collections(1):  # a threshold already higher is kept
-        assert gc.get_threshold() == before
-    first, second = fewer_collections(before[0] + 50_000), fewer_collections(before[0] + 60_000)
+    assert gc.get_threshold() == before and sys.getswitchinterval() == interval
+    with backfill_tuning(1, interval * 10):  # a threshold already higher, an interval already shorter: kept
+        assert gc.get_threshold() == before and sys.getswitchinterval() == interval
+    first, second = backfill_tuning(before[0] + 50_000), backfill_tuning(before[0] + 60_000)
     first.__enter__()
     second.__enter__()
     first.__exit__(None, None, None)  # backfills that overlap: the first to end restores nothing yet
     assert gc.get_threshold()[0] == before[0] + 60_000
     second.__exit__(None, None, None)
-    assert gc.get_threshold() == before
+    assert gc.get_threshold() == before and sys.getswitchinterval() == interval

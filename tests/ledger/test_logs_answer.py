@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from ledger.audit.chain_audit import audit_export
 from ledger.audit.export import write_export
+from ledger.audit.offline import audit_export
 from ledger.chain.events import TOPICS, decode_logs, decode_logs_answer
 from ledger.core.records import LedgerEntry
 from ledger.errors import LedgerIntegrityError, NodeError

@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, delete, insert, select, update
 
-from ledger.audit.chain_audit import audit_chain, audit_export
+from ledger.audit.chain_audit import audit_chain
+from ledger.audit.export import write_export
+from ledger.audit.offline import audit_export
+from ledger.audit.verify import verify_backer, verify_tx
+from ledger.chain.rpc import RpcClient
+from ledger.core.records import ETH, Kind, State
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.schema import campaigns, ledger_entries, positions, tranche_releases, votes
 from ledger.db.store import LedgerStore
-from ledger.audit.export import write_export
 from ledger.sync.indexer import Indexer
-from ledger.core.records import ETH, Kind, State
-from ledger.chain.rpc import RpcClient
-from ledger.audit.verify import verify_backer, verify_tx
 from tests.ledger.test_audit import tamper
 from tests.support.chain import VOTING_PERIOD, EscrowChain
 from tests.support.compare import assert_db_matches_chain

@@ -9,12 +9,10 @@ from dataclasses import replace
 import pytest
 from eth_abi import encode
 
-from ledger.errors import LedgerIntegrityError
+from ledger.audit.export import BadLine, read_export, write_export
 from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, RawLog, decode_log
 from ledger.chain.events import raw_log as as_raw_log
-from ledger.core.hashing import entry_terms_detail
-from ledger.audit.export import BadLine, read_export, write_export
-from ledger.core.hashing import keccak256
+from ledger.core.hashing import entry_terms_detail, keccak256
 from ledger.core.projections import apply_entry
 from ledger.core.records import (
     ETH,
@@ -27,6 +25,7 @@ from ledger.core.records import (
     TrancheTerms,
 )
 from ledger.core.status import PositionStatus, position_breakdown
+from ledger.errors import LedgerIntegrityError
 
 CREATOR = "0x" + "c1" * 20
 ESCROW = "0x" + "e5" * 20

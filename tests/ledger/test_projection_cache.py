@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 
 import ledger.sync.indexer as indexer_module
+from ledger.chain.rpc import RpcClient
+from ledger.core.records import Projections
 from ledger.db.engine import open_database
 from ledger.db.schema import (
     campaigns,
@@ -25,8 +27,6 @@ from ledger.db.schema import (
 from ledger.db.store import LedgerStore
 from ledger.errors import StorageError
 from ledger.sync.indexer import Indexer
-from ledger.core.records import Projections
-from ledger.chain.rpc import RpcClient
 from tests.support.chain import EscrowChain, random_history_chain
 
 PROJECTION_TABLES = (campaigns, positions, fee_accounts, milestones, tranche_releases, votes, disclosures)

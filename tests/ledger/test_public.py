@@ -13,7 +13,15 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from ledger.core.public import EntryDetailPublic, EntryPublic, checksum, finish, iso, stored_text, stored_texts
+from ledger.core.public import (
+    EntryDetailPublic,
+    EntryPublic,
+    checksum,
+    finish,
+    iso,
+    stored_text,
+    stored_texts,
+)
 from ledger.core.records import ETH, Kind, LedgerEntry, TrancheTerms
 
 MAX_U256 = 2**256 - 1

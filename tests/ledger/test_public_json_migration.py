@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
+from ledger.core.public import stored_text
+from ledger.core.records import Kind, LedgerEntry
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.schema import ledger_entries
 from ledger.db.store import LedgerStore
-from ledger.core.public import stored_text
-from ledger.core.records import Kind, LedgerEntry
 from tests.support.databases import fresh_database
 
 

@@ -20,11 +20,11 @@ import orjson
 import pytest
 
 from devnet.nodes import LocalNode, free_port
-from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
-from ledger.core.hashing import keccak256
 from ledger.chain.events import RawLog
 from ledger.chain.logs import PREFETCH_THREAD_NAME, LogBatch, LogFetcher
 from ledger.chain.rpc import RetryPolicy, RpcClient
+from ledger.core.hashing import keccak256
+from ledger.errors import ConfigError, NodeError, NodeUnavailable, RangeTooWide, RpcError
 
 try:
     from tests.ledger.provider_proxy import ProviderProxy

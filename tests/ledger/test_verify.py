@@ -9,10 +9,10 @@ import pytest
 from web3 import Web3
 
 from devnet.deploy import NodeAccount, transact
+from ledger.audit.verify import verify_backer, verify_tx
+from ledger.chain.rpc import RpcClient
 from ledger.errors import ConfigError
 from ledger.sync.indexer import Indexer
-from ledger.chain.rpc import RpcClient
-from ledger.audit.verify import verify_backer, verify_tx
 from tests.support.chain import EscrowChain
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from ledger.db.schema import ledger_entries, trigger_ddl
-from ledger.db.rows import entry_from_row
 from ledger.core.public import stored_texts
+from ledger.db.rows import entry_from_row
+from ledger.db.schema import ledger_entries, trigger_ddl
 
 revision = "0003"
 down_revision = "0002"
