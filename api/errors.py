@@ -83,17 +83,20 @@ def describe_validation(errors: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
-async def ledger_error(request: Request, exc: CrowdLedgerError) -> JSON:
-    status = status_of(exc)
+async def ledger_error(request: Request, exc: Exception) -> JSON:
+    """A CrowdLedgerError (the handler Starlette calls for that class) as its status."""
+    status = status_of(exc) if isinstance(exc, CrowdLedgerError) else 500
     if status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
     return JSON({"detail": str(exc)}, status_code=status)
 
 
-async def validation_error(request: Request, exc: RequestValidationError) -> JSON:
-    return JSON({"detail": describe_validation(list(exc.errors()))}, status_code=422)
+async def validation_error(request: Request, exc: Exception) -> JSON:
+    """A RequestValidationError (the handler Starlette calls for that class) in one sentence."""
+    errors = list(exc.errors()) if isinstance(exc, RequestValidationError) else []
+    return JSON({"detail": describe_validation(errors)}, status_code=422)
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(CrowdLedgerError, ledger_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(CrowdLedgerError, ledger_error)
+    app.add_exception_handler(RequestValidationError, validation_error)

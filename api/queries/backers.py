@@ -25,7 +25,8 @@ _PAGE = "p.backer = :backer AND p.campaign_id > :k_id ORDER BY p.campaign_id LIM
 _POSITION_WIDTH = len(columns(Position))
 
 _POSITIONS = Query(
-    f"SELECT m.seq, m.ts, {select_list('p', columns(Position))} FROM positions p CROSS JOIN {LEDGER_STATE} WHERE {_PAGE}"
+    f"SELECT m.seq, m.ts, {select_list('p', columns(Position))} FROM positions p "
+    f"CROSS JOIN {LEDGER_STATE} WHERE {_PAGE}"
 )
 _CAMPAIGNS = Query(
     f"SELECT m.seq, m.ts, {select_list('c', columns(Campaign))} FROM campaigns c CROSS JOIN {LEDGER_STATE} "
@@ -33,8 +34,8 @@ _CAMPAIGNS = Query(
 )
 # the page in one statement, when the ledger moved between the two above
 _JOINED = Query(
-    f"SELECT s.ts, {select_list('p', columns(Position))}, {select_list('c', columns(Campaign))} FROM positions p "
-    f"JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} WHERE {_PAGE}"
+    f"SELECT s.ts, {select_list('p', columns(Position))}, {select_list('c', columns(Campaign))} "
+    f"FROM positions p JOIN campaigns c ON c.campaign_id = p.campaign_id CROSS JOIN {CHAIN_TIME} WHERE {_PAGE}"
 )
 
 

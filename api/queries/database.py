@@ -16,10 +16,10 @@ an ORM between the statement and its rows (a hot route's query takes tens of mic
   and the statement sent once more.
 - SQLite: the standard `sqlite3` module, a small pool of read-only connections in autocommit
   (no transaction stays open, so readers never pin an old WAL snapshot). A lookup by key or a
-  keyset page of at most INLINE_ROWS rows runs on the event loop: measured on a 213,000-entry ledger, a lookup by key
-  takes 13-17 us and a 50-row page ~75 us, while the hop to a worker thread and back alone costs
-  ~75 us of wall time (docs/architecture.md, "API and page"). Anything that may read more (larger
-  pages, counts, filters, totals, the stream) runs in a worker thread.
+  keyset page of at most INLINE_ROWS rows runs on the event loop: measured on a 213,000-entry
+  ledger, a lookup by key takes 13-17 us and a 50-row page ~75 us, while the hop to a worker thread
+  and back alone costs ~75 us of wall time (docs/architecture.md, "API and page"). Anything that may
+  read more (larger pages, counts, filters, totals, the stream) runs in a worker thread.
 
 Statements are written once with `:name` parameters (`Query`); driver errors become StorageError
 (HTTP 503).

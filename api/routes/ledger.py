@@ -130,7 +130,8 @@ async def stream_entries(
 ) -> AsyncIterable[EntryPublic]:
     """New ledger entries as they are indexed (server-sent events; resumes from Last-Event-ID or `after`)."""
     async for event in entry_events(runtime, start):
-        yield event  # type: ignore[misc]  # documented as its data (EntryPublic); FastAPI sends events as they are
+        # the route documents each event by its data (EntryPublic); FastAPI sends a ServerSentEvent as it is
+        yield event  # type: ignore[misc]
 
 
 async def entry_events(runtime: Runtime, sent: int) -> AsyncIterator[ServerSentEvent]:
