@@ -28,15 +28,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eth_abi import encode  # noqa: E402
 
-from ledger.db.engine import open_database  # noqa: E402
-from ledger.db.store import LedgerStore  # noqa: E402
 from devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract, transact  # noqa: E402
 from devnet.nodes import LocalNode  # noqa: E402
 from ledger.chain.events import LEDGER_TOPICS_FILTER  # noqa: E402
+from ledger.chain.rpc import RpcClient  # noqa: E402
 from ledger.core.hashing import keccak256  # noqa: E402
+from ledger.db.engine import open_database  # noqa: E402
+from ledger.db.store import LedgerStore  # noqa: E402
 from ledger.sync.indexer import DEFAULT_TARGET_LOGS, Indexer  # noqa: E402
 from ledger.sync.progress import Progress  # noqa: E402
-from ledger.chain.rpc import RpcClient  # noqa: E402
 
 PLEDGE = keccak256(b"pledge(uint256,uint256)")[:4]
 UNPLEDGE = keccak256(b"unpledge(uint256,uint256)")[:4]
@@ -201,7 +201,7 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     with LocalNode.start(extra_args=["--gas-limit", "1000000000", "--order", "fifo"]) as node:
         w3 = connect(node.url)
-        rpc = RpcClient(node.url)
+        rpc = RpcClient(node.url, max_answer_bytes=1 << 30)  # the raw fetch takes the whole range at once
         deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
         escrow = escrow_contract(w3, deployment.address)
         print(f"generating {args.entries:,} ledger entries on anvil ({args.campaigns} campaigns, "

@@ -112,7 +112,7 @@ def audit_chain(
     header = rpc.get_block(at_block)
     if header is None:
         raise NodeError(f"the node has no block {at_block}")
-    timestamp = int(header["timestamp"], 16)
+    timestamp = header.timestamp
     _compare_views(report, replayer, reader, at_block, timestamp)
     _check_solvency(report, replayer, reader, at_block)
     if differ is not None and store is not None and sync is not None and sync.last_block == at_block:

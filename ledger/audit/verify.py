@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
+from ledger.chain.answers import raw_log
 from ledger.chain.contract import EscrowReader
-from ledger.chain.events import TOPICS, decode_log, raw_log
+from ledger.chain.events import TOPICS, decode_log
 from ledger.chain.rpc import RpcClient
 from ledger.core.addresses import checksum, parse_address
 from ledger.core.hashing import HashChain

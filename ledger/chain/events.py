@@ -1,13 +1,7 @@
-"""The escrow's ledger events as the node returns them, and their decoding into LedgerEntry records.
+"""The escrow's ledger events: their signatures and topics, and the decoding of a node's log
+(ledger.chain.answers.RawLog, its format already checked) into a LedgerEntry.
 
-Two steps, each one rule:
-
-1. `RawLog` is a log as JSON-RPC returns it (eth_getLogs, a receipt's logs). msgspec decodes an
-   answer's bytes straight into these structs (ledger.chain.rpc), checking the format of every
-   field on the way: hashes and topics are 0x and 64 hex digits, the address 0x and 40, quantities
-   0x-hex of at most 64 bits, data whole bytes of at most 80 words, `removed` never true. A node that answers
-   anything else is refused before anything of the answer is used.
-2. `decode_log(raw)` turns one RawLog into a LedgerEntry by slicing the ABI words: every ledger
+`decode_log(raw)` turns one RawLog into a LedgerEntry by slicing the ABI words: every ledger
    event but MilestonePlan has static fields only, so each field sits at a fixed offset.
    MilestonePlan (kind 8) carries a uint16[]: its offset, length and elements are checked word by
    word, and anything but the canonical encoding the contract emits is refused. A log that is not a
@@ -16,15 +10,10 @@ Two steps, each one rule:
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal
-
-import msgspec
-import orjson
-
+from ledger.chain.answers import RawLog, check_hex, place
 from ledger.core.hashing import entry_terms_detail, keccak256, milestone_plan_detail, tranche_detail
 from ledger.core.records import CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
-from ledger.errors import LedgerIntegrityError, NodeError
+from ledger.errors import LedgerIntegrityError
 
 SIGNATURES: dict[Kind, str] = {
     Kind.CAMPAIGN_CREATED: (
@@ -47,87 +36,6 @@ TOPICS: dict[str, Kind] = {"0x" + keccak256(sig.encode()).hex(): kind for kind, 
 TOPIC_OF: dict[Kind, str] = {kind: topic for topic, kind in TOPICS.items()}
 # eth_getLogs filter selecting exactly the ledger events (an OR over topic0).
 LEDGER_TOPICS_FILTER: list[list[str]] = [list(TOPICS)]
-
-INT64_MAX = 2**63 - 1
-# The latest block time a ledger entry may carry: the last second of year 9999 (what an ISO 8601
-# date can spell); a node that says later is wrong.
-MAX_TIMESTAMP = 253_402_300_799
-
-# ----------------------------------------------------------------------------- the node's shape
-
-# msgspec checks types, presence and lengths as it decodes (in C); the hex digits of each field
-# are checked by `check_hex` (bytes.fromhex, also C): a regex per field cost more than the decode.
-Hash = Annotated[str, msgspec.Meta(min_length=66, max_length=66)]
-AddressText = Annotated[str, msgspec.Meta(min_length=42, max_length=42)]
-Quantity = Annotated[str, msgspec.Meta(min_length=3, max_length=18)]
-Data = Annotated[str, msgspec.Meta(min_length=2, max_length=2 + 64 * 80)]
-
-
-class RawLog(msgspec.Struct, rename="camel", frozen=True):
-    """One log as a JSON-RPC node returns it, its fields' types and lengths checked (their hex
-    digits by `check_hex`). Fields the ledger does not use (transactionIndex, ...) are ignored."""
-
-    address: AddressText
-    topics: Annotated[list[Hash], msgspec.Meta(min_length=1, max_length=4)]
-    data: Data
-    block_number: Quantity
-    block_hash: Hash
-    transaction_hash: Hash
-    log_index: Quantity
-    # a log a reorg took away: eth_getLogs never returns one, and one is refused (False or absent)
-    removed: Literal[False] = False
-    block_timestamp: Quantity | None = None
-
-
-class _LogsAnswer(msgspec.Struct):
-    """An eth_getLogs answer: its result decoded into RawLog structs (format-checked), or an error."""
-
-    result: list[RawLog] | None = None
-    error: Any = None
-
-
-_LOGS_ANSWER = msgspec.json.Decoder(_LogsAnswer)
-
-
-def _where(body: bytes, path: str) -> str:
-    """' (log i, block n)' for a validation error at `path` ($.result[i]...) of an eth_getLogs
-    answer, read from the body again without checks; '' when it cannot say."""
-    found = re.match(r"\$\.result\[(\d+)\]", path)
-    if not found:
-        return ""
-    try:
-        log = orjson.loads(body)["result"][int(found.group(1))]
-        return f" (log {found.group(1)}, block {log.get('blockNumber')!r:.40})"
-    except Exception:  # noqa: BLE001 - only a hint for the message
-        return f" (log {found.group(1)})"
-
-
-def decode_logs_answer(body: bytes) -> dict[str, Any] | None:
-    """An eth_getLogs answer's body as {"result": [RawLog, ...]} or {"error": ...}; None if it is not
-    JSON at all (the client then says so). A log that is not of the expected format raises NodeError
-    naming the field, the log and its block: nothing of such an answer is used."""
-    try:
-        answer = _LOGS_ANSWER.decode(body)
-    except msgspec.ValidationError as exc:
-        message = str(exc)
-        path = message.rsplit(" - at `", 1)[-1].rstrip("`") if " - at `" in message else ""
-        reason = message.split(" - at `", 1)[0]
-        raise NodeError(
-            f"eth_getLogs answered a malformed log: {path or 'the answer'} {reason}{_where(body, path)}"
-        ) from None
-    except msgspec.DecodeError:
-        return None
-    if answer.error is not None:
-        return {"error": answer.error}
-    if answer.result is None:
-        return {}
-    return {"result": answer.result}
-
-
-def raw_log(value: Any) -> RawLog:
-    """A RawLog from JSON already decoded (a receipt's log); raises msgspec.ValidationError."""
-    return msgspec.convert(value, RawLog)
-
 
 # (topics including topic0, 32-byte data words) per event
 _SHAPE = {
@@ -162,66 +70,6 @@ def _malformed(raw: RawLog, why: str) -> LedgerIntegrityError:
 def _word(data: str, index: int) -> str:
     """Data word `index` of a 0x-hex data string, as 64 hex digits."""
     return data[2 + 64 * index : 66 + 64 * index]
-
-
-def _bad_quantity(raw: RawLog, name: str, text: str) -> NodeError:
-    return NodeError(
-        f"the node's log {raw.transaction_hash!r:.70} has {name} {text!r:.40}, not a 0x-hex quantity"
-    )
-
-
-def _quantity(raw: RawLog, name: str, text: str) -> int:
-    """A 0x-hex quantity of the node's; NodeError naming the field unless it is one (int() alone
-    would also take '_', spaces and other scripts' digits)."""
-    if text[:2] == "0x" and text.isascii() and text[2:].isalnum():
-        try:
-            return int(text, 16)
-        except ValueError:
-            pass
-    raise _bad_quantity(raw, name, text)
-
-
-def check_hex(raw: RawLog) -> None:
-    """The hex digits of a log's hashes, topics and data (msgspec checked their lengths): NodeError
-    naming the field and the block unless each is 0x and whole bytes of hex. The common case is one
-    bytes.fromhex over the digits of all of them."""
-    block_hash, tx_hash, address, data = raw.block_hash, raw.transaction_hash, raw.address, raw.data
-    ok = block_hash[:2] == "0x" and tx_hash[:2] == "0x" and address[:2] == "0x" and data[:2] == "0x"
-    digits = block_hash[2:] + tx_hash[2:] + address[2:] + data[2:]
-    for topic in raw.topics:
-        ok = ok and topic[:2] == "0x"
-        digits += topic[2:]
-    if ok:
-        try:
-            if len(bytes.fromhex(digits)) * 2 == len(digits):  # fromhex skips spaces: the length tells
-                return
-        except ValueError:
-            pass
-    fields = [("blockHash", block_hash), ("transactionHash", tx_hash), ("address", address), ("data", data)]
-    fields += [("topics", topic) for topic in raw.topics]
-    for name, text in fields:
-        try:
-            if text[:2] != "0x" or len(bytes.fromhex(text[2:])) * 2 != len(text) - 2:
-                raise ValueError
-        except ValueError:
-            raise NodeError(
-                f"the node's log in block {raw.block_number!r:.20} has {name} {text!r:.80}, not 0x and hex digits"
-            ) from None
-
-
-def _place(raw: RawLog) -> tuple[int, str, str, int, int | None]:
-    """(block number, block hash, tx hash, log index, block time) of a log; a number out of range
-    is the node's error (NodeError), not the event's."""
-    block = _quantity(raw, "blockNumber", raw.block_number)
-    log_index = _quantity(raw, "logIndex", raw.log_index)
-    if block > INT64_MAX:
-        raise NodeError(
-            f"the node says log {log_index} of tx {raw.transaction_hash} is in block {block}, beyond int64"
-        )
-    timestamp = None if raw.block_timestamp is None else _quantity(raw, "blockTimestamp", raw.block_timestamp)
-    if timestamp is not None and timestamp > MAX_TIMESTAMP:
-        raise NodeError(f"the node says block {block} has the time {timestamp}, beyond the year 9999")
-    return block, raw.block_hash.lower(), raw.transaction_hash.lower(), log_index, timestamp
 
 
 def decode_log(raw: RawLog) -> LedgerEntry:
@@ -279,7 +127,7 @@ def decode_log(raw: RawLog) -> LedgerEntry:
         amount, detail = int(_word(data, 0), 16), ZERO_WORD
     else:  # DISCLOSED: detail is the document hash
         amount, detail = 0, "0x" + _word(data, 0)
-    block, block_hash, tx_hash, log_index, timestamp = _place(raw)
+    block, block_hash, tx_hash, log_index, timestamp = place(raw)
     return LedgerEntry(
         seq,
         kind,
@@ -323,7 +171,7 @@ def _decode_plan(raw: RawLog, data: str) -> LedgerEntry:
         if not _word(data, index).startswith(_HIGH_BITS_ZERO[bits]):
             raise _malformed(raw, f"{name}'s data word {index} is beyond uint{bits}")
     terms = MilestonePlanTerms(tuple(int(w, 16) for w in words), int(_word(data, 1), 16))
-    block, block_hash, tx_hash, log_index, timestamp = _place(raw)
+    block, block_hash, tx_hash, log_index, timestamp = place(raw)
     return LedgerEntry(
         int(_word(data, 2), 16),
         Kind.MILESTONE_PLAN,

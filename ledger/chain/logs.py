@@ -22,9 +22,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain.events import RawLog
+from ledger.chain.answers import RawLog, quantity
 from ledger.chain.rpc import RpcClient, range_too_wide
-from ledger.errors import ConfigError, RangeTooWide
+from ledger.errors import ConfigError, NodeError, RangeTooWide
 
 log = logging.getLogger("ledger.logs")
 
@@ -41,6 +41,23 @@ class LogBatch:
     from_block: int
     to_block: int
     logs: list[Any]
+
+
+def check_request(logs: list[RawLog], address: str, start: int, end: int) -> None:
+    """Each log is one of what was asked for: the address's, in a block of [start, end]. NodeError
+    naming the log and the block otherwise: nothing of such an answer is used."""
+    wanted = address.lower()
+    for raw in logs:
+        block = quantity(raw, "blockNumber", raw.block_number)
+        if not start <= block <= end:
+            raise NodeError(
+                f"asked for the logs of blocks {start}-{end}, the node answered one in block {block} "
+                f"(tx {raw.transaction_hash})"
+            )
+        if raw.address.lower() != wanted:
+            raise NodeError(
+                f"asked for the logs of {address}, the node answered one of {raw.address} in block {block}"
+            )
 
 
 class LogFetcher:
@@ -107,9 +124,9 @@ class LogFetcher:
             self.span = self._paced_span(start, end)
             to_block = min(end, start + self.span - 1)
             try:
-                logs: list[Any] = self.rpc.get_logs(self.address, start, to_block, self.topics)
-                if self.decode is not None:
-                    logs = self.decode(logs)
+                raws = self.rpc.get_logs(self.address, start, to_block, self.topics)
+                check_request(raws, self.address, start, to_block)
+                logs: list[Any] = raws if self.decode is None else self.decode(raws)
             except RangeTooWide as exc:
                 self._successes = 0
                 width = to_block - start + 1

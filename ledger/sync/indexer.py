@@ -18,8 +18,8 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 
+from ledger.chain.answers import BlockHeader, RawLog
 from ledger.chain.contract import EscrowReader
 from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
 from ledger.chain.logs import LogFetcher
@@ -158,7 +158,7 @@ class Indexer:
         state.finality_depth = self.finality_depth
         state = self._handle_reorg(state)
         tip_header = self._header("latest")
-        tip = int(tip_header["number"], 16)
+        tip = tip_header.number
         final = tip - self.finality_depth
         if tip <= state.last_block:
             self._ensure_indexes()
@@ -181,7 +181,7 @@ class Indexer:
     # ----------------------------------------------------------------- final blocks
 
     def _backfill(
-        self, state: SyncState, chain: HashChain, first: int, last: int, tip_header: dict[str, Any]
+        self, state: SyncState, chain: HashChain, first: int, last: int, tip_header: BlockHeader
     ) -> tuple[SyncState, int]:
         fetcher = LogFetcher(
             self.rpc,
@@ -195,10 +195,10 @@ class Indexer:
             expected_logs=self._entries_to_come(state, tip_header)
             if last - first >= _PACE_FROM_BLOCKS
             else None,
-            decode=decode_logs,  # decoded in the prefetch thread, beside the next fetch
+            decode=self._final_entries,  # in the prefetch thread, beside the next fetch
         )
         stored = 0
-        tip = int(tip_header["number"], 16)
+        tip = tip_header.number
         if state.last_seq == 0:
             # an initial sync: build the ledger's secondary indexes once at the end (_ensure_indexes)
             self.store.drop_deferred_indexes()
@@ -215,7 +215,6 @@ class Indexer:
             ):
                 for batch in batches:
                     entries = batch.logs
-                    self._fill_timestamps(entries)
                     chain.append_many(entries)
                     # a provider may hand back a dense stretch at once: commit it in block-aligned
                     # chunks so transactions stay bounded and progress keeps moving
@@ -229,7 +228,7 @@ class Indexer:
                             last_head=chunk[-1].head if chunk else state.last_head,
                             final_block=max(state.final_block, chunk_end),
                             tip_block=tip,
-                            tip_timestamp=int(tip_header["timestamp"], 16),
+                            tip_timestamp=tip_header.timestamp,
                         )
                         if len(cache.positions) > CACHED_POSITIONS:
                             writer.wait()  # a new cache reads rows from the database: all must be there
@@ -257,32 +256,37 @@ class Indexer:
             decode=decode_logs,
         )
         for _ in range(_MAX_MOVING_RETRIES):
-            before = self._header(tip)["hash"]
+            before = self._header(tip).hash
             entries: list[LedgerEntry] = [e for batch in fetcher.iter_batches(first, tip) for e in batch.logs]
             # the tip and the new final block are stored as anchors for reorg detection
             wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
-            headers = {int(h["number"], 16): h for h in self.rpc.get_blocks(wanted) if h}
-            moved = headers.get(tip, {}).get("hash") != before or any(
-                e.block_hash != headers.get(e.block_number, {}).get("hash") for e in entries
+            headers = {h.number: h for h in self.rpc.get_blocks(wanted) if h is not None}
+            moved = (
+                tip not in headers
+                or headers[tip].hash != before
+                or any(
+                    e.block_number not in headers or e.block_hash != headers[e.block_number].hash
+                    for e in entries
+                )
             )
             if not moved:
                 break
             log.info("the chain moved while blocks %d-%d were read; reading them again", first, tip)
         else:
             raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
-        self._fill_timestamps(entries, headers)
+        entries = with_block_times(entries, headers)
         chain.append_many(entries)
         state = replace(
             state,
             last_block=tip,
-            last_block_hash=headers[tip]["hash"],
+            last_block_hash=headers[tip].hash,
             last_seq=chain.length,
             last_head=chain.head,
             final_block=max(state.final_block, final),
             tip_block=tip,
-            tip_timestamp=int(headers[tip]["timestamp"], 16),
+            tip_timestamp=headers[tip].timestamp,
         )
-        self.store.commit_batch(entries, state, [(n, h["hash"]) for n, h in headers.items()])
+        self.store.commit_batch(entries, state, [(n, h.hash) for n, h in headers.items()])
         self.progress.advance(tip, len(entries))
         return state, len(entries)
 
@@ -292,9 +296,9 @@ class Indexer:
         if state.last_block_hash is None:
             return state
         header = self.rpc.get_block(state.last_block)
-        if header is not None and header["hash"] == state.last_block_hash:
+        if header is not None and header.hash == state.last_block_hash:
             return state
-        now = header["hash"] if header else "missing"
+        now = header.hash if header else "missing"
         stored = self.store.stored_blocks()
         node_hashes = self._hashes([n for n, _ in stored])
         ancestor = next(((n, h) for n, h in stored if node_hashes.get(n) == h), None)
@@ -327,48 +331,65 @@ class Indexer:
             self.store.create_deferred_indexes()
         self._indexes_checked = True
 
-    def _entries_to_come(self, state: SyncState, tip_header: dict[str, Any]) -> int | None:
+    def _entries_to_come(self, state: SyncState, tip_header: BlockHeader) -> int | None:
         """How many entries the chain holds after the checkpoint, by the contract's own count at the
         tip: it paces the backfill's ranges (None if the node cannot say)."""
         try:
-            length = EscrowReader(self.rpc, self.contract).ledger_length(int(tip_header["number"], 16))
+            length = EscrowReader(self.rpc, self.contract).ledger_length(tip_header.number)
         except NodeError as exc:
             log.debug("no ledger length at the tip (%s): ranges adapt without it", exc)
             return None
         return max(0, length - state.last_seq)
 
+    def _final_entries(self, logs: list[RawLog]) -> list[LedgerEntry]:
+        """The entries of a backfill's logs, each in a block the node's header agrees with: its
+        hash the header's (a log's block hash is stored with it and anchors the checkpoint), and
+        its time the header's where the log had none (ganache). The headers come in JSON-RPC
+        batches, in the prefetch thread."""
+        entries = decode_logs(logs)
+        numbers = sorted({e.block_number for e in entries})
+        headers = {n: h for n, h in zip(numbers, self.rpc.get_blocks(numbers)) if h is not None}
+        for entry in entries:
+            header = headers.get(entry.block_number)
+            if header is None:
+                raise NodeError(
+                    f"the node answered a log in block {entry.block_number}, which it says it does not have"
+                )
+            if entry.block_hash != header.hash:
+                raise NodeError(
+                    f"the node's log in block {entry.block_number} (tx {entry.tx_hash}) gives blockHash "
+                    f"{entry.block_hash}, but block {entry.block_number} is {header.hash}"
+                )
+        return with_block_times(entries, headers)
+
     def _block_hash(self, chunk: list[LedgerEntry], block: int) -> str:
         """The hash of `block`, the last one a chunk covers: its last log's when that log is in
-        the block (no request; a header of a dense block lists thousands of transactions), else
-        the node's."""
+        the block (no request: it was checked against the block's header), else the node's."""
         if chunk and chunk[-1].block_number == block:
             return chunk[-1].block_hash
-        return str(self._header(block)["hash"])
+        return self._header(block).hash
 
-    def _header(self, block: int | str) -> dict[str, Any]:
+    def _header(self, block: int | str) -> BlockHeader:
         header = self.rpc.get_block(block)
         if header is None:
             raise NodeError(f"the node has no block {block}")
         return header
 
     def _hashes(self, numbers: Sequence[int]) -> dict[int, str]:
-        if not numbers:
-            return {}
-        # blocks above a shortened tip come back as null: they simply do not match
-        answers = self.rpc.batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
-        return {int(h["number"], 16): h["hash"] for h in answers if h}
+        # blocks above a shortened tip come back as None: they simply do not match
+        return {h.number: h.hash for h in self.rpc.get_blocks(numbers) if h is not None} if numbers else {}
 
-    def _fill_timestamps(
-        self, entries: list[LedgerEntry], headers: dict[int, dict[str, Any]] | None = None
-    ) -> None:
-        """Nodes that leave blockTimestamp out of logs (ganache) get it from block headers."""
-        missing = sorted({e.block_number for e in entries if e.block_timestamp is None})
-        if not missing:
-            return
-        known = dict(headers or {})
-        fetch = [n for n in missing if n not in known]
-        if fetch:
-            known.update({int(h["number"], 16): h for h in self.rpc.get_blocks(fetch) if h})
-        for i, entry in enumerate(entries):
-            if entry.block_timestamp is None:
-                entries[i] = entry._replace(block_timestamp=int(known[entry.block_number]["timestamp"], 16))
+
+def with_block_times(entries: list[LedgerEntry], headers: dict[int, BlockHeader]) -> list[LedgerEntry]:
+    """`entries` with their block's time from its header where the log had none (ganache leaves
+    blockTimestamp out); NodeError where a log's time is not its block's."""
+    for i, entry in enumerate(entries):
+        header = headers[entry.block_number]
+        if entry.block_timestamp is None:
+            entries[i] = entry._replace(block_timestamp=header.timestamp)
+        elif entry.block_timestamp != header.timestamp:
+            raise NodeError(
+                f"the node's log in block {entry.block_number} gives blockTimestamp {entry.block_timestamp}, "
+                f"but block {entry.block_number} has the time {header.timestamp}"
+            )
+    return entries

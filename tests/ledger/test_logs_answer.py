@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 
 from ledger.audit.export import write_export
 from ledger.audit.offline import audit_export
-from ledger.chain.events import TOPICS, decode_logs, decode_logs_answer
+from ledger.chain.answers import decode_logs_answer
+from ledger.chain.events import TOPICS, decode_logs
 from ledger.core.records import LedgerEntry
 from ledger.errors import LedgerIntegrityError, NodeError
 from tests.support.hostile_answers import answer, chosen_bodies, pledge_log, random_answer

@@ -10,8 +10,9 @@ import pytest
 from eth_abi import encode
 
 from ledger.audit.export import BadLine, read_export, write_export
-from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, RawLog, decode_log
-from ledger.chain.events import raw_log as as_raw_log
+from ledger.chain.answers import RawLog
+from ledger.chain.answers import raw_log as as_raw_log
+from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, decode_log
 from ledger.core.hashing import entry_terms_detail, keccak256
 from ledger.core.projections import apply_entry
 from ledger.core.records import (
