@@ -15,6 +15,14 @@ Restrictions, each off by default:
 or reset); `come_up()` listens again on the same port. `proxy.rewrite = f(method, params, result)`
 may replace any successful result (e.g. to tamper with logs). `calls` counts forwarded calls by
 method, `requests` counts HTTP requests received (refused ones included).
+
+A hostile node, each also off by default:
+    rewrite_body      f(method, body) -> body: the HTTP answer's bytes, after everything else
+                      (e.g. text pasted into a JSON string)
+    trickle           (method, seconds): answers to `method` are sent one byte every `seconds`
+                      (until the client gives up)
+    huge_answer       (method, bytes): answers to `method` are a JSON-RPC result padded with
+                      whitespace to `bytes`, streamed in pieces (nothing that size is held)
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from __future__ import annotations
 import collections
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -65,13 +74,48 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        status, headers, payload = self.server.proxy._handle(body)
+        proxy = self.server.proxy
+        method = _method_of(body)
+        if proxy.huge_answer is not None and method == proxy.huge_answer[0]:
+            self._send_huge(proxy.huge_answer[1])
+            return
+        status, headers, payload = proxy._handle(body)
+        if proxy.rewrite_body is not None:
+            payload = proxy.rewrite_body(method, payload)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
+        if proxy.trickle is not None and method == proxy.trickle[0]:
+            for at in range(len(payload)):
+                self.wfile.write(payload[at : at + 1])
+                self.wfile.flush()
+                time.sleep(proxy.trickle[1])
+            return
         self.wfile.write(payload)
+
+    def _send_huge(self, size: int) -> None:
+        head, tail = b'{"jsonrpc":"2.0","id":1,"result":[', b"]}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        self.wfile.write(head)
+        left = size - len(head) - len(tail)
+        piece = b" " * (1 << 20)
+        while left > 0:
+            self.wfile.write(piece[: min(left, len(piece))])
+            left -= len(piece)
+        self.wfile.write(tail)
+
+
+def _method_of(body: bytes) -> str:
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return ""
+    return str(request.get("method", "")) if isinstance(request, dict) else "batch"
 
 
 class _HttpRefusal(Exception):
@@ -102,6 +146,9 @@ class ProviderProxy:
         self.rate_limit_every = rate_limit_every
         self.suggest_range = suggest_range
         self.rewrite: Rewrite | None = None
+        self.rewrite_body: Callable[[str, bytes], bytes] | None = None
+        self.trickle: tuple[str, float] | None = None
+        self.huge_answer: tuple[str, int] | None = None
         self.calls: collections.Counter[str] = collections.Counter()
         self.requests = 0
         self._lock = threading.Lock()
