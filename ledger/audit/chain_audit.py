@@ -12,7 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ledger.audit import findings as codes
-from ledger.audit.db_diff import EntryDiffer, diff_projections
+from ledger.audit.db_diff import EntryDiffer, check_checkpoint, diff_projections
 from ledger.audit.findings import Finding
 from ledger.audit.replay import Replayer
 from ledger.audit.report import AssetSolvency, AuditReport, plain
@@ -59,6 +59,7 @@ def audit_chain(
                 f"the database indexes {sync.contract} on chain {sync.chain_id}; not compared"
             )
         else:
+            check_checkpoint(report, store, rpc)
             compare_to = min(at_block, sync.last_block)
             differ = EntryDiffer(store, compare_to)
             if sync.last_block < at_block:

@@ -6,12 +6,14 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from ledger.audit import findings as codes
 from ledger.audit.findings import Finding
 from ledger.audit.replay import Replayer
 from ledger.audit.report import AuditReport, plain
+from ledger.chain.rpc import RpcClient
+from ledger.core.hashing import genesis_head
 from ledger.core.public import stored_text, stored_texts
 from ledger.core.records import (
     Campaign,
@@ -204,3 +206,70 @@ def diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStore
     disclosed = {(d.campaign_id, seq): d for seq, d in state.disclosures.items()}
     _diff_records(report, "disclosure", disclosed, db_disclosures, Disclosure)
     return True
+
+
+_CHECKPOINT = text(
+    "SELECT s.last_seq, s.last_head, s.last_block, s.last_block_hash, s.finality_depth, s.chain_id, s.contract, "
+    "e.seq, e.head, e.block_number, b.hash FROM sync_state s "
+    "LEFT JOIN ledger_entries e ON e.seq = (SELECT max(seq) FROM ledger_entries) "
+    "LEFT JOIN blocks b ON b.number = s.last_block WHERE s.id = 1"
+)
+
+
+def check_checkpoint(report: AuditReport, store: LedgerStore, rpc: RpcClient) -> None:
+    """The indexer's checkpoint against what it claims to cover (read in one statement, so a
+    follower committing meanwhile cannot make it look wrong): its last seq and head are the last
+    stored entry's, its last block is at or after that entry's block, and the hash it stored for
+    its last block is the chain's. A provisional last block whose hash the chain changed since, while
+    the indexer's own record of that block (the blocks table) agrees with the checkpoint, is a reorg
+    the indexer undoes on its next pass: a note, not a finding."""
+    with store.engine.connect() as conn:
+        row = conn.execute(_CHECKPOINT).first()
+    if row is None:
+        return
+    (
+        last_seq,
+        last_head,
+        last_block,
+        block_hash,
+        depth,
+        chain_id,
+        contract,
+        seq,
+        head,
+        entry_block,
+        recorded,
+    ) = row
+    problems = []
+    if seq is None:
+        genesis = "0x" + genesis_head(chain_id, contract).hex()
+        if (last_seq, last_head) != (0, genesis):
+            problems.append(f"it says seq {last_seq} and head {last_head}, but the database holds no entry")
+    else:
+        if last_seq != seq:
+            problems.append(f"its last_seq is {last_seq}, the last stored entry is seq {seq}")
+        if last_head != head:
+            problems.append(f"its last_head is {last_head}, the last stored entry's head is {head}")
+        if last_block < entry_block:
+            problems.append(
+                f"its last_block {last_block} is before the last stored entry's block {entry_block}"
+            )
+    if block_hash is not None and last_block >= 0:
+        header = rpc.get_block(last_block)
+        chain_hash = header.hash if header is not None else None
+        if chain_hash != block_hash:
+            tip = rpc.block_number()
+            if last_block <= tip - depth or recorded != block_hash:
+                problems.append(
+                    f"it stored {block_hash} as the hash of block {last_block}; the chain has {chain_hash}"
+                )
+            else:
+                report.notes.append(
+                    f"the checkpoint's provisional block {last_block} changed on the chain (a reorg the indexer "
+                    "undoes on its next pass)"
+                )
+    if problems:
+        text_of = "; ".join(problems)
+        report.findings.append(
+            Finding(codes.DB_CHECKPOINT, f"the database's checkpoint (sync_state): {text_of}")
+        )

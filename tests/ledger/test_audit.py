@@ -16,7 +16,7 @@ from ledger.audit.chain_audit import audit_chain
 from ledger.audit.export import write_export
 from ledger.audit.offline import audit_export
 from ledger.chain.rpc import RpcClient
-from ledger.db.schema import campaigns, ledger_entries, positions, trigger_ddl
+from ledger.db.schema import campaigns, ledger_entries, positions, sync_state, trigger_ddl
 from ledger.db.store import LedgerStore
 from ledger.sync.indexer import Indexer
 from tests.support.chain import EscrowChain, random_history_chain
@@ -96,7 +96,8 @@ def test_each_database_tampering_is_reported_precisely(history: EscrowChain, sto
     elif how == "inserted entry":
         fake = {**target._asdict(), "seq": last + 1, "tx_hash": "0x" + "ee" * 32}
         tamper(store, insert(ledger_entries).values(**fake))
-        expected = [("db_extra_entry", last + 1, None)]
+        # the checkpoint no longer ends at the last stored entry, and the entry is not the chain's
+        expected = [("db_checkpoint", None, None), ("db_extra_entry", last + 1, None)]
     elif how == "swapped pair":
         other = _entry(store, 21)
         keep = ("seq", "final")
@@ -121,6 +122,25 @@ def test_each_database_tampering_is_reported_precisely(history: EscrowChain, sto
     first = report.findings[0]
     if first.seq is not None:
         assert first.tx_hash and first.kind and str(first.seq) in first.message
+
+
+@pytest.mark.parametrize("field", ["last_seq", "last_head", "last_block_hash", "last_block"])
+def test_an_edited_checkpoint_is_reported(history: EscrowChain, store: LedgerStore, field: str) -> None:
+    """Editing sync_state once audited CLEAN; each field the checkpoint claims is now checked."""
+    index(history, store)
+    state = store.read_sync_state()
+    edited = {
+        "last_seq": state.last_seq - 1,
+        "last_head": "0x" + "ab" * 32,
+        "last_block_hash": "0x" + "cd" * 32,
+        "last_block": state.last_block - 100,
+    }[field]
+    with store.engine.begin() as conn:
+        conn.execute(update(sync_state).where(sync_state.c.id == 1).values(**{field: edited}))
+    report = audit(history, store, at_block=state.last_block)
+    assert "db_checkpoint" in codes(report), report.findings
+    checkpoint = [f for f in report.findings if f.code == "db_checkpoint"]
+    assert len(checkpoint) == 1 and (field in checkpoint[0].message or "hash of block" in checkpoint[0].message)
 
 
 def test_an_altered_campaign_row_is_reported(history: EscrowChain, store: LedgerStore) -> None:
