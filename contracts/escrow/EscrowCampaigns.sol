@@ -23,16 +23,11 @@ import {
 ///        └──cancel──▶ Cancelled ──▶ backers refund in full
 ///
 /// A milestone campaign's claim pays tranche 0 only and its delivery (InDelivery, Aborted) is
-/// {EscrowMilestones}'; this contract reaches it through three hooks: {_deliveryState},
-/// {_claimFirstTranche} and {_takeAbortedRefund}.
+/// {EscrowMilestones}'; this contract reaches it through two hooks, {_claimFirstTranche} and
+/// {_takeAbortedRefund}, and {EscrowCore-_stateOf} through a third, {_deliveryState}.
 abstract contract EscrowCampaigns is EscrowCore {
     /// @notice The furthest a deadline may lie in the future when a campaign is created.
     uint64 public constant MAX_DURATION = 365 days;
-
-    /// @notice How long after its deadline a campaign that succeeded may be claimed: once
-    /// block.timestamp > deadline + CLAIM_WINDOW an unclaimed one is Expired and its backers
-    /// refund. For a milestone campaign this bounds the claim of tranche 0.
-    uint64 public constant CLAIM_WINDOW = 180 days;
 
     /// @notice Within this many seconds before a deadline, an unpledge may not drop a campaign
     /// that has reached its goal back below it.
@@ -249,10 +244,6 @@ abstract contract EscrowCampaigns is EscrowCore {
                             MILESTONE HOOKS
     //////////////////////////////////////////////////////////////*/
 
-    /// @dev The state of a milestone campaign past its deadline with its goal met: Aborted,
-    /// InDelivery, or Succeeded while tranche 0 is unclaimed.
-    function _deliveryState(CampaignRecord storage campaign) internal view virtual returns (CampaignState);
-
     /// @dev Records the claim of a milestone campaign's tranche 0 and returns its gross amount.
     function _claimFirstTranche(CampaignRecord storage campaign, uint256 total) internal virtual returns (uint256);
 
@@ -355,45 +346,5 @@ abstract contract EscrowCampaigns is EscrowCore {
         emit Refunded(campaignId, msg.sender, amount, seq, head);
         _pay(_assetOf(campaign, core), to, amount);
         _unlock();
-    }
-
-    function _stateOf(CampaignRecord storage campaign, CoreWord core) internal view returns (CampaignState state) {
-        if (core.cancelled()) return CampaignState.Cancelled;
-        if (core.claimed()) return CampaignState.Claimed;
-        uint256 deadline = core.deadline();
-        if (block.timestamp < deadline) return CampaignState.Funding;
-        if (core.keepItAll() || core.pledged() >= _goalOf(campaign)) {
-            state = core.milestone() ? _deliveryState(campaign) : CampaignState.Succeeded;
-            unchecked {
-                // deadline < 2^64: no overflow
-                if (state == CampaignState.Succeeded && block.timestamp > deadline + CLAIM_WINDOW) {
-                    state = CampaignState.Expired;
-                }
-            }
-            return state;
-        }
-        return CampaignState.Failed;
-    }
-
-    /// @dev The goal: beside the creator when it fits, else in the third slot.
-    function _goalOf(CampaignRecord storage campaign) internal view returns (uint256 goal) {
-        goal = campaign.goal96;
-        if (goal == GOAL_IN_SLOT_2) goal = campaign.goal;
-    }
-
-    function _requireExists(uint256 campaignId, CoreWord core) internal pure {
-        if (core.deadline() == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
-    }
-
-    function _requireFunding(uint256 campaignId, CampaignRecord storage campaign, CoreWord core) internal view {
-        _requireExists(campaignId, core);
-        if (core.cancelled()) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
-        if (block.timestamp >= core.deadline()) {
-            revert CrowdfundEscrowNotFunding(campaignId, _stateOf(campaign, core));
-        }
-    }
-
-    function _assetOf(CampaignRecord storage campaign, CoreWord core) internal view returns (address) {
-        return core.isToken() ? campaign.token : address(0);
     }
 }

@@ -6,11 +6,20 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 
 import {ICrowdfundEscrow} from "../interfaces/ICrowdfundEscrow.sol";
 import {LedgerHash} from "../libraries/LedgerHash.sol";
-import {BackerPledge, CampaignRecord, Globals, GlobalsWord, GlobalsWords} from "./EscrowLayout.sol";
+import {
+    BackerPledge,
+    CampaignRecord,
+    CoreWord,
+    GOAL_IN_SLOT_2,
+    Globals,
+    GlobalsWord,
+    GlobalsWords
+} from "./EscrowLayout.sol";
 
 /// @title EscrowCore
-/// @notice What every part of the escrow shares: the storage, the reentrancy lock, the ledger,
-/// moving money in and out, the platform's fees and the credits of payouts that failed.
+/// @notice What every part of the escrow shares: the storage, the state a campaign is in, the
+/// reentrancy lock, the ledger, moving money in and out, the platform's fees and the credits of
+/// payouts that failed.
 ///
 /// @dev Every state change begins with {_enter}, which loads the globals word and refuses a
 /// reentrant call, and writes it back once in {_append}, with the new ledger length (plus, where
@@ -31,6 +40,11 @@ abstract contract EscrowCore is ICrowdfundEscrow {
     /// for common smart-contract wallets and tokens, bounded so that a receiver that burns gas
     /// cannot make the settlement run out. A payout that fails is credited ({owed}).
     uint256 public constant PAYOUT_GAS = 100_000;
+
+    /// @notice How long after its deadline a campaign that succeeded may be claimed: once
+    /// block.timestamp > deadline + CLAIM_WINDOW an unclaimed one is Expired and its backers
+    /// refund. For a milestone campaign this bounds the claim of tranche 0.
+    uint64 public constant CLAIM_WINDOW = 180 days;
 
     uint256 internal constant BPS = 10_000;
 
@@ -112,6 +126,55 @@ abstract contract EscrowCore is ICrowdfundEscrow {
         _pay(token, to, amount);
         _unlock();
     }
+
+    /*//////////////////////////////////////////////////////////////
+                            CAMPAIGN STATE
+    //////////////////////////////////////////////////////////////*/
+
+    /// @dev A campaign's state (see {CampaignState}); `core` is its core word.
+    function _stateOf(CampaignRecord storage campaign, CoreWord core) internal view returns (CampaignState state) {
+        if (core.cancelled()) return CampaignState.Cancelled;
+        if (core.claimed()) return CampaignState.Claimed;
+        uint256 deadline = core.deadline();
+        if (block.timestamp < deadline) return CampaignState.Funding;
+        if (core.keepItAll() || core.pledged() >= _goalOf(campaign)) {
+            state = core.milestone() ? _deliveryState(campaign) : CampaignState.Succeeded;
+            unchecked {
+                // deadline < 2^64: no overflow
+                if (state == CampaignState.Succeeded && block.timestamp > deadline + CLAIM_WINDOW) {
+                    state = CampaignState.Expired;
+                }
+            }
+            return state;
+        }
+        return CampaignState.Failed;
+    }
+
+    /// @dev The goal: beside the creator when it fits, else in the third slot.
+    function _goalOf(CampaignRecord storage campaign) internal view returns (uint256 goal) {
+        goal = campaign.goal96;
+        if (goal == GOAL_IN_SLOT_2) goal = campaign.goal;
+    }
+
+    function _requireExists(uint256 campaignId, CoreWord core) internal pure {
+        if (core.deadline() == 0) revert CrowdfundEscrowUnknownCampaign(campaignId);
+    }
+
+    function _requireFunding(uint256 campaignId, CampaignRecord storage campaign, CoreWord core) internal view {
+        _requireExists(campaignId, core);
+        if (core.cancelled()) revert CrowdfundEscrowNotFunding(campaignId, CampaignState.Cancelled);
+        if (block.timestamp >= core.deadline()) {
+            revert CrowdfundEscrowNotFunding(campaignId, _stateOf(campaign, core));
+        }
+    }
+
+    function _assetOf(CampaignRecord storage campaign, CoreWord core) internal view returns (address) {
+        return core.isToken() ? campaign.token : address(0);
+    }
+
+    /// @dev The state of a milestone campaign past its deadline with its goal met: Aborted,
+    /// InDelivery, or Succeeded while tranche 0 is unclaimed.
+    function _deliveryState(CampaignRecord storage campaign) internal view virtual returns (CampaignState);
 
     /*//////////////////////////////////////////////////////////////
                           LOCK AND LEDGER
