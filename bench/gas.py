@@ -34,6 +34,14 @@ ETH milestone campaigns with three tranches (30/30/40%) and two backers each: cr
 first and a later voter on a request, release when the vote passed (tranche 1 of 3, paid to the
 sender) and when it failed (the abort), the first refund after an abort and the last one (which
 also moves the rounding dust to the fees), and a disclosure.
+
+The exits (issue 18) have no counterpart either: a claim whose creator (a contract,
+contracts/mocks/SwitchableReceiver.sol, called through its execute(), whose overhead the figure
+includes) refuses the ETH, so the payout is credited; that creator's withdrawOwed to an account; a
+refundTo paying another (cold) account; a refund after the claim window closed on an unclaimed
+success; abortStale on a silent milestone campaign and the first refund after it.
+
+It also prints the escrow's runtime bytecode size against EIP-170's limit of 24,576 bytes.
 """
 
 from __future__ import annotations
@@ -53,6 +61,9 @@ from ledger.errors import ConfigError, CrowdLedgerError
 ROOT = Path(__file__).resolve().parents[1]
 
 DAY = 86_400
+CLAIM_WINDOW = 180 * DAY
+MAX_SILENCE = 180 * DAY
+EIP170_LIMIT = 24_576
 TARGET_MARGIN = 10_000
 VOTE_MARGIN = 10_000  # a vote may cost at most a repeat pledge + this
 TRANCHES = [3_000, 3_000, 4_000]
@@ -249,6 +260,8 @@ class Bench:
         g_refund_abort_last = self.gas(b, escrow.refund(7))
         g_disclose = self.gas(c, escrow.disclose(6, META))
         self.vote_check = (g_vote_first, g_vote_later, g_pledge_repeat)
+        exits = self.exits(escrow, c, a, b)
+        self.size = len(w3.eth.get_code(escrow.address))
 
         return [
             Row("create (ETH)", g_create_eth, g_launch),
@@ -271,6 +284,46 @@ class Bench:
             Row("refund after abort, first (ETH)", g_refund_abort_first),
             Row("refund after abort, last: dust to fees", g_refund_abort_last),
             Row("disclose", g_disclose),
+            *exits,
+        ]
+
+    def exits(self, escrow, c: NodeAccount, a: NodeAccount, b: NodeAccount) -> list[Row]:
+        """The operations of issue 18, on campaigns 8 to 11 (see the module docstring)."""
+        w3 = self.w3
+        receiver_abi, receiver_bytecode = load_artifact("SwitchableReceiver")
+        receiver = self.deploy(receiver_abi, receiver_bytecode)
+        operator = self.owner
+
+        def as_receiver(call) -> int:
+            data = call._encode_transaction_data()
+            return self.gas(operator, receiver.functions.execute(escrow.address, data))
+
+        deadline = self.now() + 7 * DAY
+        self.gas(c, escrow.createCampaign(ZERO, ETH, deadline, 0, False, META))  # 8 E: left to expire
+        self.gas(c, escrow.createMilestoneCampaign(ZERO, ETH, deadline, 0, META, TRANCHES, VOTING_PERIOD))  # 9 S
+        as_receiver(escrow.createCampaign(ZERO, ETH, deadline, 0, False, META))  # 10 R: its creator refuses
+        self.gas(c, escrow.createCampaign(ZERO, 100 * ETH, deadline, 0, False, META))  # 11 G: fails
+        for target in (8, 9, 10, 11):
+            self.gas(a, escrow.pledge(target, ETH), ETH)
+            self.gas(b, escrow.pledge(target, ETH // 2), ETH // 2)
+        self.travel(8 * DAY)
+
+        transact(w3, operator, receiver.functions.setMode(1))  # Refuse
+        g_claim_credited = as_receiver(escrow.claim(10))
+        g_withdraw_owed = as_receiver(escrow.withdrawOwed(ZERO, self.backer_a.address))
+        g_refund_to = self.gas(a, escrow.refundTo(11, self.fee_recipient.address))
+        self.gas(c, escrow.claim(9))  # tranche 0; then the creator falls silent
+        self.travel(max(CLAIM_WINDOW, MAX_SILENCE) + DAY)
+        g_refund_expired = self.gas(a, escrow.refund(8))
+        g_abort_stale = self.gas(b, escrow.abortStale(9))
+        g_refund_stale = self.gas(a, escrow.refund(9))
+        return [
+            Row("claim, payout credited (ETH; creator contract refuses, via its execute)", g_claim_credited),
+            Row("withdrawOwed (ETH, via the creator contract's execute)", g_withdraw_owed),
+            Row("refundTo (ETH, to another account)", g_refund_to),
+            Row("refund after the claim window (ETH, expired)", g_refund_expired),
+            Row("abortStale (silent milestone campaign)", g_abort_stale),
+            Row("refund after abortStale, first (ETH)", g_refund_stale),
         ]
 
 
@@ -325,6 +378,8 @@ def main() -> int:
     else:
         print(f"All comparable operations are within +{TARGET_MARGIN:,} gas of the reference.")
     print("Rows without a reference have no counterpart in the reference and no target.")
+    verdict = "ok" if bench.size <= EIP170_LIMIT else "OVER"
+    print(f"CrowdfundEscrow runtime bytecode: {bench.size:,} bytes (EIP-170 limit {EIP170_LIMIT:,}): {verdict}")
     first, later, repeat = bench.vote_check
     limit = repeat + VOTE_MARGIN
     verdict = "ok" if max(first, later) <= limit else "MISS"
