@@ -175,7 +175,9 @@ class Bench:
         token_name, token_abi, token_bytecode, token_args = token_artifact()
         ref_abi, ref_bytecode = compile_reference()
 
-        escrow = self.deploy(escrow_abi, escrow_bytecode, self.fee_recipient.address, FEE_BPS, LOCK_WINDOW).functions
+        escrow = self.deploy(
+            escrow_abi, escrow_bytecode, self.fee_recipient.address, FEE_BPS, LOCK_WINDOW
+        ).functions
         token_contract = self.deploy(token_abi, token_bytecode, *token_args)
         token = token_contract.functions
         ref = self.deploy(ref_abi, ref_bytecode).functions
@@ -195,15 +197,15 @@ class Bench:
             return self.gas(c, ref.launch(goal, start_at, deadline))
 
         # campaign 1 on each side is a warm-up, so the measured create/launch is the second one
-        create(ZERO, ETH // 10)                        # escrow #1 W: claimed first (fee accrual)
-        launch(ETH // 10)                              # reference #1: unused
-        g_create_eth = create(ZERO, 2 * ETH)           # escrow #2 A: pledges, then claim
-        g_launch = launch(2 * ETH)                     # reference #2 A
+        create(ZERO, ETH // 10)  # escrow #1 W: claimed first (fee accrual)
+        launch(ETH // 10)  # reference #1: unused
+        g_create_eth = create(ZERO, 2 * ETH)  # escrow #2 A: pledges, then claim
+        g_launch = launch(2 * ETH)  # reference #2 A
         g_create_token = create(token.address, 2 * ETH)  # escrow #3 T: token pledges
-        create(ZERO, 100 * ETH)                        # escrow #4 F: fails, refund
-        launch(100 * ETH)                              # reference #3 F
-        create(ZERO, ETH)                              # escrow #5 C: cancelled
-        launch(ETH, start_at=start + DAY)          # reference #4 C: not started, cancelled
+        create(ZERO, 100 * ETH)  # escrow #4 F: fails, refund
+        launch(100 * ETH)  # reference #3 F
+        create(ZERO, ETH)  # escrow #5 C: cancelled
+        launch(ETH, start_at=start + DAY)  # reference #4 C: not started, cancelled
         # (the reference may only cancel a campaign that has not started; measure it right away)
         g_cancel = self.gas(c, escrow.cancel(5))
         g_ref_cancel = self.gas(c, ref.cancel(4))
@@ -300,7 +302,9 @@ class Bench:
 
         deadline = self.now() + 7 * DAY
         self.gas(c, escrow.createCampaign(ZERO, ETH, deadline, 0, False, META))  # 8 E: left to expire
-        self.gas(c, escrow.createMilestoneCampaign(ZERO, ETH, deadline, 0, META, TRANCHES, VOTING_PERIOD))  # 9 S
+        self.gas(
+            c, escrow.createMilestoneCampaign(ZERO, ETH, deadline, 0, META, TRANCHES, VOTING_PERIOD)
+        )  # 9 S
         as_receiver(escrow.createCampaign(ZERO, ETH, deadline, 0, False, META))  # 10 R: its creator refuses
         self.gas(c, escrow.createCampaign(ZERO, 100 * ETH, deadline, 0, False, META))  # 11 G: fails
         for target in (8, 9, 10, 11):
@@ -356,10 +360,14 @@ def render(rows: list[Row]) -> str:
 
 
 def main() -> int:
-    print(f"CrowdLedger gas benchmark: solc {SOLC_VERSION}, {EVM_VERSION}, optimizer {OPTIMIZER_RUNS:,} runs; "
-          "gasUsed from receipts on a fresh anvil")
-    print(f"Target: at most {TARGET_MARGIN:,} gas over the reference (SbE CrowdFund, ETH, no ledger) "
-          "for every operation the reference has.\n")
+    print(
+        f"CrowdLedger gas benchmark: solc {SOLC_VERSION}, {EVM_VERSION}, optimizer {OPTIMIZER_RUNS:,} runs; "
+        "gasUsed from receipts on a fresh anvil"
+    )
+    print(
+        f"Target: at most {TARGET_MARGIN:,} gas over the reference (SbE CrowdFund, ETH, no ledger) "
+        "for every operation the reference has.\n"
+    )
     try:
         with LocalNode.start("anvil") as node:
             w3 = Web3(Web3.HTTPProvider(node.url))
@@ -379,7 +387,9 @@ def main() -> int:
         print(f"All comparable operations are within +{TARGET_MARGIN:,} gas of the reference.")
     print("Rows without a reference have no counterpart in the reference and no target.")
     verdict = "ok" if bench.size <= EIP170_LIMIT else "OVER"
-    print(f"CrowdfundEscrow runtime bytecode: {bench.size:,} bytes (EIP-170 limit {EIP170_LIMIT:,}): {verdict}")
+    print(
+        f"CrowdfundEscrow runtime bytecode: {bench.size:,} bytes (EIP-170 limit {EIP170_LIMIT:,}): {verdict}"
+    )
     first, later, repeat = bench.vote_check
     limit = repeat + VOTE_MARGIN
     verdict = "ok" if max(first, later) <= limit else "MISS"

@@ -87,7 +87,9 @@ def test_silent_creator_campaign_is_aborted_and_every_backer_refunded(escrow, cr
     assert_ledger_consistent(escrow)
 
 
-def test_creator_that_stops_accepting_eth_cannot_block_a_release(escrow, receiver, alice, bob, stranger, carol):
+def test_creator_that_stops_accepting_eth_cannot_block_a_release(
+    escrow, receiver, alice, bob, stranger, carol
+):
     """The creator contract refuses ETH once its backers approved the release: 1.5 ETH would be
     stuck, with neither release, abort nor refund possible."""
     payload = escrow.createMilestoneCampaign.encode_input(
@@ -149,7 +151,9 @@ def test_creator_refusing_eth_cannot_block_its_claim(escrow, receiver, alice, ca
     assert balance(ETH, escrow) == 0
 
 
-def test_token_that_blocks_the_creator_cannot_block_its_claim(escrow, blocklist_token, creator, alice, bob, carol):
+def test_token_that_blocks_the_creator_cannot_block_its_claim(
+    escrow, blocklist_token, creator, alice, bob, carol
+):
     token = blocklist_token
     cid, _ = create(escrow, creator, token=token, goal=1000)
     pledge(escrow, alice, cid, 600, eth=False)
@@ -204,7 +208,6 @@ def test_milestone_campaign_whose_tranche_0_nobody_claims_expires(escrow, creato
     assert balance(ETH, alice) == before + 1000
     assert balance(ETH, escrow) == 0
     assert MAX_SILENCE == escrow.MAX_SILENCE()
-
 
 
 # ============================================================================= the exits, one by one
@@ -314,7 +317,9 @@ def test_abort_stale_refuses_aborted_and_claimed_campaigns(escrow, creator, alic
         escrow.abortStale(done, {"from": stranger})
 
 
-def test_stale_abort_refunds_pro_rata_like_a_failed_vote(escrow, creator, alice, bob, carol, stranger, fee_recipient):
+def test_stale_abort_refunds_pro_rata_like_a_failed_vote(
+    escrow, creator, alice, bob, carol, stranger, fee_recipient
+):
     backers = [(alice, 1001), (bob, 1002), (carol, 998)]
     cid, _ = delivering(escrow, creator, backers, bps=(3333, 3333, 3334))
     total = 3001
@@ -323,7 +328,12 @@ def test_stale_abort_refunds_pro_rata_like_a_failed_vote(escrow, creator, alice,
     travel_to(now() + MAX_SILENCE + 1)
     escrow.abortStale(cid, {"from": stranger})
     m = escrow.getMilestones(cid)
-    assert (m["aborted"], m["abortRemaining"], m["refunded"], m["unrefundedWeight"]) == (True, remaining, 0, total)
+    assert (m["aborted"], m["abortRemaining"], m["refunded"], m["unrefundedWeight"]) == (
+        True,
+        remaining,
+        0,
+        total,
+    )
     assert m["nextTrancheAmount"] == 0
     refunds = []
     for who, amount in backers:
@@ -497,7 +507,9 @@ def test_a_token_that_returns_nothing_pays_at_once(NoReturnToken, escrow, owner,
 
 
 def test_a_release_to_a_gas_burner_is_credited(escrow, receiver, alice, carol, stranger):
-    payload = escrow.createMilestoneCampaign.encode_input(ETH, 1000, now() + DAY, 0, "0x" + "00" * 32, [5000, 5000], DAY)
+    payload = escrow.createMilestoneCampaign.encode_input(
+        ETH, 1000, now() + DAY, 0, "0x" + "00" * 32, [5000, 5000], DAY
+    )
     cid = receiver.execute(escrow, payload, {"from": carol}).events["CampaignCreated"]["campaignId"]
     pledge(escrow, alice, cid, 1000)
     finish(escrow, cid)
@@ -515,7 +527,9 @@ def test_a_release_to_a_gas_burner_is_credited(escrow, receiver, alice, carol, s
 # ----------------------------------------------------------------------------- refundTo
 
 
-def test_refund_to_pays_another_address_and_closes_the_callers_position(RevertingReceiver, escrow, owner, creator, alice, stranger):
+def test_refund_to_pays_another_address_and_closes_the_callers_position(
+    RevertingReceiver, escrow, owner, creator, alice, stranger
+):
     refuser = RevertingReceiver.deploy({"from": owner})
     cid, _ = create(escrow, creator, goal=10**20)
     refuser.execute(escrow, escrow.pledge.encode_input(cid, 500), {"from": alice, "value": 500})

@@ -19,7 +19,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = "contracts/CrowdfundEscrow.sol"
-PACKED = ("Globals", "CampaignCore", "TranchePlan", "MilestoneStatus", "VoteTally", "AbortBook", "BackerPledge")
+PACKED = (
+    "Globals",
+    "CampaignCore",
+    "TranchePlan",
+    "MilestoneStatus",
+    "VoteTally",
+    "AbortBook",
+    "BackerPledge",
+)
 
 
 @lru_cache(maxsize=1)
@@ -41,7 +49,9 @@ def storage_layout() -> dict:
     cwd = os.getcwd()
     os.chdir(ROOT)  # the shim resolves imports from the working directory
     try:
-        out = solcx.compile_standard(standard_input, solc_version="0.8.28", allow_paths=[str(ROOT)], base_path=str(ROOT))
+        out = solcx.compile_standard(
+            standard_input, solc_version="0.8.28", allow_paths=[str(ROOT)], base_path=str(ROOT)
+        )
     finally:
         os.chdir(cwd)
     return out["contracts"][SOURCE]["CrowdfundEscrow"]["storageLayout"]
@@ -105,7 +115,9 @@ def test_fields_do_not_overlap_and_fit_the_word():
 
 def test_tranche_lanes_fit_their_field(shifts):
     trancheBps = members(storage_layout(), "TranchePlan")["trancheBps"]
-    assert 10 * shifts["TranchePlan.laneBits"] == bits(storage_layout(), trancheBps) == 160  # MAX_TRANCHES lanes
+    assert (
+        10 * shifts["TranchePlan.laneBits"] == bits(storage_layout(), trancheBps) == 160
+    )  # MAX_TRANCHES lanes
 
 
 def test_campaign_and_milestone_records_are_laid_out_as_documented():
@@ -124,7 +136,14 @@ def test_campaign_and_milestone_records_are_laid_out_as_documented():
         "milestone": ("4", 0),
     }
     milestone = {label: m["slot"] for label, m in members(layout, "MilestoneRecord").items()}
-    assert milestone == {"plan": "0", "status": "1", "approve": "2", "reject": "3", "report": "4", "abort": "5"}
+    assert milestone == {
+        "plan": "0",
+        "status": "1",
+        "approve": "2",
+        "reject": "3",
+        "report": "4",
+        "abort": "5",
+    }
     state = [(v["label"], v["slot"]) for v in layout["storage"]]
     assert state == [
         ("_globals", "0"),
@@ -141,7 +160,14 @@ def test_campaign_and_milestone_records_are_laid_out_as_documented():
 
 # ----------------------------------------------------------------------------- dynamic: round trips
 
-MAX = {"u8": 2**8 - 1, "u16": 2**16 - 1, "u40": 2**40 - 1, "u64": 2**64 - 1, "u96": 2**96 - 1, "u128": 2**128 - 1}
+MAX = {
+    "u8": 2**8 - 1,
+    "u16": 2**16 - 1,
+    "u40": 2**40 - 1,
+    "u64": 2**64 - 1,
+    "u96": 2**96 - 1,
+    "u128": 2**128 - 1,
+}
 FIELDS = {
     "Globals": ["u64", "u64", "u16", "bool", "bool", "u96"],
     "CampaignCore": ["u128", "u64", "u16"] + ["bool"] * 6,

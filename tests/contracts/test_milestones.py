@@ -64,9 +64,7 @@ def delivering(escrow, creator, backers, *, bps=TRANCHES, period=VOTING_PERIOD, 
     """A milestone campaign funded by `backers` [(account, amount)], past its deadline, with
     tranche 0 claimed. Returns its id."""
     total = sum(a for _, a in backers)
-    cid, _ = create_milestone(
-        escrow, creator, token=token or ETH, goal=goal or total, bps=bps, period=period
-    )
+    cid, _ = create_milestone(escrow, creator, token=token or ETH, goal=goal or total, bps=bps, period=period)
     for who, amount in backers:
         pledge(escrow, who, cid, amount, eth=token is None)
     finish(escrow, cid)
@@ -107,7 +105,12 @@ def test_create_milestone_campaign_logs_plan_right_after_creation(escrow, creato
     assert list(m["trancheBps"]) == [1000, 2500, 6500]
     assert m["votingPeriod"] == 3 * DAY
     assert (m["tranchesReleased"], m["releasedAmount"], m["nextTrancheAmount"]) == (0, 0, 0)
-    assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["reportHash"]) == (False, 0, 0, "0x" + "00" * 32)
+    assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["reportHash"]) == (
+        False,
+        0,
+        0,
+        "0x" + "00" * 32,
+    )
     assert (m["approveWeight"], m["rejectWeight"], m["aborted"]) == (0, 0, False)
     assert (m["abortRemaining"], m["refunded"], m["unrefundedWeight"], m["dust"]) == (0, 0, 0, 0)
 
@@ -242,7 +245,12 @@ def test_request_release_opens_a_vote(escrow, creator, alice):
     assert ledger_entry(ev) == (9, cid, creator, 1, bytes.fromhex(REPORT[2:]))
     assert_event_matches_chain(escrow, tx, "ReleaseRequested")
     m = escrow.getMilestones(cid)
-    assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["reportHash"]) == (True, 1, t0 + VOTING_PERIOD, REPORT)
+    assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["reportHash"]) == (
+        True,
+        1,
+        t0 + VOTING_PERIOD,
+        REPORT,
+    )
     assert (m["approveWeight"], m["rejectWeight"]) == (0, 0)
     with reverts("CrowdfundEscrowReleasePending", cid, 1, t0 + VOTING_PERIOD):
         escrow.requestRelease(cid, REPORT, {"from": creator})
@@ -293,7 +301,11 @@ def test_votes_are_weighted_by_net_pledge(escrow, creator, alice, bob, carol):
     m = escrow.getMilestones(cid)
     assert (m["approveWeight"], m["rejectWeight"]) == (600, 300)
     # the vote record does not show in the pledge
-    assert (escrow.pledgeOf(cid, alice), escrow.pledgeOf(cid, bob), escrow.pledgeOf(cid, carol)) == (600, 300, 100)
+    assert (escrow.pledgeOf(cid, alice), escrow.pledgeOf(cid, bob), escrow.pledgeOf(cid, carol)) == (
+        600,
+        300,
+        100,
+    )
     with reverts("CrowdfundEscrowAlreadyVoted", cid, alice, 1):
         escrow.vote(cid, False, {"from": alice})
     with reverts("CrowdfundEscrowAlreadyVoted", cid, bob, 1):
@@ -399,7 +411,12 @@ def test_release_pays_each_tranche_and_the_last_one_the_rest(escrow, creator, al
         assert balance(ETH, creator) == before + g[tranche] - fee
         paid.append(g[tranche] - fee)
         m = escrow.getMilestones(cid)
-        assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["approveWeight"]) == (False, tranche, vote_end, 601)
+        assert (m["votePending"], m["voteTranche"], m["voteEnd"], m["approveWeight"]) == (
+            False,
+            tranche,
+            vote_end,
+            601,
+        )
         with reverts("CrowdfundEscrowNoOpenVote", cid):
             escrow.release(cid, {"from": stranger})
     assert escrow.campaignState(cid) == CLAIMED

@@ -31,7 +31,6 @@ start plus what the model says it is due (so nobody receives more). Then the sna
 """
 
 import copy
-
 from collections import Counter, defaultdict
 
 import hypothesis.strategies as st
@@ -120,7 +119,9 @@ class EscrowMachine(RuleBasedStateMachine):
         cls.rescue = rescue  # an account that always receives: where refundTo and withdrawOwed send
         cls.feeder = feeder  # (ForceFeeder container, funding account)
         cls.actors = list(backers) + list(creators)
-        cls.watched = [escrow.address, fee_recipient.address, rescue.address] + [a.address for a in cls.actors]
+        cls.watched = [escrow.address, fee_recipient.address, rescue.address] + [
+            a.address for a in cls.actors
+        ]
         cls.start = cls._balances(cls)
         cls.outcomes = Counter()  # successes by function, reverts by error, across all runs
 
@@ -234,7 +235,11 @@ class EscrowMachine(RuleBasedStateMachine):
         if self._forced is None and idx < 5:
             t = self.t + 1
             milestones = [i for i, c in enumerate(self.campaigns) if c["milestone"]]
-            fits = [i for i in milestones if self._state(self.campaigns[i], t) == IN_DELIVERY and also(self.campaigns[i], t)]
+            fits = [
+                i
+                for i in milestones
+                if self._state(self.campaigns[i], t) == IN_DELIVERY and also(self.campaigns[i], t)
+            ]
             pool = fits or milestones
             if pool:
                 i = pool[idx % len(pool)]
@@ -561,7 +566,9 @@ class EscrowMachine(RuleBasedStateMachine):
         cid, c = self._pick_where(idx, (FAILED, CANCELLED, ABORTED, EXPIRED), with_pledges=True)
         holders = [b for b in self.backers if c is not None and c["pledges"][b.address]]
         if backer is None:
-            backer = holders[who % len(holders)] if holders and who < 4 else self.backers[who % len(self.backers)]
+            backer = (
+                holders[who % len(holders)] if holders and who < 4 else self.backers[who % len(self.backers)]
+            )
         dest = {None: backer, "rescue": self.rescue, "zero": ZERO_ADDRESS}[to]
         errors = []
         if to == "zero":
@@ -685,7 +692,9 @@ class EscrowMachine(RuleBasedStateMachine):
     @precondition(lambda self: any(c["milestone"] and c["released_count"] for c in self.campaigns))
     @rule(idx=ST_IDX, who=ST_WHO)
     def rule_abort_stale(self, idx, who):
-        cid, c = self._pick_milestone(idx, lambda c, t: not c["pending"] and t > self._silent_since(c) + MAX_SILENCE)
+        cid, c = self._pick_milestone(
+            idx, lambda c, t: not c["pending"] and t > self._silent_since(c) + MAX_SILENCE
+        )
         caller = self.actors[who % len(self.actors)]  # anyone
         t = self.t + 1
         errors = []
@@ -764,7 +773,9 @@ class EscrowMachine(RuleBasedStateMachine):
         self.surplus += amount
 
     @precondition(lambda self: self.steps >= 30)  # most of an example stays in the first days
-    @rule(idx=ST_IDX, which=st.sampled_from(["claim window", "silence", "far"]), offset=st.sampled_from([-1, 0]))
+    @rule(
+        idx=ST_IDX, which=st.sampled_from(["claim window", "silence", "far"]), offset=st.sampled_from([-1, 0])
+    )
     def rule_sleep_long(self, idx, which, offset):
         """Jumps to just before/at the end of a campaign's claim window, or of a milestone
         campaign's allowed silence (the next tx runs 1 s later), or 200 days on."""
@@ -836,7 +847,9 @@ class EscrowMachine(RuleBasedStateMachine):
                     return
                 self._travel(c["deadline"] - 1)  # and act at the deadline
             elif state == IN_DELIVERY and c["pending"] and t < c["vote_end"]:
-                voters = [k for k, b in enumerate(holders) if c["voted"].get(b.address) != c["released_count"]]
+                voters = [
+                    k for k, b in enumerate(holders) if c["voted"].get(b.address) != c["released_count"]
+                ]
                 if voters and who < 5:
                     self.rule_vote(idx, voters[who % len(voters)], approve)
                     return
@@ -844,7 +857,9 @@ class EscrowMachine(RuleBasedStateMachine):
             state = self._state(c, self.t + 1)
             if state == SUCCEEDED:
                 self.rule_claim(idx, 0)
-            elif state == IN_DELIVERY and not c["pending"] and self.t + 1 > self._silent_since(c) + MAX_SILENCE:
+            elif (
+                state == IN_DELIVERY and not c["pending"] and self.t + 1 > self._silent_since(c) + MAX_SILENCE
+            ):
                 self.rule_abort_stale(idx, who)
             elif state == IN_DELIVERY and not c["pending"]:
                 self.rule_request_release(idx, 0)
@@ -865,7 +880,9 @@ class EscrowMachine(RuleBasedStateMachine):
             self.rule_withdraw_owed(0, 0, "self" if who else "rescue")
             return
         t = self.t + 1
-        open_ = [i for i, c in enumerate(self.campaigns) if self._state(c, t) in (FUNDING, SUCCEEDED, IN_DELIVERY)]
+        open_ = [
+            i for i, c in enumerate(self.campaigns) if self._state(c, t) in (FUNDING, SUCCEEDED, IN_DELIVERY)
+        ]
         if not open_:
             return
         i = open_[idx % len(open_)]
@@ -996,7 +1013,9 @@ class EscrowMachine(RuleBasedStateMachine):
             calls.append((c, e.campaignState, cid))
             if c["milestone"]:
                 calls.append((c, e.getMilestones, cid))
-        requests = [("eth_call", [{"to": e.address, "data": fn.encode_input(cid)}, "latest"]) for _, fn, cid in calls]
+        requests = [
+            ("eth_call", [{"to": e.address, "data": fn.encode_input(cid)}, "latest"]) for _, fn, cid in calls
+        ]
         responses = web3.provider.make_batch_request(requests) if requests else []
         for (c, fn, cid), response in zip(calls, responses):
             m = fn.decode_output(response["result"])
@@ -1004,7 +1023,11 @@ class EscrowMachine(RuleBasedStateMachine):
                 assert m == self._state(c, self.t), (cid, m)
                 continue
             if fn is e.getCampaign:
-                assert (m["pledged"], m["claimed"], m["cancelled"]) == (c["pledged"], c["claimed"], c["cancelled"]), cid
+                assert (m["pledged"], m["claimed"], m["cancelled"]) == (
+                    c["pledged"],
+                    c["claimed"],
+                    c["cancelled"],
+                ), cid
                 continue
             assert list(m["trancheBps"]) == list(c["bps"])
             assert (m["tranchesReleased"], m["releasedAmount"], m["votePending"], m["aborted"]) == (
@@ -1078,7 +1101,9 @@ class EscrowMachine(RuleBasedStateMachine):
 
     def _restore(self, saved):
         outcomes = saved.pop("outcomes")
-        drained = Counter({f"drain: {k}": n - outcomes[k] for k, n in self.outcomes.items() if n > outcomes[k]})
+        drained = Counter(
+            {f"drain: {k}": n - outcomes[k] for k, n in self.outcomes.items() if n > outcomes[k]}
+        )
         self.outcomes.clear()
         self.outcomes.update(outcomes + drained)
         for name, value in saved.items():
@@ -1113,7 +1138,9 @@ class EscrowMachine(RuleBasedStateMachine):
         balances = self._balances()
         for _, address, _ in self.assets:
             left = balances[(address, self.escrow.address)]
-            assert left == (self.surplus if address == ETH else 0), f"liveness: {left} of {address} left in escrow"
+            assert left == (self.surplus if address == ETH else 0), (
+                f"liveness: {left} of {address} left in escrow"
+            )
         assert not any(self.owed.values()) and not any(self.fees.values())
         for c in self.campaigns:
             assert self._owed(c) == 0, c
@@ -1162,7 +1189,9 @@ def test_escrow_state_machine(
     receiver = SwitchableReceiver.deploy({"from": owner})
     creators = [creator, accounts[5], receiver]
     rescue = accounts[7]
-    EscrowMachine.configure(escrow, assets, backers, creators, fee_recipient, receiver, rescue, (ForceFeeder, owner))
+    EscrowMachine.configure(
+        escrow, assets, backers, creators, fee_recipient, receiver, rescue, (ForceFeeder, owner)
+    )
     chain.snapshot()
     run_state_machine_as_test(
         EscrowMachine,
