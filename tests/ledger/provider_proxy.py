@@ -172,8 +172,9 @@ class ProviderProxy:
         server = _Server(("127.0.0.1", self._port), self)
         self._port = server.server_address[1]
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="provider-proxy", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="provider-proxy", daemon=True
+        )
         self._thread.start()
 
     def go_down(self) -> None:
@@ -219,8 +220,9 @@ class ProviderProxy:
 
     def _upstream(self, method: str, params: Any) -> dict:
         body = orjson.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-        response = self._session().post(self.upstream, data=body, timeout=30,
-                                         headers={"Content-Type": "application/json"})
+        response = self._session().post(
+            self.upstream, data=body, timeout=30, headers={"Content-Type": "application/json"}
+        )
         return orjson.loads(response.content)
 
     def _handle(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
@@ -232,15 +234,24 @@ class ProviderProxy:
         try:
             request = orjson.loads(body)
         except orjson.JSONDecodeError:
-            return 400, {"Content-Type": "application/json"}, orjson.dumps(
-                {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}})
+            return (
+                400,
+                {"Content-Type": "application/json"},
+                orjson.dumps(
+                    {"jsonrpc": "2.0", "id": None, "error": {"code": -32700, "message": "parse error"}}
+                ),
+            )
         try:
             if isinstance(request, list):
                 answer: Any = [self._one(item) for item in request]
             else:
                 answer = self._one(request)
         except _HttpRefusal as refusal:
-            return refusal.status, {"Content-Type": "text/plain", **refusal.headers}, b"request entity too large"
+            return (
+                refusal.status,
+                {"Content-Type": "text/plain", **refusal.headers},
+                b"request entity too large",
+            )
         return 200, {"Content-Type": "application/json"}, orjson.dumps(answer)
 
     def _one(self, request: dict) -> dict:
@@ -267,7 +278,11 @@ class ProviderProxy:
         if "result" not in answer:
             return answer
         result = answer["result"]
-        if method == "eth_getLogs" and self.max_log_results is not None and len(result) > self.max_log_results:
+        if (
+            method == "eth_getLogs"
+            and self.max_log_results is not None
+            and len(result) > self.max_log_results
+        ):
             message = f"query returned more than {self.max_log_results} results"
             if self.suggest_range:
                 first, last = self._suggest(params, result)

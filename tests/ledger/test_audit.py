@@ -30,11 +30,15 @@ def history() -> Iterator[EscrowChain]:
 
 
 def index(chain: EscrowChain, store: LedgerStore) -> None:
-    Indexer(RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=2).run()
+    Indexer(
+        RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=2
+    ).run()
 
 
 def audit(chain: EscrowChain, store: LedgerStore | None = None, **kw):
-    return audit_chain(RpcClient(chain.url), chain.address, start_block=chain.deployment.block, store=store, **kw)
+    return audit_chain(
+        RpcClient(chain.url), chain.address, start_block=chain.deployment.block, store=store, **kw
+    )
 
 
 def tamper(store: LedgerStore, *statements) -> None:
@@ -77,14 +81,26 @@ def _entry(store: LedgerStore, seq: int):
 
 
 @pytest.mark.parametrize(
-    "how", ["altered amount", "altered public text", "deleted entry", "inserted entry", "swapped pair", "altered projection"]
+    "how",
+    [
+        "altered amount",
+        "altered public text",
+        "deleted entry",
+        "inserted entry",
+        "swapped pair",
+        "altered projection",
+    ],
 )
-def test_each_database_tampering_is_reported_precisely(history: EscrowChain, store: LedgerStore, how: str) -> None:
+def test_each_database_tampering_is_reported_precisely(
+    history: EscrowChain, store: LedgerStore, how: str
+) -> None:
     index(history, store)
     last = store.read_sync_state().last_seq
     target = _entry(store, 20)
     if how == "altered amount":
-        tamper(store, update(ledger_entries).where(ledger_entries.c.seq == 20).values(amount=target.amount + 1))
+        tamper(
+            store, update(ledger_entries).where(ledger_entries.c.seq == 20).values(amount=target.amount + 1)
+        )
         expected = [("db_altered_entry", 20, {"amount"})]  # the text the API serves is still right
     elif how == "altered public text":  # what the API serves, while the fields stay right
         forged = target.public_json.replace('"amount":"', '"amount":"9', 1)
@@ -103,20 +119,29 @@ def test_each_database_tampering_is_reported_precisely(history: EscrowChain, sto
         keep = ("seq", "final")
         tamper(
             store,
-            update(ledger_entries).where(ledger_entries.c.seq == 20).values(
-                **{k: v for k, v in other._asdict().items() if k not in keep}),
-            update(ledger_entries).where(ledger_entries.c.seq == 21).values(
-                **{k: v for k, v in target._asdict().items() if k not in keep}),
+            update(ledger_entries)
+            .where(ledger_entries.c.seq == 20)
+            .values(**{k: v for k, v in other._asdict().items() if k not in keep}),
+            update(ledger_entries)
+            .where(ledger_entries.c.seq == 21)
+            .values(**{k: v for k, v in target._asdict().items() if k not in keep}),
         )
         expected = [("db_altered_entry", 20, None), ("db_altered_entry", 21, None)]
     else:
         with store.engine.connect() as conn:
             victim = conn.execute(select(positions).where(positions.c.balance > 0).limit(1)).one()
-        tamper(store, update(positions).where(positions.c.campaign_id == victim.campaign_id)
-               .where(positions.c.backer == victim.backer).values(balance=victim.balance * 2))
+        tamper(
+            store,
+            update(positions)
+            .where(positions.c.campaign_id == victim.campaign_id)
+            .where(positions.c.backer == victim.backer)
+            .values(balance=victim.balance * 2),
+        )
         expected = [("db_altered_projection", None, {"balance"})]
     report = audit(history, store)
-    found = [(f.code, f.seq, set(f.fields or {}) if e[2] else None) for f, e in zip(report.findings, expected)]
+    found = [
+        (f.code, f.seq, set(f.fields or {}) if e[2] else None) for f, e in zip(report.findings, expected)
+    ]
     assert len(report.findings) == len(expected), report.findings
     assert found == [(c, s, fields) for c, s, fields in expected]
     first = report.findings[0]
@@ -140,7 +165,9 @@ def test_an_edited_checkpoint_is_reported(history: EscrowChain, store: LedgerSto
     report = audit(history, store, at_block=state.last_block)
     assert "db_checkpoint" in codes(report), report.findings
     checkpoint = [f for f in report.findings if f.code == "db_checkpoint"]
-    assert len(checkpoint) == 1 and (field in checkpoint[0].message or "hash of block" in checkpoint[0].message)
+    assert len(checkpoint) == 1 and (
+        field in checkpoint[0].message or "hash of block" in checkpoint[0].message
+    )
 
 
 def test_an_altered_campaign_row_is_reported(history: EscrowChain, store: LedgerStore) -> None:
@@ -179,7 +206,9 @@ def exported(history: EscrowChain, tmp_path_factory) -> list[bytes]:
 
 
 def offline(history: EscrowChain, lines: list[bytes], expect_head: str | None = None):
-    return audit_export(io.BytesIO(b"".join(lines)), history.deployment.chain_id, history.address, expect_head=expect_head)
+    return audit_export(
+        io.BytesIO(b"".join(lines)), history.deployment.chain_id, history.address, expect_head=expect_head
+    )
 
 
 def head_of(history: EscrowChain) -> str:
@@ -197,8 +226,9 @@ def test_csv_export_replays_too(history: EscrowChain, exported: list[bytes]) -> 
     entries = [e for _, e in read_export(io.BytesIO(b"".join(exported)))]
     out = io.BytesIO()
     write_export(entries, "csv", out)
-    report = audit_export(io.BytesIO(out.getvalue()), history.deployment.chain_id, history.address,
-                          expect_head=head_of(history))
+    report = audit_export(
+        io.BytesIO(out.getvalue()), history.deployment.chain_id, history.address, expect_head=head_of(history)
+    )
     assert report.ok, report.findings
 
 
@@ -209,7 +239,9 @@ def _edit(line: bytes, **changes) -> bytes:
 
 
 @pytest.mark.parametrize("how", ["edited", "dropped", "inserted", "reordered"])
-def test_each_export_edit_is_detected_and_named(history: EscrowChain, exported: list[bytes], how: str) -> None:
+def test_each_export_edit_is_detected_and_named(
+    history: EscrowChain, exported: list[bytes], how: str
+) -> None:
     lines = list(exported)
     seq = 30
     if how == "edited":
@@ -247,17 +279,39 @@ def test_cli_exit_codes_and_json(history: EscrowChain, exported: list[bytes], tm
     path = tmp_path / "ledger.ndjson"
     path.write_bytes(b"".join(exported))
     base = [sys.executable, "-m", "cli", "audit"]
-    ok = subprocess.run(base + ["--rpc", history.url, "--contract", history.address, "--json"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        base + ["--rpc", history.url, "--contract", history.address, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stderr
     body = json.loads(ok.stdout)
     assert body["ok"] and body["head_matches"] and body["block"] and body["findings"] == []
 
-    bad_head = subprocess.run(base + ["--from", str(path), "--chain-id", "31337", "--contract", history.address,
-                                      "--expect-head", "0x" + "22" * 32], capture_output=True, text=True, timeout=60)
+    bad_head = subprocess.run(
+        base
+        + [
+            "--from",
+            str(path),
+            "--chain-id",
+            "31337",
+            "--contract",
+            history.address,
+            "--expect-head",
+            "0x" + "22" * 32,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad_head.returncode == 1 and "FINDING" in bad_head.stdout
 
-    wrong_address = subprocess.run(base + ["--rpc", history.url, "--contract", history.accounts[3]],
-                                   capture_output=True, text=True, timeout=60)
+    wrong_address = subprocess.run(
+        base + ["--rpc", history.url, "--contract", history.accounts[3]],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert wrong_address.returncode == 2
     assert wrong_address.stderr.strip().count("\n") == 0 and "no contract" in wrong_address.stderr

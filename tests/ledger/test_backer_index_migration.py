@@ -16,7 +16,9 @@ from tests.support.databases import fresh_database
 def index_definition(engine, dialect: str) -> str:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         if dialect == "postgresql":
-            return conn.execute(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_positions_backer'")).scalar()
+            return conn.execute(
+                text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_positions_backer'")
+            ).scalar()
         return conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'ix_positions_backer'")).scalar()
 
 
@@ -28,8 +30,11 @@ def test_the_backer_index_covers_the_positions_on_postgresql(db_kind: str, tmp_p
         engine = open_database(url)
         try:
             definition = index_definition(engine, db_kind)
-            columns = [c["column_names"] for c in inspect(engine).get_indexes("positions")
-                       if c["name"] == "ix_positions_backer"]
+            columns = [
+                c["column_names"]
+                for c in inspect(engine).get_indexes("positions")
+                if c["name"] == "ix_positions_backer"
+            ]
             assert columns == [["backer", "campaign_id"]]
             if db_kind == "postgresql":
                 assert f"INCLUDE ({', '.join(POSITION_INDEX_INCLUDE)})" in definition

@@ -72,7 +72,9 @@ def sqlite_store(tmp_path: Path) -> LedgerStore:
     return LedgerStore(open_database(f"sqlite:///{tmp_path / 'hostile.db'}"))
 
 
-def test_a_block_hash_that_breaks_out_of_its_string_is_refused(history: EscrowChain, sqlite_store: LedgerStore) -> None:
+def test_a_block_hash_that_breaks_out_of_its_string_is_refused(
+    history: EscrowChain, sqlite_store: LedgerStore
+) -> None:
     """The node once pasted members into a blockHash; the serializer would have escaped them, and
     the hash is refused before that: nothing of the answer is stored."""
     with ProviderProxy(history.url) as proxy:
@@ -81,7 +83,12 @@ def test_a_block_hash_that_breaks_out_of_its_string_is_refused(history: EscrowCh
         def paste(method: str, body: bytes) -> bytes:
             if method != "eth_getLogs":
                 return body
-            return re.sub(rb'("blockHash":"0x[0-9a-f]{64})', lambda m: m.group(1) + injected.encode().replace(b'"', b'\\"'), body, count=1)
+            return re.sub(
+                rb'("blockHash":"0x[0-9a-f]{64})',
+                lambda m: m.group(1) + injected.encode().replace(b'"', b'\\"'),
+                body,
+                count=1,
+            )
 
         proxy.rewrite_body = paste
         stopped_with_one_line(history, sqlite_store, proxy, "blockHash")
@@ -131,7 +138,9 @@ def test_each_wrong_log_stops_the_run_with_a_line_naming_it(
         stopped_with_one_line(history, sqlite_store, proxy, *names)
 
 
-def test_a_wrong_block_hash_does_not_poison_the_checkpoint(history: EscrowChain, sqlite_store: LedgerStore) -> None:
+def test_a_wrong_block_hash_does_not_poison_the_checkpoint(
+    history: EscrowChain, sqlite_store: LedgerStore
+) -> None:
     """A wrong (well-formed) hash on the last log of a batch once became the checkpoint's hash, and
     every later run stopped with "reorg below the finality depth" even with an honest node."""
     with ProviderProxy(history.url) as proxy:
@@ -154,15 +163,22 @@ def test_a_node_that_trickles_its_answer_is_given_up_on_within_the_deadline(
         proxy.trickle = ("eth_getLogs", 0.2)
         started = time.monotonic()
         with pytest.raises(NodeUnavailable) as raised:
-            run_index(history, sqlite_store, proxy.url, timeout=1.0,
-                      retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, total_timeout=2.5))
+            run_index(
+                history,
+                sqlite_store,
+                proxy.url,
+                timeout=1.0,
+                retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.02, total_timeout=2.5),
+            )
         elapsed = time.monotonic() - started
     assert elapsed < 2.5 + 1.0 + 1.0, elapsed  # the budget, one request's deadline, a piece's wait
     assert "timed out" in str(raised.value) and "eth_getLogs" in str(raised.value)
     assert sqlite_store.read_sync_state().last_seq == 0
 
 
-def test_a_huge_answer_narrows_the_range_and_a_block_over_the_cap_is_named(history: EscrowChain, tmp_path: Path) -> None:
+def test_a_huge_answer_narrows_the_range_and_a_block_over_the_cap_is_named(
+    history: EscrowChain, tmp_path: Path
+) -> None:
     store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'huge.db'}"))
     with ProviderProxy(history.url) as proxy:
         proxy.huge_answer = ("eth_getLogs", 200 << 20)  # 200 MB, streamed
@@ -174,18 +190,35 @@ def test_a_huge_answer_narrows_the_range_and_a_block_over_the_cap_is_named(histo
     assert store.read_sync_state().last_seq == 0
 
 
-def test_the_command_line_says_what_the_node_got_wrong_in_one_line(history: EscrowChain, tmp_path: Path) -> None:
+def test_the_command_line_says_what_the_node_got_wrong_in_one_line(
+    history: EscrowChain, tmp_path: Path
+) -> None:
     db = tmp_path / "cli.db"
     with ProviderProxy(history.url) as proxy:
         proxy.rewrite = rewrite_logs(lambda log: log.update(logIndex="0xZZ"))
         result = subprocess.run(
-            [sys.executable, "-m", "cli", "index", "--rpc", proxy.url, "--contract", history.address,
-             "--from-block", str(history.deployment.block), "--db", f"sqlite:///{db}", "--quiet"],
-            capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-m",
+                "cli",
+                "index",
+                "--rpc",
+                proxy.url,
+                "--contract",
+                history.address,
+                "--from-block",
+                str(history.deployment.block),
+                "--db",
+                f"sqlite:///{db}",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("crowdledger: error:") and "logIndex" in lines[0], result.stderr
+    assert len(lines) == 1 and lines[0].startswith("crowdledger: error:") and "logIndex" in lines[0], (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-
-

@@ -31,7 +31,9 @@ from tests.support.server import wait_until
 FAST_RETRY = RetryPolicy(attempts=40, base_delay=0.01, max_delay=0.2, total_timeout=30)
 
 
-def make_indexer(chain: EscrowChain, store: LedgerStore, *, depth: int = 3, url: str | None = None, **kw) -> Indexer:
+def make_indexer(
+    chain: EscrowChain, store: LedgerStore, *, depth: int = 3, url: str | None = None, **kw
+) -> Indexer:
     rpc = RpcClient(url or chain.url, retry=FAST_RETRY)
     return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=depth, **kw)
 
@@ -100,7 +102,9 @@ def test_a_reorg_that_takes_every_entry_empties_the_ledger(chain: EscrowChain, s
     assert_db_matches_chain(store, chain)
 
 
-def test_reorg_deeper_than_the_window_stops_and_changes_nothing(chain: EscrowChain, store: LedgerStore) -> None:
+def test_reorg_deeper_than_the_window_stops_and_changes_nothing(
+    chain: EscrowChain, store: LedgerStore
+) -> None:
     cid = chain.create(1)
     fork = chain.snapshot()
     chain.pledge(cid, 2, 10**17)
@@ -142,8 +146,14 @@ def test_provider_range_errors_and_rate_limits(chain: EscrowChain, store: Ledger
     assert_db_matches_chain(store, chain)
 
 
-@pytest.mark.parametrize("answer", ["0x", "0x" + "00" * 31 + "02", "0x" + "00" * 24 + "ff" * 8], ids=["none", "too-low", "too-high"])
-def test_a_wrong_or_missing_ledger_length_only_paces_the_ranges(chain: EscrowChain, tmp_path, answer: str) -> None:
+@pytest.mark.parametrize(
+    "answer",
+    ["0x", "0x" + "00" * 31 + "02", "0x" + "00" * 24 + "ff" * 8],
+    ids=["none", "too-low", "too-high"],
+)
+def test_a_wrong_or_missing_ledger_length_only_paces_the_ranges(
+    chain: EscrowChain, tmp_path, answer: str
+) -> None:
     """The contract's ledger length at the tip paces the backfill's ranges; a node that answers it
     wrongly (or not at all) costs speed, never an entry."""
     chain.random_history(seed=4, steps=30)
@@ -161,7 +171,9 @@ def test_a_wrong_or_missing_ledger_length_only_paces_the_ranges(chain: EscrowCha
         proxy.rewrite = rewrite
         make_indexer(chain, store, url=proxy.url, target_logs=5).run()
         assert len(asked) == 1  # once, at the tip, for the backfill
-        assert proxy.calls["eth_getLogs"] > (10 if answer.endswith("ff") else 0)  # too high: many small ranges
+        assert proxy.calls["eth_getLogs"] > (
+            10 if answer.endswith("ff") else 0
+        )  # too high: many small ranges
     assert_db_matches_chain(store, chain)
 
 
@@ -233,9 +245,23 @@ def test_resume_after_kill_9_has_no_gap_and_no_duplicate(chain: EscrowChain, tmp
     url = f"sqlite:///{tmp_path / 'killed.db'}"
     store = LedgerStore(open_database(url))
     command = [
-        sys.executable, "-m", "cli", "index", "--rpc", chain.url, "--contract", chain.address,
-        "--from-block", str(chain.deployment.block), "--db", url, "--finality-depth", "0",
-        "--max-span", "3", "--quiet",
+        sys.executable,
+        "-m",
+        "cli",
+        "index",
+        "--rpc",
+        chain.url,
+        "--contract",
+        chain.address,
+        "--from-block",
+        str(chain.deployment.block),
+        "--db",
+        url,
+        "--finality-depth",
+        "0",
+        "--max-span",
+        "3",
+        "--quiet",
     ]
     rng = random.Random(7)
     kills = 0

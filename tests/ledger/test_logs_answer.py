@@ -61,7 +61,9 @@ def test_recorded_answers_decode_to_the_expected_entries(node: str, tmp_path: Pa
     out = io.BytesIO()
     write_export(entries, "ndjson", out)
     assert out.getvalue() == (GOLDEN / f"{node}_getlogs.expected.ndjson").read_bytes()
-    report = audit_export(io.BytesIO(out.getvalue()), meta["chain_id"], meta["contract"], expect_head=meta["ledger_head"])
+    report = audit_export(
+        io.BytesIO(out.getvalue()), meta["chain_id"], meta["contract"], expect_head=meta["ledger_head"]
+    )
     assert report.ok, report.findings
     if node == "ganache":
         assert all(e.block_timestamp is None for e in entries)
@@ -140,14 +142,19 @@ HOSTILE: dict[str, tuple[dict[str, Any], str, str]] = {
     "no topics": ({"topics": None}, "NodeError", "topics"),
     "empty topics": ({"topics": []}, "NodeError", "topics"),
     "injected block hash": (
-        {"blockHash": "0x" + "16" * 32 + '","amount":"999999000000000000000000","x":"<img src=x>'}, "NodeError",
+        {"blockHash": "0x" + "16" * 32 + '","amount":"999999000000000000000000","x":"<img src=x>'},
+        "NodeError",
         "blockHash",
     ),
     "short block hash": ({"blockHash": "0x" + "16" * 31}, "NodeError", "blockHash"),
     "address of 39 digits": ({"address": "0x" + "ab" * 19 + "a"}, "NodeError", "address"),
     "odd data": ({"data": "0x123"}, "NodeError", "data"),
     "huge data": ({"data": "0x" + "00" * 32 * 100}, "NodeError", "data"),
-    "unknown topic0": ({"topics": ["0x" + "99" * 32, "0x" + "00" * 32, "0x" + "00" * 32]}, "LedgerIntegrityError", "topic0"),
+    "unknown topic0": (
+        {"topics": ["0x" + "99" * 32, "0x" + "00" * 32, "0x" + "00" * 32]},
+        "LedgerIntegrityError",
+        "topic0",
+    ),
 }
 
 
@@ -179,7 +186,9 @@ def assert_says_what_the_json_says(body: bytes, entries: list[LedgerEntry]) -> N
     for log, entry in zip(logs, entries):
         assert entry.block_number == int(log["blockNumber"], 16)
         assert entry.log_index == int(log["logIndex"], 16)
-        assert entry.block_hash == log["blockHash"].lower() and entry.tx_hash == log["transactionHash"].lower()
+        assert (
+            entry.block_hash == log["blockHash"].lower() and entry.tx_hash == log["transactionHash"].lower()
+        )
         assert entry.kind == TOPICS[log["topics"][0].lower()]
         data = log["data"].lower()
         assert entry.head == "0x" + data[-64:]

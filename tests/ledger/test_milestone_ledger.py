@@ -28,9 +28,16 @@ from tests.support.chain import VOTING_PERIOD, EscrowChain
 from tests.support.compare import assert_db_matches_chain
 
 STATES = {
-    "funding": State.FUNDING, "succeeded": State.SUCCEEDED, "voting": State.IN_DELIVERY,
-    "delivering": State.IN_DELIVERY, "claimed": State.CLAIMED, "aborted": State.ABORTED, "swept": State.ABORTED,
-    "failed": State.FAILED, "cancelled": State.CANCELLED, "plain": State.CLAIMED,
+    "funding": State.FUNDING,
+    "succeeded": State.SUCCEEDED,
+    "voting": State.IN_DELIVERY,
+    "delivering": State.IN_DELIVERY,
+    "claimed": State.CLAIMED,
+    "aborted": State.ABORTED,
+    "swept": State.ABORTED,
+    "failed": State.FAILED,
+    "cancelled": State.CANCELLED,
+    "plain": State.CLAIMED,
 }
 
 
@@ -44,8 +51,9 @@ def phases() -> Iterator[tuple[EscrowChain, dict[str, int]]]:
 
 
 def index(chain: EscrowChain, store: LedgerStore, depth: int = 2) -> Indexer:
-    indexer = Indexer(RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block,
-                      finality_depth=depth)
+    indexer = Indexer(
+        RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=depth
+    )
     indexer.run()
     return indexer
 
@@ -69,12 +77,21 @@ def test_full_sync_equals_the_chain_in_every_phase(phases, store: LedgerStore) -
     aborted = store.milestones_of(ids["aborted"])
     assert aborted is not None and (aborted.abort_remaining, aborted.refunded) == (701, 443)
     voting = store.milestones_of(ids["voting"])
-    assert voting is not None and voting.vote_pending and (voting.approve_weight, voting.reject_weight) == (1000, 333)
+    assert (
+        voting is not None
+        and voting.vote_pending
+        and (voting.approve_weight, voting.reject_weight) == (1000, 333)
+    )
     assert [(t.tranche, t.report_hash is None) for t in store.tranche_releases_of(ids["claimed"])] == [
-        (0, True), (1, False), (2, False)]
+        (0, True),
+        (1, False),
+        (2, False),
+    ]
     assert [d.campaign_id for d in store.disclosures_of(ids["plain"])] == [ids["plain"]]
     assert {(v.campaign_id, v.approve) for v in store.votes_by(chain.accounts[3])} == {
-        (ids["aborted"], False), (ids["voting"], False)}
+        (ids["aborted"], False),
+        (ids["voting"], False),
+    }
     assert index(chain, store).run() == 0
 
 
@@ -102,11 +119,17 @@ def exported(phases, tmp_path_factory) -> list[bytes]:
 
 def offline(chain: EscrowChain, lines: list[bytes]):
     head = "0x" + chain.escrow.functions.ledgerHead().call().hex()
-    return audit_export(io.BytesIO(b"".join(lines)), chain.deployment.chain_id, chain.address, expect_head=head)
+    return audit_export(
+        io.BytesIO(b"".join(lines)), chain.deployment.chain_id, chain.address, expect_head=head
+    )
 
 
 def line_of(lines: list[bytes], kind: Kind, campaign_id: int, n: int = 0) -> int:
-    found = [i for i, raw in enumerate(lines) if (r := json.loads(raw))["kind"] == kind and r["campaign_id"] == campaign_id]
+    found = [
+        i
+        for i, raw in enumerate(lines)
+        if (r := json.loads(raw))["kind"] == kind and r["campaign_id"] == campaign_id
+    ]
     return found[n]
 
 
@@ -115,7 +138,11 @@ def test_the_export_replays_clean_in_both_formats(phases, exported: list[bytes])
     report = offline(chain, exported)
     assert report.ok and report.head_matches, report.findings
     plan = json.loads(exported[line_of(exported, Kind.MILESTONE_PLAN, ids["voting"])])
-    assert (plan["tranche_bps"], plan["voting_period"], plan["amount"]) == ([2000, 3000, 5000], VOTING_PERIOD, "3")
+    assert (plan["tranche_bps"], plan["voting_period"], plan["amount"]) == (
+        [2000, 3000, 5000],
+        VOTING_PERIOD,
+        "3",
+    )
     release = json.loads(exported[line_of(exported, Kind.TRANCHE_RELEASED, ids["claimed"], 1)])
     assert release["tranche"] == 2 and int(release["fee"]) > 0
     from ledger.audit.export import read_export
@@ -165,8 +192,10 @@ def test_tampering_with_milestone_rows_in_the_database_is_named(phases, store: L
     backer = chain.accounts[5].lower()
     tamper(
         store,
-        update(tranche_releases).where(tranche_releases.c.campaign_id == ids["delivering"])
-        .where(tranche_releases.c.tranche == 1).values(fee=0),
+        update(tranche_releases)
+        .where(tranche_releases.c.campaign_id == ids["delivering"])
+        .where(tranche_releases.c.tranche == 1)
+        .values(fee=0),
         delete(votes).where(votes.c.campaign_id == ids["voting"]).where(votes.c.backer == backer),
     )
     report = audit(chain, store)
@@ -185,9 +214,16 @@ def test_a_backer_sees_releases_votes_and_pro_rata_refunds(phases, store: Ledger
     assert three.ok
     by_id = {c.campaign_id: c for c in three.campaigns}
     assert {name: by_id[cid].status for name, cid in ids.items()} == {
-        "funding": "escrowed", "succeeded": "escrowed", "voting": "in_delivery", "delivering": "in_delivery",
-        "claimed": "released", "aborted": "refunded", "swept": "refunded", "failed": "refunded",
-        "cancelled": "refundable", "plain": "released",
+        "funding": "escrowed",
+        "succeeded": "escrowed",
+        "voting": "in_delivery",
+        "delivering": "in_delivery",
+        "claimed": "released",
+        "aborted": "refunded",
+        "swept": "refunded",
+        "failed": "refunded",
+        "cancelled": "refundable",
+        "plain": "released",
     }
     voting = by_id[ids["voting"]]  # T = 2001: tranche 0 = 400, tranche 1 = 600
     assert (voting.balance, voting.released, voting.escrowed, voting.at_stake) == ("333", "66", "267", "99")
@@ -203,8 +239,11 @@ def test_a_backer_sees_releases_votes_and_pro_rata_refunds(phases, store: Ledger
     assert "to refund pro rata" in four.verdict
 
     with store.engine.connect() as conn:
-        vote_tx = conn.execute(select(ledger_entries.c.tx_hash).where(ledger_entries.c.kind == Kind.VOTED)
-                               .where(ledger_entries.c.campaign_id == ids["voting"])).first()[0]
+        vote_tx = conn.execute(
+            select(ledger_entries.c.tx_hash)
+            .where(ledger_entries.c.kind == Kind.VOTED)
+            .where(ledger_entries.c.campaign_id == ids["voting"])
+        ).first()[0]
     result = verify_tx(rpc, chain.address, vote_tx, store=store, finality_depth=2)
     assert result.ok and "vote (approve, weight" in result.verdict, result.verdict
 
@@ -250,19 +289,52 @@ def test_the_migration_upgrades_existing_rows(tmp_path: Path) -> None:
     with engine.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
-        conn.execute(insert(campaigns).values(
-            campaign_id=1, creator="0x" + "11" * 20, token=ETH, goal=5, deadline=9, max_per_backer=0,
-            keep_it_all=False, fee_bps=250, metadata_hash="0x" + "00" * 32, created_seq=1, created_block=1,
-            created_timestamp=None, pledged=5, backer_count=1, cancelled=False, claimed=False, claimed_amount=0,
-            claim_fee=0, refunded_total=0, last_seq=2))
-        conn.execute(insert(positions).values(
-            campaign_id=1, backer="0x" + "22" * 20, balance=5, pledged_total=5, unpledged_total=0, refunded_total=0,
-            first_seq=2, last_seq=2))
+        conn.execute(
+            insert(campaigns).values(
+                campaign_id=1,
+                creator="0x" + "11" * 20,
+                token=ETH,
+                goal=5,
+                deadline=9,
+                max_per_backer=0,
+                keep_it_all=False,
+                fee_bps=250,
+                metadata_hash="0x" + "00" * 32,
+                created_seq=1,
+                created_block=1,
+                created_timestamp=None,
+                pledged=5,
+                backer_count=1,
+                cancelled=False,
+                claimed=False,
+                claimed_amount=0,
+                claim_fee=0,
+                refunded_total=0,
+                last_seq=2,
+            )
+        )
+        conn.execute(
+            insert(positions).values(
+                campaign_id=1,
+                backer="0x" + "22" * 20,
+                balance=5,
+                pledged_total=5,
+                unpledged_total=0,
+                refunded_total=0,
+                first_seq=2,
+                last_seq=2,
+            )
+        )
     store = LedgerStore(open_database(f"sqlite:///{tmp_path / 'old.db'}"))
     with store.engine.connect() as conn:
         campaign = conn.execute(select(campaigns)).one()
         position = conn.execute(select(positions)).one()
-    assert (campaign.milestone, campaign.tranche_count, campaign.tranches_released, campaign.aborted) == (False, 0, 0, False)
+    assert (campaign.milestone, campaign.tranche_count, campaign.tranches_released, campaign.aborted) == (
+        False,
+        0,
+        0,
+        False,
+    )
     assert position.voted_tranche == 0 and store.milestones_of(1) is None
     with store.engine.begin() as conn:
         config.attributes["connection"] = conn

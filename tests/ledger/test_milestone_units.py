@@ -52,8 +52,11 @@ def raw_dict(kind: Kind, campaign_id: int, account: str, data: bytes) -> dict:
         "address": ESCROW,
         "topics": [TOPIC_OF[kind], topic(campaign_id), topic(account)],
         "data": "0x" + data.hex(),
-        "blockNumber": "0x10", "blockHash": "0x" + "bb" * 32, "transactionHash": "0x" + "cc" * 32,
-        "logIndex": "0x1", "blockTimestamp": "0x64",
+        "blockNumber": "0x10",
+        "blockHash": "0x" + "bb" * 32,
+        "transactionHash": "0x" + "cc" * 32,
+        "logIndex": "0x1",
+        "blockTimestamp": "0x64",
     }
 
 
@@ -74,7 +77,9 @@ def test_the_new_topics_are_ledger_topics() -> None:
         assert TOPICS[topic0] == kind and topic0 in LEDGER_TOPICS_FILTER[0]
     assert len(LEDGER_TOPICS_FILTER[0]) == 13
     # the topics docs/ledger-format.md publishes
-    assert TOPIC_OF[Kind.MILESTONE_PLAN] == "0x9611631e93b84449db62d6b30a06ac82ef4ba4f4ec6dc7741cfcee55baafbb7c"
+    assert (
+        TOPIC_OF[Kind.MILESTONE_PLAN] == "0x9611631e93b84449db62d6b30a06ac82ef4ba4f4ec6dc7741cfcee55baafbb7c"
+    )
     assert TOPIC_OF[Kind.DISCLOSED] == "0xa224b42ca0d8382e4b979db3a69bd1fa96caed1e582f7a9aaf4d5e386ab6a4c1"
 
 
@@ -85,14 +90,31 @@ def plan_data(bps: list[int], period: int = 3600, seq: int = 7) -> bytes:
 def test_a_milestone_plan_is_decoded_with_its_hash() -> None:
     entry = decode_log(raw_log(Kind.MILESTONE_PLAN, 4, CREATOR, plan_data([2000, 3000, 5000])))
     assert (entry.seq, entry.kind, entry.campaign_id, entry.account, entry.amount) == (
-        7, Kind.MILESTONE_PLAN, 4, CREATOR, 3)
+        7,
+        Kind.MILESTONE_PLAN,
+        4,
+        CREATOR,
+        3,
+    )
     assert entry.terms == MilestonePlanTerms((2000, 3000, 5000), 3600)
     assert entry.detail == "0x" + keccak256(encode(["uint16[]", "uint64"], [[2000, 3000, 5000], 3600])).hex()
     assert entry.head == HEAD and entry.block_timestamp == 100
 
 
-@pytest.mark.parametrize("how", ["offset", "length too long", "length too short", "extra word", "uint16 overflow",
-                                 "empty", "ragged", "huge length", "topics"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "offset",
+        "length too long",
+        "length too short",
+        "extra word",
+        "uint16 overflow",
+        "empty",
+        "ragged",
+        "huge length",
+        "topics",
+    ],
+)
 def test_a_malformed_milestone_plan_is_refused(how: str) -> None:
     data = bytearray(plan_data([2000, 8000]))
     log = raw_dict(Kind.MILESTONE_PLAN, 4, CREATOR, bytes(data))
@@ -121,25 +143,58 @@ def test_a_malformed_milestone_plan_is_refused(how: str) -> None:
 
 def test_the_other_new_events_are_decoded() -> None:
     head = bytes.fromhex(HEAD[2:])
-    request = decode_log(raw_log(Kind.RELEASE_REQUESTED, 4, CREATOR, encode(
-        ["uint256", "bytes32", "uint64", "bytes32"], [2, bytes.fromhex(REPORT[2:]), 9, head])))
-    assert (request.kind, request.amount, request.detail, request.seq) == (Kind.RELEASE_REQUESTED, 2, REPORT, 9)
+    request = decode_log(
+        raw_log(
+            Kind.RELEASE_REQUESTED,
+            4,
+            CREATOR,
+            encode(["uint256", "bytes32", "uint64", "bytes32"], [2, bytes.fromhex(REPORT[2:]), 9, head]),
+        )
+    )
+    assert (request.kind, request.amount, request.detail, request.seq) == (
+        Kind.RELEASE_REQUESTED,
+        2,
+        REPORT,
+        9,
+    )
     for approve, detail in ((True, ONE), (False, ZERO)):
-        vote = decode_log(raw_log(Kind.VOTED, 4, ALICE, encode(["uint256", "bool", "uint64", "bytes32"],
-                                                                [123, approve, 10, head])))
+        vote = decode_log(
+            raw_log(
+                Kind.VOTED,
+                4,
+                ALICE,
+                encode(["uint256", "bool", "uint64", "bytes32"], [123, approve, 10, head]),
+            )
+        )
         assert (vote.account, vote.amount, vote.detail) == (ALICE, 123, detail)
-    bad = raw_log(Kind.VOTED, 4, ALICE, encode(["uint256", "uint256", "uint64", "bytes32"], [123, 2, 10, head]))
+    bad = raw_log(
+        Kind.VOTED, 4, ALICE, encode(["uint256", "uint256", "uint64", "bytes32"], [123, 2, 10, head])
+    )
     with pytest.raises(LedgerIntegrityError, match="not a bool"):
         decode_log(bad)
-    release = decode_log(raw_log(Kind.TRANCHE_RELEASED, 4, CREATOR, encode(
-        ["uint256", "uint256", "uint256", "uint64", "bytes32"], [1, 975, 25, 11, head])))
+    release = decode_log(
+        raw_log(
+            Kind.TRANCHE_RELEASED,
+            4,
+            CREATOR,
+            encode(["uint256", "uint256", "uint256", "uint64", "bytes32"], [1, 975, 25, 11, head]),
+        )
+    )
     assert (release.amount, release.terms, release.fee) == (975, TrancheTerms(1, 25), 25)
     assert release.detail == "0x" + keccak256(encode(["uint256", "uint256"], [1, 25])).hex()
-    abort = decode_log(raw_log(Kind.ABORTED, 4, CREATOR, encode(["uint256", "uint64", "bytes32"], [701, 12, head])))
+    abort = decode_log(
+        raw_log(Kind.ABORTED, 4, CREATOR, encode(["uint256", "uint64", "bytes32"], [701, 12, head]))
+    )
     assert (abort.amount, abort.detail) == (701, ZERO)
     doc = "0x" + "d0" * 32
-    disclosed = decode_log(raw_log(Kind.DISCLOSED, 4, CREATOR, encode(
-        ["bytes32", "uint64", "bytes32"], [bytes.fromhex(doc[2:]), 13, head])))
+    disclosed = decode_log(
+        raw_log(
+            Kind.DISCLOSED,
+            4,
+            CREATOR,
+            encode(["bytes32", "uint64", "bytes32"], [bytes.fromhex(doc[2:]), 13, head]),
+        )
+    )
     assert (disclosed.amount, disclosed.detail, disclosed.seq) == (0, doc, 13)
 
 
@@ -155,17 +210,34 @@ class Ledger:
         self.fee_bps = fee_bps
         self.now = 1_000
 
-    def entry(self, kind: Kind, cid: int, account: str, amount: int, detail: str = ZERO, terms=None) -> LedgerEntry:
+    def entry(
+        self, kind: Kind, cid: int, account: str, amount: int, detail: str = ZERO, terms=None
+    ) -> LedgerEntry:
         self.seq += 1
-        return LedgerEntry(self.seq, kind, cid, account, amount, detail, HEAD, self.seq, "0x" + "bb" * 32,
-                           "0x" + "cc" * 32, 0, self.now, terms)
+        return LedgerEntry(
+            self.seq,
+            kind,
+            cid,
+            account,
+            amount,
+            detail,
+            HEAD,
+            self.seq,
+            "0x" + "bb" * 32,
+            "0x" + "cc" * 32,
+            0,
+            self.now,
+            terms,
+        )
 
     def apply(self, *args, **kw) -> LedgerEntry:
         entry = self.entry(*args, **kw)
         apply_entry(self.state, entry)
         return entry
 
-    def milestone_campaign(self, cid: int, bps: tuple[int, ...], goal: int = 1000, period: int = 3600) -> None:
+    def milestone_campaign(
+        self, cid: int, bps: tuple[int, ...], goal: int = 1000, period: int = 3600
+    ) -> None:
         terms = CampaignTerms(ETH, goal, self.now + 900, 0, False, self.fee_bps, ZERO)
         self.apply(Kind.CAMPAIGN_CREATED, cid, CREATOR, goal, "0x" + entry_terms_detail(terms).hex(), terms)
         plan = MilestonePlanTerms(bps, period)
@@ -173,7 +245,9 @@ class Ledger:
 
     def release(self, cid: int, tranche: int, amount: int, fee: int) -> LedgerEntry:
         terms = TrancheTerms(tranche, fee)
-        return self.apply(Kind.TRANCHE_RELEASED, cid, CREATOR, amount, "0x" + entry_terms_detail(terms).hex(), terms)
+        return self.apply(
+            Kind.TRANCHE_RELEASED, cid, CREATOR, amount, "0x" + entry_terms_detail(terms).hex(), terms
+        )
 
 
 def funded(ledger: Ledger, bps=(3000, 7000)) -> None:
@@ -205,7 +279,11 @@ def test_a_milestone_campaign_through_delivery_to_claimed() -> None:
     backer = state.positions[(1, ALICE)]
     breakdown = position_breakdown(campaign, backer, ledger.now, plan)
     assert breakdown.status == PositionStatus.IN_DELIVERY
-    assert (breakdown.released, breakdown.escrowed, breakdown.at_stake) == (90, 211, 210)  # 301*300/1001, 301*701/1001
+    assert (breakdown.released, breakdown.escrowed, breakdown.at_stake) == (
+        90,
+        211,
+        210,
+    )  # 301*300/1001, 301*701/1001
     ledger.now += 3600
     # the last tranche: 1001 - 300 = 701, fee ceil(701 * 0.025) = 18
     ledger.release(1, 1, 683, 18)
@@ -233,7 +311,10 @@ def test_an_abort_and_its_pro_rata_refunds_and_dust() -> None:
     ledger.apply(Kind.REFUNDED, 1, CAROL, 257)
     assert (plan.refunded, plan.unrefunded_weight, plan.dust) == (700, 0, 1)
     assert state.fees[ETH].accrued_total == 9  # the dust moved to the fees
-    assert position_breakdown(campaign, state.positions[(1, CAROL)], ledger.now, plan).status == PositionStatus.REFUNDED
+    assert (
+        position_breakdown(campaign, state.positions[(1, CAROL)], ledger.now, plan).status
+        == PositionStatus.REFUNDED
+    )
 
 
 def rejects(ledger: Ledger, match: str, *args, **kw) -> None:
@@ -244,14 +325,30 @@ def rejects(ledger: Ledger, match: str, *args, **kw) -> None:
 def test_every_broken_rule_is_an_integrity_error() -> None:
     ledger = Ledger()
     ledger.milestone_campaign(1, (3000, 7000))
-    rejects(ledger, "once", Kind.MILESTONE_PLAN, 1, CREATOR, 2, "0x" + entry_terms_detail(
-        MilestonePlanTerms((3000, 7000), 3600)).hex(), terms=MilestonePlanTerms((3000, 7000), 3600))
+    rejects(
+        ledger,
+        "once",
+        Kind.MILESTONE_PLAN,
+        1,
+        CREATOR,
+        2,
+        "0x" + entry_terms_detail(MilestonePlanTerms((3000, 7000), 3600)).hex(),
+        terms=MilestonePlanTerms((3000, 7000), 3600),
+    )
     for cid, bps, period in ((2, (3000, 6000), 3600), (3, (10_000,), 3600), (4, (3000, 7000), 60)):
         terms = CampaignTerms(ETH, 1000, 5000, 0, False, 250, ZERO)
         ledger.apply(Kind.CAMPAIGN_CREATED, cid, CREATOR, 1000, "0x" + entry_terms_detail(terms).hex(), terms)
         plan = MilestonePlanTerms(bps, period)
-        rejects(ledger, "breaks the contract's rules", Kind.MILESTONE_PLAN, cid, CREATOR, len(bps),
-                "0x" + entry_terms_detail(plan).hex(), terms=plan)
+        rejects(
+            ledger,
+            "breaks the contract's rules",
+            Kind.MILESTONE_PLAN,
+            cid,
+            CREATOR,
+            len(bps),
+            "0x" + entry_terms_detail(plan).hex(),
+            terms=plan,
+        )
     terms = CampaignTerms(ETH, 1000, 5000, 0, False, 250, ZERO)
     ledger.apply(Kind.CAMPAIGN_CREATED, 5, CREATOR, 1000, "0x" + entry_terms_detail(terms).hex(), terms)
     plan = MilestonePlanTerms((5000, 5000), 3600)
@@ -260,8 +357,15 @@ def test_every_broken_rule_is_an_integrity_error() -> None:
 
     ledger = Ledger()
     funded(ledger)
-    rejects(ledger, "not a milestone campaign|not in the Succeeded", Kind.CLAIMED, 1, CREATOR, 292,
-            "0x" + (8).to_bytes(32, "big").hex())
+    rejects(
+        ledger,
+        "not a milestone campaign|not in the Succeeded",
+        Kind.CLAIMED,
+        1,
+        CREATOR,
+        292,
+        "0x" + (8).to_bytes(32, "big").hex(),
+    )
     rejects(ledger, "no release request is open", Kind.VOTED, 1, ALICE, 301, ONE)
     rejects(ledger, "the next one is 1", Kind.RELEASE_REQUESTED, 1, CREATOR, 2, REPORT)
     rejects(ledger, "not the creator", Kind.RELEASE_REQUESTED, 1, ALICE, 1, REPORT)
@@ -281,10 +385,25 @@ def test_every_broken_rule_is_an_integrity_error() -> None:
     for tranche, amount, fee in ((1, 684, 17), (2, 683, 18), (1, 682, 18)):
         with pytest.raises(LedgerIntegrityError, match="the rules give tranche 1: 683 \\+ fee 18"):
             ledger.release(1, tranche, amount, fee)
-    rejects(ledger, "does not commit to the tranche", Kind.TRANCHE_RELEASED, 1, CREATOR, 683, ZERO,
-            terms=TrancheTerms(1, 18))
-    rejects(ledger, "without its tranche and fee", Kind.TRANCHE_RELEASED, 1, CREATOR, 683,
-            "0x" + entry_terms_detail(TrancheTerms(1, 18)).hex())
+    rejects(
+        ledger,
+        "does not commit to the tranche",
+        Kind.TRANCHE_RELEASED,
+        1,
+        CREATOR,
+        683,
+        ZERO,
+        terms=TrancheTerms(1, 18),
+    )
+    rejects(
+        ledger,
+        "without its tranche and fee",
+        Kind.TRANCHE_RELEASED,
+        1,
+        CREATOR,
+        683,
+        "0x" + entry_terms_detail(TrancheTerms(1, 18)).hex(),
+    )
     ledger.release(1, 1, 683, 18)
 
     ledger = Ledger()
@@ -327,8 +446,24 @@ def test_plan_and_tranche_lines_round_trip_in_both_formats() -> None:
     ledger.apply(Kind.VOTED, 1, CAROL, 367, ONE)
     ledger.now += 3600
     release = ledger.release(1, 1, 292, 8)  # floor(1001 * 0.3) = 300
-    entries = [LedgerEntry(1, Kind.MILESTONE_PLAN, 1, CREATOR, 3, ZERO, HEAD, 1, HEAD, HEAD, 0, 5,
-                           MilestonePlanTerms((2000, 3000, 5000), 7200)), release]
+    entries = [
+        LedgerEntry(
+            1,
+            Kind.MILESTONE_PLAN,
+            1,
+            CREATOR,
+            3,
+            ZERO,
+            HEAD,
+            1,
+            HEAD,
+            HEAD,
+            0,
+            5,
+            MilestonePlanTerms((2000, 3000, 5000), 7200),
+        ),
+        release,
+    ]
     for fmt in ("ndjson", "csv"):
         out = io.BytesIO()
         write_export(entries, fmt, out)
@@ -345,8 +480,21 @@ def test_a_plan_or_tranche_line_without_its_terms_is_a_bad_line() -> None:
     entries = [
         LedgerEntry(1, Kind.MILESTONE_PLAN, 1, CREATOR, 2, ZERO, HEAD, 1, HEAD, HEAD, 0, 5, None),
         LedgerEntry(2, Kind.TRANCHE_RELEASED, 1, CREATOR, 2, ZERO, HEAD, 1, HEAD, HEAD, 0, 5, None),
-        LedgerEntry(3, Kind.MILESTONE_PLAN, 1, CREATOR, 2, ZERO, HEAD, 1, HEAD, HEAD, 0, 5,
-                    MilestonePlanTerms((2000, 70000), 7200)),
+        LedgerEntry(
+            3,
+            Kind.MILESTONE_PLAN,
+            1,
+            CREATOR,
+            2,
+            ZERO,
+            HEAD,
+            1,
+            HEAD,
+            HEAD,
+            0,
+            5,
+            MilestonePlanTerms((2000, 70000), 7200),
+        ),
     ]
     out = io.BytesIO()
     write_export(entries, "ndjson", out)
@@ -356,7 +504,9 @@ def test_a_plan_or_tranche_line_without_its_terms_is_a_bad_line() -> None:
 
 
 def test_records_keep_the_entry_shape() -> None:
-    entry = LedgerEntry(1, Kind.TRANCHE_RELEASED, 1, CREATOR, 2, ZERO, HEAD, 1, HEAD, HEAD, 0, 5, TrancheTerms(1, 3))
+    entry = LedgerEntry(
+        1, Kind.TRANCHE_RELEASED, 1, CREATOR, 2, ZERO, HEAD, 1, HEAD, HEAD, 0, 5, TrancheTerms(1, 3)
+    )
     assert len(entry) == 13 and entry.fee == 3 and entry._replace(terms=None).fee == 0
     assert replace(TrancheTerms(1, 3), fee=4) != entry.terms
 
@@ -365,10 +515,26 @@ def test_tranche_zero_needs_the_deadline_passed_and_the_goal_met() -> None:
     ledger = Ledger()
     ledger.milestone_campaign(1, (3000, 7000))
     ledger.apply(Kind.PLEDGED, 1, ALICE, 1001)
-    rejects(ledger, "not in the Succeeded state", Kind.CLAIMED, 1, CREATOR, 292, "0x" + (8).to_bytes(32, "big").hex())
+    rejects(
+        ledger,
+        "not in the Succeeded state",
+        Kind.CLAIMED,
+        1,
+        CREATOR,
+        292,
+        "0x" + (8).to_bytes(32, "big").hex(),
+    )
     ledger.milestone_campaign(2, (3000, 7000))
     ledger.apply(Kind.PLEDGED, 2, ALICE, 999)
     ledger.now += 1000
-    rejects(ledger, "not in the Succeeded state", Kind.CLAIMED, 2, CREATOR, 292, "0x" + (8).to_bytes(32, "big").hex())
+    rejects(
+        ledger,
+        "not in the Succeeded state",
+        Kind.CLAIMED,
+        2,
+        CREATOR,
+        292,
+        "0x" + (8).to_bytes(32, "big").hex(),
+    )
     assert ledger.state.campaigns[2].state_at(ledger.now) == State.FAILED
     ledger.apply(Kind.CLAIMED, 1, CREATOR, 292, "0x" + (8).to_bytes(32, "big").hex())

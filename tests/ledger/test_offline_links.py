@@ -41,11 +41,15 @@ def report_of(path: Path, *, workers: bool, monkeypatch: pytest.MonkeyPatch) -> 
     else:
         monkeypatch.setattr(links, "links_for", lambda path: None)
     with open(path, "rb") as handle:
-        return audit_export(handle, META["chain_id"], META["contract"], expect_head=META["ledger_head"]).to_dict()
+        return audit_export(
+            handle, META["chain_id"], META["contract"], expect_head=META["ledger_head"]
+        ).to_dict()
 
 
 @pytest.mark.parametrize("how", ["clean", "edited", "dropped", "inserted", "reordered", "garbage and blanks"])
-def test_the_workers_change_nothing_in_the_report(how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_workers_change_nothing_in_the_report(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "export.ndjson"
     path.write_bytes(b"".join(edited(how)))
     assert links.links_for(str(path)) is None  # below the size that pays: no workers by default
@@ -58,7 +62,9 @@ def test_the_workers_change_nothing_in_the_report(how: str, tmp_path: Path, monk
     assert alone["ok"] is (how == "clean")
 
 
-def test_each_range_has_one_byte_per_line_and_vouches_only_for_links(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_range_has_one_byte_per_line_and_vouches_only_for_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "export.ndjson"
     path.write_bytes(b"".join(edited("edited")))
     monkeypatch.setattr(links, "CHUNK_BYTES", 3000)

@@ -44,7 +44,11 @@ def backfill(chain: EscrowChain, url: str) -> LedgerStore:
     """A fresh database filled in many small batches (finality depth 0: one backfill)."""
     store = LedgerStore(open_database(url))
     Indexer(
-        RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=0,
+        RpcClient(chain.url),
+        store,
+        chain.address,
+        start_block=chain.deployment.block,
+        finality_depth=0,
         target_logs=7,
     ).run()
     return store
@@ -68,7 +72,9 @@ def test_a_complete_cache_gives_the_rows_that_reading_them_back_gives(
     assert projection_rows(cached)["milestones"], "the history has milestone campaigns"
 
 
-def test_a_failed_commit_empties_the_cache_and_ends_its_completeness(history: EscrowChain, tmp_path: Path) -> None:
+def test_a_failed_commit_empties_the_cache_and_ends_its_completeness(
+    history: EscrowChain, tmp_path: Path
+) -> None:
     source = backfill(history, f"sqlite:///{tmp_path / 'source.db'}")
     entries = list(source.iter_entries())
     state = source.read_sync_state()
@@ -79,12 +85,16 @@ def test_a_failed_commit_empties_the_cache_and_ends_its_completeness(history: Es
     target.commit_batch(first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache)
     assert cache.complete and cache.campaigns
     with pytest.raises(StorageError):  # the same seqs again: the primary key refuses them
-        target.commit_batch(first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache)
+        target.commit_batch(
+            first, replace(state, last_seq=first[-1].seq, last_head=first[-1].head), cache=cache
+        )
     assert not cache.complete
     assert not cache.campaigns and not cache.positions
 
 
-def test_two_stores_writing_one_database_in_turn_end_like_the_source(history: EscrowChain, tmp_path: Path) -> None:
+def test_two_stores_writing_one_database_in_turn_end_like_the_source(
+    history: EscrowChain, tmp_path: Path
+) -> None:
     """Each batch reads the checkpoint it follows inside its own transaction, so a store whose
     last write was overtaken by another's still stores its next batch exactly: the database ends
     like the source."""
@@ -93,13 +103,27 @@ def test_two_stores_writing_one_database_in_turn_end_like_the_source(history: Es
     state = source.read_sync_state()
     url = f"sqlite:///{tmp_path / 'target.db'}"
     one, two = LedgerStore(open_database(url)), LedgerStore(open_database(url))
-    one.init_sync_state(replace(state, last_block=state.start_block - 1, last_seq=0, last_block_hash=None,
-                                final_block=state.start_block - 1))
+    one.init_sync_state(
+        replace(
+            state,
+            last_block=state.start_block - 1,
+            last_seq=0,
+            last_block_hash=None,
+            final_block=state.start_block - 1,
+        )
+    )
     third = len(entries) // 3
-    for store, batch in ((one, entries[:third]), (two, entries[third : 2 * third]), (one, entries[2 * third :])):
+    for store, batch in (
+        (one, entries[:third]),
+        (two, entries[third : 2 * third]),
+        (one, entries[2 * third :]),
+    ):
         last = batch[-1]
-        store.commit_batch(batch, replace(state, last_seq=last.seq, last_head=last.head, last_block=last.block_number),
-                           [(last.block_number, last.block_hash)])
+        store.commit_batch(
+            batch,
+            replace(state, last_seq=last.seq, last_head=last.head, last_block=last.block_number),
+            [(last.block_number, last.block_hash)],
+        )
     target = LedgerStore(open_database(url))
     assert list(target.iter_entries()) == entries
     assert projection_rows(target) == projection_rows(source)

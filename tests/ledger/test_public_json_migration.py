@@ -21,10 +21,18 @@ def old_entries(count: int) -> list[LedgerEntry]:
     kinds = [Kind.CAMPAIGN_CREATED, Kind.PLEDGED, Kind.CLAIMED, Kind.FEES_WITHDRAWN, Kind.REFUNDED]
     return [
         LedgerEntry(
-            seq=seq, kind=kinds[seq % len(kinds)], campaign_id=seq % 4, account="0x" + f"{seq * 7919:040x}",
-            amount=seq * 10**18 if seq % 3 else 2**256 - 1, detail="0x" + f"{seq * 104729:064x}",
-            head="0x" + f"{seq:064x}", block_number=seq, block_hash="0x" + f"{seq + 1:064x}",
-            tx_hash="0x" + f"{seq + 2:064x}", log_index=0, block_timestamp=None if seq == 3 else 1_700_000_000 + seq,
+            seq=seq,
+            kind=kinds[seq % len(kinds)],
+            campaign_id=seq % 4,
+            account="0x" + f"{seq * 7919:040x}",
+            amount=seq * 10**18 if seq % 3 else 2**256 - 1,
+            detail="0x" + f"{seq * 104729:064x}",
+            head="0x" + f"{seq:064x}",
+            block_number=seq,
+            block_hash="0x" + f"{seq + 1:064x}",
+            tx_hash="0x" + f"{seq + 2:064x}",
+            log_index=0,
+            block_timestamp=None if seq == 3 else 1_700_000_000 + seq,
         )
         for seq in range(1, count + 1)
     ]
@@ -62,7 +70,9 @@ def test_the_migration_fills_the_public_texts_and_keeps_the_triggers(db_kind: st
                 config.attributes["connection"] = conn
                 command.downgrade(config, "0002")
             with store.engine.connect() as conn:
-                assert "public_json" not in conn.exec_driver_sql("SELECT * FROM ledger_entries").first()._fields
+                assert (
+                    "public_json" not in conn.exec_driver_sql("SELECT * FROM ledger_entries").first()._fields
+                )
             with pytest.raises(DBAPIError, match="append-only"), store.engine.begin() as conn:
                 conn.execute(text("DELETE FROM ledger_entries WHERE seq = 2"))
         finally:

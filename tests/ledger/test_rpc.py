@@ -69,13 +69,16 @@ RUNTIME = assemble(
     bytes.fromhex("6000"),  # PUSH1 0                          [n, i]
     ("label", "loop"),
     bytes.fromhex("818110"),  # DUP2 DUP2 LT                   [n, i, i<n]
-    bytes.fromhex("15"), ("push", "end"), bytes.fromhex("57"),  # ISZERO PUSH end JUMPI
+    bytes.fromhex("15"),
+    ("push", "end"),
+    bytes.fromhex("57"),  # ISZERO PUSH end JUMPI
     bytes.fromhex("80600052"),  # DUP1 PUSH1 0 MSTORE          mem[0] = i
     bytes.fromhex("80"),  # DUP1                               topic1 = i
     bytes.fromhex("7f") + bytes.fromhex(TOPIC0[2:]),  # PUSH32 topic0
     bytes.fromhex("60206000a2"),  # PUSH1 32 PUSH1 0 LOG2
     bytes.fromhex("600101"),  # PUSH1 1 ADD                    [n, i+1]
-    ("push", "loop"), bytes.fromhex("56"),  # JUMP
+    ("push", "loop"),
+    bytes.fromhex("56"),  # JUMP
     ("label", "end"),
     bytes.fromhex("50600052"),  # POP PUSH1 0 MSTORE           mem[0] = n
     bytes.fromhex("60206000f3"),  # RETURN mem[0:32]
@@ -217,7 +220,9 @@ class FakeNode:
         self.server.daemon_threads = True
         self.server.handle_error = lambda *a: None  # type: ignore[method-assign]
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
 
     def __enter__(self) -> FakeNode:
         return self
@@ -229,7 +234,11 @@ class FakeNode:
 
 def _each(make: Callable[[dict], dict]) -> Callable[[Any], tuple[int, dict, Any]]:
     """A scripted step answering a single request or a batch, one `make(request)` per call."""
-    return lambda request: (200, {}, [make(r) for r in request] if isinstance(request, list) else make(request))
+    return lambda request: (
+        200,
+        {},
+        [make(r) for r in request] if isinstance(request, list) else make(request),
+    )
 
 
 def answer(result: Any) -> Callable[[Any], tuple[int, dict, Any]]:
@@ -246,7 +255,9 @@ def rpc_error(code: int | None, message: str, data: Any = None) -> Callable[[Any
 # --- configuration ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["ftp://x", "not a url", "", "http://", "ws://127.0.0.1:8546", "http://h:99999"])
+@pytest.mark.parametrize(
+    "url", ["ftp://x", "not a url", "", "http://", "ws://127.0.0.1:8546", "http://h:99999"]
+)
 def test_a_bad_url_is_a_config_error(url: str) -> None:
     with pytest.raises(ConfigError) as raised:
         RpcClient(url)
@@ -308,7 +319,11 @@ def test_batch_keeps_request_order_across_chunks(chain: Chain) -> None:
 
 def test_batch_matches_answers_by_id() -> None:
     def reversed_answers(request: list) -> tuple[int, dict, Any]:
-        return 200, {}, [{"jsonrpc": "2.0", "id": r["id"], "result": r["params"][0]} for r in reversed(request)]
+        return (
+            200,
+            {},
+            [{"jsonrpc": "2.0", "id": r["id"], "result": r["params"][0]} for r in reversed(request)],
+        )
 
     with FakeNode(reversed_answers) as fake, RpcClient(fake.url, retry=FAST) as rpc:
         assert rpc.batch([("echo", [i]) for i in range(10)]) == list(range(10))
@@ -316,8 +331,11 @@ def test_batch_matches_answers_by_id() -> None:
     def one_missing(request: list) -> tuple[int, dict, Any]:
         return 200, {}, [{"jsonrpc": "2.0", "id": r["id"], "result": 1} for r in request[1:]]
 
-    with FakeNode(one_missing) as fake, RpcClient(fake.url, retry=FAST) as rpc, \
-            pytest.raises(NodeError, match="no answer"):
+    with (
+        FakeNode(one_missing) as fake,
+        RpcClient(fake.url, retry=FAST) as rpc,
+        pytest.raises(NodeError, match="no answer"),
+    ):
         rpc.batch([("a", []), ("b", [])])
 
 
@@ -351,7 +369,11 @@ FROM = 0x100  # the fromBlock of the classified eth_getLogs calls
 @pytest.mark.parametrize(
     ("code", "message", "suggested"),
     [
-        (-32005, "query returned more than 10000 results. Try with this block range [0x100, 0x2710].", 0x2710),
+        (
+            -32005,
+            "query returned more than 10000 results. Try with this block range [0x100, 0x2710].",
+            0x2710,
+        ),
         (-32005, "query returned more than 10000 results", None),
         (-32000, "Query Returned More Than 5000 results", None),
         (-32005, "backend says no", None),
@@ -380,7 +402,12 @@ def test_range_errors_are_classified(code: int, message: str, suggested: int | N
         with pytest.raises(RangeTooWide) as raised:
             rpc.get_logs("0x" + "11" * 20, FROM, FROM + 100_000)
         error = raised.value
-        assert (error.method, error.code, error.message, error.data) == ("eth_getLogs", code, message, {"hint": 1})
+        assert (error.method, error.code, error.message, error.data) == (
+            "eth_getLogs",
+            code,
+            message,
+            {"hint": 1},
+        )
         assert error.suggested_to_block == suggested
         # in a batch too
         with pytest.raises(RangeTooWide):
@@ -403,8 +430,11 @@ def test_http_413_is_range_too_wide_for_get_logs() -> None:
 
 
 def test_other_get_logs_errors_stay_rpc_errors() -> None:
-    with FakeNode(rpc_error(-32602, "invalid argument 0: hex string without 0x prefix")) as fake, \
-            RpcClient(fake.url, retry=FAST) as rpc, pytest.raises(RpcError) as raised:
+    with (
+        FakeNode(rpc_error(-32602, "invalid argument 0: hex string without 0x prefix")) as fake,
+        RpcClient(fake.url, retry=FAST) as rpc,
+        pytest.raises(RpcError) as raised,
+    ):
         rpc.get_logs("0x" + "11" * 20, 1, 10)
     assert not isinstance(raised.value, RangeTooWide)
     assert raised.value.code == -32602
@@ -434,7 +464,11 @@ def test_json_rpc_error_with_an_http_error_status_is_an_rpc_error() -> None:
     def bad_request(request: dict) -> tuple[int, dict, Any]:
         return 400, {}, {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -32600, "message": "bad"}}
 
-    with FakeNode(bad_request) as fake, RpcClient(fake.url, retry=FAST) as rpc, pytest.raises(RpcError, match="bad"):
+    with (
+        FakeNode(bad_request) as fake,
+        RpcClient(fake.url, retry=FAST) as rpc,
+        pytest.raises(RpcError, match="bad"),
+    ):
         rpc.block_number()
 
 
@@ -448,7 +482,10 @@ def test_transient_failures_are_retried(caplog: pytest.LogCaptureFixture) -> Non
         rpc_error(429, "Your app has exceeded its compute units per second capacity"),
         answer("0x2a"),
     ]
-    with FakeNode(*script) as fake, RpcClient(fake.url, retry=RetryPolicy(attempts=8, base_delay=0.01)) as rpc:
+    with (
+        FakeNode(*script) as fake,
+        RpcClient(fake.url, retry=RetryPolicy(attempts=8, base_delay=0.01)) as rpc,
+    ):
         assert rpc.block_number() == 42
         assert len(fake.requests) == 6
     messages = [r.getMessage() for r in caplog.records if r.name == "ledger.rpc"]
@@ -456,8 +493,10 @@ def test_transient_failures_are_retried(caplog: pytest.LogCaptureFixture) -> Non
 
 
 def test_retry_after_is_honoured() -> None:
-    with FakeNode((429, {"Retry-After": "1"}, b""), answer("0x1")) as fake, \
-            RpcClient(fake.url, retry=RetryPolicy(base_delay=0.01)) as rpc:
+    with (
+        FakeNode((429, {"Retry-After": "1"}, b""), answer("0x1")) as fake,
+        RpcClient(fake.url, retry=RetryPolicy(base_delay=0.01)) as rpc,
+    ):
         started = time.monotonic()
         assert rpc.block_number() == 1
         assert time.monotonic() - started >= 0.95
@@ -465,7 +504,10 @@ def test_retry_after_is_honoured() -> None:
 
 def test_a_retry_after_beyond_the_budget_gives_up_at_once() -> None:
     with FakeNode((429, {"Retry-After": "60"}, b"")) as fake:
-        with RpcClient(fake.url, retry=RetryPolicy(total_timeout=5)) as rpc, pytest.raises(NodeUnavailable) as raised:
+        with (
+            RpcClient(fake.url, retry=RetryPolicy(total_timeout=5)) as rpc,
+            pytest.raises(NodeUnavailable) as raised,
+        ):
             started = time.monotonic()
             rpc.block_number()
         assert time.monotonic() - started < 1
@@ -506,7 +548,9 @@ def test_a_node_that_went_down_is_retried_within_the_budget() -> None:
     assert time.monotonic() - started < 2
     text = str(raised.value)
     assert "eth_getLogs" in text and "connection refused" in text and "4 attempts" in text
-    rpc = RpcClient(url, retry=RetryPolicy(attempts=10_000, base_delay=0.02, max_delay=0.05, total_timeout=0.8))
+    rpc = RpcClient(
+        url, retry=RetryPolicy(attempts=10_000, base_delay=0.02, max_delay=0.05, total_timeout=0.8)
+    )
     rpc._reached = True  # as after an answer: the total budget bounds many cheap attempts
     started = time.monotonic()
     with pytest.raises(NodeUnavailable):
@@ -538,8 +582,10 @@ def test_a_json_rpc_error_in_an_http_500_is_not_retried() -> None:
 
 def test_500_forever_is_node_unavailable() -> None:
     with FakeNode((500, {}, b"Internal Server Error")) as fake:
-        with RpcClient(fake.url, retry=RetryPolicy(attempts=3, base_delay=0.01)) as rpc, \
-                pytest.raises(NodeUnavailable, match="HTTP 500"):
+        with (
+            RpcClient(fake.url, retry=RetryPolicy(attempts=3, base_delay=0.01)) as rpc,
+            pytest.raises(NodeUnavailable, match="HTTP 500"),
+        ):
             rpc.block_number()
         assert len(fake.requests) == 3
 
@@ -602,16 +648,18 @@ def test_fetcher_with_topics_and_single_block(chain: Chain) -> None:
     fetcher = LogFetcher(chain.rpc, chain.emitter, topics=[TOPIC0, [topic1]], initial_span=1000)
     batches = list(fetcher.iter_batches(0, chain.head))
     check_cover(batches, 0, chain.head)
-    assert [int(e.block_number, 16) for e in flatten(batches)] == list(range(chain.dense[0], chain.dense[1] + 1)) + [
-        chain.big_block
-    ]
+    assert [int(e.block_number, 16) for e in flatten(batches)] == list(
+        range(chain.dense[0], chain.dense[1] + 1)
+    ) + [chain.big_block]
     assert [b.to_block for b in fetcher.iter_batches(chain.big_block, chain.big_block)] == [chain.big_block]
     assert list(fetcher.iter_batches(10, 9)) == []
 
 
 def test_span_shrinks_then_grows_back(chain: Chain) -> None:
     with ProviderProxy(chain.node.url, max_log_results=20) as proxy, RpcClient(proxy.url, retry=FAST) as rpc:
-        fetcher = LogFetcher(rpc, chain.emitter, initial_span=500, grow_after=1, max_span=4000, prefetch=False)
+        fetcher = LogFetcher(
+            rpc, chain.emitter, initial_span=500, grow_after=1, max_span=4000, prefetch=False
+        )
         spans = [fetcher.span]
         batches = []
         for batch in fetcher.iter_batches(0, chain.head):
@@ -631,8 +679,15 @@ STUB_ADDRESS = "0x" + "ab" * 20
 def stub_log(block: int) -> RawLog:
     """A log of STUB_ADDRESS in block `block` (the fetcher only looks at where it is)."""
     word = "0x" + "00" * 32
-    return RawLog(address=STUB_ADDRESS, topics=[word], data="0x", block_number=hex(block), block_hash=word,
-                  transaction_hash=word, log_index="0x0")
+    return RawLog(
+        address=STUB_ADDRESS,
+        topics=[word],
+        data="0x",
+        block_number=hex(block),
+        block_hash=word,
+        transaction_hash=word,
+        log_index="0x0",
+    )
 
 
 class StubRpc:
@@ -644,7 +699,9 @@ class StubRpc:
         self.suggest = suggest
         self.calls: list[tuple[int, int]] = []
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
+    def get_logs(
+        self, address: str, from_block: int, to_block: int, topics: list | None = None
+    ) -> list[RawLog]:
         self.calls.append((from_block, to_block))
         overlaps = from_block <= self.dense[1] and to_block >= self.dense[0]
         if overlaps and to_block - from_block + 1 > self.limit:
@@ -673,7 +730,9 @@ def test_span_adapts_deterministically(suggest: bool) -> None:
         assert len(refused) <= 1 + sum(1 for a, b in itertools.pairwise(spans) if b < a)
     else:
         widths = [b - a + 1 for a, b in refused]
-        assert len(widths) >= 3 and all(after == before // 2 for before, after in itertools.pairwise(widths[:3]))
+        assert len(widths) >= 3 and all(
+            after == before // 2 for before, after in itertools.pairwise(widths[:3])
+        )
 
 
 class DensityRpc:
@@ -682,7 +741,9 @@ class DensityRpc:
     def __init__(self, per_block: Callable[[int], int]) -> None:
         self.per_block = per_block
 
-    def get_logs(self, address: str, from_block: int, to_block: int, topics: list | None = None) -> list[RawLog]:
+    def get_logs(
+        self, address: str, from_block: int, to_block: int, topics: list | None = None
+    ) -> list[RawLog]:
         return [stub_log(n) for n in range(from_block, to_block + 1) for _ in range(self.per_block(n))]
 
 
@@ -701,8 +762,13 @@ def test_a_count_of_the_logs_paces_the_spans(expected: int | None, largest_at_mo
     ahead: the sparse start does not grow it into one answer for the whole dense stretch. Without
     the count, or with a wrong one, every block is still covered exactly once."""
     fetcher = LogFetcher(
-        DensityRpc(sparse_then_dense), STUB_ADDRESS, initial_span=100, grow_after=1, prefetch=False,  # type: ignore[arg-type]
-        target_logs=5_000, expected_logs=expected,
+        DensityRpc(sparse_then_dense),
+        STUB_ADDRESS,
+        initial_span=100,
+        grow_after=1,
+        prefetch=False,  # type: ignore[arg-type]
+        target_logs=5_000,
+        expected_logs=expected,
     )
     batches = list(fetcher.iter_batches(0, 249))
     check_cover(batches, 0, 249)
@@ -710,15 +776,19 @@ def test_a_count_of_the_logs_paces_the_spans(expected: int | None, largest_at_mo
     largest = max(len(batch.logs) for batch in batches)
     if largest_at_most is not None:
         assert largest <= largest_at_most
-        assert sum(1 for batch in batches if batch.from_block >= 200) >= 10  # the dense stretch in many answers
+        assert (
+            sum(1 for batch in batches if batch.from_block >= 200) >= 10
+        )  # the dense stretch in many answers
     elif expected is None:
         assert largest > 90_000  # what pacing prevents: the dense stretch in one answer
 
 
 @pytest.mark.parametrize("prefetch", [True, False], ids=["prefetch", "inline"])
 def test_a_block_too_big_for_the_provider_raises_and_skips_nothing(chain: Chain, prefetch: bool) -> None:
-    with ProviderProxy(chain.node.url, max_log_results=10, suggest_range=True) as proxy, \
-            RpcClient(proxy.url, retry=FAST) as rpc:
+    with (
+        ProviderProxy(chain.node.url, max_log_results=10, suggest_range=True) as proxy,
+        RpcClient(proxy.url, retry=FAST) as rpc,
+    ):
         fetcher = LogFetcher(rpc, chain.emitter, initial_span=500, prefetch=prefetch)
         batches: list[LogBatch] = []
         with pytest.raises(RangeTooWide) as raised:
@@ -731,7 +801,9 @@ def test_a_block_too_big_for_the_provider_raises_and_skips_nothing(chain: Chain,
     assert wait_until(lambda: not prefetch_threads())
 
 
-def test_a_node_that_goes_down_and_comes_back_is_survived(chain: Chain, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_node_that_goes_down_and_comes_back_is_survived(
+    chain: Chain, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="ledger.rpc")
     retry = RetryPolicy(attempts=30, base_delay=0.05, max_delay=0.2, total_timeout=15)
     with ProviderProxy(chain.node.url) as proxy, RpcClient(proxy.url, retry=retry) as rpc:

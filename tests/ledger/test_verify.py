@@ -17,7 +17,9 @@ from tests.support.chain import EscrowChain
 
 
 def index(chain: EscrowChain, store, depth: int = 2) -> None:
-    Indexer(RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=depth).run()
+    Indexer(
+        RpcClient(chain.url), store, chain.address, start_block=chain.deployment.block, finality_depth=depth
+    ).run()
 
 
 def tx_hash(receipt) -> str:
@@ -50,8 +52,14 @@ def test_reverted_unrelated_unknown_and_pending_transactions(chain: EscrowChain,
     rpc = RpcClient(chain.url)
     cid = chain.create(1)
     index(chain, store)
-    reverted = transact(chain.w3, NodeAccount(chain.accounts[2]), chain.escrow.functions.pledge(cid + 5, 1),
-                        value=1, gas=200_000, wait=False)
+    reverted = transact(
+        chain.w3,
+        NodeAccount(chain.accounts[2]),
+        chain.escrow.functions.pledge(cid + 5, 1),
+        value=1,
+        gas=200_000,
+        wait=False,
+    )
     chain.w3.eth.wait_for_transaction_receipt(reverted)
     result = verify_tx(rpc, chain.address, Web3.to_hex(reverted), store=store)
     assert result.status == "reverted" and not result.ok and "moved no money" in result.verdict
@@ -65,8 +73,14 @@ def test_reverted_unrelated_unknown_and_pending_transactions(chain: EscrowChain,
 
     chain.rpc("evm_setAutomine", [False])
     try:
-        pending = transact(chain.w3, NodeAccount(chain.accounts[2]), chain.escrow.functions.pledge(cid, 7), value=7,
-                           gas=200_000, wait=False)
+        pending = transact(
+            chain.w3,
+            NodeAccount(chain.accounts[2]),
+            chain.escrow.functions.pledge(cid, 7),
+            value=7,
+            gas=200_000,
+            wait=False,
+        )
         result = verify_tx(rpc, chain.address, Web3.to_hex(pending), store=store)
         assert result.status == "pending" and "waiting to be mined" in result.verdict
     finally:
@@ -119,13 +133,27 @@ def test_verify_cli(chain: EscrowChain, tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'v.db'}"
     base = [sys.executable, "-m", "cli"]
     target = ["--rpc", chain.url, "--contract", chain.address]
-    subprocess.run(base + ["index", *target, "--db", db, "--quiet", "--finality-depth", "0"], check=True, timeout=60)
-    good = subprocess.run(base + ["verify", *target, "--db", db, "--tx", tx_hash(receipt)],
-                          capture_output=True, text=True, timeout=60)
+    subprocess.run(
+        base + ["index", *target, "--db", db, "--quiet", "--finality-depth", "0"], check=True, timeout=60
+    )
+    good = subprocess.run(
+        base + ["verify", *target, "--db", db, "--tx", tx_hash(receipt)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert good.returncode == 0 and "Your pledge of 0.1 ETH" in good.stdout
-    missing = subprocess.run(base + ["verify", *target, "--db", db, "--tx", "0x" + "cd" * 32],
-                             capture_output=True, text=True, timeout=60)
+    missing = subprocess.run(
+        base + ["verify", *target, "--db", db, "--tx", "0x" + "cd" * 32],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert missing.returncode == 1 and "No transaction" in missing.stdout
-    bad = subprocess.run(base + ["verify", *target, "--db", db, "--backer", "0x1234"],
-                         capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        base + ["verify", *target, "--db", db, "--backer", "0x1234"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "not an address" in bad.stderr
