@@ -11,6 +11,7 @@
     ├── LedgerIntegrityError               a head that does not chain, a seq gap: never stored
     ├── ReorgTooDeepError                  a reorg reached below the finality depth
     └── StorageError                       the database cannot be opened or is inconsistent
+        └── DatabaseBusy                   another writer held the database's lock too long
 """
 
 from __future__ import annotations
@@ -64,3 +65,7 @@ class ReorgTooDeepError(CrowdLedgerError):
 
 class StorageError(CrowdLedgerError):
     """The database cannot be opened, migrated or is not in the state expected."""
+
+
+class DatabaseBusy(StorageError):
+    """Another writer (the indexer) held the database's write lock past the wait allowed."""

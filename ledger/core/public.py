@@ -60,6 +60,9 @@ KindName = Literal[
     "tranche_released",
     "aborted",
     "disclosed",
+    "payout_deferred",
+    "owed_withdrawn",
+    "stale_aborted",
     "unknown",
 ]
 

@@ -1,5 +1,6 @@
-"""Plain typed records: ledger entries as decoded from the chain, and the projections built from
-them (campaigns, backer positions, fee accounts). No I/O here.
+"""Plain typed records: ledger entries as decoded from the chain, the projections built from
+them (campaigns, backer positions, fee accounts, credits, milestone progress), and what the chain
+and the public add beside the ledger (token metadata, documents). No I/O here.
 
 Amounts are Python ints (uint256, exact). Addresses are lowercase 0x-hex (checksummed only when
 shown to people); hashes are lowercase 0x-hex of 32 bytes.
@@ -30,6 +31,9 @@ class Kind(IntEnum):
     TRANCHE_RELEASED = 11
     ABORTED = 12
     DISCLOSED = 13
+    PAYOUT_DEFERRED = 14  # a kind-5/11 payout the creator could not receive, credited instead
+    OWED_WITHDRAWN = 15  # a credit paid out (campaign 0)
+    STALE_ABORTED = 16  # a milestone campaign whose creator fell silent, aborted by anyone
 
 
 class State(IntEnum):
@@ -41,7 +45,19 @@ class State(IntEnum):
     CANCELLED = 3
     CLAIMED = 4  # a milestone campaign: every tranche released
     IN_DELIVERY = 5  # a milestone campaign: tranche 0 claimed, later tranches still pending
-    ABORTED = 6  # a milestone campaign: a release vote failed; backers refund pro rata
+    ABORTED = (
+        6  # a milestone campaign: a release vote failed, or the creator fell silent; backers refund pro rata
+    )
+    EXPIRED = 7  # succeeded but unclaimed when the claim window closed: backers refund in full
+
+
+# CrowdfundEscrow.CLAIM_WINDOW: a campaign that succeeded and is still unclaimed once
+# block.timestamp > deadline + CLAIM_WINDOW is Expired (for a milestone campaign: tranche 0 unclaimed)
+CLAIM_WINDOW = 180 * 86400
+
+# Campaign.abort_cause
+FAILED_VOTE = "failed_vote"  # kind 12: a release vote failed
+SILENCE = "silence"  # kind 16: the creator fell silent for more than MAX_SILENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,14 +126,18 @@ class LedgerEntry(NamedTuple):
 
     @property
     def token(self) -> str:
-        """The token of a FeesWithdrawn entry (its detail); ETH is the zero address."""
+        """The token of a FeesWithdrawn, PayoutDeferred or OwedWithdrawn entry (its detail); ETH is
+        the zero address."""
         return "0x" + self.detail[-40:]
 
 
 @dataclass(slots=True)
 class Campaign:
     """A campaign as the ledger shows it. `pledged` is the net total (pledges - unpledges), as
-    the contract's getCampaign().pledged; refunds empty positions but do not lower it."""
+    the contract's getCampaign().pledged; refunds empty positions but do not lower it.
+    `backer_count` counts every address that ever pledged (it never decreases); `holders` the
+    positions with a balance now. `abort_cause` says why an aborted campaign was aborted:
+    FAILED_VOTE (kind 12) or SILENCE (kind 16)."""
 
     campaign_id: int
     creator: str
@@ -147,6 +167,8 @@ class Campaign:
     tranche_count: int = 0
     tranches_released: int = 0
     aborted: bool = False
+    abort_cause: str | None = None
+    holders: int = 0
 
     def state_at(self, timestamp: int) -> State:
         """campaignState() as of a block with this timestamp."""
@@ -161,6 +183,8 @@ class Campaign:
                 return State.ABORTED
             if self.tranches_released:
                 return State.IN_DELIVERY
+            if timestamp > self.deadline + CLAIM_WINDOW:
+                return State.EXPIRED
             return State.SUCCEEDED
         return State.FAILED
 
@@ -176,7 +200,7 @@ class Campaign:
         milestone campaign the tranches not released yet. For an aborted campaign this is what it
         held at the abort minus the refunds paid since, so it still includes the rounding dust
         (see Milestones.dust), until the last refund moves that dust to the fees: then 0."""
-        if self.claimed or (self.aborted and not self.backer_count):
+        if self.claimed or (self.aborted and not self.holders):
             return 0
         return self.pledged - self.claimed_amount - self.claim_fee - self.refunded_total
 
@@ -235,6 +259,7 @@ class Milestones:
     unrefunded_weight: int = 0  # the pledges of backers yet to refund since the abort
     dust: int = 0
     last_seq: int = 0
+    claimed_at: int | None = None  # the block time of the claim of tranche 0 (kind 5), if known
 
     @property
     def tranche_count(self) -> int:
@@ -319,18 +344,76 @@ class FeeAccount:
 
 
 @dataclass(slots=True)
+class Credit:
+    """A payout the escrow could not make, credited instead (kind 14), and what was withdrawn of
+    it since (kind 15): `owed` is what the contract's owed(account, token) shows."""
+
+    account: str
+    token: str
+    credited_total: int = 0
+    withdrawn_total: int = 0
+
+    @property
+    def owed(self) -> int:
+        return self.credited_total - self.withdrawn_total
+
+
+class Payout(NamedTuple):
+    """The last kind-5 or kind-11 entry folded: a kind-14 entry must follow it directly."""
+
+    seq: int
+    campaign_id: int
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """An asset's metadata as read from the chain once (symbol(), name(), decimals() at
+    `read_block`). `assumed`: the token did not answer symbol() or decimals() usably, so the symbol
+    is its short address and the decimals 18. Symbols and names are untrusted text, stored
+    cleaned (ledger.chain.tokens)."""
+
+    address: str
+    symbol: str
+    name: str
+    decimals: int
+    assumed: bool
+    read_block: int
+
+
+ETHER = Token(ETH, "ETH", "Ether", 18, False, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A document stored by its Keccak-256 hash (the ledger commits to the hash; anyone may upload
+    the bytes). `stored_at` is when the server stored it, unix seconds of its own clock."""
+
+    hash: str
+    body: bytes
+    media_type: str
+    size: int
+    stored_at: int
+
+
+@dataclass(slots=True)
 class Projections:
-    """Campaigns, positions and fee accounts keyed for updates, with the milestone projections:
-    milestones by campaign, tranche releases by (campaign, tranche), votes by (campaign, tranche,
-    backer) and disclosures by seq. The last three only ever gain records."""
+    """Campaigns, positions, fee accounts and credits keyed for updates, with the milestone
+    projections: milestones by campaign, tranche releases by (campaign, tranche), votes by
+    (campaign, tranche, backer) and disclosures by seq. The last three only ever gain records.
+    `last_payout` is the last kind-5/11 entry folded (not stored: its kind-14 entry, if any, is in
+    the same transaction and so in the same batch)."""
 
     campaigns: dict[int, Campaign] = field(default_factory=dict)
     positions: dict[tuple[int, str], Position] = field(default_factory=dict)
     fees: dict[str, FeeAccount] = field(default_factory=dict)
+    credits: dict[tuple[str, str], Credit] = field(default_factory=dict)
     milestones: dict[int, Milestones] = field(default_factory=dict)
     tranches: dict[tuple[int, int], TrancheRelease] = field(default_factory=dict)
     votes: dict[tuple[int, int, str], Vote] = field(default_factory=dict)
     disclosures: dict[int, Disclosure] = field(default_factory=dict)
+    last_payout: Payout | None = None
     # a cache that holds every row the database has (one backfill into an empty database): a
     # record missing here is a new one, with no need to look for it in the database
     complete: bool = False
@@ -339,6 +422,8 @@ class Projections:
         """Forget every record (e.g. a cache whose records may hold an uncommitted batch); the
         database may then hold rows that are not here."""
         for f in fields(self):
-            if f.name != "complete":
-                getattr(self, f.name).clear()
+            value = getattr(self, f.name)
+            if isinstance(value, dict):
+                value.clear()
+        self.last_payout = None
         self.complete = False

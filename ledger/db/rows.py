@@ -26,38 +26,60 @@ from sqlalchemy import Boolean, Table
 from ledger.core.records import (
     Campaign,
     CampaignTerms,
+    Credit,
     Disclosure,
+    Document,
     EntryTerms,
     FeeAccount,
     LedgerEntry,
     Milestones,
     Position,
+    Token,
     TrancheRelease,
     Vote,
 )
 from ledger.db.schema import (
     campaigns,
+    credits,
     disclosures,
+    documents,
     fee_accounts,
     ledger_entries,
     milestones,
     positions,
+    tokens,
     tranche_releases,
     votes,
 )
 from ledger.db.types import MAX_U256, U256, U256_DIGITS, to_sqlite_u256
 
-Record = Campaign | Position | FeeAccount | Milestones | TrancheRelease | Vote | Disclosure
-R = TypeVar("R", Campaign, Position, FeeAccount, Milestones, TrancheRelease, Vote, Disclosure)
+Record = (
+    Campaign
+    | Position
+    | FeeAccount
+    | Credit
+    | Milestones
+    | TrancheRelease
+    | Vote
+    | Disclosure
+    | Token
+    | Document
+)
+R = TypeVar(
+    "R", Campaign, Position, FeeAccount, Credit, Milestones, TrancheRelease, Vote, Disclosure, Token, Document
+)
 
 TABLES: dict[type[Any], Table] = {
     Campaign: campaigns,
     Position: positions,
     FeeAccount: fee_accounts,
+    Credit: credits,
     Milestones: milestones,
     TrancheRelease: tranche_releases,
     Vote: votes,
     Disclosure: disclosures,
+    Token: tokens,
+    Document: documents,
 }
 
 
@@ -98,6 +120,7 @@ def decode_tranche_bps(text: str) -> tuple[int, ...]:
 
 
 _BPS_AT = columns(Milestones).index("tranche_bps")
+_BODY_AT = columns(Document).index("body")
 
 
 def from_row(record_type: type[R], row: Sequence[Any]) -> R:
@@ -108,6 +131,8 @@ def from_row(record_type: type[R], row: Sequence[Any]) -> R:
             values[i] = int(values[i])
     for i in _FLAGS[record_type]:
         values[i] = bool(values[i])
+    if record_type is Document:  # bytea may come back as a memoryview
+        values[_BODY_AT] = bytes(values[_BODY_AT])
     if record_type is Milestones:
         values[_BPS_AT] = decode_tranche_bps(values[_BPS_AT])
     record: R = record_type(*values)

@@ -3,10 +3,12 @@ and upgrade it; this module is what the code queries against.
 
 - ledger_entries: the ledger, one row per entry, append-only once final (enforced by triggers),
   with the public JSON text the API serves of it (ledger/public.py)
-- campaigns, positions, fee_accounts: projections the API serves
+- campaigns, positions, fee_accounts, credits: projections the API serves
 - milestones, tranche_releases, votes, disclosures: the milestone campaigns' projections (kinds
   8-13); milestones and tranche_releases also keep what kind-8 and kind-11 events carry beyond
   the chained fields (the plan; the tranche and its fee), so stored entries export exactly
+- tokens: each campaign token's symbol, name and decimals, read from the chain once by the indexer
+- documents: documents the ledger commits to by hash, uploaded through the API (its only write)
 - blocks: hashes of blocks the indexer ingested, for reorg detection (pruned below finality)
 - sync_state: the checkpoint, committed in the same transaction as the rows it covers
 """
@@ -19,12 +21,14 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
     Table,
     Text,
     false,
+    text,
 )
 
 from ledger.db.types import U256
@@ -54,6 +58,14 @@ ledger_entries = Table(
     # with the entry, migration 0003 filled the rows stored before it
     Column("public_json", Text, nullable=True),
     Index("ix_ledger_entries_campaign_seq", "campaign_id", "seq"),
+    # the credit entries (kinds 14 and 15) alone, so a reorg rebuilds the credits from them without
+    # scanning the ledger; a pledge's insert writes nothing to it
+    Index(
+        "ix_ledger_entries_credit_kinds",
+        "seq",
+        sqlite_where=text("kind IN (14, 15)"),
+        postgresql_where=text("kind IN (14, 15)"),
+    ),
     Index("ix_ledger_entries_account_seq", "account", "seq"),
     Index("ix_ledger_entries_block", "block_number"),
     Index("ix_ledger_entries_tx", "tx_hash"),
@@ -86,6 +98,8 @@ campaigns = Table(
     Column("tranche_count", Integer, nullable=False, server_default="0"),
     Column("tranches_released", Integer, nullable=False, server_default="0"),
     Column("aborted", Boolean, nullable=False, server_default=false()),
+    Column("abort_cause", String(16), nullable=True),  # failed_vote | silence (records.Campaign)
+    Column("holders", Integer, nullable=False, server_default="0"),
     Index("ix_campaigns_creator", "creator"),
     Index("ix_campaigns_token", "token"),
     Index("ix_campaigns_deadline", "deadline"),
@@ -146,6 +160,7 @@ milestones = Table(
     Column("unrefunded_weight", U256, nullable=False),
     Column("dust", U256, nullable=False),
     Column("last_seq", BigInteger, nullable=False),
+    Column("claimed_at", BigInteger, nullable=True),
 )
 
 # one row per tranche paid (records.TrancheRelease): tranche 0 by claim (kind 5), the others by
@@ -202,6 +217,39 @@ fee_accounts = Table(
     Column("token", Address, primary_key=True),
     Column("accrued_total", U256, nullable=False),
     Column("withdrawn_total", U256, nullable=False),
+)
+
+# one row per (account, asset) that was ever credited a payout it could not receive (records.Credit)
+credits = Table(
+    "credits",
+    metadata,
+    Column("account", Address, primary_key=True),
+    Column("token", Address, primary_key=True),
+    Column("credited_total", U256, nullable=False),
+    Column("withdrawn_total", U256, nullable=False),
+)
+
+# one row per campaign token (records.Token); ETH has none
+tokens = Table(
+    "tokens",
+    metadata,
+    Column("address", Address, primary_key=True),
+    Column("symbol", String(64), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("decimals", Integer, nullable=False),
+    Column("assumed", Boolean, nullable=False),
+    Column("read_block", BigInteger, nullable=False),
+)
+
+# documents by their keccak256 (records.Document), written by the API alone
+documents = Table(
+    "documents",
+    metadata,
+    Column("hash", Hash, primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("stored_at", BigInteger, nullable=False),
 )
 
 blocks = Table(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ledger.core.projections import apply_entry
 from ledger.core.records import (
     Campaign,
+    Credit,
     Disclosure,
     FeeAccount,
     Kind,
@@ -31,7 +32,7 @@ from ledger.core.records import (
 from ledger.db.reads import LedgerReads, SyncState, chunks
 from ledger.db.reorg import roll_back
 from ledger.db.rows import TABLES, columns, entry_row, from_row, to_rows
-from ledger.db.schema import blocks, fee_accounts, ledger_entries, sync_state
+from ledger.db.schema import blocks, credits, fee_accounts, ledger_entries, sync_state
 from ledger.errors import StorageError
 
 __all__ = ["DEFERRED_INDEXES", "LedgerStore", "PreparedBatch", "SyncState"]
@@ -126,8 +127,8 @@ class LedgerStore(LedgerReads):
     def load_projections(
         self, conn: Connection | None, entries: Sequence[LedgerEntry], cache: Projections | None = None
     ) -> Projections:
-        """The campaign, position (a voter's too), fee and milestone rows that `entries` will
-        change; votes, tranche releases and disclosures are only ever added. With `cache` (the
+        """The campaign, position (a voter's too), fee, credit and milestone rows that `entries`
+        will change; votes, tranche releases and disclosures are only ever added. With `cache` (the
         indexer's projections kept across the batches of one backfill), rows already there are not
         read again, and the returned records are the cache's own objects. `conn` may be None only
         with a complete cache (nothing is read then)."""
@@ -173,6 +174,10 @@ class LedgerStore(LedgerReads):
             fees = from_row(FeeAccount, row)
             known.fees.setdefault(fees.token, fees)
         state.fees = known.fees  # every fee account (there are few); ones the batch creates reach the cache
+        for row in conn.execute(select(credits)):
+            credit = from_row(Credit, row)
+            known.credits.setdefault((credit.account, credit.token), credit)
+        state.credits = known.credits  # every credit, likewise (a kind-15 entry may debit any of them)
         # milestone campaigns: their plan and progress (plain campaigns need no query)
         wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
         for chunk in chunks([c for c in wanted if c not in known.milestones]):
@@ -202,6 +207,7 @@ class LedgerStore(LedgerReads):
                 position = positions[key] = Position(campaign_id=key[0], backer=key[1])
             state.positions[key] = position
         state.fees = cache.fees
+        state.credits = cache.credits
         for campaign_id, campaign in state.campaigns.items():
             if campaign.milestone and campaign_id in cache.milestones:
                 state.milestones[campaign_id] = cache.milestones[campaign_id]
@@ -292,6 +298,7 @@ class LedgerStore(LedgerReads):
             Campaign: projections.campaigns.values(),
             Position: projections.positions.values(),
             FeeAccount: projections.fees.values(),
+            Credit: projections.credits.values(),
             TrancheRelease: projections.tranches.values(),
             Vote: projections.votes.values(),
             Disclosure: projections.disclosures.values(),

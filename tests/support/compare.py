@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ledger.core.records import ETH, Kind, State
 from ledger.db.schema import campaigns, fee_accounts, positions
 from ledger.db.store import LedgerStore
-from ledger.core.records import ETH, Kind, State
 from tests.support.chain import EscrowChain
 
 EVENT_KINDS = {
@@ -91,22 +91,31 @@ def assert_db_matches_chain(store: LedgerStore, chain: EscrowChain) -> None:
         creator, token, goal, deadline, cap, keep, fee_bps, pledged, claimed, cancelled = view
         assert (row.creator, row.token) == (creator.lower(), token.lower())
         assert (row.goal, row.deadline, row.max_per_backer, row.keep_it_all, row.fee_bps) == (
-            goal, deadline, cap, keep, fee_bps
+            goal,
+            deadline,
+            cap,
+            keep,
+            fee_bps,
         )
         assert (row.pledged, row.claimed, row.cancelled) == (pledged, claimed, cancelled)
         record = Campaign(**row._asdict())
         assert record.state_at(timestamp) == escrow.campaignState(row.campaign_id).call()
-        backers = [p for p in position_rows if p.campaign_id == row.campaign_id and p.balance > 0]
-        assert row.backer_count == len(backers)
+        mine = [p for p in position_rows if p.campaign_id == row.campaign_id]
+        assert row.holders == sum(1 for p in mine if p.balance > 0)
+        assert row.backer_count == sum(1 for p in mine if p.pledged_total > 0)  # ever pledged
     for p in position_rows:
         assert p.balance == escrow.pledgeOf(p.campaign_id, chain.w3.to_checksum_address(p.backer)).call()
     assert_milestones_match_chain(store, chain, [Campaign(**r._asdict()) for r in campaign_rows], timestamp)
     for token in {ETH, chain.token.address.lower()}:
-        outstanding = fee_rows[token].accrued_total - fee_rows[token].withdrawn_total if token in fee_rows else 0
+        outstanding = (
+            fee_rows[token].accrued_total - fee_rows[token].withdrawn_total if token in fee_rows else 0
+        )
         assert outstanding == escrow.accruedFees(chain.w3.to_checksum_address(token)).call()
 
 
-def assert_milestones_match_chain(store: LedgerStore, chain: EscrowChain, campaign_list: list, timestamp: int) -> None:
+def assert_milestones_match_chain(
+    store: LedgerStore, chain: EscrowChain, campaign_list: list, timestamp: int
+) -> None:
     """Every milestone campaign's row against getMilestones(), its tranche releases against the
     TrancheReleased events and claims, its votes against the Voted events."""
     escrow = chain.escrow.functions
@@ -116,37 +125,67 @@ def assert_milestones_match_chain(store: LedgerStore, chain: EscrowChain, campai
             assert mine is None
             continue
         view = escrow.getMilestones(campaign.campaign_id).call()
-        bps, period, released, released_amount, next_amount, pending, tranche, report, vote_end, approve, reject, \
-            aborted, remaining, refunded, unrefunded, dust = view
+        (
+            bps,
+            period,
+            released,
+            released_amount,
+            next_amount,
+            pending,
+            tranche,
+            report,
+            vote_end,
+            approve,
+            reject,
+            aborted,
+            remaining,
+            refunded,
+            unrefunded,
+            dust,
+        ) = view
         assert mine is not None
         assert (mine.tranche_bps, mine.voting_period) == (tuple(bps), period)
         assert (mine.tranches_released, mine.released_gross) == (released, released_amount)
-        assert (campaign.tranche_count, campaign.tranches_released, campaign.aborted) == (len(bps), released, aborted)
+        assert (campaign.tranche_count, campaign.tranches_released, campaign.aborted) == (
+            len(bps),
+            released,
+            aborted,
+        )
         assert (mine.vote_pending, mine.vote_tranche, mine.report_hash, mine.vote_end) == (
-            pending, tranche, "0x" + report.hex(), vote_end
+            pending,
+            tranche,
+            "0x" + report.hex(),
+            vote_end,
         )
         assert (mine.approve_weight, mine.reject_weight) == (approve, reject)
         assert (mine.aborted, mine.abort_remaining, mine.refunded, mine.unrefunded_weight, mine.dust) == (
-            aborted, remaining, refunded, unrefunded, dust
+            aborted,
+            remaining,
+            refunded,
+            unrefunded,
+            dust,
         )
         state = campaign.state_at(timestamp)
         expected_next = (
             mine.tranche_gross(released, campaign.pledged)
-            if state in (State.FUNDING, State.SUCCEEDED, State.IN_DELIVERY) else 0
+            if state in (State.FUNDING, State.SUCCEEDED, State.IN_DELIVERY)
+            else 0
         )
         assert expected_next == next_amount
         releases = store.tranche_releases_of(campaign.campaign_id)
         assert [t.tranche for t in releases] == list(range(released))
         assert sum(t.gross for t in releases) == released_amount
         assert (sum(t.amount for t in releases), sum(t.fee for t in releases)) == (
-            campaign.claimed_amount, campaign.claim_fee
+            campaign.claimed_amount,
+            campaign.claim_fee,
         )
         events = chain.escrow.events.Voted().get_logs(
             from_block=chain.deployment.block, argument_filters={"campaignId": campaign.campaign_id}
         )
         stored = store.votes_of(campaign.campaign_id)
         assert [(v.seq, v.backer, v.weight, v.approve) for v in stored] == [
-            (e["args"]["seq"], e["args"]["backer"].lower(), e["args"]["weight"], e["args"]["approve"]) for e in events
+            (e["args"]["seq"], e["args"]["backer"].lower(), e["args"]["weight"], e["args"]["approve"])
+            for e in events
         ]
     disclosed = chain.escrow.events.Disclosed().get_logs(from_block=chain.deployment.block)
     stored_disclosures = [d for c in campaign_list for d in store.disclosures_of(c.campaign_id)]
