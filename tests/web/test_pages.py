@@ -13,7 +13,7 @@ from api.routes.web import resolve_asset
 from ledger.core.addresses import checksum
 from ledger.db.schema import trigger_ddl
 from tests.support.server import wait_until
-from tests.web.conftest import ETHER, FINALITY, Site, shoot
+from tests.web.conftest import ETHER, FINALITY, Site, assert_fits, shoot
 
 expect.set_options(timeout=15_000)
 
@@ -55,8 +55,13 @@ def test_the_api_process_serves_the_page_and_nothing_outside_web(site: Site) -> 
     assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
     chart = site.http.get("/vendor/chart.umd.min.js")
     assert chart.status_code == 200 and len(chart.content) > 100_000
-    for missing in ("/assets/js/nope.js", "/assets/../api/main.py", "/assets/%2e%2e/pyproject.toml", "/vendor/jquery.js",
-                    "/assets/.hidden"):
+    for missing in (
+        "/assets/js/nope.js",
+        "/assets/../api/main.py",
+        "/assets/%2e%2e/pyproject.toml",
+        "/vendor/jquery.js",
+        "/assets/.hidden",
+    ):
         response = site.http.get(missing)
         assert response.status_code == 404, missing
         assert response.json()["detail"]
@@ -87,7 +92,9 @@ def test_campaign_list_renders_and_filters(site: Site, page: Any) -> None:
     bar = card.get_by_role("progressbar")
     percent = int(open_campaign["pledged"]) * 100 // int(open_campaign["goal"])
     expect(bar).to_have_attribute("aria-valuenow", str(percent))
-    expect(card.locator(".raised")).to_contain_text(f"{wei_text(int(open_campaign['pledged']), 4)} ETH raised of 2 ETH goal")
+    expect(card.locator(".raised")).to_contain_text(
+        f"{wei_text(int(open_campaign['pledged']), 4)} ETH raised of 2 ETH goal"
+    )
     expect(card).to_contain_text(f"{open_campaign['backer_count']} backers")
     expect(card.locator(".outcome")).to_have_text(re.compile(r"^\d+ h( \d+ min)? left$"))
     claimed = page.locator('.campaign-card[data-state="claimed"]').first
@@ -114,7 +121,9 @@ def test_campaign_list_renders_and_filters(site: Site, page: Any) -> None:
     page.get_by_label("Asset", exact=True).select_option(token)
     tokens = site.get("/campaigns", params={"token": token})
     expect(cards).to_have_count(tokens["count"])
-    expect(cards.locator(".asset").first).to_contain_text("ERC-20")
+    expect(cards.locator(".asset").first).to_have_text(
+        site.get(f"/campaigns/{site.token_id}")["asset"]["symbol"]
+    )
     page.get_by_label("Asset", exact=True).select_option("")
     creator = page.get_by_label("Creator", exact=True)
     creator.fill("0x1234")
@@ -140,7 +149,7 @@ def test_campaign_page_shows_the_chain_total_and_draws_the_chart(site: Site, pag
     onchain = site.onchain_pledged(cid)
     total = page.locator(".summary .total")
     expect(total).to_have_attribute("data-pledged", str(onchain))
-    expect(total).to_have_text(f"{wei_text(onchain, 6)} ETH")
+    expect(total).to_have_text(f"{wei_text(onchain, 4)} ETH")
 
     # the terms
     terms = page.locator(".terms")
@@ -150,7 +159,9 @@ def test_campaign_page_shows_the_chain_total_and_draws_the_chart(site: Site, pag
     expect(terms).to_contain_text("0x" + "42" * 32)  # the metadata hash
 
     # the chart: the running total after each pledge or unpledge, ending on the chain's total
-    expect(page.locator("#pledge-chart")).to_have_attribute("aria-label", re.compile("Money pledged over time"))
+    expect(page.locator("#pledge-chart")).to_have_attribute(
+        "aria-label", re.compile("Money pledged over time")
+    )
     datasets = chart_points(page, "#pledge-chart")
     pledged_line, goal_line = datasets[0]["data"], datasets[1]["data"]
     entries = site.get(f"/campaigns/{cid}/ledger", params={"limit": 500})["data"]
@@ -162,14 +173,40 @@ def test_campaign_page_shows_the_chain_total_and_draws_the_chart(site: Site, pag
     assert goal_line[0]["y"] == 2.0
     assert painted_pixels(page, "#pledge-chart") > 5_000
 
-    # backers and entries, each entry linking to its proof
+    # the time axis names the year (chain time, UTC)
+    ticks = page.evaluate(
+        "() => Chart.getChart(document.querySelector('#pledge-chart')).scales.x.ticks.map(t => t.label)"
+    )
+    assert ticks and all(
+        re.fullmatch(r"20\d\d-\d\d-\d\d", str(t[0] if isinstance(t, list) else t)[:10]) for t in ticks
+    ), ticks
+
+    # one rounding rule on the page: at most 4 decimals, the exact amount in the tooltip
+    shown = page.locator("main .amount").evaluate_all("els => els.map(e => e.textContent)")
+    assert shown and all(not re.search(r"\.\d{5,}", text) for text in shown), shown
+
+    # backers and entries, each entry linking to its proof, each backer to their verify view
     backers = site.get(f"/campaigns/{cid}/backers")["data"]
     expect(page.locator(".backers tbody tr")).to_have_count(len(backers))
+    first = backers[0]["backer"]
+    expect(page.locator(".backers tbody tr").first.locator("th a")).to_have_attribute(
+        "href", f"#/verify?q={first}"
+    )
+    expect(page.locator(".backers .status").first).to_have_text(
+        re.compile(r"^[A-Z]")
+    )  # words, not status codes
     rows = page.locator(".entries tbody tr")
     expect(rows).to_have_count(len(entries))
     newest = max(e["seq"] for e in entries)
     expect(rows.first.locator("th a")).to_have_attribute("href", f"#/entry/{newest}")
-    expect(rows.first.get_by_role("link", name=f"Entry {newest} as JSON")).to_have_attribute("href", f"/ledger/{newest}")
+    expect(rows.first.get_by_role("link", name=f"Entry {newest} as JSON")).to_have_attribute(
+        "href", f"/ledger/{newest}"
+    )
+    page.locator(".backers tbody tr").first.locator("th a").click()
+    expect(page.locator("#verdict .answer")).to_have_attribute("data-status", "positions")
+    expect(page.get_by_label("Transaction hash or address")).to_have_value(first)
+    page.go_back()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Campaign #{cid}")
 
     # the proof page re-derives the head in the browser
     pledge = moves[0]
@@ -196,14 +233,23 @@ def test_verify_a_real_pledge_a_bogus_hash_and_an_address(site: Site, page: Any)
     seq = truth["entries"][0]["seq"]
     expect(answer).to_have_attribute("data-status", "success")
     words = answer.inner_text()
-    assert words.startswith(f"Your pledge of 0.25 ETH to campaign #{site.open_id} is in block {truth['block_number']}, final since ")
-    assert re.search(rf"final since \d+ blocks, as ledger entry #{seq}; its head matches the chain\.", words), words
-    assert "Now: " in words and "escrowed: the escrow holds it" in words
+    block = f"{truth['block_number']:,}"
+    assert words.startswith(
+        f"Your pledge of 0.25 ETH to campaign {site.open_id} is in block {block}, final for "
+    ), words
+    assert re.search(
+        rf"final for \d+ blocks?, as ledger entry {seq}, and its head follows from the one before\. ", words
+    ), words
+    assert words.endswith(
+        "The escrow holds your 0.25 ETH until the creator claims a successful campaign or you refund a failed one."
+    ), words
     expect(page.locator("#verdict .notice")).to_have_class(re.compile("good"))
     evidence = page.locator("#evidence")
     expect(evidence).to_contain_text(truth["entries"][0]["head"])
     expect(evidence).to_contain_text(truth["entries"][0]["previous_head"])
-    expect(evidence.get_by_role("link", name=f"entry #{seq} and its hash chain")).to_have_attribute("href", f"#/entry/{seq}")
+    expect(evidence.get_by_role("link", name=f"entry #{seq} and its hash chain")).to_have_attribute(
+        "href", f"#/entry/{seq}"
+    )
     assert f"q={site.pledge_tx}" in page.url
     shoot(page, "verify_pledge")
 
@@ -233,9 +279,18 @@ def test_verify_a_real_pledge_a_bogus_hash_and_an_address(site: Site, page: Any)
     expect(answer).to_have_attribute("data-status", "positions")
     positions = site.get(f"/backers/{backer}")["data"]
     expect(page.locator(".positions tbody tr")).to_have_count(len(positions))
+    expect(answer).to_contain_text(f"backed {len(positions)} campaigns in the ledger indexed up to block ")
     for item in positions:
-        expect(answer).to_contain_text(f"campaign #{item['campaign']['id']}: ")
-    expect(answer).to_contain_text("refunded to you")  # the failed campaign it took its money back from
+        expect(
+            page.locator(".positions").get_by_role("link", name=f"campaign #{item['campaign']['id']}")
+        ).to_be_visible()
+    refunded = page.locator(".positions tbody tr").filter(has_text="Refunded")
+    expect(refunded.locator(".standing")).to_contain_text(
+        "It was paid back to you."
+    )  # the failed campaign it took its money back from
+    expect(page.locator("#cmd-verify")).to_contain_text(
+        f"crowdledger verify --backer {backer.lower()} --rpc "
+    )
 
 
 # ------------------------------------------------------------------------------------ audit
@@ -279,7 +334,9 @@ def test_audit_page_reflects_a_tampered_database(site: Site, second_server: Any,
     expect(answer).to_contain_text("the problems are in what this server indexed")
     findings = page.locator(".findings tbody tr")
     expect(findings.filter(has_text="db_altered_entry").first).to_contain_text("#2")
-    expect(page.locator(".findings").get_by_role("link", name="#2").first).to_have_attribute("href", "#/entry/2")
+    expect(page.locator(".findings").get_by_role("link", name="#2").first).to_have_attribute(
+        "href", "#/entry/2"
+    )
     http.close()
 
 
@@ -304,13 +361,20 @@ def test_a_pledge_made_while_the_page_is_open_appears_on_it(site: Site, page: An
     expect(page.locator(".summary .total")).to_have_attribute("data-pledged", str(after))
     expect(rows).to_have_count(count + 1)
     tx = "0x" + bytes(receipt["transactionHash"]).hex()
-    entry = next(e for e in site.get(f"/campaigns/{cid}/ledger", params={"limit": 500})["data"] if e["tx_hash"] == tx)
+    entry = next(
+        e for e in site.get(f"/campaigns/{cid}/ledger", params={"limit": 500})["data"] if e["tx_hash"] == tx
+    )
     expect(rows.first.locator("th a")).to_have_text(f"#{entry['seq']}")
     expect(rows.first).to_contain_text("provisional")
     expect(rows.first).to_have_class(re.compile("fresh"))
     expect(note).to_have_attribute("role", "status")
-    wait_until(lambda: [p for p in chart_points(page, "#pledge-chart")[0]["data"] if not p.get("extend")][-1]["total"]
-               == str(after), timeout=10)
+    wait_until(
+        lambda: (
+            [p for p in chart_points(page, "#pledge-chart")[0]["data"] if not p.get("extend")][-1]["total"]
+            == str(after)
+        ),
+        timeout=10,
+    )
     assert page.evaluate("window.__notReloaded") is True
 
 
@@ -320,8 +384,13 @@ def test_a_pledge_made_while_the_page_is_open_appears_on_it(site: Site, page: An
 def test_stats_page_draws_its_charts(site: Site, page: Any) -> None:
     page.goto(f"{site.url}/#/stats")
     stats = site.get("/stats")
+
     def stat(label: str) -> Any:
-        return page.locator(".stat").filter(has=page.locator(".stat-label", has_text=re.compile(f"^{label}$"))).locator(".stat-value")
+        return (
+            page.locator(".stat")
+            .filter(has=page.locator(".stat-label", has_text=re.compile(f"^{label}$")))
+            .locator(".stat-value")
+        )
 
     expect(stat("Campaigns")).to_have_text(str(stats["campaigns"]))
     rate = f"{stats['success_rate'] * 100:.1f}".removesuffix(".0") + "%"
@@ -329,28 +398,75 @@ def test_stats_page_draws_its_charts(site: Site, page: Any) -> None:
     expect(stat("Backers")).to_have_text(str(stats["backers"]))
     doughnut = chart_points(page, "#state-chart")[0]["data"]
     assert sum(doughnut) == stats["campaigns"] and doughnut[0] == stats["campaigns_by_state"]["funding"]
-    bars = chart_points(page, "#money-chart")
-    assert len(bars) == len(stats["tokens"]) == 2
-    assert painted_pixels(page, "#state-chart") > 3_000 and painted_pixels(page, "#money-chart") > 3_000
+    charts = page.locator("canvas.money-chart")
+    expect(charts).to_have_count(len(stats["tokens"]))
+    assert len(stats["tokens"]) == 2
+    assert painted_pixels(page, "#state-chart") > 3_000
+    for token in stats["tokens"]:
+        key = "ETH" if int(token["token"], 16) == 0 else token["token"]
+        assert painted_pixels(page, f'canvas.money-chart[data-asset="{key}"]') > 2_000, key
     expect(page.locator(".assets tbody tr")).to_have_count(2)
 
 
 def test_phone_sized_screens_do_not_overflow(site: Site, phone: Any) -> None:
+    backer = site.chain.accounts[site.pledge_backer]
     views = {
         "campaigns": "#/campaigns",
         "campaign": f"#/campaign/{site.open_id}",
+        "token_campaign": f"#/campaign/{site.token_id}",
         "verify": f"#/verify?q={site.pledge_tx}",
+        "verify_address": f"#/verify?q={backer}",
+        "entry": "#/entry/2",
         "audit": "#/audit",
         "stats": "#/stats",
     }
     for name, route in views.items():
         phone.goto(f"{site.url}/{route}")
         expect(phone.locator("main")).to_have_attribute("aria-busy", "false")
-        if name == "verify":
+        if name.startswith("verify"):
             expect(phone.locator("#verdict .answer")).to_be_visible()
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width}px wide"
         shoot(phone, f"phone_{name}")
+    # the verify-by-address table does not scroll sideways either: its rows are blocks of labelled lines
+    phone.goto(f"{site.url}/#/verify?q={backer}")
+    wrap = phone.locator(".table-wrap").filter(has=phone.locator(".positions"))
+    assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert phone.locator(".positions thead").evaluate("e => e.getBoundingClientRect().height <= 1")  # for screen readers only
+    expect(phone.locator(".positions tbody tr").first.locator("td.held")).to_have_attribute(
+        "data-label", "Held for you now"
+    )
+
+
+def test_the_page_has_a_favicon_from_this_server(site: Site, page: Any) -> None:
+    icon = site.http.get("/assets/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg") and "<script" not in icon.text
+    page.goto(f"{site.url}/#/campaigns")
+    expect(page.locator('link[rel="icon"]')).to_have_attribute("href", "/assets/favicon.svg")
+
+
+def test_closed_campaigns_are_not_live_and_not_green(site: Site, screen: Any) -> None:
+    """A failed campaign: closed to pledges (no "Live updates: on"), its bar grey whatever share of
+    the goal it reached; a claimed one says nothing more can happen; an open one is live."""
+    everything = site.get("/campaigns", params={"limit": 100})["data"]
+    failed = next(c for c in everything if c["state"] == "failed")
+    claimed = next(c for c in everything if c["state"] == "claimed")
+    screen.goto(f"{site.url}/#/campaign/{failed['id']}")
+    expect(screen.locator(".title-row .badge")).to_have_text("Failed")
+    live = screen.locator("p.live")
+    expect(live).to_contain_text("This campaign is closed")
+    expect(live).not_to_contain_text("Live updates")
+    expect(screen.locator(".summary .progress")).to_have_class(re.compile(r"\bended\b"))
+    expect(screen.locator(".summary .outcome")).to_have_text("Goal missed \u00b7 backers can refund")
+    assert_fits(screen)
+    screen.goto(f"{site.url}/#/campaign/{claimed['id']}")
+    expect(screen.locator("p.live")).to_have_text(
+        "This campaign is closed: the creator was paid, and nothing more can happen to it."
+    )
+    screen.goto(f"{site.url}/#/campaign/{site.open_id}")
+    expect(screen.locator("p.live .live-state")).to_have_text("on")
+    assert_fits(screen)
 
 
 def test_keyboard_and_screen_reader_basics(site: Site, page: Any) -> None:
@@ -360,9 +476,9 @@ def test_keyboard_and_screen_reader_basics(site: Site, page: Any) -> None:
     expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("main")).to_be_focused()
-    expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns")).to_have_attribute(
-        "aria-current", "page"
-    )
+    expect(
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Campaigns")
+    ).to_have_attribute("aria-current", "page")
     # every form control has a label, every chart a text alternative
     for route in ("#/campaigns", "#/verify", "#/audit", f"#/campaign/{site.open_id}", "#/stats"):
         page.goto(f"{site.url}/{route}")
@@ -372,7 +488,9 @@ def test_keyboard_and_screen_reader_basics(site: Site, page: Any) -> None:
                   .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.id || e.name)"""
         )
         assert unlabeled == [], (route, unlabeled)
-        unnamed = page.evaluate("() => [...document.querySelectorAll('canvas')].filter(c => !c.getAttribute('aria-label')).length")
+        unnamed = page.evaluate(
+            "() => [...document.querySelectorAll('canvas')].filter(c => !c.getAttribute('aria-label')).length"
+        )
         assert unnamed == 0, route
     # following a link moves focus to the new page's heading, and the title says where we are
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Verify").click()
@@ -381,18 +499,45 @@ def test_keyboard_and_screen_reader_basics(site: Site, page: Any) -> None:
 
 
 def test_amounts_are_formatted_exactly_at_any_size(site: Site, page: Any) -> None:
-    """format.js works on BigInt: uint256 extremes and 1 wei come out exact (no parseFloat)."""
+    """format.js works on BigInt with each asset's own decimals: uint256 extremes, 1 wei and 1 unit
+    of a 6-decimal token come out exact (no parseFloat); untrusted text is cleaned and capped."""
     page.goto(f"{site.url}/#/stats")
     expect(page.locator("main")).to_have_attribute("aria-busy", "false")
     big = 2**256 - 1
     got = page.evaluate(
-        """async big => { const f = await import('/assets/js/format.js');
-             return [f.formatUnits(big), f.formatUnits('1'), f.formatUnits('1', {maxFraction: 4}),
-                     f.formatUnits('1234567890123456789012', {maxFraction: 4}), f.formatUnits('999999999999999999', {maxFraction: 4}),
-                     f.percent(big, '1'), f.percent('1', '3'), f.amount('2500000000000000000', f.ETH_TOKEN)]; }""",
+        """async big => { const f = await import('/assets/js/format.js'); const a = await import('/assets/js/assets.js');
+             const usdc = a.assetOf({ token: '0x' + '11'.repeat(20), asset: { address: '0x' + '11'.repeat(20), symbol: 'tUSDC', name: 'Test USD Coin', decimals: 6, assumed: false } });
+             return [f.formatUnits(big, {decimals: 18}), f.formatUnits('1', {decimals: 18}), f.formatUnits('1', {decimals: 18, maxFraction: 4}),
+                     f.formatUnits('1234567890123456789012', {decimals: 18, maxFraction: 4}), f.formatUnits('999999999999999999', {decimals: 18, maxFraction: 4}),
+                     f.percent(big, '1'), f.percent('1', '3'), a.amount('2500000000000000000', a.ETHER),
+                     a.amount('1000000000', usdc), a.amount('1', usdc), a.amount('1', usdc, { exact: true }), a.amount('12581250', usdc)]; }""",
         str(big),
     )
     assert got == [
-        wei_text(big), "0.000000000000000001", "<0.0001", "1,234.5679", "1", f"{big * 100:d}", "33.3", "2.5 ETH",
+        wei_text(big),
+        "0.000000000000000001",
+        "<0.0001",
+        "1,234.5679",
+        "1",
+        f"{big * 100:d}",
+        "33.3",
+        "2.5 ETH",
+        "1,000 tUSDC",
+        "<0.0001 tUSDC",
+        "0.000001 tUSDC",
+        "12.5813 tUSDC",
+    ]
+    cleaned = page.evaluate(
+        r"""async () => { const t = await import('/assets/js/text.js');
+             return [t.cleanLine('Solar\u0000 kiosk\u202e <b>x</b>\n  two', 80), t.cleanLine('x'.repeat(50), 16), t.cleanLine(42, 16),
+                     t.cleanParagraphs('one\u0007\n\n\ntwo\r\nlines'), t.safeUrl('javascript:alert(1)'), t.safeUrl(' https://example.org/a ')]; }"""
+    )
+    assert cleaned == [
+        "Solar kiosk <b>x</b> two",
+        "x" * 15 + "\u2026",
+        "",
+        ["one", "two\nlines"],
+        None,
+        "https://example.org/a",
     ]
     shoot(page, "stats_after_format_check", full_page=False)

@@ -9,6 +9,7 @@ export const STATE_COLORS = {
   cancelled: '#6b7280',
   in_delivery: '#0f766e',
   aborted: '#b45309',
+  expired: '#9a3412',
 };
 export const SERIES = ['#1d4ed8', '#b45309', '#15803d', '#7c3aed', '#be123c', '#0f766e'];
 
@@ -37,9 +38,16 @@ export function makeChart(canvas, config, fallback) {
   return new Chart(canvas, config);
 }
 
-/** A time axis label in UTC from epoch milliseconds: 'MM-DD HH:MM' ('date'), 'HH:MM' ('minutes') or 'HH:MM:SS'. */
-export function shortTime(ms, format = 'date') {
+/**
+ * A time axis label in UTC from epoch milliseconds, always with the date and its year: two lines,
+ * 'YYYY-MM-DD' over 'HH:MM' ('minutes') or 'HH:MM:SS' ('seconds', for short spans).
+ */
+export function shortTime(ms, precision = 'minutes') {
   const iso = new Date(ms).toISOString();
-  if (format === 'date') return `${iso.slice(5, 10)} ${iso.slice(11, 16)}`;
-  return format === 'minutes' ? iso.slice(11, 16) : iso.slice(11, 19);
+  return [iso.slice(0, 10), precision === 'seconds' ? iso.slice(11, 19) : iso.slice(11, 16)];
+}
+
+/** An amount axis's title: the asset's symbol, and a warning when its decimals are assumed. */
+export function amountAxisTitle(asset) {
+  return asset.assumed ? `${asset.label} (decimals unknown: 18 assumed)` : asset.label;
 }

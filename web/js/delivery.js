@@ -1,17 +1,22 @@
 // A campaign's delivery on its page (#/campaign/3), from GET /campaigns/{id}/milestones and
 // /campaigns/{id}/disclosures: one timeline in ledger order of the tranches released, the progress
-// reports and disclosures with their hashes and the abort, followed by what is still ahead (the
-// tranche up for a vote, with its tally and deadline, then the pending or returned tranches).
+// reports and disclosures (each linked to its document, which the page hashes and checks itself)
+// and the abort, followed by what is still ahead (the tranche up for a vote, with its tally and
+// deadline, then the pending or returned tranches). Tranches are numbered from 1 for people.
 import { h } from './dom.js';
 import { entryLink, hex, money, tallyBar, txHash } from './components.js';
-import { bps, duration, plural, utc } from './format.js';
+import { documentLine, documentTitle } from './documents.js';
+import { ABORT_CAUSES, bps, duration, plural, trancheName, utc } from './format.js';
 
 const TRANCHE_WORDS = {
   released: 'Released', voting: 'Up for a vote', pending: 'Pending', returned: 'Returned to backers',
 };
 const RETURNED_WHY = {
-  aborted: 'a release vote failed', failed: 'the goal was missed', cancelled: 'the creator cancelled the campaign',
+  aborted: 'the campaign was aborted', failed: 'the goal was missed', cancelled: 'the creator cancelled the campaign',
+  expired: 'the creator never claimed the first tranche, so the campaign expired',
 };
+
+const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function where(item) {
   return h('p', { class: 'sub tl-where' }, 'Ledger entry ', entryLink(item.seq), ' \u00b7 ', txHash(item.tx_hash),
@@ -23,9 +28,8 @@ function countdown(seconds) {
   return h('span', { class: 'countdown', 'data-seconds-left': String(seconds) }, `in ${duration(seconds)}`);
 }
 
-function votePanel(d) {
+function votePanel(d, asset) {
   const v = d.vote;
-  const token = d.token;
   const reason = !v.quorum_reached ? 'the quorum is not reached' : 'not more approving than rejecting weight';
   const verdict = v.status === 'open'
     ? (v.passes
@@ -39,30 +43,29 @@ function votePanel(d) {
     : h('p', { class: 'vote-deadline' }, `Voting closed ${utc(v.vote_end)}. Anyone can now call release(): it settles the vote.`);
   return h('div', { class: `vote-panel vote-${v.status}`, 'data-vote-status': v.status, 'data-vote-end': v.vote_end_unix },
     h('p', {}, h('strong', {}, v.status === 'open' ? 'Backers are voting' : 'The vote is over'),
-      ` on releasing tranche ${v.tranche}, `, money(v.at_stake, token), ', to the creator against the progress report ', hex(v.report_hash),
+      ` on releasing ${trancheName(v.tranche)}, `, money(v.at_stake, asset), ', to the creator against the progress report ', hex(v.report_hash),
       ' (request ', entryLink(v.request_seq), ').'),
     timing,
-    tallyBar(v, d.total, token),
+    tallyBar(v, d.total, asset),
     h('ul', { class: 'tally-legend' },
-      h('li', { class: 'approve' }, 'Approve ', money(v.approve_weight, token)),
-      h('li', { class: 'reject' }, 'Reject ', money(v.reject_weight, token)),
-      h('li', { class: 'quorum' }, 'Quorum ', money(v.quorum, token), v.quorum_reached ? ' (reached)' : ' (not reached)'),
+      h('li', { class: 'approve' }, 'Approve ', money(v.approve_weight, asset)),
+      h('li', { class: 'reject' }, 'Reject ', money(v.reject_weight, asset)),
+      h('li', { class: 'quorum' }, 'Quorum ', money(v.quorum, asset), v.quorum_reached ? ' (reached)' : ' (not reached)'),
       h('li', {}, plural(v.voters, 'voter'))),
     h('p', { class: `vote-verdict ${v.passes ? 'passes' : 'fails'}` }, verdict));
 }
 
-function trancheBody(t, d) {
-  const token = d.token;
+function trancheBody(t, d, asset) {
   if (t.status === 'released') {
     return [
-      h('p', {}, 'Paid ', money(t.amount, token), ' to the creator + ', money(t.fee, token), ' platform fee',
+      h('p', {}, 'Paid ', money(t.amount, asset), ' to the creator + ', money(t.fee, asset), ' platform fee',
         t.tranche === 0 ? ', claimed once the goal was met (no vote).' : '.'),
-      t.report_hash ? h('p', {}, 'Approved ', money(t.approve_weight, token), ' to ', money(t.reject_weight, token),
+      t.report_hash ? h('p', {}, 'Approved ', money(t.approve_weight, asset), ' to ', money(t.reject_weight, asset),
         ' against the report ', hex(t.report_hash), '.') : null,
       where(t),
     ];
   }
-  if (t.status === 'voting') return votePanel(d);
+  if (t.status === 'voting') return votePanel(d, asset);
   if (t.status === 'returned') {
     return h('p', {}, `Never released: ${RETURNED_WHY[d.state] || 'the campaign ended'}. Backers can refund it.`);
   }
@@ -71,56 +74,65 @@ function trancheBody(t, d) {
     : `Paid only if backers approve: the creator asks with a progress report, then backers vote for ${duration(d.voting_period)}.`);
 }
 
-function trancheItem(t, d) {
+function trancheItem(t, d, asset) {
   return h('li', { class: `tl-item tl-tranche ${t.status}`, 'data-kind': 'tranche', 'data-tranche': t.tranche, 'data-status': t.status },
-    h('p', { class: 'tl-head' }, h('strong', {}, `Tranche ${t.tranche}`), ` \u00b7 ${bps(t.bps)} \u00b7 `,
-      money(t.gross, d.token), ' ', h('span', { class: `tag tranche-${t.status}` }, TRANCHE_WORDS[t.status])),
-    trancheBody(t, d));
+    h('p', { class: 'tl-head' }, h('strong', {}, capital(trancheName(t.tranche))), ` \u00b7 ${bps(t.bps)} \u00b7 `,
+      money(t.gross, asset), ' ', h('span', { class: `tag tranche-${t.status}` }, TRANCHE_WORDS[t.status])),
+    trancheBody(t, d, asset));
 }
 
 function documentItem(doc) {
   const report = doc.kind === 'report';
+  const named = (checked) => {
+    const title = documentTitle(checked);
+    return title ? [h('strong', { class: 'doc-title' }, title), '. '] : null;
+  };
   return h('li', { class: `tl-item tl-doc ${doc.kind}`, 'data-kind': doc.kind, 'data-seq': doc.seq },
-    h('p', { class: 'tl-head' }, h('strong', {}, report ? `Progress report for tranche ${doc.tranche}` : 'Disclosure')),
+    h('p', { class: 'tl-head' }, h('strong', {}, report ? `Progress report for ${trancheName(doc.tranche)}` : 'Disclosure')),
     h('p', {}, report ? 'The creator asked backers to release the tranche against the document with the hash '
-      : 'The creator published the document with the hash ', hex(doc.hash, { class: 'hex doc-hash' }),
-    '. Anyone holding the document can hash it and compare.'),
+      : 'The creator published the document with the hash ', hex(doc.hash, { class: 'hex doc-hash' }), '.'),
+    documentLine(doc.hash, named),
     where(doc));
 }
 
-function abortItem(d) {
+function abortItem(d, asset, cause) {
   const a = d.abort;
-  const token = d.token;
-  return h('li', { class: 'tl-item tl-abort', 'data-kind': 'abort', 'data-seq': a.seq },
-    h('p', { class: 'tl-head' }, h('strong', {}, 'Aborted')),
-    h('p', {}, `The vote on tranche ${d.vote.tranche} failed, so the `, money(a.remaining, token),
-      ' not released goes back to the backers, each in proportion to their pledge.'),
+  const why = cause === 'silence'
+    ? 'The creator asked for no release vote for more than 180 days, so anyone could abort the campaign, and someone did: the '
+    : `The vote on ${d.vote ? trancheName(d.vote.tranche) : 'a tranche'} failed, so the `;
+  return h('li', { class: 'tl-item tl-abort', 'data-kind': 'abort', 'data-seq': a.seq, 'data-cause': cause || 'failed_vote' },
+    h('p', { class: 'tl-head' }, h('strong', {}, 'Aborted'), h('span', { class: 'sub' }, ` \u00b7 ${ABORT_CAUSES[cause] || ABORT_CAUSES.failed_vote}`)),
+    h('p', {}, why, money(a.remaining, asset), ' not released goes back to the backers, each in proportion to their pledge.'),
     h('ul', { class: 'abort-facts' },
-      h('li', {}, 'Refunded so far: ', money(a.refunded, token)),
-      h('li', { class: 'refundable' }, 'Still refundable: ', money(a.owed, token)),
-      h('li', {}, 'Rounding dust: ', money(a.dust, token), a.dust_settled
+      h('li', {}, 'Released to the creator before the abort: ', money(d.released_gross, asset), ' (fees included)'),
+      h('li', {}, 'Refunded so far: ', money(a.refunded, asset)),
+      h('li', { class: 'refundable' }, 'Still refundable: ', money(a.owed, asset)),
+      h('li', {}, 'Rounding dust: ', money(a.dust, asset), a.dust_settled
         ? ' (moved to the platform\u2019s fees with the last refund)' : ' (goes to the platform\u2019s fees with the last refund)')),
     where(a));
 }
 
-/** The timeline of `d` (a MilestonesPublic, or null for a plain campaign) and its `documents`. */
-export function deliveryTimeline(d, documents) {
+/**
+ * The timeline of `d` (a MilestonesPublic, or null for a plain campaign) and its `documents`, with
+ * amounts in `asset`; `cause` is the campaign's abort_cause.
+ */
+export function deliveryTimeline(d, documents, asset, cause = null) {
   const past = documents.map((doc) => ({ seq: doc.seq, node: documentItem(doc) }));
   const ahead = [];
   for (const t of d ? d.tranches : []) {
-    if (t.status === 'released') past.push({ seq: t.seq, node: trancheItem(t, d) });
-    else ahead.push(trancheItem(t, d));
+    if (t.status === 'released') past.push({ seq: t.seq, node: trancheItem(t, d, asset) });
+    else ahead.push(trancheItem(t, d, asset));
   }
-  if (d?.abort) past.push({ seq: d.abort.seq, node: abortItem(d) });
+  if (d?.abort) past.push({ seq: d.abort.seq, node: abortItem(d, asset, cause) });
   past.sort((a, b) => a.seq - b.seq);
   return h('ol', { class: 'timeline' }, past.map((item) => item.node), ahead);
 }
 
 /** One line on where the delivery stands. */
-export function deliverySummary(d) {
+export function deliverySummary(d, asset) {
   return h('p', { class: 'delivery-summary' },
-    `${d.tranches_released} of ${plural(d.tranche_count, 'tranche')} released: `, money(d.released_gross, d.token),
-    ' of ', money(d.total, d.token), ' (fees included). Still in the escrow: ', money(d.escrowed, d.token), '.');
+    `${d.tranches_released} of ${plural(d.tranche_count, 'tranche')} released: `, money(d.released_gross, asset),
+    ' of ', money(d.total, asset), ' (fees included). Still in the escrow: ', money(d.escrowed, asset), '.');
 }
 
 /** Keep every countdown under `root` moving with the clock; returns the function that stops them. */

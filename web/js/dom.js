@@ -41,20 +41,30 @@ export function defs(pairs, attrs = {}) {
   return dl;
 }
 
-/** A table in a scrollable, keyboard-focusable region. columns: [{label, cell(row) -> node|text, class}] */
+/**
+ * A table in a keyboard-focusable region. columns: [{label, cell(row) -> node|text, class}].
+ * With `stack: true` the rows become labelled blocks on narrow screens (app.css), so the table never
+ * scrolls sideways on a phone; otherwise the region scrolls.
+ */
 export function table(caption, columns, rows, attrs = {}) {
+  const { stack = false, captionClass = '', ...rest } = attrs;
   const body = h('tbody');
-  const t = h('table', attrs,
-    h('caption', { class: attrs.captionClass || '' }, caption),
+  const t = h('table', { ...rest, class: `${rest.class || ''}${stack ? ' stack' : ''}`.trim() },
+    h('caption', { class: captionClass }, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', class: c.class }, c.label)))),
     body);
-  for (const row of rows) body.append(tableRow(columns, row));
-  return h('div', { class: 'table-wrap', role: 'region', 'aria-label': caption, tabindex: '0' }, t);
+  for (const row of rows) body.append(tableRow(columns, row, { stack }));
+  return h('div', { class: `table-wrap${stack ? ' stacked' : ''}`, role: 'region', 'aria-label': caption, tabindex: '0' }, t);
 }
 
-export function tableRow(columns, row) {
-  return h('tr', {}, columns.map((c, i) =>
-    i === 0 && c.header !== false ? h('th', { scope: 'row', class: c.class }, c.cell(row)) : h('td', { class: c.class }, c.cell(row))));
+/** One row; in a stacked table each cell's content is wrapped once, to sit beside its label. */
+export function tableRow(columns, row, { stack = false } = {}) {
+  return h('tr', {}, columns.map((c, i) => {
+    const content = stack ? h('span', { class: 'cell' }, c.cell(row)) : c.cell(row);
+    return i === 0 && c.header !== false
+      ? h('th', { scope: 'row', class: c.class, 'data-label': c.label }, content)
+      : h('td', { class: c.class, 'data-label': c.label }, content);
+  }));
 }
 
 /** A message block: kind is good | bad | warn | info. */

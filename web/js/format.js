@@ -1,7 +1,14 @@
-// Formatting amounts (BigInt only: amounts are uint256 decimal strings), addresses, hashes, times.
+// Formatting numbers (BigInt only: amounts are uint256 decimal strings), hashes, times and the
+// words the page uses for states and kinds. Amounts with their asset are in assets.js.
 
 export const ETH_TOKEN = '0x0000000000000000000000000000000000000000';
-export const DECIMALS = 18; // ETH is in wei; the escrow's tokens are shown with 18 decimals too
+
+/**
+ * The page's one rounding rule: an amount is shown with at most this many decimals, rounded half
+ * up, with the exact figure in its tooltip. Pages that show exact figures (the audit, an entry's
+ * proof) show every amount exactly.
+ */
+export const SHOWN_DECIMALS = 4;
 
 const DIGITS = /^-?[0-9]+$/;
 
@@ -17,11 +24,17 @@ function group(digits) {
   return digits.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** 1234567 -> '1,234,567' (block numbers, counts). */
+export function grouped(value) {
+  return group(String(value));
+}
+
 /**
- * `value` base units in whole units: formatUnits('1250000000000000000') === '1.25'.
+ * `value` base units in whole units of an asset with `decimals`: formatUnits('1250000', {decimals: 6}) === '1.25'.
  * maxFraction rounds (half up) to that many decimals; tiny non-zero amounts show as '<0.0001'.
  */
-export function formatUnits(value, { decimals = DECIMALS, maxFraction = null, grouping = true } = {}) {
+export function formatUnits(value, { decimals, maxFraction = null, grouping = true }) {
+  if (!Number.isInteger(decimals) || decimals < 0) throw new TypeError(`decimals must be given: ${decimals}`);
   let v = big(value);
   const negative = v < 0n;
   if (negative) v = -v;
@@ -40,27 +53,8 @@ export function formatUnits(value, { decimals = DECIMALS, maxFraction = null, gr
   return (negative ? '-' : '') + text;
 }
 
-export function isEth(token) {
-  return !token || token.toLowerCase() === ETH_TOKEN;
-}
-
-/** The unit word after an amount: ETH, or 'tokens' for an ERC-20. */
-export function unit(token) {
-  return isEth(token) ? 'ETH' : 'tokens';
-}
-
-/** '1.25 ETH' (short: 4 decimals) or the exact amount with `exact`. */
-export function amount(value, token, { exact = false, maxFraction = 4 } = {}) {
-  return `${formatUnits(value, { maxFraction: exact ? null : maxFraction })} ${unit(token)}`;
-}
-
-/** The asset's name: 'ETH' or 'ERC-20 0x1a2b…9f0e'. */
-export function assetName(token) {
-  return isEth(token) ? 'ETH' : `ERC-20 ${shortHex(token)}`;
-}
-
 /** An amount as a plain JS number of whole units, for chart geometry only (never for display). */
-export function chartNumber(value, decimals = DECIMALS) {
+export function chartNumber(value, decimals) {
   const v = big(value);
   const cut = decimals > 6 ? 10n ** BigInt(decimals - 6) : 1n;
   return Number(v / cut) / (decimals > 6 ? 1e6 : 10 ** decimals);
@@ -86,7 +80,7 @@ export function shortHex(hex, head = 6, tail = 4) {
   return `${hex.slice(0, head)}\u2026${hex.slice(-tail)}`;
 }
 
-/** '2024-05-01T12:00:00Z' -> '2024-05-01 12:00 UTC' (chain time, shown in UTC for everyone). */
+/** '2024-05-01T12:00:00Z' -> '2024-05-01 12:00 UTC' (always with the year; times are UTC for everyone). */
 export function utc(iso) {
   if (!iso) return '\u2014';
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
@@ -118,6 +112,11 @@ export function bps(value) {
   return `${(n / 100).toFixed(2).replace(/\.?0+$/, '')}%`;
 }
 
+/** A tranche as people count it: the API's tranche 0 is "tranche 1". */
+export function trancheName(index) {
+  return `tranche ${Number(index) + 1}`;
+}
+
 export const STATE_LABELS = {
   funding: 'Funding',
   succeeded: 'Succeeded',
@@ -126,6 +125,18 @@ export const STATE_LABELS = {
   cancelled: 'Cancelled',
   in_delivery: 'In delivery',
   aborted: 'Aborted',
+  expired: 'Expired',
+};
+
+/** States in which the campaign takes no more pledges and pays no one but refunding backers. */
+export const CLOSED_STATES = new Set(['claimed', 'failed', 'cancelled', 'aborted', 'expired']);
+/** States in which backers take their money back: the progress bar is not a success there. */
+export const UNSUCCESSFUL_STATES = new Set(['failed', 'cancelled', 'aborted', 'expired']);
+
+/** Why a milestone campaign was aborted (the API's abort_cause). */
+export const ABORT_CAUSES = {
+  failed_vote: 'a release vote failed',
+  silence: 'the creator went silent: no release vote for more than 180 days',
 };
 
 export const KIND_LABELS = {
@@ -142,16 +153,39 @@ export const KIND_LABELS = {
   tranche_released: 'Tranche released',
   aborted: 'Aborted',
   disclosed: 'Disclosure',
+  payout_deferred: 'Payout credited',
+  owed_withdrawn: 'Credit withdrawn',
+  stale_aborted: 'Aborted (creator silent)',
   unknown: 'Unknown',
 };
 
-/** Where a backer's money stands (ledger/status.py's words). */
+/** A position's status in a word or two (the table cells). */
+export const POSITION_LABELS = {
+  escrowed: 'Escrowed',
+  refundable: 'Refundable',
+  refunded: 'Refunded',
+  released: 'Released',
+  withdrawn: 'Withdrawn',
+  in_delivery: 'In delivery',
+  refundable_after_abort: 'Refundable after the abort',
+};
+
+/** Where a backer's money stands, in a sentence (ledger/status.py's words). */
 export const POSITION_WORDS = {
-  escrowed: 'escrowed: the escrow holds it until the creator claims a successful campaign, or you refund a failed one',
-  refundable: 'refundable: the campaign failed or was cancelled, so you can take it back (refund) at any time',
-  refunded: 'refunded: it was paid back to you',
-  released: 'released: the campaign succeeded and the creator claimed it, so it went to the creator (minus the platform fee)',
-  withdrawn: 'withdrawn: you unpledged it before the deadline',
-  in_delivery: 'in delivery: the creator is paid in tranches; the part not released yet stays in the escrow until backers approve the next tranche',
-  refundable_after_abort: 'refundable after the abort: backers voted a release down, so you can take back your share of what was not released',
+  escrowed: 'The escrow holds it until the creator claims a successful campaign, or you refund a failed one.',
+  refundable: 'You can take it back (refund) at any time.',
+  refunded: 'It was paid back to you.',
+  released: 'The campaign succeeded and the creator claimed it, so it went to the creator (minus the platform fee).',
+  withdrawn: 'You unpledged it before the deadline.',
+  in_delivery: 'The creator is paid in tranches; the part not released yet stays in the escrow until backers approve the next tranche.',
+  refundable_after_abort: 'The campaign was aborted, so you can take back your share of what was not released.',
+};
+
+/** Why a position is refundable (the API's `reason`). */
+export const REFUND_REASONS = {
+  failed: 'the goal was missed',
+  cancelled: 'the creator cancelled the campaign',
+  expired: 'the creator never claimed the funds within 180 days of the deadline',
+  failed_vote: 'a release vote failed',
+  silence: 'the creator went silent for 180 days and the campaign was aborted',
 };

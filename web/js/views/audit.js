@@ -2,8 +2,9 @@
 // export to download, and the command that re-runs the audit on anyone's own node.
 import { getJSON, siteConfig } from '../api.js';
 import { h, fill, defs, notice, table, yesNo } from '../dom.js';
-import { commandBox, entryLink, hex, money } from '../components.js';
-import { assetName, big, plural, utc } from '../format.js';
+import { assetChip, commandBox, entryLink, hex, money } from '../components.js';
+import { assetOf } from '../assets.js';
+import { big, grouped, plural, utc } from '../format.js';
 
 const DEFAULT_RPC = 'http://127.0.0.1:8545';
 
@@ -12,7 +13,7 @@ function headline(a) {
     case 'ok':
       return notice('good', h('p', { class: 'answer', 'data-status': 'ok' },
         h('strong', {}, 'The ledger matches the chain. '),
-        `At block ${a.block}, replaying all ${plural(a.length, 'entry', 'entries')} from the chain\u2019s logs ends on the head the contract stores, `
+        `At block ${grouped(a.block)}, replaying all ${plural(a.length, 'entry', 'entries')} from the chain\u2019s logs ends on the head the contract stores, `
         + `the indexed database agrees on every entry compared (${a.db_entries_compared ?? 0}), and the escrow holds enough of every asset.`));
     case 'findings':
       return notice('bad', h('p', { class: 'answer', 'data-status': 'findings' },
@@ -41,25 +42,37 @@ function findingsList(findings) {
   ], findings, { class: 'data findings' });
 }
 
-function solvencyTable(rows) {
-  return table('Solvency per asset', [
-    { label: 'Asset', cell: (s) => h('span', { title: s.token, class: 'nowrap' }, assetName(s.token)) },
-    { label: 'Escrow balance', class: 'num', cell: (s) => money(s.balance, s.token, { exact: true }) },
-    { label: 'Owed', class: 'num', cell: (s) => money(s.owed, s.token, { exact: true }) },
-    { label: 'Surplus', class: 'num', cell: (s) => (big(s.surplus) < 0n ? h('strong', {}, money(s.surplus, s.token, { exact: true })) : money(s.surplus, s.token, { exact: true })) },
-    { label: 'Solvent', cell: (s) => yesNo(s.solvent, 'solvent', 'INSOLVENT') },
-  ], rows, { class: 'data solvency' });
+/** Every amount on this page is exact: an audit is about the last base unit. */
+function exact(value, asset) {
+  return money(value, asset, { exact: true });
 }
 
-function auditDetails(a) {
+function solvencyTable(rows) {
+  return table('Solvency per asset', [
+    { label: 'Asset', cell: (s) => h('span', { title: s.token, class: 'nowrap' }, assetChip(assetOf(s))) },
+    { label: 'Escrow balance', class: 'num', cell: (s) => exact(s.balance, assetOf(s)) },
+    { label: 'Owed', class: 'num', cell: (s) => exact(s.owed, assetOf(s)) },
+    { label: 'Surplus', class: 'num', cell: (s) => (big(s.surplus) < 0n ? h('strong', {}, exact(s.surplus, assetOf(s))) : exact(s.surplus, assetOf(s))) },
+    { label: 'Solvent', cell: (s) => yesNo(s.solvent, 'solvent', 'INSOLVENT') },
+  ], rows, { class: 'data solvency', stack: true });
+}
+
+/** When the audit ran by the server's clock, beside the chain's own time at the indexed tip. */
+function finishedWords(a, chain) {
+  const took = a.duration_seconds !== null && a.duration_seconds !== undefined ? `, took ${a.duration_seconds} s` : '';
+  const chainTime = chain && chain.as_of ? `; the chain\u2019s time at block ${grouped(chain.indexed_block)} is ${utc(chain.as_of)}` : '';
+  return `${utc(a.finished_at)} by the server\u2019s clock${took}${chainTime}`;
+}
+
+function auditDetails(a, chain) {
   return [
     h('div', { class: 'audit-status' }, headline(a)),
     a.status === 'findings' ? h('section', { 'aria-labelledby': 'h-findings' }, h('h2', { id: 'h-findings' }, 'What the audit found'), findingsList(a.findings)) : null,
     a.block !== undefined && a.block !== null ? h('section', { 'aria-labelledby': 'h-latest' },
       h('h2', { id: 'h-latest' }, 'Latest audit'),
       defs([
-        ['Audited at block', String(a.block)],
-        ['Finished', `${utc(a.finished_at)}${a.duration_seconds !== null && a.duration_seconds !== undefined ? ` (took ${a.duration_seconds} s)` : ''}`],
+        ['Audited at block', grouped(a.block)],
+        ['Finished', finishedWords(a, chain)],
         ['Replayed head', hex(a.head)],
         ['Replayed length', plural(a.length, 'entry', 'entries')],
         ['On-chain ledgerHead()', hex(a.onchain_head)],
@@ -74,7 +87,9 @@ function auditDetails(a) {
 }
 
 export async function render(main, ctx) {
-  const [first, config] = await Promise.all([getJSON('/audit', { signal: ctx.signal }), siteConfig()]);
+  const [first, config, chain] = await Promise.all([
+    getJSON('/audit', { signal: ctx.signal }), siteConfig(), getJSON('/stats', { signal: ctx.signal }).catch(() => null),
+  ]);
   let a = first;
   const contract = config.contract || '<escrow address>';
   const rpcInput = h('input', { id: 'rpc-url', type: 'url', value: DEFAULT_RPC, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'rpc-hint' });
@@ -84,7 +99,7 @@ export async function render(main, ctx) {
   const onlineBox = commandBox('cmd-online', 'Replay the ledger from your node\u2019s logs and compare it with the contract:', online());
   const offlineBox = commandBox('cmd-offline', 'Or replay the downloaded file with no node at all (the expected head is the contract\u2019s ledgerHead(), which any block explorer shows):', offline());
   rpcInput.addEventListener('input', () => { onlineBox.querySelector('code').textContent = online(); });
-  const details = h('div', { class: 'audit-details' }, auditDetails(a));
+  const details = h('div', { class: 'audit-details' }, auditDetails(a, chain));
   const refreshNote = h('span', { class: 'sub', role: 'status', 'aria-live': 'polite' });
   const refresh = h('button', { type: 'button', class: 'secondary' }, 'Check for a newer audit');
   let timer = null;
@@ -94,7 +109,7 @@ export async function render(main, ctx) {
     try {
       const before = a.finished_at;
       a = await getJSON('/audit', { signal: ctx.signal });
-      fill(details, auditDetails(a));
+      fill(details, auditDetails(a, chain));
       offlineBox.querySelector('code').textContent = offline();
       window.dispatchEvent(new Event('crowdledger:status'));
       refreshNote.textContent = a.finished_at && a.finished_at !== before

@@ -1,192 +1,169 @@
-// #/campaign/3: terms, money pledged over time against the goal, the delivery of a milestone
-// campaign (delivery.js) and any disclosures, backers, and every ledger entry with a link to its
-// proof. New entries arrive live over /ledger/stream.
+// #/campaign/3: the campaign's name and description (its metadata document, checked here), terms,
+// money pledged over time against the goal, the delivery of a milestone campaign (delivery.js) and
+// any disclosures, backers, and every ledger entry with a link to its proof. New entries arrive
+// live (live.js: caught up through /ledger, then the stream).
 import { ApiError, getAll, getJSON } from '../api.js';
 import { h, fill, defs, notice, table, tableRow } from '../dom.js';
 import {
-  assetChip, entryLink, hex, money, outcome, progressBar, shortAddress, stateBadge,
+  addressLink, assetChip, entryLink, hex, money, outcome, progressBar, stateBadge,
 } from '../components.js';
-import { makeChart, shortTime } from '../charts.js';
+import { amount, assetDescription, assetOf } from '../assets.js';
+import { aboutSection } from '../about.js';
+import { makeChart } from '../charts.js';
 import { deliverySummary, deliveryTimeline, startCountdowns } from '../delivery.js';
 import {
-  amount, big, bps, chartNumber, duration, formatUnits, KIND_LABELS, percent, plural, POSITION_WORDS, timeMs, unit, utc,
+  big, bps, CLOSED_STATES, duration, grouped, KIND_LABELS, percent, plural, POSITION_LABELS, POSITION_WORDS,
+  REFUND_REASONS, trancheName, UNSUCCESSFUL_STATES, utc,
 } from '../format.js';
-import { subscribe } from '../live.js';
+import { follow, ledgerTip } from '../live.js';
+import { chartConfig, chartLabel, pledgeSeries } from '../pledge-chart.js';
+import { campaignName } from '../text.js';
 
 const BACKERS_PAGE = 100;
 const ENTRIES_SHOWN = 100;
 const NOT_MONEY = new Set(['cancelled', 'milestone_plan', 'release_requested', 'disclosed']); // kinds whose amount is not money
 
-/** The running net total (pledges - unpledges) after each entry, as chart points. */
-export function pledgeSeries(campaign, entries) {
-  const sorted = [...entries].sort((a, b) => a.seq - b.seq);
-  const created = sorted.find((e) => e.kind_name === 'campaign_created');
-  const start = timeMs(campaign.created_at || created?.block_time) || timeMs(sorted[0]?.block_time) || Date.now();
-  let total = 0n;
-  const points = [{ x: start, y: 0, total: '0', seq: created?.seq ?? null, kind: 'campaign_created' }];
-  for (const e of sorted) {
-    if (e.kind_name !== 'pledged' && e.kind_name !== 'unpledged') continue;
-    total += e.kind_name === 'pledged' ? big(e.amount) : -big(e.amount);
-    points.push({ x: timeMs(e.block_time) || points[points.length - 1].x, y: chartNumber(total), total: total.toString(), seq: e.seq, kind: e.kind_name, amount: e.amount });
-  }
-  return points;
+/** What the campaign's backers can still take back: the abort's refunds owed, or all that is held after a failure. */
+function stillRefundable(c, d) {
+  if (c.refundable !== undefined && c.refundable !== null) return c.refundable;
+  if (c.state === 'aborted') return d?.abort ? d.abort.owed : null;
+  return UNSUCCESSFUL_STATES.has(c.state) ? c.escrowed : null;
 }
 
-function chartRange(campaign, points) {
-  const deadline = timeMs(campaign.deadline);
-  const last = points[points.length - 1].x;
-  const chainNow = campaign.seconds_left > 0 ? deadline - campaign.seconds_left * 1000 : deadline;
-  const end = Math.max(last, campaign.state === 'funding' ? chainNow : deadline);
-  return { start: points[0].x, end: end > points[0].x ? end : points[0].x + 60000, deadline };
+function backerCounts(c) {
+  const ever = plural(c.backer_count, 'backer');
+  if (c.holders === undefined || c.holders === null || c.holders === c.backer_count) return ever;
+  return `${ever} \u00b7 ${c.holders.toLocaleString('en-US')} still holding`;
 }
 
-function chartConfig(campaign, points) {
-  const { start, end, deadline } = chartRange(campaign, points);
-  const goal = chartNumber(campaign.goal);
-  const top = Math.max(goal, ...points.map((p) => p.y)) * 1.1 || 1;
-  const span = end - start;
-  const tickFormat = span > 20 * 3600 * 1000 ? 'date' : span > 15 * 60 * 1000 ? 'minutes' : 'seconds';
-  const line = [...points, { x: end, y: points[points.length - 1].y, total: points[points.length - 1].total, extend: true }];
-  const datasets = [
-    {
-      label: `Pledged (${unit(campaign.token)})`, data: line, stepped: true, borderColor: '#1d4ed8', borderWidth: 2.5,
-      backgroundColor: 'rgba(37, 99, 235, 0.14)', fill: 'origin', pointRadius: (c) => (c.raw?.extend ? 0 : 3.5),
-      pointBackgroundColor: '#1d4ed8',
-    },
-    {
-      label: `Goal: ${amount(campaign.goal, campaign.token)}`, data: [{ x: start, y: goal }, { x: end, y: goal }],
-      borderColor: '#b45309', borderDash: [7, 5], borderWidth: 2, pointRadius: 0, fill: false,
-    },
-  ];
-  if (deadline >= start && deadline <= end) {
-    datasets.push({
-      label: 'Deadline', data: [{ x: deadline, y: 0 }, { x: deadline, y: top }], borderColor: '#6b7280',
-      borderDash: [2, 4], borderWidth: 1.5, pointRadius: 0, fill: false,
-    });
-  }
-  return {
-    type: 'line',
-    data: { datasets },
-    options: {
-      parsing: { xAxisKey: 'x', yAxisKey: 'y' },
-      interaction: { mode: 'nearest', intersect: false },
-      scales: {
-        x: {
-          type: 'linear', min: start, max: end,
-          ticks: { callback: (v) => shortTime(v, tickFormat), maxRotation: 0, autoSkipPadding: 16, maxTicksLimit: 6 },
-          title: { display: true, text: 'Chain time (UTC)' },
-        },
-        y: { beginAtZero: true, suggestedMax: top, title: { display: true, text: unit(campaign.token) } },
-      },
-      plugins: {
-        legend: { position: 'bottom', labels: { boxWidth: 18 } },
-        tooltip: {
-          filter: (item) => item.datasetIndex !== 2 && !item.raw.extend,
-          callbacks: {
-            title: (items) => (items.length ? `${new Date(items[0].raw.x).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''),
-            label: (item) => (item.datasetIndex === 0
-              ? `Pledged: ${formatUnits(item.raw.total)} ${unit(campaign.token)}${item.raw.seq ? ` (entry #${item.raw.seq})` : ''}`
-              : `Goal: ${formatUnits(campaign.goal)} ${unit(campaign.token)}`),
-          },
-        },
-      },
-    },
-  };
-}
-
-function chartLabel(campaign, points) {
-  const pledges = points.filter((p) => p.kind === 'pledged').length;
-  return `Money pledged over time: ${amount(campaign.pledged, campaign.token)} of a ${amount(campaign.goal, campaign.token)} goal `
-    + `(${percent(campaign.pledged, campaign.goal)}%) after ${plural(pledges, 'pledge')}; the deadline is ${utc(campaign.deadline)}.`;
-}
-
-function summary(c) {
+function summary(c, d, asset) {
+  const refundable = stillRefundable(c, d);
   return h('div', { class: 'summary' },
-    progressBar(c, { large: true }),
+    progressBar(c, asset, { large: true }),
     h('p', { class: 'raised big' },
-      h('strong', { class: 'total', 'data-pledged': c.pledged }, money(c.pledged, c.token, { maxFraction: 6 })),
-      ' raised of ', money(c.goal, c.token, { maxFraction: 6 }), ' goal ',
+      h('strong', { class: 'total', 'data-pledged': c.pledged }, money(c.pledged, asset)),
+      ' raised of ', money(c.goal, asset), ' goal ',
       h('span', { class: 'pct' }, `(${percent(c.pledged, c.goal)}%)`)),
     h('ul', { class: 'meta' },
-      h('li', { class: 'backer-count' }, plural(c.backer_count, 'backer')),
-      h('li', { class: 'outcome' }, outcome(c)),
-      h('li', {}, 'Held for backers now: ', money(c.escrowed, c.token)),
-      h('li', {}, assetChip(c.token))));
+      h('li', { class: 'backer-count' }, backerCounts(c)),
+      h('li', { class: 'outcome' }, outcome(c, asset)),
+      h('li', { class: 'held' }, 'Held for backers now: ', money(c.escrowed, asset)),
+      refundable !== null ? h('li', { class: 'refundable' }, 'Still refundable: ', money(refundable, asset)) : null,
+      h('li', {}, assetChip(asset))));
 }
 
 function model(c, d) {
   if (d && d.milestone) {
     return h('span', {}, h('strong', {}, 'Milestones'), `: all-or-nothing, then paid in ${plural(d.tranche_count, 'tranche')} `
       + `(${d.tranches.map((t) => bps(t.bps)).join(' / ')}). The first is claimed once the goal is met; each later one needs `
-      + `the backers\u2019 approval in a vote lasting ${duration(d.voting_period)}. If a vote fails, backers get back their share of what was not released.`);
+      + `the backers\u2019 approval in a vote lasting ${duration(d.voting_period)}. If a vote fails, or the creator asks for no release `
+      + 'for 180 days, backers get back their share of what was not released.');
   }
   return c.keep_it_all
     ? h('span', {}, h('strong', {}, 'Keep-it-all'), ': the creator may claim whatever was pledged once the deadline passes, even below the goal.')
     : h('span', {}, h('strong', {}, 'All-or-nothing'), ': the creator gets the money only if the goal is reached by the deadline; otherwise every backer can refund.');
 }
 
-function terms(c, d) {
+function terms(c, d, asset) {
   const claimed = c.state === 'claimed' || (c.milestone && big(c.claimed_amount) > 0n);
   return defs([
-    ['Goal', h('span', {}, money(c.goal, c.token, { exact: true }), h('span', { class: 'sub' }, ` ${c.goal} base units`))],
+    ['Goal', h('span', {}, money(c.goal, asset), h('span', { class: 'sub' }, ` (${c.goal} base units)`))],
     ['Deadline', h('span', {}, utc(c.deadline), h('span', { class: 'sub' },
-      c.seconds_left > 0 ? ` (${outcome({ ...c, state: 'funding' })} in chain time)` : ' (passed)'))],
+      c.seconds_left > 0 ? ` (${duration(c.seconds_left)} left in chain time)` : ' (passed, in chain time)'))],
     ['Model', model(c, d)],
     ['Platform fee', `${bps(c.fee_bps)} (${c.fee_bps} basis points), taken from ${c.milestone ? 'each tranche when it is paid' : 'the total when the creator claims'}`],
-    ['Cap per backer', big(c.max_per_backer) === 0n ? 'No cap' : money(c.max_per_backer, c.token, { exact: true })],
-    ['Asset', c.asset === 'ETH' ? 'ETH (ether)' : h('span', {}, 'ERC-20 token ', hex(c.token))],
-    ['Creator', h('span', {}, hex(c.creator), ' ', h('a', { href: `#/campaigns?creator=${c.creator}` }, 'their campaigns'))],
+    ['Cap per backer', big(c.max_per_backer) === 0n ? 'No cap' : money(c.max_per_backer, asset)],
+    ['Asset', asset.address ? h('span', {}, assetDescription(asset), ' ', hex(asset.address)) : assetDescription(asset)],
+    ['Creator', h('span', {}, hex(c.creator), ' ', h('a', { href: `#/campaigns?creator=${c.creator}` }, 'their campaigns'),
+      ' \u00b7 ', h('a', { href: `#/verify?q=${c.creator}` }, 'what they are owed'))],
     ['Metadata hash', hex(c.metadata_hash)],
-    ['Created', h('span', {}, `block ${c.created_block}, ${utc(c.created_at)}, ledger entry `, entryLink(c.created_seq))],
-    claimed ? [c.milestone ? 'Released so far' : 'Claimed', h('span', {}, money(c.claimed_amount, c.token, { exact: true }), ' to the creator + ',
-      money(c.claim_fee, c.token, { exact: true }), ' fee')] : null,
-    big(c.refunded_total) > 0n ? ['Refunded so far', money(c.refunded_total, c.token, { exact: true })] : null,
+    ['Created', h('span', {}, `block ${grouped(c.created_block)}, ${utc(c.created_at)}, ledger entry `, entryLink(c.created_seq))],
+    claimed ? [c.milestone ? 'Released so far' : 'Claimed', h('span', {}, money(c.claimed_amount, asset), ' to the creator + ',
+      money(c.claim_fee, asset), ' fee')] : null,
+    big(c.refunded_total) > 0n ? ['Refunded so far', money(c.refunded_total, asset)] : null,
   ], { class: 'defs terms' });
 }
 
-function backerColumns(c) {
+/** A backer's figure that the API may not give for every campaign: shown as a dash when absent. */
+function figure(value, asset) {
+  return value === undefined || value === null ? '\u2014' : money(value, asset);
+}
+
+function statusCell(b) {
+  const reason = b.reason ? REFUND_REASONS[b.reason] : null;
+  return h('span', { class: `pos pos-${b.status}`, title: POSITION_WORDS[b.status] },
+    POSITION_LABELS[b.status] || 'Unknown', reason ? h('span', { class: 'reason' }, `: ${reason}`) : null);
+}
+
+function backerColumns(asset) {
   return [
-    { label: 'Backer', cell: (b) => shortAddress(b.backer) },
-    { label: 'Holds now', class: 'num', cell: (b) => money(b.balance, c.token) },
-    { label: 'Pledged', class: 'num', cell: (b) => money(b.pledged_total, c.token) },
-    { label: 'Unpledged', class: 'num', cell: (b) => money(b.unpledged_total, c.token) },
-    { label: 'Refunded', class: 'num', cell: (b) => money(b.refunded_total, c.token) },
-    { label: 'Status', cell: (b) => h('span', { class: `pos pos-${b.status}`, title: POSITION_WORDS[b.status] }, b.status) },
-    { label: 'Entries', cell: (b) => h('span', {}, entryLink(b.first_seq), b.last_seq !== b.first_seq ? [' \u2026 ', entryLink(b.last_seq)] : null) },
+    { label: 'Backer', cell: (b) => addressLink(b.backer) },
+    { label: 'Pledged', class: 'num', cell: (b) => money(b.pledged_total, asset) },
+    { label: 'Unpledged', class: 'num', cell: (b) => money(b.unpledged_total, asset) },
+    { label: 'Refunded', class: 'num', cell: (b) => money(b.refunded_total, asset) },
+    { label: 'Released to the creator', class: 'num released', cell: (b) => figure(b.released, asset) },
+    { label: 'Held for them now', class: 'num held', cell: (b) => figure(b.escrowed, asset) },
+    { label: 'Refundable now', class: 'num refundable', cell: (b) => figure(b.refundable, asset) },
+    { label: 'Status', class: 'status', cell: statusCell },
+    { label: 'Entries', class: 'nowrap', cell: (b) => h('span', {}, entryLink(b.first_seq), b.last_seq !== b.first_seq ? ['\u2009\u2026\u2009', entryLink(b.last_seq)] : null) },
   ];
 }
 
 /** An entry's amount column: money, or what the amount means for the kinds where it is not money. */
-function entryAmount(e, c) {
+function entryAmount(e, asset) {
   switch (e.kind_name) {
     case 'cancelled': case 'disclosed': return '\u2014';
-    case 'campaign_created': return h('span', {}, 'goal ', money(e.amount, c.token));
+    case 'campaign_created': return h('span', {}, 'goal ', money(e.amount, asset));
     case 'milestone_plan': return plural(Number(e.amount), 'tranche');
-    case 'release_requested': return `tranche ${e.amount}`;
-    case 'voted': return h('span', {}, 'weight ', money(e.amount, c.token));
-    default: return money(e.amount, c.token);
+    case 'release_requested': return trancheName(e.amount);
+    case 'voted': return h('span', {}, 'weight ', money(e.amount, asset));
+    default: return money(e.amount, asset);
   }
 }
 
-function entryColumns(c) {
+function entryColumns(asset) {
   return [
     { label: 'Entry', cell: (e) => entryLink(e.seq) },
-    { label: 'What', cell: (e) => h('span', { class: `kind kind-${e.kind_name}` }, KIND_LABELS[e.kind_name] || e.kind_name) },
-    { label: 'Account', cell: (e) => shortAddress(e.account) },
-    { label: 'Amount', class: 'num', cell: (e) => entryAmount(e, c) },
-    { label: 'Block', class: 'num', cell: (e) => String(e.block_number) },
-    { label: 'Time (UTC)', cell: (e) => utc(e.block_time).replace(' UTC', '') },
+    { label: 'What', cell: (e) => h('span', { class: `kind kind-${e.kind_name}` }, KIND_LABELS[e.kind_name] || KIND_LABELS.unknown) },
+    { label: 'Account', cell: (e) => addressLink(e.account) },
+    { label: 'Amount', class: 'num', cell: (e) => entryAmount(e, asset) },
+    { label: 'Block', class: 'num', cell: (e) => grouped(e.block_number) },
+    { label: 'Chain time (UTC)', class: 'nowrap', cell: (e) => utc(e.block_time).replace(' UTC', '') },
     { label: 'Finality', cell: (e) => (e.final ? h('span', { class: 'tag final' }, 'final') : h('span', { class: 'tag provisional' }, 'provisional')) },
     { label: 'Proof', cell: (e) => h('a', { href: `/ledger/${e.seq}`, 'aria-label': `Entry ${e.seq} as JSON` }, 'JSON') },
   ];
 }
 
+/** The line under the summary: live updates for a campaign that can still change, or why it no longer does. */
+function liveLine(c, liveState) {
+  if (c.state === 'funding') {
+    return h('p', { class: 'live', 'data-following': 'pledges' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), ' Live updates: ', liveState,
+      h('span', { class: 'sub' }, ' \u2014 new pledges appear here as soon as they are indexed.'));
+  }
+  if (!CLOSED_STATES.has(c.state)) {
+    return h('p', { class: 'live', 'data-following': 'delivery' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), ' Live updates: ', liveState,
+      h('span', { class: 'sub' }, ' \u2014 the creator\u2019s claim, votes and releases appear here as soon as they are indexed.'));
+  }
+  if (c.state === 'claimed') {
+    return h('p', { class: 'live closed', 'data-following': 'none' }, 'This campaign is closed: the creator was paid, and nothing more can happen to it.');
+  }
+  return h('p', { class: 'live closed', 'data-following': 'refunds' },
+    'This campaign is closed: it takes no pledges and pays the creator nothing more. Backers\u2019 refunds still appear here as they are indexed',
+    h('span', { class: 'sub' }, ' (', liveState, ')'), '.');
+}
+
+const LIVE_WORDS = {
+  open: { connecting: 'connecting', live: 'on', reconnecting: 'reconnecting\u2026', busy: 'the server is busy: retrying shortly', unsupported: 'not supported by this browser' },
+  closed: { connecting: 'connecting', live: 'following', reconnecting: 'reconnecting\u2026', busy: 'the server is busy: retrying shortly', unsupported: 'not followed: this browser cannot' },
+};
+
 export async function render(main, ctx) {
   const id = Number(ctx.params[0]);
   const { signal } = ctx;
   let c;
+  let tip;
   try {
-    c = await getJSON(`/campaigns/${id}`, { signal });
+    [c, tip] = await Promise.all([getJSON(`/campaigns/${id}`, { signal }), ledgerTip({ signal }).catch(() => null)]);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       fill(main, h('p', {}, h('a', { href: '#/campaigns' }, '\u2190 All campaigns')),
@@ -196,6 +173,8 @@ export async function render(main, ctx) {
     }
     throw error;
   }
+  const asset = assetOf(c);
+  const name = campaignName(c);
   const readDelivery = () => Promise.all([
     c.milestone ? getJSON(`/campaigns/${id}/milestones`, { signal }) : null,
     getAll(`/campaigns/${id}/disclosures`, { signal }).then((page) => page.items),
@@ -206,13 +185,15 @@ export async function render(main, ctx) {
     readDelivery(),
   ]);
 
+  const heading = h('h1', { tabindex: '-1' }, name);
   const badgeSlot = h('span', { class: 'badge-slot' }, stateBadge(c.state));
-  const summarySlot = h('div', {}, summary(c));
-  const termsSlot = h('div', {}, terms(c, delivery));
+  const summarySlot = h('div', {}, summary(c, delivery, asset));
+  const termsSlot = h('div', {}, terms(c, delivery, asset));
   const deliverySlot = h('section', { 'aria-labelledby': 'h-delivery', class: 'delivery' });
   const liveNote = h('p', { class: 'live-note', role: 'status', 'aria-live': 'polite' });
   const liveState = h('span', { class: 'live-state', 'data-state': 'connecting' }, 'connecting');
-  const canvas = h('canvas', { id: 'pledge-chart', role: 'img', 'aria-label': chartLabel(c, pledgeSeries(c, entries)) });
+  const liveSlot = h('div', {}, liveLine(c, liveState));
+  const canvas = h('canvas', { id: 'pledge-chart', role: 'img', 'aria-label': chartLabel(c, pledgeSeries(c, entries, asset), asset) });
   const chartNote = h('p', { class: 'sub' });
   const backersSlot = h('div');
   const entriesSlot = h('div');
@@ -221,20 +202,23 @@ export async function render(main, ctx) {
 
   fill(main,
     h('p', { class: 'crumbs' }, h('a', { href: '#/campaigns' }, '\u2190 All campaigns')),
-    h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, `Campaign #${id}`), badgeSlot),
+    h('div', { class: 'title-row' }, heading, c.title ? h('span', { class: 'campaign-id sub' }, `#${id}`) : null, badgeSlot),
     summarySlot,
-    h('p', { class: 'live' }, h('span', { class: 'dot', 'aria-hidden': 'true' }), ' Live updates: ', liveState,
-      h('span', { class: 'sub' }, ' \u2014 new pledges appear here as soon as they are indexed.')),
+    liveSlot,
     liveNote,
+    aboutSection(c, c.title ? name : null),
     h('section', { 'aria-labelledby': 'h-chart' },
       h('h2', { id: 'h-chart' }, 'Money pledged over time'),
       h('figure', { class: 'chart' },
         h('div', { class: 'chart-box' }, canvas),
-        h('figcaption', {}, 'Net total pledged (pledges minus unpledges) after each ledger entry, against the goal. '
+        h('figcaption', {}, 'Net total pledged (pledges minus unpledges) after each ledger entry, against the goal, in chain time. '
           + 'Refunds and the creator\u2019s claim do not lower it.', chartNote))),
     deliverySlot,
     h('section', { 'aria-labelledby': 'h-terms' }, h('h2', { id: 'h-terms' }, 'Terms'), termsSlot),
-    h('section', { 'aria-labelledby': 'h-backers' }, h('h2', { id: 'h-backers' }, 'Backers'), backersSlot, moreBackers),
+    h('section', { 'aria-labelledby': 'h-backers' }, h('h2', { id: 'h-backers' }, 'Backers'),
+      h('p', { class: 'sub' }, 'Each backer\u2019s money: what they pledged and took back, what went to the creator, what the escrow holds for them now '
+        + 'and what they can refund. The columns add up to the campaign\u2019s figures above.'),
+      backersSlot, moreBackers),
     h('section', { 'aria-labelledby': 'h-ledger' },
       h('h2', { id: 'h-ledger' }, 'Ledger entries'),
       h('p', {}, 'Newest first. Each entry links to its proof: the transaction that made it and the hash chain around it. '
@@ -243,7 +227,7 @@ export async function render(main, ctx) {
       entriesSlot, moreEntries));
 
   // ---- chart
-  let chart = makeChart(canvas, chartConfig(c, pledgeSeries(c, entries)), chartNote);
+  let chart = makeChart(canvas, chartConfig(c, pledgeSeries(c, entries, asset), asset), chartNote);
   ctx.onCleanup(() => chart?.destroy());
 
   // ---- delivery: the tranches, the vote, reports, disclosures and the abort
@@ -253,8 +237,8 @@ export async function render(main, ctx) {
     deliverySlot.hidden = !delivery && !documents.length;
     fill(deliverySlot,
       h('h2', { id: 'h-delivery' }, delivery ? 'Delivery' : 'Disclosures'),
-      delivery ? deliverySummary(delivery) : h('p', {}, 'Documents the creator published on the ledger, by their hash.'),
-      deliveryTimeline(delivery, documents));
+      delivery ? deliverySummary(delivery, asset) : h('p', {}, 'Documents the creator published on the ledger, by their hash.'),
+      deliveryTimeline(delivery, documents, asset, c.abort_cause));
     stopCountdowns = startCountdowns(deliverySlot);
   };
   drawDelivery();
@@ -264,7 +248,7 @@ export async function render(main, ctx) {
   let backers = backersPage.data;
   let backersNext = backersPage.next;
   const drawBackers = () => fill(backersSlot, backers.length
-    ? table(`Backers of campaign #${id}`, backerColumns(c), backers, { class: 'data backers' })
+    ? table(`Backers of ${name}`, backerColumns(asset), backers, { class: 'data backers', stack: true })
     : h('p', {}, 'Nobody has backed this campaign yet.'));
   drawBackers();
   moreBackers.addEventListener('click', async () => {
@@ -280,7 +264,7 @@ export async function render(main, ctx) {
   let tbody = null;
   const drawEntries = () => {
     const newest = [...entries].sort((a, b) => b.seq - a.seq);
-    const wrap = table(`Ledger entries of campaign #${id}`, entryColumns(c), newest.slice(0, limit), { class: 'data entries' });
+    const wrap = table(`Ledger entries of ${name}`, entryColumns(asset), newest.slice(0, limit), { class: 'data entries' });
     tbody = wrap.querySelector('tbody');
     fill(entriesSlot, wrap);
     moreEntries.hidden = newest.length <= limit;
@@ -290,7 +274,9 @@ export async function render(main, ctx) {
   moreEntries.addEventListener('click', () => { limit += ENTRIES_SHOWN; drawEntries(); });
 
   // ---- live
+  if (c.state === 'claimed') return name;
   const seen = new Set(entries.map((e) => e.seq));
+  let wasClosed = CLOSED_STATES.has(c.state);
   async function refresh() {
     const [fresh, page, [freshDelivery, freshDocuments]] = await Promise.all([
       getJSON(`/campaigns/${id}`, { signal }),
@@ -301,45 +287,50 @@ export async function render(main, ctx) {
     delivery = freshDelivery;
     documents = freshDocuments;
     fill(badgeSlot, stateBadge(c.state));
-    fill(summarySlot, summary(c));
-    fill(termsSlot, terms(c, delivery));
+    fill(summarySlot, summary(c, delivery, asset));
+    fill(termsSlot, terms(c, delivery, asset));
+    if (CLOSED_STATES.has(c.state) !== wasClosed || c.state === 'claimed') {
+      wasClosed = CLOSED_STATES.has(c.state);
+      fill(liveSlot, liveLine(c, liveState));
+    }
     drawDelivery();
     backers = page.data;
     backersNext = page.next;
     moreBackers.hidden = !backersNext;
     drawBackers();
-    const points = pledgeSeries(c, entries);
-    canvas.setAttribute('aria-label', chartLabel(c, points));
+    const points = pledgeSeries(c, entries, asset);
+    canvas.setAttribute('aria-label', chartLabel(c, points, asset));
     if (chart) {
-      const config = chartConfig(c, points);
+      const config = chartConfig(c, points, asset);
       chart.data = config.data;
       chart.options = config.options;
       chart.update();
     }
   }
 
-  const close = subscribe({
+  const close = follow({
+    after: tip ?? c.last_seq, // the newest seq before the page read the campaign: nothing after it is missed
     onState: (state) => {
       liveState.dataset.state = state;
-      liveState.textContent = { live: 'on', connecting: 'connecting', reconnecting: 'reconnecting\u2026', unsupported: 'not supported by this browser', closed: 'off' }[state] || state;
+      liveState.textContent = LIVE_WORDS[wasClosed ? 'closed' : 'open'][state] || state;
     },
     onEntry: async (entry) => {
       if (entry.campaign_id !== id || seen.has(entry.seq)) return;
       seen.add(entry.seq);
       entries.push(entry);
-      const row = tableRow(entryColumns(c), entry);
+      const row = tableRow(entryColumns(asset), entry);
       row.classList.add('fresh');
       if (tbody) tbody.prepend(row); else drawEntries();
       const who = entry.account;
-      const what = KIND_LABELS[entry.kind_name] || entry.kind_name;
-      const sum = NOT_MONEY.has(entry.kind_name) ? '' : ` of ${amount(entry.amount, c.token)}`;
+      const what = KIND_LABELS[entry.kind_name] || KIND_LABELS.unknown;
+      const sum = NOT_MONEY.has(entry.kind_name) ? '' : ` of ${amount(entry.amount, asset)}`;
       try {
         await refresh();
       } catch (error) {
         if (error.name === 'AbortError') return;
       }
       liveNote.textContent = `New: ${what.toLowerCase()}${sum} from ${who.slice(0, 6)}\u2026${who.slice(-4)}, ledger entry #${entry.seq} `
-        + `(${entry.final ? 'final' : 'provisional'}). Raised now: ${amount(c.pledged, c.token)}.`;
+        + `(${entry.final ? 'final' : 'provisional'}). Raised now: ${amount(c.pledged, asset)}.`;
       window.dispatchEvent(new Event('crowdledger:status')); // the footer's indexed block and entry count
     },
     onRollback: async ({ last_seq: lastSeq }) => {
@@ -351,5 +342,7 @@ export async function render(main, ctx) {
     },
   });
   ctx.onCleanup(close);
-  return `Campaign #${id}`;
+  // an entry indexed between reading the campaign and reading its ledger: the summary catches up
+  if (entries.some((e) => e.seq > c.last_seq)) refresh().catch(() => {});
+  return name;
 }

@@ -2,7 +2,9 @@
 import { ApiError, getJSON } from '../api.js';
 import { h, fill, notice } from '../dom.js';
 import { assetChip, money, outcome, progressBar, stateBadge } from '../components.js';
-import { percent, plural, STATE_LABELS, isEth } from '../format.js';
+import { assetOf, isEth } from '../assets.js';
+import { percent, plural, STATE_LABELS } from '../format.js';
+import { LIMITS, campaignName, cleanLine } from '../text.js';
 import { replaceQuery } from '../nav.js';
 
 const PAGE = 24;
@@ -16,20 +18,30 @@ function select(id, label, options, value) {
       Object.entries(options).map(([v, text]) => h('option', { value: v, selected: v === value }, text))));
 }
 
+function backers(c) {
+  const ever = plural(c.backer_count, 'backer');
+  return c.holders === undefined || c.holders === null || c.holders === c.backer_count
+    ? ever : `${ever} (${c.holders.toLocaleString('en-US')} still holding)`;
+}
+
 export function campaignCard(c) {
+  const asset = assetOf(c);
+  const summary = cleanLine(c.summary, LIMITS.summary);
   return h('li', { class: 'card campaign-card', 'data-campaign-id': c.id, 'data-state': c.state },
     h('div', { class: 'card-head' },
-      h('h2', {}, h('a', { href: `#/campaign/${c.id}`, class: 'stretch' }, `Campaign #${c.id}`)),
+      h('h2', {}, h('a', { href: `#/campaign/${c.id}`, class: 'stretch' }, campaignName(c))),
       stateBadge(c.state)),
-    progressBar(c),
+    summary ? h('p', { class: 'card-summary' }, summary) : null,
+    progressBar(c, asset),
     h('p', { class: 'raised' },
-      h('strong', {}, money(c.pledged, c.token)), ' raised of ', money(c.goal, c.token), ' goal ',
+      h('strong', {}, money(c.pledged, asset)), ' raised of ', money(c.goal, asset), ' goal ',
       h('span', { class: 'pct' }, `(${percent(c.pledged, c.goal)}%)`)),
     h('ul', { class: 'meta' },
-      h('li', {}, plural(c.backer_count, 'backer')),
-      h('li', { class: 'outcome' }, outcome(c)),
-      h('li', {}, assetChip(c.token)),
-      h('li', {}, c.keep_it_all ? 'Keep-it-all' : 'All-or-nothing')));
+      h('li', { class: 'backer-count' }, backers(c)),
+      h('li', { class: 'outcome' }, outcome(c, asset)),
+      h('li', {}, assetChip(asset)),
+      h('li', {}, c.keep_it_all ? 'Keep-it-all' : c.milestone ? 'Milestones' : 'All-or-nothing'),
+      c.title ? h('li', { class: 'sub' }, `#${c.id}`) : null));
 }
 
 export async function render(main, ctx) {
@@ -69,12 +81,16 @@ export async function render(main, ctx) {
       + 'its backers and every entry with its proof; or ', h('a', { href: '#/verify' }, 'verify your own contribution'), '.'),
     form, count, problem, list, more);
 
-  // the assets people can filter by: every token that has a campaign
+  // the assets people can filter by: every token that has a campaign, by its symbol
   getJSON('/stats', { signal: ctx.signal }).then((stats) => {
     const tokenSelect = form.querySelector('#f-token');
     for (const t of stats.tokens) {
-      if (isEth(t.token) || [...tokenSelect.options].some((o) => o.value.toLowerCase() === t.token.toLowerCase())) continue;
-      tokenSelect.append(h('option', { value: t.token }, `ERC-20 ${t.token}`));
+      const asset = assetOf(t);
+      if (isEth(asset.address)) continue;
+      const words = `${asset.label}${asset.name ? ` (${asset.name})` : ''}`;
+      const listed = [...tokenSelect.options].find((o) => o.value.toLowerCase() === asset.address.toLowerCase());
+      if (listed) listed.textContent = words; // the address from the page's URL, now named
+      else tokenSelect.append(h('option', { value: asset.address }, words));
     }
     if (filters.token) tokenSelect.value = [...tokenSelect.options].find((o) => o.value.toLowerCase() === filters.token.toLowerCase())?.value || '';
   }).catch(() => {});

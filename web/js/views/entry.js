@@ -3,8 +3,39 @@
 import { ApiError, getJSON } from '../api.js';
 import { h, fill, defs, notice, yesNo } from '../dom.js';
 import { campaignLink, hex } from '../components.js';
-import { formatUnits, KIND_LABELS, unit, utc } from '../format.js';
+import { amount, assetOf, isEth } from '../assets.js';
+import { grouped, KIND_LABELS, trancheName, utc } from '../format.js';
 import { expectedHead } from '../proof.js';
+import { campaignName } from '../text.js';
+
+/** The campaign an entry belongs to (for its asset and name), or null. */
+async function campaignOf(e, signal) {
+  if (!e.campaign_id) return null;
+  try {
+    return await getJSON(`/campaigns/${e.campaign_id}`, { signal });
+  } catch {
+    return null; // the amount is still shown in base units
+  }
+}
+
+/** The asset of an entry without a campaign (a fee or credit withdrawal), from /stats' assets. */
+async function tokenAsset(token, signal) {
+  if (isEth(token)) return assetOf({ token });
+  try {
+    const stats = await getJSON('/stats', { signal });
+    const found = stats.tokens.find((t) => assetOf(t).address?.toLowerCase() === token.toLowerCase());
+    return found ? assetOf(found) : null;
+  } catch {
+    return null;
+  }
+}
+
+function amountWords(e, asset) {
+  const units = h('span', { class: 'sub' }, ` (${e.amount} base units)`);
+  if (e.kind_name === 'release_requested') return `${trancheName(e.amount)} (the amount field holds the tranche\u2019s index, ${e.amount})`;
+  if (e.kind_name === 'milestone_plan') return `${e.amount} tranches`;
+  return h('span', {}, asset ? amount(e.amount, asset, { exact: true }) : '', units);
+}
 
 export async function render(main, ctx) {
   const seq = Number(ctx.params[0]);
@@ -19,14 +50,9 @@ export async function render(main, ctx) {
     }
     throw error;
   }
-  let token = null;
-  if (e.campaign_id) {
-    try {
-      token = (await getJSON(`/campaigns/${e.campaign_id}`, { signal: ctx.signal })).token;
-    } catch { /* the amount is still shown in base units */ }
-  } else if (e.fee_token) {
-    token = e.fee_token;
-  }
+  const campaign = await campaignOf(e, ctx.signal);
+  const token = e.fee_token || e.token || null;
+  const asset = campaign ? assetOf(campaign) : token ? await tokenAsset(token, ctx.signal) : null;
   let recomputed = null;
   let failure = null;
   try {
@@ -38,7 +64,7 @@ export async function render(main, ctx) {
   const what = KIND_LABELS[e.kind_name] || e.kind_name;
 
   fill(main,
-    h('p', { class: 'crumbs' }, e.campaign_id ? h('a', { href: `#/campaign/${e.campaign_id}` }, `\u2190 Campaign #${e.campaign_id}`)
+    h('p', { class: 'crumbs' }, e.campaign_id ? h('a', { href: `#/campaign/${e.campaign_id}` }, `\u2190 ${campaign ? campaignName(campaign) : `Campaign #${e.campaign_id}`}`)
       : h('a', { href: '#/campaigns' }, '\u2190 All campaigns')),
     h('h1', { tabindex: '-1' }, `Ledger entry #${seq}: ${what.toLowerCase()}`),
     matches
@@ -52,18 +78,18 @@ export async function render(main, ctx) {
       defs([
         ['Sequence', String(e.seq)],
         ['Kind', `${what} (kind ${e.kind})`],
-        ['Campaign', e.campaign_id ? campaignLink(e.campaign_id) : 'none (a fee withdrawal)'],
-        ['Account', hex(e.account)],
-        ['Amount', h('span', {}, token !== null ? `${formatUnits(e.amount)} ${unit(token)} ` : '', h('span', { class: 'sub' }, `${e.amount} base units`))],
-        e.fee !== null ? ['Platform fee', token !== null ? `${formatUnits(e.fee)} ${unit(token)}` : `${e.fee} base units`] : null,
-        e.fee_token ? ['Fee asset', hex(e.fee_token)] : null,
+        ['Campaign', e.campaign_id ? campaignLink(e.campaign_id, campaign ? campaignName(campaign) : null) : 'none (a withdrawal from the escrow)'],
+        ['Account', h('a', { href: `#/verify?q=${e.account}`, title: 'What this address backed and is owed' }, hex(e.account))],
+        ['Amount', amountWords(e, asset)],
+        e.fee !== null && e.fee !== undefined ? ['Platform fee', asset ? amount(e.fee, asset, { exact: true }) : `${e.fee} base units`] : null,
+        token ? ['Asset', h('span', {}, asset ? `${asset.label} ` : '', hex(token))] : null,
         ['Detail', hex(e.detail)],
       ])),
     h('section', { 'aria-labelledby': 'h-proof' },
       h('h2', { id: 'h-proof' }, 'Proof'),
       defs([
         ['Transaction', h('span', {}, hex(e.tx_hash), ' ', h('a', { href: `#/verify?q=${e.tx_hash}` }, 'verify this transaction'))],
-        ['Block', `${e.block_number} (${utc(e.block_time)}), log index ${e.log_index}`],
+        ['Block', `${grouped(e.block_number)} (${utc(e.block_time)}, chain time), log index ${e.log_index}`],
         ['Block hash', hex(e.block_hash)],
         ['Finality', e.final ? 'final' : 'provisional (may still be replaced by a reorganisation)'],
         ['Previous head', hex(e.previous_head)],

@@ -1,10 +1,12 @@
-// #/stats: platform totals, success rate, campaigns by state and money per asset, as charts
-// (with the same numbers in tables for screen readers and when Chart.js is missing).
+// #/stats: platform totals, success rate, campaigns by state and money per asset, as charts (one
+// per asset, each on its own axis in that asset's units; the same numbers are in the tables for
+// screen readers and when Chart.js is missing).
 import { getJSON } from '../api.js';
 import { h, fill, table } from '../dom.js';
-import { money } from '../components.js';
-import { makeChart, SERIES, STATE_COLORS } from '../charts.js';
-import { assetName, chartNumber, formatUnits, STATE_LABELS, unit, utc } from '../format.js';
+import { assetChip, money } from '../components.js';
+import { amount, assetOf } from '../assets.js';
+import { amountAxisTitle, makeChart, SERIES, STATE_COLORS } from '../charts.js';
+import { chartNumber, formatUnits, grouped, STATE_LABELS, utc } from '../format.js';
 
 const METRICS = [
   ['pledged', 'Pledged'],
@@ -13,32 +15,64 @@ const METRICS = [
   ['fees', 'Platform fees'],
   ['escrowed', 'Held in escrow'],
 ];
+const ENDED = ['succeeded', 'claimed', 'failed', 'cancelled', 'in_delivery', 'aborted', 'expired'];
 
 function card(label, value, sub) {
   return h('li', { class: 'stat' }, h('span', { class: 'stat-label' }, label), h('strong', { class: 'stat-value' }, value),
     sub ? h('span', { class: 'stat-sub' }, sub) : null);
 }
 
+/** One asset's bar chart: its five totals on an axis in its own units. */
+function assetChart(t, asset, index) {
+  const canvas = h('canvas', {
+    class: 'money-chart', 'data-asset': asset.address || 'ETH', role: 'img',
+    'aria-label': `${asset.label}: ${METRICS.map(([key, label]) => `${label.toLowerCase()} ${amount(t[key], asset)}`).join(', ')}.`,
+  });
+  const note = h('p', { class: 'sub' });
+  const figure = h('figure', { class: 'chart asset-chart' }, h('figcaption', { class: 'chart-title' }, assetChip(asset), ` ${asset.name || ''}`),
+    h('div', { class: 'chart-box short' }, canvas), note);
+  const config = {
+    type: 'bar',
+    data: {
+      labels: METRICS.map(([, label]) => label),
+      datasets: [{
+        label: asset.label, data: METRICS.map(([key]) => chartNumber(t[key], asset.decimals)),
+        backgroundColor: SERIES[index % SERIES.length], borderRadius: 3,
+      }],
+    },
+    options: {
+      indexAxis: 'y',
+      scales: { x: { beginAtZero: true, title: { display: true, text: amountAxisTitle(asset) } } },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: { label: (item) => `${formatUnits(t[METRICS[item.dataIndex][0]], { decimals: asset.decimals })} ${asset.label}` },
+        },
+      },
+    },
+  };
+  return { figure, draw: () => makeChart(canvas, config, note) };
+}
+
 export async function render(main, ctx) {
   const s = await getJSON('/stats', { signal: ctx.signal });
   const states = Object.keys(STATE_LABELS);
-  const ended = ['succeeded', 'claimed', 'failed', 'cancelled', 'in_delivery', 'aborted'].reduce((n, k) => n + (s.campaigns_by_state[k] || 0), 0);
+  const ended = ENDED.reduce((n, k) => n + (s.campaigns_by_state[k] || 0), 0);
   const rate = s.success_rate === null ? '\u2014' : `${(s.success_rate * 100).toFixed(1).replace(/\.0$/, '')}%`;
   const stateCanvas = h('canvas', { id: 'state-chart', role: 'img',
     'aria-label': `Campaigns by state: ${states.map((k) => `${s.campaigns_by_state[k] || 0} ${STATE_LABELS[k].toLowerCase()}`).join(', ')}.` });
-  const moneyCanvas = h('canvas', { id: 'money-chart', role: 'img',
-    'aria-label': `Money per asset: ${s.tokens.map((t) => `${assetName(t.token)}: ${formatUnits(t.pledged, { maxFraction: 4 })} pledged, ${formatUnits(t.raised, { maxFraction: 4 })} raised`).join('; ')}.` });
   const stateNote = h('p', { class: 'sub' });
-  const moneyNote = h('p', { class: 'sub' });
+  const assets = s.tokens.map((t) => ({ t, asset: assetOf(t) }));
+  const charts = assets.map(({ t, asset }, i) => assetChart(t, asset, i));
 
   fill(main,
     h('h1', { tabindex: '-1' }, 'Stats'),
-    h('p', { class: 'lede' }, `Totals over the whole ledger${s.indexed_block !== null ? `, as of block ${s.indexed_block} (${utc(s.as_of)})` : ''}. `
+    h('p', { class: 'lede' }, `Totals over the whole ledger${s.indexed_block !== null ? `, as of block ${grouped(s.indexed_block)} (${utc(s.as_of)} in chain time)` : ''}. `
       + 'States are computed at the chain\u2019s time, not the server\u2019s clock.'),
     h('ul', { class: 'stats-grid', 'aria-label': 'Totals' },
       card('Campaigns', s.campaigns.toLocaleString('en-US')),
       card('Success rate', rate, s.success_rate === null ? 'no campaign has ended yet' : `of ${ended} ended campaigns`),
-      card('Backers', s.backers.toLocaleString('en-US'), 'distinct addresses that pledged'),
+      card('Backers', s.backers.toLocaleString('en-US'), 'distinct addresses that ever pledged'),
       card('Positions', s.positions.toLocaleString('en-US'), 'one per backer per campaign'),
       card('Ledger entries', s.entries.toLocaleString('en-US'))),
     h('div', { class: 'two-charts' },
@@ -51,18 +85,19 @@ export async function render(main, ctx) {
         ], states, { class: 'data compact' })),
       h('section', { 'aria-labelledby': 'h-money' },
         h('h2', { id: 'h-money' }, 'Money per asset'),
-        h('figure', { class: 'chart' }, h('div', { class: 'chart-box' }, moneyCanvas), moneyNote))),
+        h('p', { class: 'sub' }, 'One chart per asset, each in its own units: amounts in different assets are never on one axis.'),
+        charts.length ? h('div', { class: 'asset-charts' }, charts.map((c) => c.figure)) : h('p', {}, 'No campaign yet.'))),
     h('section', { 'aria-labelledby': 'h-assets' },
       h('h2', { id: 'h-assets' }, 'Per asset'),
-      s.tokens.length ? table('Totals per asset', [
-        { label: 'Asset', cell: (t) => h('span', { title: t.token, class: 'nowrap' }, assetName(t.token)) },
-        { label: 'Campaigns', class: 'num', cell: (t) => String(t.campaigns) },
-        ...METRICS.map(([key, label]) => ({ label, class: 'num', cell: (t) => money(t[key], t.token) })),
-        { label: 'Average raised', class: 'num', cell: (t) => (t.average_raised === null ? '\u2014' : money(t.average_raised, t.token)) },
-      ], s.tokens, { class: 'data assets' }) : h('p', {}, 'No campaign yet.')));
+      assets.length ? table('Totals per asset', [
+        { label: 'Asset', cell: ({ asset }) => h('span', { title: asset.address || 'Ether', class: 'nowrap' }, assetChip(asset)) },
+        { label: 'Campaigns', class: 'num', cell: ({ t }) => String(t.campaigns) },
+        ...METRICS.map(([key, label]) => ({ label, class: 'num', cell: ({ t, asset }) => money(t[key], asset) })),
+        { label: 'Average raised', class: 'num', cell: ({ t, asset }) => (t.average_raised === null ? '\u2014' : money(t.average_raised, asset)) },
+      ], assets, { class: 'data assets', stack: true }) : h('p', {}, 'No campaign yet.')));
 
-  const charts = [];
-  charts.push(makeChart(stateCanvas, {
+  const drawn = [];
+  drawn.push(makeChart(stateCanvas, {
     type: 'doughnut',
     data: {
       labels: states.map((k) => STATE_LABELS[k]),
@@ -70,31 +105,7 @@ export async function render(main, ctx) {
     },
     options: { plugins: { legend: { position: 'bottom', labels: { boxWidth: 14 } } } },
   }, stateNote));
-  charts.push(makeChart(moneyCanvas, {
-    type: 'bar',
-    data: {
-      labels: METRICS.map(([, label]) => label),
-      datasets: s.tokens.map((t, i) => ({
-        label: `${assetName(t.token)}`, data: METRICS.map(([key]) => chartNumber(t[key])),
-        backgroundColor: SERIES[i % SERIES.length], borderRadius: 3,
-      })),
-    },
-    options: {
-      indexAxis: 'y',
-      scales: { x: { beginAtZero: true, title: { display: true, text: 'Whole units (ETH, or tokens with 18 decimals)' } } },
-      plugins: {
-        legend: { position: 'bottom' },
-        tooltip: {
-          callbacks: {
-            label: (item) => {
-              const t = s.tokens[item.datasetIndex];
-              return `${item.dataset.label}: ${formatUnits(t[METRICS[item.dataIndex][0]])} ${unit(t.token)}`;
-            },
-          },
-        },
-      },
-    },
-  }, moneyNote));
-  ctx.onCleanup(() => charts.forEach((c) => c?.destroy()));
+  for (const chart of charts) drawn.push(chart.draw());
+  ctx.onCleanup(() => drawn.forEach((c) => c?.destroy()));
   return 'Stats';
 }
