@@ -179,6 +179,7 @@ def _compare_views(
                 )
             )
     _compare_milestones(report, replayer, reader, block, timestamp)
+    _compare_credits(report, replayer, reader, block)
     fee_tokens = sorted(set(state.fees) | {ETH})
     for token, accrued in reader.accrued_fees_at(fee_tokens, block).items():
         mine_fees = state.fees.get(token)
@@ -189,6 +190,21 @@ def _compare_views(
                     codes.FEES_MISMATCH,
                     f"fees in {token}: the ledger gives {outstanding} outstanding, accruedFees() {accrued}",
                     fields={"token": token, "ledger": str(outstanding), "contract": str(accrued)},
+                )
+            )
+
+
+def _compare_credits(report: AuditReport, replayer: Replayer, reader: EscrowReader, block: int) -> None:
+    """Every credit the ledger shows against owed(account, token)."""
+    state = replayer.state
+    for (account, token), owed in reader.owed_at(sorted(state.credits), block).items():
+        mine = state.credits[(account, token)].owed
+        if owed != mine:
+            report.findings.append(
+                Finding(
+                    codes.CREDIT_MISMATCH,
+                    f"the credit of {account} in {token}: the ledger gives {mine} owed, owed() {owed}",
+                    fields={"account": account, "token": token, "ledger": str(mine), "contract": str(owed)},
                 )
             )
 

@@ -17,6 +17,7 @@ from ledger.core.hashing import genesis_head
 from ledger.core.public import stored_text, stored_texts
 from ledger.core.records import (
     Campaign,
+    Credit,
     Disclosure,
     FeeAccount,
     LedgerEntry,
@@ -28,6 +29,7 @@ from ledger.core.records import (
 from ledger.db.rows import from_row
 from ledger.db.schema import (
     campaigns,
+    credits,
     disclosures,
     fee_accounts,
     milestones,
@@ -182,6 +184,7 @@ def diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStore
             (r.campaign_id, r.backer): from_row(Position, r) for r in conn.execute(select(positions))
         }
         db_fees = {r.token: from_row(FeeAccount, r) for r in conn.execute(select(fee_accounts))}
+        db_credits = {(r.account, r.token): from_row(Credit, r) for r in conn.execute(select(credits))}
         db_milestones = {r.campaign_id: from_row(Milestones, r) for r in conn.execute(select(milestones))}
         db_tranches = {
             (r.campaign_id, r.tranche): from_row(TrancheRelease, r)
@@ -200,6 +203,7 @@ def diff_projections(report: AuditReport, replayer: Replayer, store: LedgerStore
     _diff_records(report, "campaign", state.campaigns, db_campaigns, Campaign)
     _diff_records(report, "position", state.positions, db_positions, Position)
     _diff_records(report, "fee account", state.fees, db_fees, FeeAccount)
+    _diff_records(report, "credit", state.credits, db_credits, Credit)
     _diff_records(report, "milestone plan", state.milestones, db_milestones, Milestones)
     _diff_records(report, "tranche release", state.tranches, db_tranches, TrancheRelease)
     _diff_records(report, "vote", state.votes, db_votes, Vote)

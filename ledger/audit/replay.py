@@ -151,9 +151,10 @@ class Replayer:
             self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
 
     def owed_by_asset(self) -> dict[str, int]:
-        """What the escrow still owes, per asset: the positions of campaigns not claimed, the
-        tranches of milestone campaigns in delivery not released yet, the refunds still owed
-        after an abort, and the fees. (The abort dust is not owed to anyone: abort_dust_by_asset.)"""
+        """What the escrow still owes, per asset: the positions of campaigns not claimed (expired
+        ones included), the tranches of milestone campaigns in delivery not released yet, the
+        refunds still owed after an abort, the fees, and every credit (owed()). (The abort dust is
+        not owed to anyone: abort_dust_by_asset.)"""
         return self.holdings_by_asset()[0]
 
     def abort_dust_by_asset(self) -> dict[str, int]:
@@ -184,4 +185,6 @@ class Replayer:
                 dust[campaign.token] += milestones.abort_remaining - milestones.refunded - due[campaign_id]
         for account in state.fees.values():
             owed[account.token] += account.outstanding
+        for credit in state.credits.values():
+            owed[credit.token] += credit.owed
         return dict(owed), dict(dust)

@@ -43,6 +43,7 @@ _GET_CAMPAIGN = _selector("getCampaign(uint256)")
 _CAMPAIGN_STATE = _selector("campaignState(uint256)")
 _PLEDGE_OF = _selector("pledgeOf(uint256,address)")
 _ACCRUED_FEES = _selector("accruedFees(address)")
+_OWED = _selector("owed(address,address)")
 _FEE_RECIPIENT = _selector("feeRecipient()")
 _BALANCE_OF = _selector("balanceOf(address)")
 _CAMPAIGN_TUPLE = "(address,address,uint256,uint64,uint256,bool,uint16,uint256,bool,bool)"
@@ -168,6 +169,12 @@ class EscrowReader:
         """pledgeOf(campaign, backer) for each key at `block`."""
         datas = [_PLEDGE_OF + encode(["uint256", "address"], [c, b]) for c, b in keys]
         return {key: int(v[0]) for key, v in zip(keys, self._batch(self.address, datas, block, ["uint256"]))}
+
+    def owed_at(self, keys: list[tuple[str, str]], block: int) -> dict[tuple[str, str], int]:
+        """owed(account, token) for each (account, token) at `block`."""
+        datas = [_OWED + encode(["address", "address"], [a, t]) for a, t in keys]
+        values = self._batch(self.address, datas, block, ["uint256"]) if datas else []
+        return {key: int(v[0]) for key, v in zip(keys, values)}
 
     def accrued_fees_at(self, tokens: list[str], block: int) -> dict[str, int]:
         datas = [_ACCRUED_FEES + encode(["address"], [t]) for t in tokens]

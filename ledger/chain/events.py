@@ -31,6 +31,9 @@ SIGNATURES: dict[Kind, str] = {
     Kind.TRANCHE_RELEASED: "TrancheReleased(uint256,address,uint256,uint256,uint256,uint64,bytes32)",
     Kind.ABORTED: "Aborted(uint256,address,uint256,uint64,bytes32)",
     Kind.DISCLOSED: "Disclosed(uint256,address,bytes32,uint64,bytes32)",
+    Kind.PAYOUT_DEFERRED: "PayoutDeferred(uint256,address,address,uint256,uint64,bytes32)",
+    Kind.OWED_WITHDRAWN: "OwedWithdrawn(address,address,uint256,uint64,bytes32)",
+    Kind.STALE_ABORTED: "StaleAborted(uint256,address,uint256,uint64,bytes32)",
 }
 TOPICS: dict[str, Kind] = {"0x" + keccak256(sig.encode()).hex(): kind for kind, sig in SIGNATURES.items()}
 TOPIC_OF: dict[Kind, str] = {kind: topic for topic, kind in TOPICS.items()}
@@ -51,6 +54,9 @@ _SHAPE = {
     Kind.TRANCHE_RELEASED: (3, 5),
     Kind.ABORTED: (3, 3),
     Kind.DISCLOSED: (3, 3),
+    Kind.PAYOUT_DEFERRED: (4, 3),
+    Kind.OWED_WITHDRAWN: (3, 3),
+    Kind.STALE_ABORTED: (3, 3),
 }
 ZERO_WORD = "0x" + "0" * 64
 ONE_WORD = "0x" + "0" * 63 + "1"
@@ -90,7 +96,7 @@ def decode_log(raw: RawLog) -> LedgerEntry:
     seq = int(data[tail : tail + 64], 16)
     head = "0x" + data[tail + 64 :]
     account = "0x" + topics[2][-40:].lower()
-    campaign_id = 0 if kind == Kind.FEES_WITHDRAWN else int(topics[1], 16)
+    campaign_id = int(topics[1], 16)
     terms: CampaignTerms | TrancheTerms | None = None
     if kind == Kind.PLEDGED or kind == Kind.UNPLEDGED or kind == Kind.REFUNDED:  # the common case
         amount, detail = int(data[2:66], 16), ZERO_WORD
@@ -110,8 +116,8 @@ def decode_log(raw: RawLog) -> LedgerEntry:
         amount, detail = 0, ZERO_WORD
     elif kind == Kind.CLAIMED:
         amount, detail = int(_word(data, 0), 16), "0x" + _word(data, 1)
-    elif kind == Kind.FEES_WITHDRAWN:
-        amount, detail = int(_word(data, 0), 16), topics[1].lower()
+    elif kind == Kind.FEES_WITHDRAWN or kind == Kind.OWED_WITHDRAWN:  # campaign 0; detail: the token
+        amount, detail, campaign_id = int(_word(data, 0), 16), topics[1].lower(), 0
     elif kind == Kind.RELEASE_REQUESTED:  # amount: the tranche; detail: the report hash
         amount, detail = int(_word(data, 0), 16), "0x" + _word(data, 1)
     elif kind == Kind.VOTED:  # amount: the weight; detail: bytes32(approve ? 1 : 0)
@@ -123,8 +129,10 @@ def decode_log(raw: RawLog) -> LedgerEntry:
         terms = TrancheTerms(tranche=int(_word(data, 0), 16), fee=int(_word(data, 2), 16))
         amount = int(_word(data, 1), 16)
         detail = "0x" + tranche_detail(terms.tranche, terms.fee).hex()
-    elif kind == Kind.ABORTED:  # amount: the remaining escrow
+    elif kind == Kind.ABORTED or kind == Kind.STALE_ABORTED:  # amount: the remaining escrow
         amount, detail = int(_word(data, 0), 16), ZERO_WORD
+    elif kind == Kind.PAYOUT_DEFERRED:  # account: `to`; detail: the token (topic 3)
+        amount, detail = int(_word(data, 0), 16), topics[3].lower()
     else:  # DISCLOSED: detail is the document hash
         amount, detail = 0, "0x" + _word(data, 0)
     block, block_hash, tx_hash, log_index, timestamp = place(raw)

@@ -35,6 +35,10 @@ from ledger.db.types import U256
 
 metadata = MetaData()
 
+# the credit entries' kinds (14, 15), as SQL text: a partial index is used only by a query whose
+# WHERE clause names these literals, not bound parameters
+CREDIT_KINDS = "kind IN (14, 15)"
+
 Hash = String(66)
 Address = String(42)
 
@@ -63,8 +67,8 @@ ledger_entries = Table(
     Index(
         "ix_ledger_entries_credit_kinds",
         "seq",
-        sqlite_where=text("kind IN (14, 15)"),
-        postgresql_where=text("kind IN (14, 15)"),
+        sqlite_where=text(CREDIT_KINDS),
+        postgresql_where=text(CREDIT_KINDS),
     ),
     Index("ix_ledger_entries_account_seq", "account", "seq"),
     Index("ix_ledger_entries_block", "block_number"),

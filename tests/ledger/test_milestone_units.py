@@ -75,7 +75,7 @@ def test_the_new_topics_are_ledger_topics() -> None:
     for kind, signature in signatures.items():
         topic0 = "0x" + keccak256(signature.encode()).hex()
         assert TOPICS[topic0] == kind and topic0 in LEDGER_TOPICS_FILTER[0]
-    assert len(LEDGER_TOPICS_FILTER[0]) == 13
+    assert len(LEDGER_TOPICS_FILTER[0]) == 16
     # the topics docs/ledger-format.md publishes
     assert (
         TOPIC_OF[Kind.MILESTONE_PLAN] == "0x9611631e93b84449db62d6b30a06ac82ef4ba4f4ec6dc7741cfcee55baafbb7c"

@@ -17,9 +17,17 @@ from eth_abi import encode as abi_encode
 from web3 import Web3
 from web3.logs import DISCARD
 
-from ledger.chain.deployment import Deployment
-from devnet.deploy import NodeAccount, connect, deploy_escrow, deploy_token, escrow_contract, transact
+from devnet.deploy import (
+    NodeAccount,
+    connect,
+    deploy_contract,
+    deploy_escrow,
+    deploy_token,
+    escrow_contract,
+    transact,
+)
 from devnet.nodes import LocalNode
+from ledger.chain.deployment import Deployment
 from ledger.core.records import ETH
 
 METADATA = b"\x42" * 32
@@ -27,6 +35,9 @@ REPORT = b"\x52" * 32
 DOCUMENT = b"\xd0" * 32
 VOTING_PERIOD = 3600  # the contract's minimum
 PLANS = ([3000, 7000], [2000, 3000, 5000], [5000, 2500, 2500])
+DAY = 86_400
+CLAIM_WINDOW = MAX_SILENCE = 180 * DAY  # CrowdfundEscrow's
+REFUSE_ETH, ACCEPT_ETH = 1, 0  # SwitchableReceiver.Mode
 EXPECTED_FAILURES = ("revert", "execution reverted", "VM Exception")
 
 
@@ -51,12 +62,20 @@ class EscrowChain:
             owner = NodeAccount(accounts[0])
             token = deploy_token(w3, owner)
             deployment = deploy_escrow(
-                w3, owner, fee_recipient=accounts[-1], unpledge_lock_window=600, tokens={"DUSD": token.address}
+                w3,
+                owner,
+                fee_recipient=accounts[-1],
+                unpledge_lock_window=600,
+                tokens={"DUSD": token.address},
             )
             chain = cls(node, w3, deployment, escrow_contract(w3, deployment.address), token, accounts)
             for backer in accounts[1:-1]:  # a fixed gas limit spares an estimate per transaction
                 chain.send(0, token.functions.mint(backer, 10**30), gas=100_000)
-                chain.send(accounts.index(backer), token.functions.approve(deployment.address, 2**256 - 1), gas=100_000)
+                chain.send(
+                    accounts.index(backer),
+                    token.functions.approve(deployment.address, 2**256 - 1),
+                    gas=100_000,
+                )
             return chain
         except BaseException:
             node.stop()
@@ -93,9 +112,15 @@ class EscrowChain:
         name, types = signature.rstrip(")").split("(")
         selector = Web3.keccak(text=signature)[:4]
         batch = [
-            {"jsonrpc": "2.0", "id": i, "method": "eth_call",
-             "params": [{"to": self.address, "data": "0x" + (selector + abi_encode(types.split(","), a)).hex()},
-                        "latest"]}
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "eth_call",
+                "params": [
+                    {"to": self.address, "data": "0x" + (selector + abi_encode(types.split(","), a)).hex()},
+                    "latest",
+                ],
+            }
             for i, a in enumerate(args)
         ]
         answers = sorted(requests.post(self.url, json=batch, timeout=30).json(), key=lambda a: a["id"])
@@ -153,7 +178,12 @@ class EscrowChain:
         receipt = self.send(
             creator,
             self.escrow.functions.createMilestoneCampaign(
-                Web3.to_checksum_address(token), goal, self.now() + duration, cap, METADATA, list(tranche_bps),
+                Web3.to_checksum_address(token),
+                goal,
+                self.now() + duration,
+                cap,
+                METADATA,
+                list(tranche_bps),
                 voting_period,
             ),
         )
@@ -210,7 +240,103 @@ class EscrowChain:
         self.ops.append("withdrawFees")
         return self.send(0, self.escrow.functions.withdrawFees(Web3.to_checksum_address(token)))
 
+    def refund_to(self, campaign_id: int, backer: int, to: int) -> Any:
+        self.ops.append("refundTo")
+        return self.send(backer, self.escrow.functions.refundTo(campaign_id, self.accounts[to]))
+
+    def abort_stale(self, campaign_id: int, caller: int) -> Any:
+        self.ops.append("abortStale")
+        return self.send(caller, self.escrow.functions.abortStale(campaign_id))
+
+    def withdraw_owed(self, who: int | str, token: str, to: int) -> Any:
+        self.ops.append("withdrawOwed")
+        return self.send(
+            who, self.escrow.functions.withdrawOwed(Web3.to_checksum_address(token), self.accounts[to])
+        )
+
+    def owed(self, account: str, token: str = ETH) -> int:
+        return int(
+            self.escrow.functions.owed(
+                Web3.to_checksum_address(account), Web3.to_checksum_address(token)
+            ).call()
+        )
+
+    def deploy(self, name: str, *args: Any) -> Any:
+        """A contract of contracts/ (a mock) deployed by account 0."""
+        contract, _ = deploy_contract(self.w3, NodeAccount(self.accounts[0]), name, *args)
+        return contract
+
+    def through(self, receiver: Any, call: Any, value: int = 0) -> Any:
+        """`call` (a bound escrow function) made by the SwitchableReceiver `receiver`."""
+        self.ops.append(call.fn_name)
+        return self.send(
+            0, receiver.functions.execute(self.address, call._encode_transaction_data()), value=value
+        )
+
     # ----------------------------------------------------------------- histories
+
+    def exit_outcomes(self) -> dict[str, Any]:
+        """Every exit of issue 18 on one chain (backers 2-4 pledge 301, 333 and 367 into each):
+
+        expired         met its goal, never claimed; past the claim window backers 2 and 3 refund in full
+        stale           milestone, tranche 0 claimed, then silence: account 4 aborts it (kind 16), 2 and 3 refund
+        credited        plain; its creator (a SwitchableReceiver) refuses ETH: the claim is credited
+                        (kinds 5 + 14) and withdrawn to account 6 (kind 15)
+        released        milestone by the same creator: tranche 0 paid; tranche 1 released while it refuses ETH
+                        (kinds 11 + 14): its credit stays owed
+        blocked         token campaign of a BlocklistToken that blocks its creator (account 1): the claim is
+                        credited in the token (kinds 5 + 14) and withdrawn to account 5 (kind 15)
+        refunded_to     failed; backer 3 refunds to account 7 (refundTo: kind 6, account backer 3)
+
+        Returns the ids by name, with the receiver ("receiver") and the blocklist token ("blocklist")."""
+        receiver, blocklist = self.deploy("SwitchableReceiver"), self.deploy("BlocklistToken")
+        for backer in (2, 3, 4):
+            self.send(0, blocklist.functions.mint(self.accounts[backer], 10**24), gas=100_000)
+            self.send(backer, blocklist.functions.approve(self.address, 2**256 - 1), gas=100_000)
+        small = {"goal": 1000, "duration": 900}
+        ids: dict[str, Any] = {
+            "expired": self.create(1, **small),
+            "stale": self.create_milestone(1, **small, tranche_bps=(2000, 3000, 5000)),
+            "blocked": self.create(1, **small, token=blocklist.address),
+            "refunded_to": self.create(1, goal=10**18, duration=900),
+        }
+        deadline = self.now() + 900
+        for name, call in (
+            ("credited", self.escrow.functions.createCampaign(ETH, 1000, deadline, 0, False, METADATA)),
+            (
+                "released",
+                self.escrow.functions.createMilestoneCampaign(
+                    ETH, 1000, deadline, 0, METADATA, [3000, 7000], VOTING_PERIOD
+                ),
+            ),
+        ):
+            self.through(receiver, call)
+            ids[name] = int(self.escrow.functions.campaignCount().call())
+        for cid in ids.values():
+            for backer, amount in ((2, 301), (3, 333), (4, 367)):
+                self.pledge(cid, backer, amount)
+        self.sleep(1000)
+        escrow = self.escrow.functions
+        self.claim(ids["stale"], 1)
+        self.through(receiver, escrow.claim(ids["released"]))  # accepted: paid at once
+        self.through(receiver, escrow.requestRelease(ids["released"], REPORT))
+        self.vote(ids["released"], 2, True)
+        self.vote(ids["released"], 3, True)
+        self.send(0, receiver.functions.setMode(REFUSE_ETH), gas=100_000)
+        self.through(receiver, escrow.claim(ids["credited"]))  # refused: credited
+        self.through(receiver, escrow.withdrawOwed(ETH, self.accounts[6]))
+        self.sleep(VOTING_PERIOD)
+        self.release(ids["released"], 4)  # refused: credited, and left owed
+        self.send(0, blocklist.functions.setBlocked(self.accounts[1], True), gas=100_000)
+        self.claim(ids["blocked"], 1)
+        self.withdraw_owed(1, blocklist.address, 5)
+        self.refund_to(ids["refunded_to"], 3, 7)
+        self.sleep(CLAIM_WINDOW + 2 * VOTING_PERIOD)
+        self.abort_stale(ids["stale"], 4)
+        for backer in (2, 3):
+            self.refund(ids["expired"], backer)
+            self.refund(ids["stale"], backer)
+        return {**ids, "receiver": receiver, "blocklist": blocklist}
 
     def milestone_phases(self) -> dict[str, int]:
         """Milestone campaigns left in every phase, with a plain one beside them; returns their ids
@@ -234,7 +360,9 @@ class EscrowChain:
             "succeeded": self.create_milestone(1, **small),
             "voting": self.create_milestone(1, **small, tranche_bps=(2000, 3000, 5000)),
             "delivering": self.create_milestone(1, **small, tranche_bps=(2000, 3000, 5000)),
-            "claimed": self.create_milestone(1, **small, token=self.token.address, tranche_bps=(2000, 3000, 5000)),
+            "claimed": self.create_milestone(
+                1, **small, token=self.token.address, tranche_bps=(2000, 3000, 5000)
+            ),
             "aborted": self.create_milestone(1, **small),
             "swept": self.create_milestone(1, **small, tranche_bps=(5000, 2500, 2500)),
             "failed": self.create_milestone(1, goal=10**18, duration=900),
@@ -294,14 +422,20 @@ class EscrowChain:
         view = self.escrow.functions
         for _ in range(steps):
             ids = sorted(creators)
-            states = dict(zip(ids, self.read_views("campaignState(uint256)", [(c,) for c in ids]), strict=True))
+            states = dict(
+                zip(ids, self.read_views("campaignState(uint256)", [(c,) for c in ids]), strict=True)
+            )
             funding = [c for c, s in states.items() if s == 0]
             with_backers = [c for c in funding if pledgers.get(c)]
             claimable = [c for c, s in states.items() if s == 1]
             refundable = [c for c, s in states.items() if s in (2, 3, 6) and pledgers.get(c)]
             delivering = [c for c, s in states.items() if s == 5]
             assets = [ETH, self.token.address.lower()]
-            fees = [t for t, fee in zip(assets, self.read_views("accruedFees(address)", [(t,) for t in assets])) if fee]
+            fees = [
+                t
+                for t, fee in zip(assets, self.read_views("accruedFees(address)", [(t,) for t in assets]))
+                if fee
+            ]
             actions = {"create": 3 if len(funding) < 3 else 0.5, "sleep": 0.7}
             if milestones and delivering:
                 actions["deliver"] = 8
@@ -347,7 +481,8 @@ class EscrowChain:
                 elif self.now() < vote_end:
                     ballot = voted.setdefault((cid, tranche), set())
                     eligible = [
-                        b for b in sorted(pledgers.get(cid, ()))
+                        b
+                        for b in sorted(pledgers.get(cid, ()))
                         if b not in ballot and view.pledgeOf(cid, self.accounts[b]).call()
                     ]
                     if eligible and rng.random() < 0.85:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ledger.core.records import ETH, Kind, State
-from ledger.db.schema import campaigns, fee_accounts, positions
+from ledger.db.schema import campaigns, credits, fee_accounts, positions
 from ledger.db.store import LedgerStore
 from tests.support.chain import EscrowChain
 
@@ -24,6 +24,9 @@ EVENT_KINDS = {
     "TrancheReleased": Kind.TRANCHE_RELEASED,
     "Aborted": Kind.ABORTED,
     "Disclosed": Kind.DISCLOSED,
+    "PayoutDeferred": Kind.PAYOUT_DEFERRED,
+    "OwedWithdrawn": Kind.OWED_WITHDRAWN,
+    "StaleAborted": Kind.STALE_ABORTED,
 }
 
 
@@ -35,7 +38,7 @@ def _amount(kind: Kind, args: dict) -> int:
         return args["tranche"]
     if kind == Kind.VOTED:
         return args["weight"]
-    if kind == Kind.ABORTED:
+    if kind in (Kind.ABORTED, Kind.STALE_ABORTED):
         return args["remaining"]
     return args.get("amount", args.get("goal", 0))
 
@@ -47,7 +50,7 @@ def chain_entries(chain: EscrowChain, to_block: int | str = "latest") -> list[tu
         event = getattr(chain.escrow.events, name)()
         for log in event.get_logs(from_block=chain.deployment.block, to_block=to_block):
             args = log["args"]
-            account = args.get("backer") or args.get("creator") or args.get("to")
+            account = args.get("backer") or args.get("creator") or args.get("to") or args.get("caller")
             amount = _amount(kind, args)
             rows.append(
                 (
@@ -83,6 +86,7 @@ def assert_db_matches_chain(store: LedgerStore, chain: EscrowChain) -> None:
         campaign_rows = conn.execute(select(campaigns)).all()
         position_rows = conn.execute(select(positions)).all()
         fee_rows = {r.token: r for r in conn.execute(select(fee_accounts))}
+        credit_rows = conn.execute(select(credits)).all()
     assert len(campaign_rows) == escrow.campaignCount().call()
     from ledger.core.records import Campaign
 
@@ -106,11 +110,16 @@ def assert_db_matches_chain(store: LedgerStore, chain: EscrowChain) -> None:
     for p in position_rows:
         assert p.balance == escrow.pledgeOf(p.campaign_id, chain.w3.to_checksum_address(p.backer)).call()
     assert_milestones_match_chain(store, chain, [Campaign(**r._asdict()) for r in campaign_rows], timestamp)
-    for token in {ETH, chain.token.address.lower()}:
+    for token in {ETH, chain.token.address.lower(), *fee_rows}:
         outstanding = (
             fee_rows[token].accrued_total - fee_rows[token].withdrawn_total if token in fee_rows else 0
         )
         assert outstanding == escrow.accruedFees(chain.w3.to_checksum_address(token)).call()
+    for c in credit_rows:
+        owed = escrow.owed(
+            chain.w3.to_checksum_address(c.account), chain.w3.to_checksum_address(c.token)
+        ).call()
+        assert c.credited_total - c.withdrawn_total == owed, (c.account, c.token)
 
 
 def assert_milestones_match_chain(
