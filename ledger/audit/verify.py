@@ -2,8 +2,9 @@
 
 `verify_tx` checks one transaction: its receipt, block and confirmations, every ledger entry it
 produced with its head recomputed from the previous head, and whether the indexed ledger holds the
-same entries. `verify_backer` lists a backer's campaigns with what they put in, took back and got
-back, where the rest stands, and checks it against `pledgeOf` on-chain.
+same entries; its verdict is one plain sentence ("Your pledge of 0.25 ETH to campaign 7 is in
+block 1,234, final for 50 blocks; its head matches the chain."), amounts in the asset's own
+decimals and symbol. `verify_backer` (ledger.audit.verify_backer) answers for an address.
 """
 
 from __future__ import annotations
@@ -15,49 +16,39 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
+from ledger.audit.assets import assets_for
+from ledger.audit.verify_backer import BackerCampaign, BackerVerification, BackerVote, verify_backer
+from ledger.audit.wording import blocks, describe, joined, kind_name
 from ledger.chain.answers import raw_log
 from ledger.chain.contract import EscrowReader
 from ledger.chain.events import TOPICS, decode_log
 from ledger.chain.rpc import RpcClient
-from ledger.core.addresses import checksum, parse_address
+from ledger.core.addresses import checksum
 from ledger.core.hashing import HashChain
-from ledger.core.records import ETH, Campaign, CampaignTerms, Kind, LedgerEntry, Milestones, Position, Vote
-from ledger.core.status import position_breakdown
-from ledger.db.rows import entry_from_row, from_row
-from ledger.db.schema import campaigns, ledger_entries, milestones, positions, votes
+from ledger.core.records import CampaignTerms, Kind, LedgerEntry
+from ledger.db.rows import entry_from_row
+from ledger.db.schema import campaigns, ledger_entries
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError, LedgerIntegrityError, NodeError
 
+__all__ = [
+    "BackerCampaign",
+    "BackerVerification",
+    "BackerVote",
+    "EntryCheck",
+    "TxVerification",
+    "verify_backer",
+    "verify_tx",
+]
+
 TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
-KIND_NAMES = {
-    Kind.CAMPAIGN_CREATED: "campaign created",
-    Kind.PLEDGED: "pledge",
-    Kind.UNPLEDGED: "unpledge",
-    Kind.CANCELLED: "cancellation",
-    Kind.CLAIMED: "claim",
-    Kind.REFUNDED: "refund",
-    Kind.FEES_WITHDRAWN: "fee withdrawal",
-    Kind.MILESTONE_PLAN: "milestone plan",
-    Kind.RELEASE_REQUESTED: "release request",
-    Kind.VOTED: "vote",
-    Kind.TRANCHE_RELEASED: "tranche release",
-    Kind.ABORTED: "abort",
-    Kind.DISCLOSED: "disclosure",
-}
-# kinds whose amount is not money: a tranche count, a tranche index or a vote's weight
-_NOT_MONEY = (Kind.MILESTONE_PLAN, Kind.RELEASE_REQUESTED)
-
-
-def format_amount(amount: int, token: str) -> str:
-    """An amount in whole units (18 decimals) with its asset, e.g. '0.25 ETH'."""
-    whole, frac = divmod(amount, 10**18)
-    text = f"{whole:,}" + (f".{frac:018d}".rstrip("0") if frac else "")
-    return f"{text} {'ETH' if token == ETH else 'tokens of ' + checksum(token)}"
+_ASSET_IN_DETAIL = (Kind.FEES_WITHDRAWN, Kind.PAYOUT_DEFERRED, Kind.OWED_WITHDRAWN)
 
 
 @dataclass
 class EntryCheck:
-    """One ledger entry a transaction produced, checked."""
+    """One ledger entry a transaction produced, checked. `amount` is in base units; `words` says
+    what it is in plain words, the amount in its asset's decimals and symbol."""
 
     seq: int
     kind: int
@@ -70,6 +61,7 @@ class EntryCheck:
     head_matches: bool | None  # None: the previous head is not known (database not indexed that far)
     in_database: bool | None  # None: no database given
     database_matches: bool | None
+    words: str = ""
 
 
 @dataclass
@@ -115,24 +107,48 @@ def _db_entry(store: LedgerStore, seq: int) -> LedgerEntry | None:
     return entry_from_row(row) if row is not None else None
 
 
-def _describe(entry: LedgerEntry, token: str | None) -> str:
-    name = KIND_NAMES.get(Kind(entry.kind), f"kind {entry.kind}")
-    amount = f" of {format_amount(entry.amount, token)}" if entry.amount and token is not None else ""
-    target = f" to campaign {entry.campaign_id}" if entry.campaign_id else ""
-    if entry.kind >= Kind.MILESTONE_PLAN:
-        target = f" in campaign {entry.campaign_id}"
-        if entry.kind in _NOT_MONEY:
-            amount = (
-                f" of {entry.amount} tranches"
-                if entry.kind == Kind.MILESTONE_PLAN
-                else f" for tranche {entry.amount}"
+def _entries(receipt: dict[str, Any], contract: str, tx_hash: str) -> list[LedgerEntry | str]:
+    """The ledger entries of a receipt's logs from the escrow, or why a log is not one."""
+    found: list[LedgerEntry | str] = []
+    for raw in receipt["logs"]:
+        if raw["address"].lower() != contract or not raw["topics"] or raw["topics"][0] not in TOPICS:
+            continue
+        try:
+            log = raw_log(
+                {**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]}
             )
-        elif entry.kind == Kind.VOTED and token is not None:
-            choice = "approve" if int(entry.detail, 16) else "reject"
-            amount = f" ({choice}, weight {format_amount(entry.amount, token)})"
-        elif entry.kind == Kind.ABORTED and token is not None:
-            amount = f" ({format_amount(entry.amount, token)} unreleased, refundable pro rata)"
-    return f"{name}{amount}{target}"
+        except msgspec.ValidationError as exc:
+            raise NodeError(f"the node's receipt of {tx_hash} holds a malformed log: {exc}") from None
+        try:
+            found.append(decode_log(log))
+        except LedgerIntegrityError as exc:
+            found.append(str(exc))
+    return found
+
+
+def _asset_addresses(
+    rpc: RpcClient, contract: str, entries: list[LedgerEntry], store: LedgerStore | None, block: int
+) -> dict[int, str]:
+    """Each entry's asset address by seq: its detail's (kinds 7, 14, 15), its terms' (kind 1), or its
+    campaign's (the database's, else getCampaign at the block)."""
+    by_campaign: dict[int, str] = {}
+    if store is not None:
+        ids = sorted({e.campaign_id for e in entries if e.campaign_id})
+        with store.engine.connect() as conn:
+            query = select(campaigns.c.campaign_id, campaigns.c.token).where(campaigns.c.campaign_id.in_(ids))
+            by_campaign = {cid: token for cid, token in conn.execute(query)}
+    reader = EscrowReader(rpc, contract)
+    assets: dict[int, str] = {}
+    for entry in entries:
+        if entry.kind in _ASSET_IN_DETAIL:
+            assets[entry.seq] = entry.token
+        elif isinstance(entry.terms, CampaignTerms):
+            assets[entry.seq] = by_campaign[entry.campaign_id] = entry.terms.token
+        else:
+            if entry.campaign_id not in by_campaign:
+                by_campaign[entry.campaign_id] = reader.get_campaign(entry.campaign_id, block).token
+            assets[entry.seq] = by_campaign[entry.campaign_id]
+    return assets
 
 
 def verify_tx(
@@ -170,258 +186,89 @@ def verify_tx(
     )
     if int(receipt["status"], 16) != 1:
         result.status, result.ok = "reverted", False
-        result.verdict = f"This transaction reverted in block {block}: it moved no money and the ledger has no entry for it."
+        result.verdict = f"This transaction reverted in block {block:,}: it moved no money and the ledger has no entry for it."
         return result
-    logs = [
-        raw
-        for raw in receipt["logs"]
-        if raw["address"].lower() == contract and raw["topics"] and raw["topics"][0] in TOPICS
-    ]
-    if not logs:
+    decoded = _entries(receipt, contract, tx_hash)
+    if not decoded:
         result.ok = False
         target = "is not addressed to the escrow" if result.to != contract else "made no ledger entry"
-        result.verdict = f"This transaction (block {block}) {target}: it touched no campaign."
+        result.verdict = f"This transaction (block {block:,}) {target}: it touched no campaign."
         return result
-
-    chain_id = rpc.chain_id()
-    genesis = HashChain.genesis(chain_id, contract).head
-    tokens: dict[int, str] = {}
-    if store is not None:
-        with store.engine.connect() as conn:
-            tokens = dict(conn.execute(select(campaigns.c.campaign_id, campaigns.c.token)).all())
+    result.problems.extend(problem for problem in decoded if isinstance(problem, str))
+    entries = [e for e in decoded if isinstance(e, LedgerEntry)]
+    asset_of_seq = _asset_addresses(rpc, contract, entries, store, block)
+    assets = assets_for(asset_of_seq.values(), block=block, rpc=rpc, store=store)
+    genesis = HashChain.genesis(rpc.chain_id(), contract).head
     earlier: dict[int, str] = {}
-    descriptions = []
-    for raw in logs:
-        try:
-            log = raw_log(
-                {**raw, "blockHash": receipt["blockHash"], "transactionHash": receipt["transactionHash"]}
-            )
-        except msgspec.ValidationError as exc:
-            raise NodeError(f"the node's receipt of {tx_hash} holds a malformed log: {exc}") from None
-        try:
-            entry = decode_log(log)
-        except LedgerIntegrityError as exc:
-            result.ok = False
-            result.problems.append(str(exc))
-            continue
-        previous = _previous_head(store, entry.seq, genesis, earlier)
-        matches = (
-            None
-            if previous is None
-            else HashChain(previous, entry.seq - 1).expected_head(entry) == entry.head
+    for entry in entries:
+        _check_entry(result, entry, store, genesis, earlier, describe(entry, assets[asset_of_seq[entry.seq]]))
+    result.ok = not result.problems
+    result.verdict = _verdict(result, block, confirmations, finality_depth, final)
+    return result
+
+
+def _check_entry(
+    result: TxVerification,
+    entry: LedgerEntry,
+    store: LedgerStore | None,
+    genesis: str,
+    earlier: dict[int, str],
+    words: str,
+) -> None:
+    """Recompute one entry's head, compare it with the indexed ledger, and record the check."""
+    previous = _previous_head(store, entry.seq, genesis, earlier)
+    matches = (
+        None if previous is None else HashChain(previous, entry.seq - 1).expected_head(entry) == entry.head
+    )
+    in_db = db_ok = None
+    if store is not None:
+        row = _db_entry(store, entry.seq)
+        in_db = row is not None
+        if row is not None:
+            fields = ("kind", "campaign_id", "account", "amount", "detail", "head", "tx_hash")
+            db_ok = all(getattr(row, name) == getattr(entry, name) for name in fields)
+    earlier[entry.seq] = entry.head
+    result.entries.append(
+        EntryCheck(
+            seq=entry.seq,
+            kind=int(entry.kind),
+            kind_name=kind_name(entry.kind),
+            campaign_id=entry.campaign_id,
+            account=checksum(entry.account),
+            amount=str(entry.amount),
+            head=entry.head,
+            previous_head=previous,
+            head_matches=matches,
+            in_database=in_db,
+            database_matches=db_ok,
+            words=words,
         )
-        in_db = db_ok = None
-        if store is not None:
-            row = _db_entry(store, entry.seq)
-            in_db = row is not None
-            if row is not None:
-                db_ok = (
-                    row.kind,
-                    row.campaign_id,
-                    row.account,
-                    row.amount,
-                    row.detail,
-                    row.head,
-                    row.tx_hash,
-                ) == (
-                    entry.kind,
-                    entry.campaign_id,
-                    entry.account,
-                    entry.amount,
-                    entry.detail,
-                    entry.head,
-                    entry.tx_hash,
-                )
-        earlier[entry.seq] = entry.head
-        if isinstance(entry.terms, CampaignTerms):
-            token: str | None = entry.terms.token
-        else:
-            token = tokens.get(entry.campaign_id, entry.token if entry.kind == Kind.FEES_WITHDRAWN else None)
-        descriptions.append(f"{_describe(entry, token)} (ledger entry #{entry.seq})")
-        result.entries.append(
-            EntryCheck(
-                seq=entry.seq,
-                kind=int(entry.kind),
-                kind_name=KIND_NAMES[Kind(entry.kind)],
-                campaign_id=entry.campaign_id,
-                account=checksum(entry.account),
-                amount=str(entry.amount),
-                head=entry.head,
-                previous_head=previous,
-                head_matches=matches,
-                in_database=in_db,
-                database_matches=db_ok,
-            )
-        )
-        if matches is False:
-            result.problems.append(f"entry #{entry.seq}: its head does not follow from the previous head")
-        if in_db is False:
-            result.problems.append(f"entry #{entry.seq} is not in the indexed ledger yet")
-        if db_ok is False:
-            result.problems.append(f"entry #{entry.seq} differs in the indexed ledger")
-    result.ok = result.ok and not result.problems
+    )
+    if matches is False:
+        result.problems.append(f"entry #{entry.seq}: its head does not follow from the previous head")
+    if in_db is False:
+        result.problems.append(f"entry #{entry.seq} is not in the indexed ledger yet")
+    if db_ok is False:
+        result.problems.append(f"entry #{entry.seq} differs in the indexed ledger")
+
+
+def _verdict(result: TxVerification, block: int, confirmations: int, depth: int, final: bool) -> str:
+    """One plain sentence: what the transaction did, where it is, whether it is final and checked."""
+    entries = result.entries
+    what = joined([f"{e.words} (ledger entry #{e.seq:,})" for e in entries]) or "transaction"
+    verb = "are" if len(entries) > 1 else "is"
     finality = (
-        f"final since {confirmations - finality_depth} block{'s' if confirmations - finality_depth != 1 else ''}"
+        f"final for {blocks(confirmations - depth)}"
         if final
-        else f"not final yet ({confirmations} of {finality_depth + 1} confirmations)"
+        else f"not final yet ({confirmations:,} of {depth + 1:,} confirmations)"
     )
-    heads = (
-        "its head matches the chain"
-        if all(e.head_matches for e in result.entries)
-        else "its head could not be checked"
-        if any(e.head_matches is None for e in result.entries)
-        else "its head does NOT match"
-    )
-    result.verdict = f"Your {'; '.join(descriptions)} is in block {block}, {finality}; {heads}."
-    if result.problems:
-        result.verdict += " Problems: " + "; ".join(result.problems) + "."
-    return result
-
-
-# ----------------------------------------------------------------------------- backers
-
-
-@dataclass
-class BackerVote:
-    """One of the backer's votes on a milestone campaign's release request."""
-
-    tranche: int
-    approve: bool
-    weight: str
-    seq: int
-
-
-@dataclass
-class BackerCampaign:
-    """One campaign a backer backed, and where their money stands (ledger.status.PositionBreakdown:
-    in a milestone campaign `released` is the backer's pro-rata share of the tranches released,
-    `escrowed` the rest, `at_stake` its share of the tranche in the open vote, and after an abort
-    `refundable` the pro-rata refund)."""
-
-    campaign_id: int
-    token: str
-    status: str
-    pledged_total: str
-    unpledged_total: str
-    refunded_total: str
-    balance: str  # still counted for this backer: escrowed, refundable or released
-    escrowed: str
-    refundable: str
-    released: str
-    pledge_of_onchain: str
-    matches_chain: bool
-    at_stake: str = "0"
-    lost_to_rounding: str = "0"
-    votes: list[BackerVote] = field(default_factory=list)
-
-
-@dataclass
-class BackerVerification:
-    backer: str
-    block: int
-    ok: bool
-    verdict: str
-    campaigns: list[BackerCampaign] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def verify_backer(
-    rpc: RpcClient, contract: str, backer: str, store: LedgerStore, *, campaign_id: int | None = None
-) -> BackerVerification:
-    """A backer's positions from the indexed ledger, each checked against pledgeOf on-chain."""
-    backer = parse_address(backer, "--backer")
-    state = store.read_sync_state()
-    if state is None:
-        raise ConfigError("the database holds no indexed ledger; run `crowdledger index` first")
-    backer = backer.lower()
-    query = select(positions).where(positions.c.backer == backer)
-    if campaign_id is not None:
-        query = query.where(positions.c.campaign_id == campaign_id)
-    with store.engine.connect() as conn:
-        rows = [from_row(Position, r) for r in conn.execute(query.order_by(positions.c.campaign_id))]
-        ids = [p.campaign_id for p in rows]
-        found = {
-            r.campaign_id: from_row(Campaign, r)
-            for r in conn.execute(select(campaigns).where(campaigns.c.campaign_id.in_(ids)))
-        }
-        plans = {
-            r.campaign_id: from_row(Milestones, r)
-            for r in conn.execute(
-                select(milestones).where(milestones.c.campaign_id.in_([c for c in ids if found[c].milestone]))
-            )
-        }
-        cast: dict[int, list[BackerVote]] = {}
-        for r in conn.execute(
-            select(votes).where(votes.c.backer == backer).order_by(votes.c.campaign_id, votes.c.seq)
-        ):
-            v = from_row(Vote, r)
-            cast.setdefault(v.campaign_id, []).append(BackerVote(v.tranche, v.approve, str(v.weight), v.seq))
-    onchain = EscrowReader(rpc, contract).pledges_at(
-        [(p.campaign_id, backer) for p in rows], state.last_block
-    )
-    timestamp = state.tip_timestamp or 0
-    result = BackerVerification(checksum(backer), state.last_block, ok=True, verdict="")
-    for position in rows:
-        campaign = found[position.campaign_id]
-        money = position_breakdown(campaign, position, timestamp, plans.get(position.campaign_id))
-        chain_balance = onchain[(position.campaign_id, backer)]
-        result.campaigns.append(
-            BackerCampaign(
-                campaign_id=position.campaign_id,
-                token=checksum(campaign.token),
-                status=money.status.value,
-                pledged_total=str(position.pledged_total),
-                unpledged_total=str(position.unpledged_total),
-                refunded_total=str(position.refunded_total),
-                balance=str(position.balance),
-                escrowed=str(money.escrowed),
-                refundable=str(money.refundable),
-                released=str(money.released),
-                pledge_of_onchain=str(chain_balance),
-                matches_chain=chain_balance == position.balance,
-                at_stake=str(money.at_stake),
-                lost_to_rounding=str(money.lost_to_rounding),
-                votes=cast.get(position.campaign_id, []),
-            )
-        )
-    result.ok = all(c.matches_chain for c in result.campaigns)
-    if not rows:
-        scope = f" in campaign {campaign_id}" if campaign_id is not None else ""
-        result.verdict = (
-            f"{result.backer} has backed nothing{scope} in the indexed ledger (to block {state.last_block})."
-        )
+    if all(e.head_matches for e in entries):
+        heads = "its head matches the chain" if len(entries) == 1 else "their heads match the chain"
+    elif any(e.head_matches is False for e in entries):
+        heads = "a head does NOT match the chain"
     else:
-        parts = [_backer_part(c, plans.get(c.campaign_id)) for c in result.campaigns]
-        check = (
-            "every position matches pledgeOf on-chain"
-            if result.ok
-            else "SOME POSITIONS DO NOT MATCH pledgeOf on-chain"
-        )
-        result.verdict = f"{result.backer} at block {state.last_block}: " + "; ".join(parts) + f". {check}."
-    return result
-
-
-def _backer_part(c: BackerCampaign, plan: Any) -> str:
-    """One campaign of verify_backer's verdict, e.g. 'campaign 3: 1 ETH in_delivery (0.2 ETH
-    released to the creator, 0.8 ETH escrowed, 0.3 ETH at stake in the vote on tranche 1: you
-    voted approve)'."""
-    token = c.token.lower()
-    text = f"campaign {c.campaign_id}: {format_amount(int(c.balance), token)} {c.status}"
-    if c.status == "in_delivery":
-        text += (
-            f" ({format_amount(int(c.released), token)} released to the creator, "
-            f"{format_amount(int(c.escrowed), token)} escrowed"
-        )
-        if plan is not None and plan.vote_pending:
-            mine = next((v for v in c.votes if v.tranche == plan.vote_tranche), None)
-            voted = f"you voted {'approve' if mine.approve else 'reject'}" if mine else "you have not voted"
-            text += f", {format_amount(int(c.at_stake), token)} at stake in the vote on tranche {plan.vote_tranche}: {voted}"
-        text += ")"
-    elif c.status == "refundable_after_abort":
-        text += (
-            f" (a release vote failed: {format_amount(int(c.refundable), token)} to refund pro rata, "
-            f"{format_amount(int(c.released), token)} was released to the creator)"
-        )
-    return text
+        heads = "its head could not be checked (the indexed ledger does not reach the entry before it)"
+    verdict = f"Your {what} {verb} in block {block:,}, {finality}; {heads}."
+    if result.problems:
+        verdict += " Problems: " + "; ".join(result.problems) + "."
+    return verdict

@@ -187,6 +187,23 @@ class EscrowReader:
         raw = self.rpc.eth_call(token, _BALANCE_OF + encode(["address"], [self.address]), block)
         return int(decode(["uint256"], raw)[0])
 
+    def deployment_block(self, upto: int) -> int | None:
+        """The first block at which the escrow has code (a binary search over eth_getCode, some
+        25 calls); None when the node cannot say (it keeps no old state, or has no code there)."""
+        try:
+            if not self.rpc.get_code(self.address, upto):
+                return None
+            low, high = 0, upto
+            while low < high:
+                middle = (low + high) // 2
+                if self.rpc.get_code(self.address, middle):
+                    high = middle
+                else:
+                    low = middle + 1
+        except NodeError:
+            return None
+        return low
+
     def check_is_escrow(self, block: BlockId = "latest") -> None:
         """Raise NotAnEscrowError unless `address` answers like a CrowdfundEscrow at `block`."""
         if not self.rpc.get_code(self.address, block):

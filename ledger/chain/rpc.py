@@ -341,19 +341,28 @@ class RpcClient:
         return decoded["result"]
 
     def batch(
-        self, calls: Sequence[tuple[str, list[Any]]], *, parse: Callable[[bytes], Any] | None = None
+        self,
+        calls: Sequence[tuple[str, list[Any]]],
+        *,
+        parse: Callable[[bytes], Any] | None = None,
+        settle: bool = False,
     ) -> list[Any]:
         """Make `calls` as JSON-RPC batches of <= batch_limit; the results in request order.
-        The first call (in request order) that failed raises its RpcError. `parse(body)` may
-        decode an answer itself (a list of {"id", "result"|"error"}), or return None."""
+        The first call (in request order) that failed raises its RpcError; with `settle`, each
+        failed call's RpcError takes its place among the results instead (an eth_call that
+        reverts is an answer too). `parse(body)` may decode an answer itself (a list of
+        {"id", "result"|"error"}), or return None."""
         calls = list(calls)
         results: list[Any] = []
         for start in range(0, len(calls), self.batch_limit):
-            results.extend(self._batch_chunk(calls[start : start + self.batch_limit], parse))
+            results.extend(self._batch_chunk(calls[start : start + self.batch_limit], parse, settle))
         return results
 
     def _batch_chunk(
-        self, calls: list[tuple[str, list[Any]]], parse: Callable[[bytes], Any] | None = None
+        self,
+        calls: list[tuple[str, list[Any]]],
+        parse: Callable[[bytes], Any] | None = None,
+        settle: bool = False,
     ) -> list[Any]:
         if not calls:
             return []
@@ -370,7 +379,7 @@ class RpcClient:
             decoded = self._exchange(label, body, check_rate_limited, parse)
         except TooLarge as exc:
             if len(calls) > 1:
-                return self._split(calls, exc.reason, parse)
+                return self._split(calls, exc.reason, parse, settle)
             method, params = calls[0]
             if method == "eth_getLogs":
                 raise range_too_wide(method, 413, exc.reason, None, None) from None
@@ -384,7 +393,7 @@ class RpcClient:
                     r"batch.*(large|limit|exceed|too many|size)", message, re.IGNORECASE
                 ):
                     self.batch_limit = max(1, min(self.batch_limit, len(calls) // 2))
-                    return self._split(calls, message, parse)
+                    return self._split(calls, message, parse, settle)
                 raise classify_error(label, None, error)
             raise NodeError(
                 f"{label} to {self._display_url}: malformed answer {excerpt(orjson.dumps(decoded))}"
@@ -409,6 +418,9 @@ class RpcClient:
                 )
             error = item.get("error")
             if error is not None:
+                if settle:
+                    results.append(classify_error(method, params, error))
+                    continue
                 raise classify_error(method, params, error)
             if "result" not in item:
                 raise NodeError(
@@ -418,11 +430,15 @@ class RpcClient:
         return results
 
     def _split(
-        self, calls: list[tuple[str, list[Any]]], reason: str, parse: Callable[[bytes], Any] | None = None
+        self,
+        calls: list[tuple[str, list[Any]]],
+        reason: str,
+        parse: Callable[[bytes], Any] | None = None,
+        settle: bool = False,
     ) -> list[Any]:
         half = len(calls) // 2
         log.info("%s refused a batch of %d (%s); splitting it", self._display_url, len(calls), reason)
-        return self._batch_chunk(calls[:half], parse) + self._batch_chunk(calls[half:], parse)
+        return self._batch_chunk(calls[:half], parse, settle) + self._batch_chunk(calls[half:], parse, settle)
 
     # --- typed helpers ------------------------------------------------------------------------
 

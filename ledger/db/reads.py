@@ -8,9 +8,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, select
+from sqlalchemy import Connection, Engine, Row, func, select
 
 from ledger.core.records import (
+    ETH,
     Campaign,
     Disclosure,
     EntryTerms,
@@ -18,6 +19,7 @@ from ledger.core.records import (
     LedgerEntry,
     MilestonePlanTerms,
     Milestones,
+    Token,
     TrancheRelease,
     TrancheTerms,
     Vote,
@@ -29,6 +31,7 @@ from ledger.db.schema import (
     ledger_entries,
     milestones,
     sync_state,
+    tokens,
     tranche_releases,
     votes,
 )
@@ -121,6 +124,24 @@ class LedgerReads:
                 return
             yield [(entry_from_row(row, terms.get(row.seq)), row.public_json) for row in rows]
             after_seq = rows[-1].seq
+
+    # ----------------------------------------------------------------- tokens
+
+    def tokens(self, conn: Connection | None = None) -> dict[str, Token]:
+        """Every campaign token's metadata read so far, by address (ETH has none: records.ETHER)."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.tokens(own)
+        return {t.address: t for t in (from_row(Token, r) for r in conn.execute(select(tokens)))}
+
+    def tokens_unread(self) -> list[tuple[str, int]]:
+        """(token, block of its first campaign) for each campaign token with no metadata row: a
+        database indexed before tokens were read."""
+        first = select(campaigns.c.token, func.min(campaigns.c.created_block)).where(
+            campaigns.c.token != ETH, campaigns.c.token.not_in(select(tokens.c.address))
+        )
+        with self.engine.connect() as conn:
+            return [(token, block) for token, block in conn.execute(first.group_by(campaigns.c.token))]
 
     # ----------------------------------------------------------------- milestone campaigns
 

@@ -26,6 +26,7 @@ from ledger.core.records import (
     Milestones,
     Position,
     Projections,
+    Token,
     TrancheRelease,
     Vote,
 )
@@ -83,6 +84,10 @@ class _Statements:
             f"SELECT {', '.join(columns(Position))} FROM positions WHERE campaign_id = {mark} AND backer IN "
         )
         self.upsert_blocks = self._upsert("blocks", ["number", "hash"], ["number"])
+        # a token's metadata is read once: a row already there stays
+        self.insert_tokens = (
+            f"{self._insert('tokens', list(columns(Token)))} ON CONFLICT (address) DO NOTHING"
+        )
         self.mark_final = (
             f"UPDATE ledger_entries SET final = TRUE WHERE block_number > {mark} AND block_number <= {mark} "
             "AND final = FALSE"
@@ -118,6 +123,15 @@ class LedgerStore(LedgerReads):
     def init_sync_state(self, state: SyncState) -> None:
         with self._begin() as conn:
             conn.execute(sync_state.insert().values(id=1, **asdict(state)))
+
+    def clear_empty_checkpoint(self) -> None:
+        """Forget a checkpoint that covers no entry (and the block hashes it kept), so indexing
+        can start again from another block."""
+        with self._begin() as conn:
+            if conn.execute(select(ledger_entries.c.seq).limit(1)).first() is not None:
+                raise StorageError("the database holds entries: its checkpoint cannot start over")
+            conn.execute(sync_state.delete())
+            conn.execute(blocks.delete())
 
     def _write_sync_state(self, conn: Connection, state: SyncState) -> None:
         conn.execute(update(sync_state).where(sync_state.c.id == 1).values(**asdict(state)))
@@ -219,14 +233,15 @@ class LedgerStore(LedgerReads):
         state: SyncState,
         block_hashes: Iterable[tuple[int, str]] = (),
         cache: Projections | None = None,
+        tokens: Sequence[Token] = (),
     ) -> None:
         """Store verified `entries` (in seq order), fold them into the projections, record the
-        block hashes and the checkpoint `state`, mark entries at or below `state.final_block`
-        final, and prune block hashes below it: all in one transaction. `cache` is kept in step
-        with what was committed; if the commit fails it is emptied (its records may hold the
-        uncommitted batch)."""
+        block hashes, the metadata of tokens first seen in the batch and the checkpoint `state`,
+        mark entries at or below `state.final_block` final, and prune block hashes below it: all
+        in one transaction. `cache` is kept in step with what was committed; if the commit fails
+        it is emptied (its records may hold the uncommitted batch)."""
         try:
-            self.write_batch(self.prepare_batch(entries, state, block_hashes, cache))
+            self.write_batch(self.prepare_batch(entries, state, block_hashes, cache, tokens))
         except BaseException:
             if cache is not None:
                 cache.clear()
@@ -238,10 +253,11 @@ class LedgerStore(LedgerReads):
         state: SyncState,
         block_hashes: Iterable[tuple[int, str]] = (),
         cache: Projections | None = None,
+        tokens: Sequence[Token] = (),
     ) -> PreparedBatch:
         """The first half of `commit_batch`: fold `entries` into the projection records they
         change (read from the database where `cache` does not hold them; the cache's records are
-        updated in place) and build every row the batch writes.
+        updated in place) and build every row the batch writes (`tokens` too).
 
         It reads outside any write transaction: the indexer is the database's only writer. So a
         backfill prepares the next batch while `write_batch` stores this one, as long as every
@@ -269,7 +285,16 @@ class LedgerStore(LedgerReads):
             ]
             writes.append((self._sql.insert_entries, rows))
             writes.extend(self._projection_writes(projections))
+        if tokens:
+            writes.append((self._sql.insert_tokens, to_rows(tokens, Token, sqlite=self._sqlite)))
         return PreparedBatch(state, dict(block_hashes), writes)
+
+    def store_tokens(self, tokens: Sequence[Token]) -> None:
+        """Store the metadata of tokens read outside a batch (campaigns indexed before tokens were
+        read); a token already stored keeps its row."""
+        if tokens:
+            with self._begin() as conn:
+                conn.exec_driver_sql(self._sql.insert_tokens, to_rows(tokens, Token, sqlite=self._sqlite))
 
     def write_batch(self, batch: PreparedBatch) -> None:
         """The second half of `commit_batch`: one transaction that stores the prepared rows, the

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from ledger.chain.answers import BlockHeader, RawLog
@@ -28,7 +28,9 @@ from ledger.core.hashing import HashChain
 from ledger.core.records import LedgerEntry, Projections
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
+from ledger.sync.batches import chunks_by_block, with_block_times
 from ledger.sync.progress import Progress
+from ledger.sync.token_metadata import TokenMetadata
 from ledger.sync.tuning import backfill_tuning
 from ledger.sync.writer import BatchWriter
 
@@ -44,28 +46,6 @@ _PACE_FROM_BLOCKS = 16
 # Projection rows a backfill keeps in memory between batches (then it starts over): enough for
 # the positions a dense stretch touches, small enough that memory stays flat on any chain.
 CACHED_POSITIONS = 200_000
-
-
-def _chunks_by_block(
-    entries: list[LedgerEntry], to_block: int, size: int
-) -> Iterator[tuple[list[LedgerEntry], int]]:
-    """Split a batch's entries (block order) into runs of about `size`, cutting only between
-    blocks; yields (entries, last block covered). A run ends at its last entry's block (whose hash
-    its last log carries); the last run ends at `to_block`."""
-    start = 0
-    while len(entries) - start > size:
-        cut = start + size
-        block = entries[cut].block_number
-        while cut > start and entries[cut - 1].block_number == block:
-            cut -= 1
-        if cut == start:  # one block holds more than `size`: keep it whole
-            while cut < len(entries) and entries[cut].block_number == block:
-                cut += 1
-            if cut == len(entries):
-                break
-        yield entries[start:cut], entries[cut - 1].block_number
-        start = cut
-    yield entries[start:], to_block
 
 
 class Indexer:
@@ -100,6 +80,7 @@ class Indexer:
         self.target_logs = target_logs
         self.poll_interval = poll_interval
         self._indexes_checked = False
+        self.tokens = TokenMetadata(rpc, store)
 
     # ----------------------------------------------------------------- set-up
 
@@ -108,6 +89,9 @@ class Indexer:
         chain_id = self.rpc.chain_id()
         EscrowReader(self.rpc, self.contract).check_is_escrow()
         state = self.store.read_sync_state()
+        if state is not None and state.last_seq == 0 and state.start_block != self.start_block:
+            state = None  # nothing indexed yet: start again from the block asked for
+            self.store.clear_empty_checkpoint()
         if state is None:
             state = SyncState(
                 chain_id=chain_id,
@@ -130,6 +114,7 @@ class Indexer:
             )
         if state.finality_depth != self.finality_depth:
             state.finality_depth = self.finality_depth
+        self.tokens.read_unread()
         return state
 
     # ----------------------------------------------------------------- the loop
@@ -152,6 +137,13 @@ class Indexer:
 
     def sync_once(self) -> int:
         """One pass up to the current tip. Returns the number of entries stored."""
+        try:
+            return self._sync_once()
+        except BaseException:
+            self.tokens.forget()  # a batch that read tokens may not have been stored
+            raise
+
+    def _sync_once(self) -> int:
         state = self.store.read_sync_state()
         if state is None:
             state = self.prepare()
@@ -215,10 +207,11 @@ class Indexer:
             ):
                 for batch in batches:
                     entries = batch.logs
+                    self._check_first(chain, entries)
                     chain.append_many(entries)
                     # a provider may hand back a dense stretch at once: commit it in block-aligned
                     # chunks so transactions stay bounded and progress keeps moving
-                    for chunk, chunk_end in _chunks_by_block(entries, batch.to_block, self.target_logs):
+                    for chunk, chunk_end in chunks_by_block(entries, batch.to_block, self.target_logs):
                         end_hash = self._block_hash(chunk, chunk_end)
                         state = replace(
                             state,
@@ -234,7 +227,11 @@ class Indexer:
                             writer.wait()  # a new cache reads rows from the database: all must be there
                             cache = Projections()
                         prepared = self.store.prepare_batch(
-                            chunk, state, [(chunk_end, end_hash)], cache=cache
+                            chunk,
+                            state,
+                            [(chunk_end, end_hash)],
+                            cache=cache,
+                            tokens=self.tokens.first_seen(chunk),
                         )
                         writer.submit(prepared, done=(chunk_end, len(chunk)))
                         stored += len(chunk)
@@ -275,6 +272,7 @@ class Indexer:
         else:
             raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
         entries = with_block_times(entries, headers)
+        self._check_first(chain, entries)
         chain.append_many(entries)
         state = replace(
             state,
@@ -286,7 +284,9 @@ class Indexer:
             tip_block=tip,
             tip_timestamp=headers[tip].timestamp,
         )
-        self.store.commit_batch(entries, state, [(n, h.hash) for n, h in headers.items()])
+        self.store.commit_batch(
+            entries, state, [(n, h.hash) for n, h in headers.items()], tokens=self.tokens.first_seen(entries)
+        )
         self.progress.advance(tip, len(entries))
         return state, len(entries)
 
@@ -321,6 +321,23 @@ class Indexer:
         return new_state
 
     # ----------------------------------------------------------------- helpers
+
+    def _check_first(self, chain: HashChain, entries: list[LedgerEntry]) -> None:
+        """The ledger starts at seq 1: a first entry found later than that means --from-block is
+        past the escrow's first entries (ConfigError naming the block to start from)."""
+        if chain.length or not entries or entries[0].seq == 1:
+            return
+        first = entries[0]
+        deployed = EscrowReader(self.rpc, self.contract).deployment_block(first.block_number)
+        start = (
+            f"the escrow was deployed in block {deployed}: index from --from-block {deployed}"
+            if deployed is not None
+            else "index from the block the escrow was deployed in (the deployment file or a block explorer says)"
+        )
+        raise ConfigError(
+            f"--from-block {self.start_block} is past the ledger's first entry: the first entry found is seq "
+            f"{first.seq} (block {first.block_number}); {start}"
+        )
 
     def _ensure_indexes(self) -> None:
         """Build the indexes an initial backfill deferred (also after one was interrupted)."""
@@ -378,18 +395,3 @@ class Indexer:
     def _hashes(self, numbers: Sequence[int]) -> dict[int, str]:
         # blocks above a shortened tip come back as None: they simply do not match
         return {h.number: h.hash for h in self.rpc.get_blocks(numbers) if h is not None} if numbers else {}
-
-
-def with_block_times(entries: list[LedgerEntry], headers: dict[int, BlockHeader]) -> list[LedgerEntry]:
-    """`entries` with their block's time from its header where the log had none (ganache leaves
-    blockTimestamp out); NodeError where a log's time is not its block's."""
-    for i, entry in enumerate(entries):
-        header = headers[entry.block_number]
-        if entry.block_timestamp is None:
-            entries[i] = entry._replace(block_timestamp=header.timestamp)
-        elif entry.block_timestamp != header.timestamp:
-            raise NodeError(
-                f"the node's log in block {entry.block_number} gives blockTimestamp {entry.block_timestamp}, "
-                f"but block {entry.block_number} has the time {header.timestamp}"
-            )
-    return entries

@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from ledger.audit.chain_audit import audit_chain
 from ledger.audit.export import read_export, write_export
 from ledger.audit.offline import audit_export
+from ledger.audit.verify import verify_backer
 from ledger.chain.rpc import RpcClient
 from ledger.core.records import ETH, SILENCE, Campaign, Kind, State
 from ledger.db.rows import from_row
@@ -22,7 +23,7 @@ from ledger.db.schema import campaigns, credits
 from ledger.db.store import LedgerStore
 from ledger.sync.indexer import Indexer
 from tests.support.chain import ACCEPT_ETH, METADATA, REFUSE_ETH, EscrowChain
-from tests.support.compare import assert_db_matches_chain
+from tests.support.compare import assert_db_matches_chain, assert_rows_add_up
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +142,46 @@ def test_a_reorg_through_credits_withdrawals_and_a_stale_abort(
         assert conn.execute(select(credits)).all() == []
     rows = campaign_rows(store)
     assert rows[credited].claimed and not rows[stale].aborted and rows[stale].abort_cause is None
+
+
+def test_backers_of_expired_and_stale_campaigns_see_why_they_may_refund(exits, store: LedgerStore) -> None:
+    chain, ids = exits
+    index(chain, store)
+    rpc = RpcClient(chain.url)
+    four = verify_backer(rpc, chain.address, chain.accounts[4], store)
+    assert four.ok, four.verdict
+    by_id = {c.campaign_id: c for c in four.campaigns}
+    expired, stale = by_id[ids["expired"]], by_id[ids["stale"]]
+    assert (expired.status, expired.reason, expired.refundable) == ("refundable", "expired", "367")
+    assert (stale.status, stale.reason) == ("refundable", "silence")
+    assert stale.refundable == str(367 * 801 // 1001) and stale.released == str(367 * 200 // 1001)
+    assert f"Campaign {ids['expired']} met its goal but was never claimed, and expired" in four.verdict
+    assert f"Campaign {ids['stale']} was aborted after its creator fell silent" in four.verdict
+    two = verify_backer(rpc, chain.address, chain.accounts[2], store, campaign_id=ids["stale"])
+    (refunded,) = two.campaigns
+    assert (refunded.status, refunded.reason, refunded.refunded_total) == (
+        "refunded",
+        "silence",
+        str(301 * 801 // 1001),
+    )
+
+
+def test_a_creator_with_a_credit_sees_it(exits, store: LedgerStore) -> None:
+    chain, ids = exits
+    index(chain, store)
+    rpc = RpcClient(chain.url)
+    creator = verify_backer(rpc, chain.address, ids["receiver"].address, store)
+    (credit,) = creator.credits
+    assert creator.ok and (credit.owed, credit.owed_onchain, credit.symbol) == ("683", "683", "ETH")
+    assert "The escrow owes you 0.000000000000000683 ETH of payouts you could not receive" in creator.verdict
+    assert "every credit matches owed() on-chain" in creator.verdict.lower()
+    paid = verify_backer(rpc, chain.address, chain.accounts[1], store)
+    blk = next(c for c in paid.credits if c.symbol == "BLK")
+    assert blk.owed == "0" and "You were paid every credit in BLK" in paid.verdict
+
+
+def test_a_campaigns_rows_add_up_to_its_figures(exits, store: LedgerStore) -> None:
+    """Issue 20 bug 3 on expired, stale-aborted (dust pending) and credited campaigns."""
+    chain, _ = exits
+    index(chain, store)
+    assert_rows_add_up(store, chain.now())

@@ -25,7 +25,7 @@ from ledger.core.records import (
     State,
     TrancheTerms,
 )
-from ledger.core.status import PositionStatus, position_breakdown
+from ledger.core.status import PositionStatus, RefundReason, position_breakdown
 from ledger.errors import LedgerIntegrityError
 
 CREATOR = "0x" + "c1" * 20
@@ -279,11 +279,12 @@ def test_a_milestone_campaign_through_delivery_to_claimed() -> None:
     backer = state.positions[(1, ALICE)]
     breakdown = position_breakdown(campaign, backer, ledger.now, plan)
     assert breakdown.status == PositionStatus.IN_DELIVERY
-    assert (breakdown.released, breakdown.escrowed, breakdown.at_stake) == (
+    assert (breakdown.released, breakdown.escrowed, breakdown.at_stake, breakdown.lost_to_rounding) == (
         90,
-        211,
         210,
-    )  # 301*300/1001, 301*701/1001
+        210,
+        1,
+    )  # 301*300/1001, 301*701/1001 (what an abort now would refund), and the unit the floors leave
     ledger.now += 3600
     # the last tranche: 1001 - 300 = 701, fee ceil(701 * 0.025) = 18
     ledger.release(1, 1, 683, 18)
@@ -303,7 +304,7 @@ def test_an_abort_and_its_pro_rata_refunds_and_dust() -> None:
     ledger.apply(Kind.ABORTED, 1, CREATOR, 701)
     assert campaign.state_at(ledger.now) == State.ABORTED and plan.unrefunded_weight == 1001
     bob = position_breakdown(campaign, state.positions[(1, BOB)], ledger.now, plan)
-    assert bob.status == PositionStatus.REFUNDABLE_AFTER_ABORT
+    assert (bob.status, bob.reason) == (PositionStatus.REFUNDABLE, RefundReason.FAILED_VOTE)
     assert (bob.refundable, bob.released, bob.lost_to_rounding) == (233, 99, 1)
     ledger.apply(Kind.REFUNDED, 1, ALICE, 210)
     ledger.apply(Kind.REFUNDED, 1, BOB, 233)

@@ -37,7 +37,10 @@ def test_a_final_pledge_is_verified_in_plain_words(chain: EscrowChain, store) ->
     assert (entry.seq, entry.kind, entry.amount) == (2, 2, str(25 * 10**16))
     assert entry.head_matches and entry.in_database and entry.database_matches
     assert "pledge of 0.25 ETH to campaign 1" in result.verdict and "entry #2" in result.verdict
-    assert "final since" in result.verdict and "head matches the chain" in result.verdict
+    assert result.verdict == (
+        f"Your pledge of 0.25 ETH to campaign 1 (ledger entry #2) is in block {receipt['blockNumber']:,}, "
+        f"final for {result.confirmations - 2} blocks; its head matches the chain."
+    )
 
 
 def test_a_recent_pledge_is_not_final_yet(chain: EscrowChain, store) -> None:
@@ -102,9 +105,13 @@ def test_a_claim_and_a_refund_are_verified(chain: EscrowChain, store) -> None:
     chain.mine(3)
     index(chain, store)
     rpc = RpcClient(chain.url)
-    for receipt, words in ((claim, "claim of"), (refund, "refund of 0.1 ETH")):
-        result = verify_tx(rpc, chain.address, tx_hash(receipt), store=store, finality_depth=2)
-        assert result.ok and words in result.verdict, result.verdict
+    for receipt, words in (
+        (claim, f"Your claim of 0.195 ETH from campaign {ok}"),  # 0.2 ETH less the 2.5% fee
+        (refund, f"Your refund of 0.1 ETH from campaign {failed}"),
+    ):
+        for with_store in (store, None):  # amounts and assets from the database, or from the chain
+            result = verify_tx(rpc, chain.address, tx_hash(receipt), store=with_store, finality_depth=2)
+            assert result.ok and result.verdict.startswith(words), result.verdict
 
 
 def test_a_backer_sees_every_position_checked_against_pledge_of(chain: EscrowChain, store) -> None:
@@ -125,6 +132,48 @@ def test_a_backer_sees_every_position_checked_against_pledge_of(chain: EscrowCha
     assert refundable.refundable == str(10**17) and refundable.pledge_of_onchain == str(10**17)
     only = verify_backer(RpcClient(chain.url), chain.address, chain.accounts[4], store, campaign_id=failed)
     assert [c.campaign_id for c in only.campaigns] == [failed]
+    assert only.verdict == (
+        f"At block {only.block:,}, {only.backer} has backed 1 campaign. Campaign {failed} missed its goal: "
+        "your 0.1 ETH is refundable in full. Every position matches pledgeOf on-chain."
+    )
+
+
+def test_a_refunded_backer_is_told_the_refund_not_the_balance(chain: EscrowChain, store) -> None:
+    """Issue 20 bug 2: after a refund verify said "0 ETH refunded" (the balance left)."""
+    failed = chain.create(1, goal=10**20, duration=900)
+    chain.pledge(failed, 4, 198 * 10**16)
+    chain.sleep(1000)
+    refund = chain.refund(failed, 4)
+    index(chain, store, depth=0)
+    rpc = RpcClient(chain.url)
+    result = verify_backer(rpc, chain.address, chain.accounts[4], store)
+    (position,) = result.campaigns
+    assert (position.status, position.reason, position.refunded_total) == (
+        "refunded",
+        "failed",
+        str(198 * 10**16),
+    )
+    assert f"Campaign {failed} missed its goal; you were refunded 1.98 ETH." in result.verdict
+    assert "0 ETH" not in result.verdict
+    tx = verify_tx(rpc, chain.address, tx_hash(refund), store=store, finality_depth=0)
+    assert tx.verdict.startswith(f"Your refund of 1.98 ETH from campaign {failed} (ledger entry #")
+
+
+def test_amounts_are_in_the_tokens_own_decimals_and_symbol(chain: EscrowChain, store) -> None:
+    """Issue 20 bug 1: a token's amounts with its own decimals and symbol (the tokens table), not 18."""
+    cid = chain.create(1, goal=10**9, token=chain.token.address)
+    receipt = chain.pledge(cid, 3, 250_000_000)
+    index(chain, store, depth=0)
+    with store.engine.begin() as conn:  # as a 6-decimal token would have been read
+        conn.exec_driver_sql("UPDATE tokens SET symbol = 'tUSDC', decimals = 6")
+    rpc = RpcClient(chain.url)
+    tx = verify_tx(rpc, chain.address, tx_hash(receipt), store=store, finality_depth=0)
+    assert tx.verdict.startswith(f"Your pledge of 250 tUSDC to campaign {cid}")
+    backer = verify_backer(rpc, chain.address, chain.accounts[3], store)
+    assert (backer.campaigns[0].symbol, backer.campaigns[0].decimals) == ("tUSDC", 6)
+    assert f"Campaign {cid}: your 250 tUSDC is held in escrow." in backer.verdict
+    without_db = verify_tx(rpc, chain.address, tx_hash(receipt), finality_depth=0)  # read from the chain
+    assert without_db.verdict.startswith(f"Your pledge of 0.00000000025 DUSD to campaign {cid}")
 
 
 def test_verify_cli(chain: EscrowChain, tmp_path) -> None:
