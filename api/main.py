@@ -7,7 +7,9 @@
 
 Everything the process holds (database, node client, follower, auditor) lives in a Runtime built
 when the app starts and stopped when it stops. Every request goes through FastAPI's routing and
-validation; the two middlewares are Starlette's CORS and the request metrics (api/metrics.py).
+validation; the middlewares are Starlette's CORS, the request rules every route shares (HEAD,
+NUL: api/guard.py) and the request metrics (api/metrics.py). The server's own limits (request
+heads' size and time, trusted proxies) are in api/server.py.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from api import errors
 from api.core.config import Settings, get_settings
+from api.guard import RequestGuard
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import ROUTERS, TAGS
 from api.runtime import Runtime
@@ -68,10 +71,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET"],
+        allow_methods=["GET", "HEAD"],
         allow_headers=["Last-Event-ID", "If-None-Match"],
         expose_headers=["ETag"],
         max_age=86400,
     )
+    app.add_middleware(RequestGuard)  # HEAD as GET, 404 for a NUL in the path (api/guard.py)
     app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: it times CORS answers too
     return app

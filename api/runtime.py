@@ -1,6 +1,6 @@
 """Everything one API process holds: the database (the ledger's store for the workers, the
 read-only Database for the routes), the node, and the background workers (follower, auditor,
-entry notifier). Built by create_app's lifespan from Settings."""
+the event stream's entry feed). Built by create_app's lifespan from Settings."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from api.metrics import Metrics
 from api.queries.backers import Campaigns
 from api.queries.checkpoint import sync_state
 from api.queries.database import Database, open_reader
+from api.streams import StreamSlots
 from api.workers.auditor import Auditor
+from api.workers.feed import EntryFeed
 from api.workers.follower import Follower
-from api.workers.notifier import EntryNotifier
 from ledger.chain.rpc import RetryPolicy, RpcClient
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
@@ -24,6 +25,8 @@ from ledger.errors import ConfigError, NodeError
 from ledger.sync.indexer import Indexer
 
 log = logging.getLogger("api")
+
+FOLLOWER_RETRY = RetryPolicy(attempts=3, base_delay=0.25, max_delay=2.0, total_timeout=60.0)
 
 
 class NodeProbe:
@@ -64,10 +67,15 @@ class Runtime:
         self.store = LedgerStore(self.engine)
         self.db: Database = open_reader(settings.db_url, settings.db_pool_size)
         self.metrics = metrics or Metrics()
-        self.notifier = EntryNotifier(self.db, settings.stream_poll_interval)
+        # the event stream's newest entries (a window that covers what a new stream may replay)
+        self.feed = EntryFeed(
+            self.db, settings.stream_poll_interval, window=max(settings.stream_max_replay, 500)
+        )
+        self.streams = StreamSlots(settings.stream_max_clients, settings.stream_max_per_client)
         self.rpc = RpcClient(settings.rpc_url) if settings.rpc_url else None
         self.probe = NodeProbe(settings.rpc_url, settings.node_timeout) if settings.rpc_url else None
         self.follower: Follower | None = None
+        self.follower_rpc: RpcClient | None = None
         self.auditor: Auditor | None = None
         self.campaigns = Campaigns()  # campaign records for one ledger state (a backer's pages)
         self.extras: dict[str, Any] = {}  # per-process caches the routes keep (e.g. /stats)
@@ -102,19 +110,26 @@ class Runtime:
         settings = self.settings
         if settings.follow:
             contract = self.contract()
-            if self.rpc is None or contract is None:
+            if settings.rpc_url is None or contract is None:
                 raise ConfigError(
                     "following the chain needs an RPC URL and the escrow's address (or an indexed database)"
                 )
+            # its own client with a short retry budget: the follower retries whole passes itself (with a
+            # backoff, reporting "degraded"), so a node outage shows on /health in seconds
+            self.follower_rpc = RpcClient(settings.rpc_url, retry=FOLLOWER_RETRY)
             indexer = Indexer(
-                self.rpc,
+                self.follower_rpc,
                 self.store,
                 contract,
                 start_block=settings.start_block,
                 finality_depth=settings.finality_depth,
                 poll_interval=settings.poll_interval,
             )
-            self.follower = Follower(indexer, on_caught_up=self._caught_up, lock=self._lock)
+            # retries back off up to 60 polls (5 to 30 s)
+            backoff = min(30.0, max(5.0, settings.poll_interval * 60))
+            self.follower = Follower(
+                indexer, on_caught_up=self._caught_up, lock=self._lock, max_backoff=backoff
+            )
         if self.rpc is not None and settings.audit_interval > 0:
             self.auditor = Auditor(
                 self.rpc,
@@ -134,12 +149,12 @@ class Runtime:
             self.auditor.request()
 
     async def stop(self) -> None:
-        await self.notifier.stop()
+        await self.feed.stop()
         if self.follower is not None:
             self.follower.stop()
         if self.auditor is not None:
             self.auditor.stop()
-        for closable in (self.rpc, self.probe):
+        for closable in (self.rpc, self.follower_rpc, self.probe):
             if closable is not None:
                 closable.close()
         await self.db.close()

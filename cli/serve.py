@@ -21,6 +21,16 @@ from cli.common import resolve_target
 from ledger.db.engine import DEFAULT_DB_URL
 from ledger.errors import ConfigError
 
+# Settings fields that `serve` and `up` take as options (--max-header-bytes, --forwarded-allow-ips, ...)
+SERVER_OPTIONS = (
+    "max_header_bytes",
+    "header_timeout",
+    "forwarded_allow_ips",
+    "stream_max_clients",
+    "stream_max_per_client",
+    "stream_max_replay",
+)
+
 
 class Stop(Exception):
     """SIGTERM, turned into an exception so that everything shuts down in order."""
@@ -48,19 +58,9 @@ def serve_app(
 ) -> int:
     """Run the API with uvicorn until Ctrl-C or SIGTERM; 0 after a clean shutdown."""
     from api.main import create_app
+    from api.server import server_config
 
-    app = create_app(settings)
-    # open event streams would hold a graceful shutdown forever: give them a few seconds
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,
-        lifespan="on",
-        ws="none",
-        timeout_graceful_shutdown=3,
-    )
+    config = server_config(create_app(settings), settings, host=host, port=port, log_level=log_level)
     server = _Server(config, on_ready)
     previous = signal.signal(signal.SIGTERM, raise_stop)
     try:
@@ -85,6 +85,8 @@ def settings_for(args: argparse.Namespace, **values: Any) -> Settings:
         "poll_interval": args.poll_interval,
         "audit_interval": audit_interval,
     }
+    # the server's limits (api/server.py), where the parser offers them (else CROWDLEDGER_* variables)
+    options.update({name: getattr(args, name, None) for name in SERVER_OPTIONS})
     options.update(values)
     return Settings.from_env(**options)
 

@@ -59,6 +59,36 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(
         4, ge=1, le=100, description="PostgreSQL connections the API's reads share (SQLite: unused)"
     )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1 << 20,
+        description="largest request head (request line and headers) in bytes; a larger one is a 431 and closed",
+    )
+    header_timeout: float = Field(
+        10.0, gt=0, le=300, description="seconds a request's head may take to arrive; then 408 and closed"
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1,::1",
+        description="proxies (addresses or networks, comma-separated; * for any; empty for none) whose "
+        "X-Forwarded-For names the client, as uvicorn's --forwarded-allow-ips; `none` or empty: none",
+    )
+    stream_max_clients: int = Field(
+        200, ge=1, le=100_000, description="open /ledger/stream connections at most (then 503)"
+    )
+    stream_max_per_client: int = Field(
+        8,
+        ge=1,
+        le=100_000,
+        description="open /ledger/stream connections per client address at most (then 503)",
+    )
+    stream_max_replay: int = Field(
+        1000,
+        ge=0,
+        le=1_000_000,
+        description="entries a new /ledger/stream may replay at most; a start further back is a 400 naming "
+        "/ledger?after= for the history",
+    )
     otel: bool = Field(
         False,
         description="FastAPI's OpenTelemetry spans and metrics, for a configured OpenTelemetry SDK (off: they "
@@ -95,6 +125,12 @@ class Settings(BaseSettings):
         if problem is not None:
             raise ValueError(problem)
         return checksum(value)
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        value = ",".join(part.strip() for part in value.split(",") if part.strip())
+        return "" if value.lower() == "none" else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

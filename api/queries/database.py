@@ -46,6 +46,7 @@ from ledger.errors import StorageError
 INLINE_ROWS = 100  # SQLite: bounded statements of up to this many rows run on the event loop (see above)
 READ_MMAP = 1 << 31  # bytes of the SQLite file a connection maps (SQLite caps it at its own limit)
 IDLE_SQLITE = 8  # SQLite connections kept open between reads
+BACKGROUND_THREADS = 2  # SQLite: worker threads the event stream's reads may use at once
 POOL_TIMEOUT = 5.0  # seconds a PostgreSQL read waits for a connection before it is a 503
 
 # :name parameters, only where SQL puts a value (after a space, '(', ',' or an operator), so the
@@ -95,10 +96,15 @@ class Database(ABC):
         """Close every connection."""
 
     @abstractmethod
-    async def fetch(self, query: Query, params: Params | None = None, *, rows: int | None = 1) -> list[Row]:
+    async def fetch(
+        self, query: Query, params: Params | None = None, *, rows: int | None = 1, background: bool = False
+    ) -> list[Row]:
         """The rows of `query`. `rows` is the most it returns when its work is bounded by them (a
         lookup by key, a keyset page), None when it is not (a count, a filter, a total): on
-        SQLite that decides whether it runs on the event loop or in a worker thread."""
+        SQLite that decides whether it runs on the event loop or in a worker thread.
+        `background`: work for no request in particular (the event stream's reads): on SQLite it
+        runs in a worker thread of its own small lane, so it never waits for nor holds up the
+        threads of the requests' reads."""
 
     @abstractmethod
     def u256(self, value: int) -> Any:
@@ -113,8 +119,10 @@ class SqliteDatabase(Database):
     def __init__(self, path: str) -> None:
         self.path = path
         self._idle: list[sqlite3.Connection] = []
+        self._background: anyio.CapacityLimiter | None = None
 
     async def open(self) -> None:
+        self._background = anyio.CapacityLimiter(BACKGROUND_THREADS)
         self._release(self._connect())  # fail at start-up, not at the first request
 
     async def close(self) -> None:
@@ -152,7 +160,11 @@ class SqliteDatabase(Database):
         finally:
             self._release(connection)
 
-    async def fetch(self, query: Query, params: Params | None = None, *, rows: int | None = 1) -> list[Row]:
+    async def fetch(
+        self, query: Query, params: Params | None = None, *, rows: int | None = 1, background: bool = False
+    ) -> list[Row]:
+        if background:
+            return await anyio.to_thread.run_sync(self.read, query, params or {}, limiter=self._background)
         if rows is not None and rows <= INLINE_ROWS:
             return self.read(query, params or {})
         return await anyio.to_thread.run_sync(self.read, query, params or {})
@@ -190,7 +202,9 @@ class PostgresDatabase(Database):
     async def close(self) -> None:
         await self.pool.close()
 
-    async def fetch(self, query: Query, params: Params | None = None, *, rows: int | None = 1) -> list[Row]:
+    async def fetch(
+        self, query: Query, params: Params | None = None, *, rows: int | None = 1, background: bool = False
+    ) -> list[Row]:
         for attempt in (1, 2):
             try:
                 async with self.pool.connection() as connection:

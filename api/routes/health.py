@@ -33,7 +33,9 @@ async def health(runtime: Runtime) -> HealthPublic:
     indexed = info.last_block if info else None
     follower_state = follower.state if follower else "off"
     ok = database and node is not False and follower_state in ("off", "running")
+    down = not database or follower_state in ("stopped", "failed")
     return {
+        "status": "ok" if ok else "down" if down else "degraded",
         "database": database,
         "node": node,
         "node_block": node_block,
@@ -57,14 +59,14 @@ async def health(runtime: Runtime) -> HealthPublic:
     responses={
         503: {
             "model": HealthPublic,
-            "description": "the database or node does not answer, or the follower stopped",
+            "description": "down: the database does not answer, or the follower stopped",
         }
     },
 )
 async def read_health(runtime: RuntimeDep) -> JSON:
-    """Node reachable, indexed block, lag, follower and last audit; 503 when something is down."""
+    """Node reachable, indexed block, lag, follower and last audit; 200 when ok or degraded (the API serves what is indexed), 503 when down."""
     result = await health(runtime)
-    return JSON(result, status_code=200 if result["ok"] else 503)
+    return JSON(result, status_code=503 if result["status"] == "down" else 200)
 
 
 @router.get(

@@ -7,13 +7,11 @@ provisional ones are `no-cache`."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Annotated
 
-import orjson
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
-from fastapi.sse import EventSourceResponse, ServerSentEvent
 from starlette.responses import Response
 
 from api.deps import INT64, RuntimeDep, Seq, runtime_of
@@ -22,14 +20,13 @@ from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor
 from api.queries.checkpoint import genesis_head, sync_state
 from api.queries.ledger import entry_page, stored_entry
 from api.responses import JSON, fragments
-from api.runtime import Runtime
-from api.schemas.ledger import EntriesPublic, EntryDetailPublic, EntryPublic, ExportFormat
+from api.schemas.ledger import EntriesPublic, EntryDetailPublic, ExportFormat
+from api.streams import EventStream, check_start, entry_events
 from ledger.audit.export import export_lines
 from ledger.core.public import finish
 
 router = APIRouter(prefix="/ledger", tags=["ledger"], responses=RESPONSES)
 
-STREAM_BATCH = 500
 FINAL_CACHE = "public, max-age=31536000, immutable"
 AfterQuery = Annotated[
     int | None,
@@ -104,53 +101,78 @@ async def stream_start(
         Header(description="resume after this seq (browsers send it when they reconnect); wins over `after`"),
     ] = None,
 ) -> int:
+    """The seq the stream starts after: Last-Event-ID, else `after`, else the newest; at most
+    `stream_max_replay` entries back."""
+    newest = await runtime.feed.current()
     if last_event_id is not None and last_event_id.strip() != "":
         text = last_event_id.strip()
         if not text.isascii() or not text.isdigit() or int(text) > INT64:
             raise HTTPException(400, f"Last-Event-ID must be a seq (a whole number), got {text[:40]!r}")
-        return int(text)
-    if after is not None:
-        return after
-    return await runtime.notifier.current()
+        start = int(text)
+    else:
+        start = newest if after is None else after
+    check_start(start, newest, runtime.settings.stream_max_replay)
+    return start
+
+
+async def stream_slot(request: Request, runtime: RuntimeDep) -> AsyncIterator[None]:
+    """One of the open streams the limits allow (503 past them), given back when the stream ends."""
+    client = request.client.host if request.client else "unknown"
+    runtime.streams.take(client)
+    try:
+        yield
+    finally:
+        runtime.streams.give(client)
+
+
+STREAM_EVENTS = {
+    "text/event-stream": {
+        "itemSchema": {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": "#/components/schemas/EntryPublic"},
+                },
+                "event": {"type": "string", "enum": ["entry", "rollback"]},
+                "id": {"type": "string"},
+            },
+            "required": ["data"],
+        }
+    }
+}
 
 
 @router.get(
     "/stream",
-    response_class=EventSourceResponse,
+    response_class=EventStream,
+    response_model=None,
     responses={
         **json_errors(),
         200: {
             "description": "`entry` events (id = seq, data = the entry), and a `rollback` event "
-            '(data = {"last_seq": n}) when a reorg removed provisional entries above n'
+            '(data = {"last_seq": n}) when a reorg removed provisional entries above n',
+            "content": STREAM_EVENTS,
+        },
+        400: {
+            "description": "the start is further back than the stream replays (read /ledger?after= first), "
+            "or Last-Event-ID is not a seq",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
+        },
+        503: {
+            "description": "too many streams are open (in all or from this address): see Retry-After",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}},
         },
     },
+    dependencies=[Depends(stream_slot)],
 )
-async def stream_entries(
-    runtime: RuntimeDep, start: Annotated[int, Depends(stream_start)]
-) -> AsyncIterable[EntryPublic]:
-    """New ledger entries as they are indexed (server-sent events; resumes from Last-Event-ID or `after`)."""
-    async for event in entry_events(runtime, start):
-        # the route documents each event by its data (EntryPublic); FastAPI sends a ServerSentEvent as it is
-        yield event  # type: ignore[misc]
-
-
-async def entry_events(runtime: Runtime, sent: int) -> AsyncIterator[ServerSentEvent]:
-    """An `entry` event for each entry after seq `sent` as it is indexed, and a `rollback` event when
-    a reorg removed provisional entries."""
-    while True:
-        newest = await runtime.notifier.wait_beyond(sent)
-        if newest < sent:  # a reorg removed provisional entries
-            sent = newest
-            yield ServerSentEvent(
-                event="rollback", id=str(sent), raw_data=orjson.dumps({"last_seq": sent}).decode()
-            )
-            continue
-        while sent < newest:
-            found = await entry_page(runtime.db, after=sent, limit=STREAM_BATCH)
-            if not found.entries:
-                break
-            for sent, text in found.entries:
-                yield ServerSentEvent(event="entry", id=str(sent), raw_data=text)
+async def stream_entries(runtime: RuntimeDep, start: Annotated[int, Depends(stream_start)]) -> EventStream:
+    """New ledger entries as they are indexed (server-sent events), after Last-Event-ID, `after` or the newest; at most `stream_max_replay` (default 1000) entries back: for older history page through /ledger?after= first."""
+    return EventStream(
+        entry_events(runtime.feed, runtime.db, start),
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get(

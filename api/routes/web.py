@@ -74,7 +74,7 @@ def _file(path: Path, what: str, headers: dict[str, str]) -> FileResponse:
 def resolve_asset(relative: str, base: Path = WEB) -> Path | None:
     """`relative` inside `base`, or None when it would leave it or names a hidden file."""
     parts = [p for p in relative.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." or p.startswith(".") or "\\" in p for p in parts):
+    if not parts or "\x00" in relative or any(p == ".." or p.startswith(".") or "\\" in p for p in parts):
         return None
     root = base.resolve()
     path = root.joinpath(*parts).resolve()

@@ -53,7 +53,7 @@ class CampaignPublic(TypedDict):
             description="pledged / goal in basis points (10000 = goal reached), capped at 1,000,000",
         ),
     ]
-    backer_count: Annotated[int, Field(ge=0)]
+    backer_count: Annotated[int, Field(ge=0, description="every address that ever pledged (never decreases)")]
     state: CampaignState
     deadline: Time
     seconds_left: Annotated[int, Field(ge=0, description="until the deadline, in chain time")]

@@ -40,6 +40,7 @@ class CampaignState(str, Enum):
     claimed = "claimed"
     in_delivery = "in_delivery"
     aborted = "aborted"
+    expired = "expired"
 
 
 # each of the contract's states by its public name (a state without one fails here, at import)

@@ -51,7 +51,7 @@ def test_schemathesis_finds_no_server_error_or_schema_violation(history: EscrowC
             "--checks",
             "all",
             "--exclude-path",
-            "/ledger/stream",  # an endless stream: covered by tests/api/test_live.py
+            "/ledger/stream",  # an endless stream: covered by tests/api/test_following.py
             "--max-examples",
             "10",
             "--max-time",
