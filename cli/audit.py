@@ -7,8 +7,8 @@ import re
 import sys
 
 from cli.common import EXIT_FINDINGS, open_indexed_store, print_report, resolve_target
+from cli.settings import resolve, rpc_client
 from ledger.audit.report import AuditReport, render
-from ledger.core.addresses import parse_address
 from ledger.errors import ConfigError
 
 _HEAD = re.compile(r"0x[0-9a-fA-F]{64}")
@@ -23,9 +23,9 @@ def run(args: argparse.Namespace) -> int:
 def _offline(args: argparse.Namespace) -> AuditReport:
     """Replay an export file (or stdin) with nothing but the chain id, the address and, when
     given, the head the auditor read on-chain."""
-    if args.chain_id is None or not args.contract:
+    contract = resolve(args).contract
+    if args.chain_id is None or not contract:
         raise ConfigError("an offline audit needs --from FILE, --chain-id and --contract")
-    parse_address(args.contract, "--contract")
     if args.expect_head is not None and not _HEAD.fullmatch(args.expect_head):
         raise ConfigError(f"--expect-head {args.expect_head!r} is not a 32-byte hex head")
     try:
@@ -35,16 +35,20 @@ def _offline(args: argparse.Namespace) -> AuditReport:
     from ledger.audit.offline import audit_export
 
     with stream:
-        return audit_export(stream, args.chain_id, args.contract, expect_head=args.expect_head)
+        return audit_export(stream, args.chain_id, contract, expect_head=args.expect_head)
 
 
 def _on_chain(args: argparse.Namespace) -> AuditReport:
+    """At one block: the chain's logs replayed, checked against the views, and against the
+    indexed database when one is configured (--db, CROWDLEDGER_DB_URL or the deployment file)."""
     from ledger.audit.chain_audit import audit_chain
-    from ledger.chain.rpc import RpcClient
 
-    target = resolve_target(args)
-    store = open_indexed_store(args.db) if args.db else None
-    with RpcClient(target.rpc_url) as rpc:
+    target = resolve_target(args, "db_url")
+    settings = target.settings
+    store = (
+        open_indexed_store(settings.db_url, settings.source("db_url")) if settings.given("db_url") else None
+    )
+    with rpc_client(settings) as rpc:
         return audit_chain(
             rpc, target.contract, at_block=args.at_block, start_block=target.start_block, store=store
         )

@@ -1,5 +1,6 @@
 """What the commands share when they run: the escrow they talk to (`resolve_target`), the indexed
-database they read (`open_indexed_store`), and how they print a report."""
+database they read (`open_indexed_store`), and how they print a report. Every setting comes
+through cli/settings.py: flag, else CROWDLEDGER_* variable, else deployment file, else default."""
 
 from __future__ import annotations
 
@@ -10,65 +11,74 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger.chain.deployment import default_deployment_path, read_deployment
-from ledger.core.addresses import checksum, parse_address
-from ledger.errors import ConfigError, StorageError
+from cli.settings import DEFAULT, Settings, missing_target, resolve
+from ledger.errors import StorageError
 
 if TYPE_CHECKING:
     from ledger.db.store import LedgerStore
 
 EXIT_FINDINGS = 1  # an audit or a verification found discrepancies
+NODE_SETTINGS = ("rpc_url", "contract", "start_block", "rpc_timeout", "max_answer_bytes")
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where the escrow lives: from flags, else from the deployment file."""
+    """Where the escrow lives, and the run's other settings."""
 
     rpc_url: str
     contract: str  # checksummed
     start_block: int
+    settings: Settings
 
 
-def resolve_target(args: argparse.Namespace) -> Target:
-    """--rpc/--contract/--deployment (and --from-block where the command has it) as a Target."""
-    deployment = None
-    deployment_path = Path(args.deployment) if args.deployment else default_deployment_path()
-    if args.deployment or not (args.rpc and args.contract):
-        if args.deployment or deployment_path.exists():
-            deployment = read_deployment(deployment_path)
-    rpc_url = args.rpc or (deployment.rpc_url if deployment else None)
-    contract = args.contract or (deployment.address if deployment else None)
-    if not rpc_url or not contract:
-        raise ConfigError(
-            f"give --rpc and --contract, or a deployment file (--deployment, default {deployment_path})"
-        )
-    contract = checksum(parse_address(contract, "--contract"))
-    if getattr(args, "from_block", None) is not None:
-        start = int(args.from_block)
-    elif deployment is not None and deployment.address.lower() == contract.lower():
-        start = deployment.block
-    else:
-        start = 0
-    return Target(rpc_url=rpc_url, contract=contract, start_block=start)
+def resolve_target(args: argparse.Namespace, *more: str) -> Target:
+    """The node and the escrow (with the first block to scan, and the settings `more`), each from
+    its flag, else its variable, else the deployment file; ConfigError when either is missing."""
+    settings = resolve(args, *NODE_SETTINGS, *more)
+    if not settings.rpc_url or not settings.contract:
+        raise missing_target()
+    return Target(settings.rpc_url, settings.contract, settings.start_block, settings)
 
 
-def open_indexed_store(url: str) -> LedgerStore:
-    """The store of a database the indexer has filled; a missing or empty one is an error."""
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL (None for another database, or an in-memory one)."""
     from sqlalchemy.engine import make_url
-
-    from ledger.db.engine import open_database
-    from ledger.db.store import LedgerStore
 
     try:
         parsed = make_url(url)
     except Exception:
         raise StorageError(f"not a database URL: {url!r} (try sqlite:///crowdledger.db)") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
-        raise StorageError(f"no database at {parsed.database}; run `crowdledger index` first or pass --db")
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def shown(url: str) -> str:
+    """A database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(a database URL that does not parse)"
+
+
+def open_indexed_store(url: str, where: str = "--db") -> LedgerStore:
+    """The store of a database the indexer has filled; a missing or empty one is an error that
+    says where the URL came from (`where`)."""
+    from ledger.db.engine import open_database
+    from ledger.db.store import LedgerStore
+
+    where = "the default --db" if where == DEFAULT else where
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise StorageError(
+            f"no database at {path} ({where}); run `crowdledger index` first or give another --db"
+        )
     store = LedgerStore(open_database(url))
     if store.read_sync_state() is None:
-        shown = parsed.render_as_string(hide_password=True)
-        raise StorageError(f"{shown} holds no indexed ledger; run `crowdledger index`")
+        store.engine.dispose()
+        raise StorageError(f"{shown(url)} ({where}) holds no indexed ledger; run `crowdledger index`")
     return store
 
 

@@ -7,12 +7,14 @@ import sys
 from pathlib import Path
 
 from cli.common import open_indexed_store
+from cli.settings import resolve
 from ledger.audit.export import write_export
 from ledger.errors import ConfigError
 
 
 def run(args: argparse.Namespace) -> int:
-    store = open_indexed_store(args.db)
+    settings = resolve(args, "db_url")
+    store = open_indexed_store(settings.db_url, settings.source("db_url"))
     if args.out in (None, "-"):
         write_export(store.iter_entries(), args.format, sys.stdout.buffer)
         sys.stdout.buffer.flush()

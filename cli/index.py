@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from cli.common import resolve_target
-from ledger.chain.rpc import RpcClient
+from cli.common import resolve_target, sqlite_path
+from cli.settings import rpc_client
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.sync.indexer import Indexer
@@ -13,21 +14,30 @@ from ledger.sync.progress import Progress
 
 
 def run(args: argparse.Namespace) -> int:
-    target = resolve_target(args)
-    store = LedgerStore(open_database(args.db))
-    with RpcClient(target.rpc_url) as rpc:
-        indexer = Indexer(
-            rpc,
-            store,
-            target.contract,
-            start_block=target.start_block,
-            finality_depth=args.finality_depth,
-            progress=Progress(quiet=args.quiet),
-            poll_interval=args.poll_interval,
-            initial_span=min(100, args.max_span or 1),
-            max_span=args.max_span or 1,
-        )
-        stored = indexer.run(follow=args.follow)
+    target = resolve_target(args, "db_url", "finality_depth", "poll_interval")
+    settings = target.settings
+    path = sqlite_path(settings.db_url)
+    new_file = path if path is not None and not path.exists() else None
+    store: LedgerStore | None = None
+    try:
+        store = LedgerStore(open_database(settings.db_url))
+        with rpc_client(settings) as rpc:
+            indexer = Indexer(
+                rpc,
+                store,
+                target.contract,
+                start_block=target.start_block,
+                finality_depth=settings.finality_depth,
+                progress=Progress(quiet=args.quiet),
+                poll_interval=settings.poll_interval,
+                initial_span=min(100, args.max_span or 1),
+                max_span=args.max_span or 1,
+            )
+            stored = indexer.run(follow=args.follow)
+    except BaseException:
+        if new_file is not None:
+            discard_if_empty(store, new_file)
+        raise
     state = store.read_sync_state()
     assert state is not None
     if not args.quiet:
@@ -36,3 +46,19 @@ def run(args: argparse.Namespace) -> int:
             f"head {state.last_head} ({stored} new)"
         )
     return 0
+
+
+def discard_if_empty(store: LedgerStore | None, path: Path) -> None:
+    """After a failed run that created the SQLite file `path`: remove it (and its -wal/-shm) when
+    no entry was stored, so a failure leaves no empty database behind. A run that stored entries
+    keeps them: the next one resumes from its checkpoint."""
+    if store is not None:
+        try:
+            state = store.read_sync_state()
+        except Exception:  # noqa: BLE001 - an unreadable new file holds nothing worth keeping
+            state = None
+        store.engine.dispose()
+        if state is not None and state.last_seq > 0:
+            return
+    for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        leftover.unlink(missing_ok=True)

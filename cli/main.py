@@ -1,10 +1,12 @@
 """The `crowdledger` command line: the parser and the dispatch.
 
 Building the parser imports nothing heavy (cli/args.py): each command's implementation lives in
-its own module (cli/index.py, audit.py, export.py, verify.py, serve.py, up.py), imported only when
-that command runs. Every failure is one readable line on stderr and a non-zero exit: 2 when the
-command could not run (bad input, node or database trouble), 1 when an audit or a verification
-found discrepancies, 130 on Ctrl-C.
+its own module (cli/index.py, audit.py, export.py, verify.py, publish.py, serve.py, up.py), imported
+only when that command runs. Every setting is read one way (cli/settings.py): flag, else
+CROWDLEDGER_* variable, else the deployment file, else the default. Every failure is one readable
+line on stderr and a non-zero exit: 2 when the command could not run (bad input, node or database
+trouble), 1 when an audit or a verification found discrepancies (or a document was refused), 130
+on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Any
 
 from cli.args import (
     add_db_arg,
+    add_deployment_arg,
+    add_finality_depth,
     add_server_args,
     add_target_args,
+    deadline,
+    http_url,
     non_negative,
     port,
 )
-from ledger.db.engine import DEFAULT_DB_URL
 from ledger.errors import CrowdLedgerError
 
 EXIT_ERROR = 2
@@ -74,16 +79,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_target_args(index)
     add_db_arg(index)
     index.add_argument(
-        "--from-block", type=non_negative, help="first block to scan (default: deployment block)"
-    )
-    index.add_argument(
-        "--finality-depth",
+        "--from-block",
         type=non_negative,
-        default=12,
-        help="blocks below the tip after which entries are final (default 12)",
+        help="first block to scan (default CROWDLEDGER_START_BLOCK, else the deployment block)",
     )
+    add_finality_depth(index)
     index.add_argument("--follow", action="store_true", help="keep following the chain (Ctrl-C to stop)")
-    index.add_argument("--poll-interval", type=float, default=0.5, help="seconds between polls in --follow")
+    index.add_argument(
+        "--poll-interval",
+        type=deadline,
+        help="seconds between polls in --follow (default CROWDLEDGER_POLL_INTERVAL, else 0.5)",
+    )
     index.add_argument(
         "--max-span",
         type=non_negative,
@@ -106,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--from-block", type=non_negative, help="first block to scan (default: deployment block)"
     )
-    audit.add_argument("--db", help="also diff this indexed database against the replay")
+    add_db_arg(audit, "also diff this indexed database against the replay")
     audit.add_argument(
         "--from", dest="from_file", metavar="FILE", help="replay an export file offline ('-' for stdin)"
     )
@@ -116,17 +122,39 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _command(sub, "export", "export", help="write every indexed entry as NDJSON or CSV")
     add_db_arg(export)
+    add_deployment_arg(export)
     export.add_argument("--format", choices=["ndjson", "csv"], default="ndjson")
     export.add_argument("--out", help="file to write (default: standard output)")
 
     verify = _command(sub, "verify", "verify", help="check one transaction or one backer's contributions")
     add_target_args(verify)
-    verify.add_argument("--db", default=None, help=f"indexed database (default {DEFAULT_DB_URL} if present)")
+    add_db_arg(verify, "indexed database (without one: the default if it exists, for --tx)")
     verify.add_argument("--tx", help="a transaction hash")
     verify.add_argument("--backer", help="a backer's address")
     verify.add_argument("--campaign", type=non_negative, help="with --backer: only this campaign")
-    verify.add_argument("--finality-depth", type=non_negative, default=12, help="when no database is given")
+    add_finality_depth(verify)
     verify.add_argument("--json", action="store_true", help="a machine-readable answer")
+
+    publish = _command(
+        sub,
+        "publish",
+        "publish",
+        help="upload a document that the ledger commits to (campaign metadata, a report, a disclosure)",
+        description="Sends FILE's exact bytes to the API (PUT /documents/0x{keccak256}) or stores them in "
+        "the database directly; either way only a document whose Keccak-256 something on the ledger "
+        "commits to is taken. Exit 0 stored (or already stored), 1 refused, 2 could not run.",
+    )
+    publish.add_argument("file", metavar="FILE", help="the document ('-' for standard input)")
+    publish.add_argument(
+        "--api",
+        type=http_url,
+        help="the API to upload to, e.g. http://127.0.0.1:8000 (default CROWDLEDGER_API_URL)",
+    )
+    publish.add_argument(
+        "--hash", help="the hash the ledger commits to (default: FILE's Keccak-256); FILE must hash to it"
+    )
+    add_db_arg(publish, "without --api: the indexed database to store it in")
+    add_deployment_arg(publish)
 
     up = _command(
         sub,

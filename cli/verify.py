@@ -4,12 +4,10 @@ and against the indexed ledger."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from cli.common import EXIT_FINDINGS, open_indexed_store, print_report, resolve_target
+from cli.common import EXIT_FINDINGS, open_indexed_store, print_report, resolve_target, sqlite_path
+from cli.settings import Settings, check_address, rpc_client
 from ledger.audit.verify import BackerVerification, TxVerification, verify_backer, verify_tx
-from ledger.chain.rpc import RpcClient
-from ledger.db.engine import DEFAULT_DB_URL
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError
 
@@ -17,33 +15,34 @@ from ledger.errors import ConfigError
 def run(args: argparse.Namespace) -> int:
     if bool(args.tx) == bool(args.backer):
         raise ConfigError("give either --tx HASH or --backer ADDRESS")
-    target = resolve_target(args)
-    with RpcClient(target.rpc_url) as rpc:
-        if args.tx:
-            store = _optional_store(args.db)
-            state = store.read_sync_state() if store else None
-            depth = state.finality_depth if state else args.finality_depth
+    backer = check_address(args.backer, "--backer") if args.backer else None
+    target = resolve_target(args, "db_url", "finality_depth")
+    settings = target.settings
+    if backer is None:
+        store = _optional_store(settings)
+        state = store.read_sync_state() if store else None
+        depth = state.finality_depth if state else settings.finality_depth
+        with rpc_client(settings) as rpc:
             tx = verify_tx(rpc, target.contract, args.tx, store=store, finality_depth=depth)
-            print_report(tx_lines(tx), args.json, tx.to_dict())
-            return 0 if tx.ok else EXIT_FINDINGS
-        backer = verify_backer(
-            rpc,
-            target.contract,
-            args.backer,
-            open_indexed_store(args.db or DEFAULT_DB_URL),
-            campaign_id=args.campaign,
-        )
-    print_report(backer_lines(backer), args.json, backer.to_dict())
-    return 0 if backer.ok else EXIT_FINDINGS
+        print_report(tx_lines(tx), args.json, tx.to_dict())
+        return 0 if tx.ok else EXIT_FINDINGS
+    indexed = open_indexed_store(settings.db_url, settings.source("db_url"))
+    with rpc_client(settings) as rpc:
+        result = verify_backer(rpc, target.contract, backer, indexed, campaign_id=args.campaign)
+    print_report(backer_lines(result), args.json, result.to_dict())
+    return 0 if result.ok else EXIT_FINDINGS
 
 
-def _optional_store(url: str | None) -> LedgerStore | None:
-    """--db's store; without --db the default database when it exists, else none (a transaction
-    can be checked on-chain alone)."""
-    if url:
-        return open_indexed_store(url)
-    default = Path(DEFAULT_DB_URL.removeprefix("sqlite:///"))
-    return open_indexed_store(DEFAULT_DB_URL) if default.exists() else None
+def _optional_store(settings: Settings) -> LedgerStore | None:
+    """The configured database's store (--db, CROWDLEDGER_DB_URL or the deployment file's, which
+    must hold an indexed ledger); without one, the default database when it exists, else none: a
+    transaction can be checked on-chain alone."""
+    if settings.given("db_url"):
+        return open_indexed_store(settings.db_url, settings.source("db_url"))
+    default = sqlite_path(settings.db_url)
+    return (
+        open_indexed_store(settings.db_url, "the default database") if default and default.exists() else None
+    )
 
 
 def tx_lines(result: TxVerification) -> list[str]:

@@ -3,7 +3,6 @@ database, say where, and stop cleanly on SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,9 +15,8 @@ import pytest
 from cli.main import main
 from devnet.deploy import NodeAccount, connect, deploy_escrow
 from devnet.nodes import LocalNode, free_port
+from tests.cli.conftest import clean_env
 from tests.support.server import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +33,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[list[str
 
 @pytest.mark.parametrize("command", [["serve"], ["up"]])
 def test_serving_an_indexed_database_until_sigterm(
-    command: list[str], indexed: tuple[list[str], str]
+    command: list[str], indexed: tuple[list[str], str], tmp_path: Path
 ) -> None:
     target, db = indexed
     port = free_port()
@@ -53,8 +51,8 @@ def test_serving_an_indexed_database_until_sigterm(
             "--audit-interval",
             "0",
         ],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        cwd=tmp_path,
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,7 +19,7 @@ from devnet.nodes import LocalNode
 from ledger.db.engine import head_revision, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["index", "audit", "export", "verify", "up", "serve"]
+COMMANDS = ["index", "audit", "export", "verify", "publish", "up", "serve"]
 # never needed to build the parser
 HEAVY = {
     "sqlalchemy",
