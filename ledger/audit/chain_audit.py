@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from ledger.audit import findings as codes
+from ledger.audit.assets import assets_for
 from ledger.audit.db_diff import EntryDiffer, check_checkpoint, diff_projections
 from ledger.audit.findings import Finding
 from ledger.audit.replay import Replayer
@@ -115,7 +116,7 @@ def audit_chain(
         raise NodeError(f"the node has no block {at_block}")
     timestamp = header.timestamp
     _compare_views(report, replayer, reader, at_block, timestamp)
-    _check_solvency(report, replayer, reader, at_block)
+    _check_solvency(report, replayer, reader, at_block, store if differ is not None else None)
     if differ is not None and store is not None and sync is not None and sync.last_block == at_block:
         if not diff_projections(report, replayer, store, sync.last_block):
             report.notes.append(
@@ -257,23 +258,30 @@ def _compare_milestones(
         )
 
 
-def _check_solvency(report: AuditReport, replayer: Replayer, reader: EscrowReader, block: int) -> None:
+def _check_solvency(
+    report: AuditReport, replayer: Replayer, reader: EscrowReader, block: int, store: LedgerStore | None
+) -> None:
     owed, dust = replayer.holdings_by_asset()
     owed.setdefault(ETH, 0)
-    for token in sorted(set(owed) | set(dust)):
+    tokens = sorted(set(owed) | set(dust))
+    assets = assets_for(tokens, block=block, rpc=reader.rpc, store=store)
+    for token in tokens:
         solvency = AssetSolvency(
             token=token,
             balance=reader.asset_balance(token, block),
             owed=owed.get(token, 0),
             dust=dust.get(token, 0),
+            symbol=assets[token].symbol,
+            decimals=assets[token].decimals,
         )
         report.solvency.append(solvency)
         if not solvency.solvent:
-            held = f" plus {solvency.dust} of abort dust" if solvency.dust else ""
+            held = f" plus {solvency.amount(solvency.dust)} of abort dust" if solvency.dust else ""
             report.findings.append(
                 Finding(
                     codes.INSOLVENT,
-                    f"the escrow holds {solvency.balance} of {token} but owes {solvency.owed}{held}",
+                    f"the escrow holds {solvency.amount(solvency.balance)} of {token} but owes "
+                    f"{solvency.amount(solvency.owed)}{held}",
                     fields=solvency.to_dict(),
                 )
             )

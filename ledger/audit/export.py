@@ -210,7 +210,13 @@ def _terms(line: ExportLine) -> EntryTerms | None:
         )
         fee_bps, metadata = line.fee_bps or 0, line.metadata_hash or ""
         return CampaignTerms(
-            token.lower(), int(goal), deadline, int(cap), bool(line.keep_it_all), fee_bps, metadata.lower()
+            token.lower(),
+            _u256("goal", goal),
+            deadline,
+            _u256("max_per_backer", cap),
+            bool(line.keep_it_all),
+            fee_bps,
+            metadata.lower(),
         )
     if line.kind == Kind.MILESTONE_PLAN:
         bps = line.tranche_bps or []
@@ -344,11 +350,12 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
         return
     missing = [f for f in ENTRY_FIELDS if f not in header]
     if missing:
-        kind = "CSV header" if "," in first.decode("utf-8", "replace") else "first line"
-        yield (
-            1,
-            BadLine(1, f"not an export: the {kind} lacks {', '.join(missing)} (an export is NDJSON or CSV)"),
+        why = (
+            f"its CSV header lacks {', '.join(missing)}"
+            if header[:2] == ["seq", "kind"]
+            else "its first line is neither an entry as JSON (NDJSON) nor the CSV header (seq,kind,...)"
         )
+        yield 1, BadLine(1, f"not an export: {why}")
         return
     while True:
         try:

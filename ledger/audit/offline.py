@@ -35,6 +35,16 @@ def audit_export(
             links.close()
     report.findings = report.findings + replayer.findings
     report.findings.sort(key=lambda f: f.line or 0)
+    if (
+        not replayer.entries
+        and report.findings
+        and not report.findings[0].message.startswith("not an export")
+    ):
+        report.findings.insert(
+            0, Finding(codes.BAD_LINE, "not an export: none of its lines is a ledger entry (NDJSON or CSV)")
+        )
+    if not replayer.entries and not report.findings:
+        report.notes.append("the file holds no entries: it is the export of an empty ledger, or empty")
     report.entries = replayer.entries
     report.ledger_length = replayer.chain.length
     report.ledger_head = replayer.chain.head

@@ -45,6 +45,7 @@ class Replayer:
     """Folds entries into a verified head and projections, collecting findings."""
 
     chain: HashChain
+    genesis: str = ""  # the head the ledger starts from: chain id and contract (HashChain.genesis)
     state: Projections = field(default_factory=Projections)
     findings: list[Finding] = field(default_factory=list)
     entries: int = 0
@@ -54,7 +55,8 @@ class Replayer:
 
     @classmethod
     def from_genesis(cls, chain_id: int, contract: str) -> Replayer:
-        return cls(HashChain.genesis(chain_id, contract.lower()))
+        chain = HashChain.genesis(chain_id, contract.lower())
+        return cls(chain, genesis=chain.head)
 
     def feed(self, entry: LedgerEntry, line: int | None = None, *, chained: bool = False) -> None:
         """Replay `entry` (from line `line` of an export, if it comes from one). `chained`: the
@@ -112,11 +114,17 @@ class Replayer:
         else:
             expected_head = self.chain.expected_head(entry)
             if expected_head != entry.head:
+                why = (
+                    "the ledger of another chain or contract: the --chain-id or --contract may be wrong (or the "
+                    "first entry was altered)"
+                    if entry.seq == 1 and self.chain.head == self.genesis
+                    else "this entry (or the head of the one before it) was altered"
+                )
                 self.findings.append(
                     _finding(
                         codes.HEAD_MISMATCH,
                         f"{where}seq {entry.seq} does not chain: its head is {entry.head}, its fields give "
-                        f"{expected_head}; this entry (or the head of the one before it) was altered",
+                        f"{expected_head}; {why}",
                         entry,
                         line,
                         head=entry.head,

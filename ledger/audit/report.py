@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.audit.findings import Finding
+from ledger.core.addresses import checksum
+from ledger.core.amounts import format_amount
 from ledger.core.records import ETH
 
 
@@ -22,6 +24,8 @@ class AssetSolvency:
     balance: int
     owed: int
     dust: int = 0
+    symbol: str | None = None  # the asset's, when the audit knows it (ledger.audit.assets)
+    decimals: int | None = None
 
     @property
     def surplus(self) -> int:
@@ -39,7 +43,15 @@ class AssetSolvency:
             "dust": str(self.dust),
             "surplus": str(self.surplus),
             "solvent": self.solvent,
+            "symbol": self.symbol,
+            "decimals": self.decimals,
         }
+
+    def amount(self, value: int) -> str:
+        """`value` for people: in the asset's decimals and symbol when known, else base units."""
+        if self.symbol is None or self.decimals is None:
+            return f"{value:,}"
+        return format_amount(value, self.decimals, self.symbol)
 
 
 @dataclass
@@ -72,9 +84,33 @@ class AuditReport:
         reference = self.onchain_head or self.expected_head
         return None if reference is None else reference == self.ledger_head
 
+    @property
+    def complete_proven(self) -> bool:
+        """Whether the replayed ledger is shown to be the whole ledger: its head is the contract's
+        (read on-chain, or given as --expect-head), with no entry missing before it."""
+        return bool(self.head_matches) and self.onchain_length in (None, self.ledger_length)
+
+    @property
+    def verdict(self) -> str:
+        if self.findings:
+            return f"{len(self.findings)} FINDING{'S' if len(self.findings) != 1 else ''}"
+        return "CLEAN" if self.complete_proven else "consistent, completeness not proven"
+
+    @property
+    def prove_with(self) -> str | None:
+        """For an export audited without --expect-head: the one command that reads the head to
+        pass (any block explorer shows the same ledgerHead() at that block)."""
+        if self.source != "export" or self.expected_head is not None:
+            return None
+        block = f" --block {self.block}" if self.block is not None else ""
+        return f'cast call {checksum(self.contract)} "ledgerHead()(bytes32)"{block} --rpc-url <URL>'
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "verdict": self.verdict,
+            "complete_proven": self.complete_proven,
+            "prove_with": self.prove_with,
             "source": self.source,
             "chain_id": self.chain_id,
             "contract": self.contract,
@@ -105,10 +141,6 @@ def plain(value: Any) -> Any:
 # --------------------------------------------------------------------------------- presenting
 
 
-def _amount(value: int) -> str:
-    return f"{value:,}"
-
-
 def render(report: AuditReport) -> Iterator[str]:
     """The human summary, line by line."""
     where = f"at block {report.block}" if report.block is not None else ""
@@ -124,21 +156,27 @@ def render(report: AuditReport) -> Iterator[str]:
         yield f"  expected:  head {report.expected_head}: {'match' if report.head_matches else 'MISMATCH'}"
     yield f"  checked:   {report.campaigns:,} campaigns, {report.positions:,} backer positions"
     for s in report.solvency:
-        asset = "ETH" if s.token == ETH else s.token
+        asset = s.symbol or ("ETH" if s.token == ETH else s.token)
         status = "solvent" if s.solvent else "INSOLVENT"
-        dust = f", abort dust {_amount(s.dust)}" if s.dust else ""
+        dust = f", abort dust {s.amount(s.dust)}" if s.dust else ""
         yield (
-            f"  solvency:  {asset}: balance {_amount(s.balance)}, owed {_amount(s.owed)}{dust}, "
-            f"surplus {_amount(s.surplus)}: {status}"
+            f"  solvency:  {asset}: balance {s.amount(s.balance)}, owed {s.amount(s.owed)}{dust}, "
+            f"surplus {s.amount(s.surplus)}: {status}"
         )
     if report.db_entries_compared is not None:
         yield f"  database:  {report.db_entries_compared:,} entries compared"
     for note in report.notes:
         yield f"  note:      {note}"
     if report.ok:
-        yield "  result:    CLEAN"
+        yield f"  result:    {report.verdict}"
+        if report.prove_with is not None:
+            yield (
+                f"  prove it:  read ledgerHead() at block {report.block if report.block is not None else 'latest'} "
+                "from any block explorer or node and pass it as --expect-head, e.g."
+            )
+            yield f"             {report.prove_with}"
         return
-    yield f"  result:    {len(report.findings)} FINDING{'S' if len(report.findings) != 1 else ''}"
+    yield f"  result:    {report.verdict}"
     yield f"  first divergence: {report.findings[0].message}"
     for finding in report.findings:
         yield f"  - [{finding.code}] {finding.message}"

@@ -315,3 +315,61 @@ def test_cli_exit_codes_and_json(history: EscrowChain, exported: list[bytes], tm
     )
     assert wrong_address.returncode == 2
     assert wrong_address.stderr.strip().count("\n") == 0 and "no contract" in wrong_address.stderr
+
+
+def test_without_an_expected_head_completeness_is_not_proven(
+    history: EscrowChain, exported: list[bytes], tmp_path
+) -> None:
+    """Issue 20 bug 6: a truncated export (or an empty file) without --expect-head was CLEAN."""
+    from ledger.audit.report import render
+
+    truncated = exported[:-5]
+    report = offline(history, truncated)
+    assert report.ok and not report.complete_proven
+    assert report.verdict == "consistent, completeness not proven"
+    last_block = json.loads(truncated[-1])["block_number"]
+    command = f'cast call {history.address} "ledgerHead()(bytes32)" --block {last_block} --rpc-url <URL>'
+    assert report.prove_with == command and report.to_dict()["complete_proven"] is False
+    text = "\n".join(render(report))
+    assert (
+        "result:    consistent, completeness not proven" in text and command in text and "CLEAN" not in text
+    )
+    empty = offline(history, [])
+    assert empty.ok and not empty.complete_proven and "no entries" in empty.notes[0]
+    proven = offline(history, exported, head_of(history))
+    assert proven.complete_proven and proven.verdict == "CLEAN" and proven.prove_with is None
+
+    path = tmp_path / "short.ndjson"
+    path.write_bytes(b"".join(truncated))
+    cli = [
+        sys.executable,
+        "-m",
+        "cli",
+        "audit",
+        "--from",
+        str(path),
+        "--chain-id",
+        "31337",
+        "--contract",
+        history.address,
+    ]
+    run = subprocess.run([*cli, "--json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and json.loads(run.stdout)["complete_proven"] is False, run.stderr
+
+
+def test_a_wrong_chain_id_is_named_once_with_the_hint(history: EscrowChain, exported: list[bytes]) -> None:
+    report = audit_export(io.BytesIO(b"".join(exported)), 1, history.address, expect_head=head_of(history))
+    assert [(f.code, f.seq) for f in report.findings] == [("head_mismatch", 1)]
+    assert "the --chain-id or --contract may be wrong" in report.findings[0].message
+    assert "altered" not in report.findings[0].message.split(";")[0]
+
+
+def test_junk_is_not_an_export(history: EscrowChain, tmp_path) -> None:
+    for junk in (
+        b"just some notes, really\nmore notes\n",
+        b'{"hello": "world"}\n[1, 2, 3]\n',
+        b"\x00\xff\xfe garbage",
+    ):
+        report = offline(history, [junk])
+        assert not report.ok and report.findings[0].message.startswith("not an export"), report.findings
+        assert "CSV header lacks" not in report.findings[0].message

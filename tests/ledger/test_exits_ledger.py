@@ -15,8 +15,10 @@ from sqlalchemy import select, update
 from ledger.audit.chain_audit import audit_chain
 from ledger.audit.export import read_export, write_export
 from ledger.audit.offline import audit_export
+from ledger.audit.report import render
 from ledger.audit.verify import verify_backer
 from ledger.chain.rpc import RpcClient
+from ledger.core.amounts import format_amount
 from ledger.core.records import ETH, SILENCE, Campaign, Kind, State
 from ledger.db.rows import from_row
 from ledger.db.schema import campaigns, credits
@@ -80,6 +82,13 @@ def test_the_audit_checks_every_credit_and_counts_it_owed(exits, store: LedgerSt
     assert report.ok, report.findings
     eth = next(s for s in report.solvency if s.token == ETH)
     assert eth.solvent and eth.surplus == 0 and eth.owed >= 683
+    lines = [line for line in render(report) if "solvency:" in line]  # each asset in its own decimals
+    blk = next(s for s in report.solvency if s.symbol == "BLK")
+    assert any(
+        line.startswith("  solvency:  ETH: balance ") and line.endswith(" ETH: solvent") for line in lines
+    )
+    assert any(f"BLK: balance {format_amount(blk.balance, 18, 'BLK')}" in line for line in lines), lines
+    assert report.to_dict()["solvency"][0]["balance"].isdigit()  # raw base units for machines
     with store.engine.begin() as conn:  # a credit edited in the database is named
         conn.execute(update(credits).values(withdrawn_total=0))
     report = audit_chain(rpc, chain.address, start_block=chain.deployment.block, store=store)
