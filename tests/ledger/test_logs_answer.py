@@ -69,6 +69,24 @@ def test_recorded_answers_decode_to_the_expected_entries(node: str, tmp_path: Pa
         assert all(e.block_timestamp is None for e in entries)
 
 
+def test_a_recorded_answer_with_the_exits_decodes_to_the_expected_entries() -> None:
+    """Issue 18's kinds as anvil answers them (tests/support/chain.py exit_outcomes): credited
+    claims and releases (14) right after their payouts, withdrawals to other addresses (15) and a
+    stale abort (16) decode to the expected export, which replays to the recorded ledgerHead()."""
+    body = (GOLDEN / "anvil_exits_getlogs.json").read_bytes()
+    meta = json.loads((GOLDEN / "anvil_exits_getlogs.meta.json").read_text())
+    entries = decode(body)
+    assert isinstance(entries, list) and {14, 15, 16} <= {int(e.kind) for e in entries}
+    out = io.BytesIO()
+    write_export(entries, "ndjson", out)
+    assert out.getvalue() == (GOLDEN / "anvil_exits_getlogs.expected.ndjson").read_bytes()
+    report = audit_export(
+        io.BytesIO(out.getvalue()), meta["chain_id"], meta["contract"], expect_head=meta["ledger_head"]
+    )
+    assert report.ok and report.complete_proven, report.findings
+    assert report.ledger_length == len(entries) == 45
+
+
 # ------------------------------------------------------------------------------------ chosen bodies
 
 EXPECTED: dict[str, int | str] = {
