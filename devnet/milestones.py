@@ -5,12 +5,19 @@ aborted and partly refunded). `read_milestones` reads where a campaign stands on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from devnet.deploy import Sender
 from devnet.plan import PlannedCampaign
 from devnet.seeder import Seeder
 from ledger.core.hashing import keccak256
+
+
+def _plain_report(title: str) -> bytes:
+    """A report's hash when no documents are kept: the keccak256 of its title alone."""
+    return keccak256(title.encode())
+
 
 # getMilestones() as web3 decodes it: a tuple in ICrowdfundEscrow.Milestones order
 MILESTONE_FIELDS = (
@@ -50,13 +57,15 @@ def decide_releases(
     campaigns: list[PlannedCampaign],
     people: list[Sender],
     counts: dict[str, int],
+    report: Callable[[str], bytes] = _plain_report,
 ) -> None:
     """Round after round, the creators report, the backers vote, time passes the votes' end,
     and the seeder releases: the tranche is paid, or the campaign aborted. Then about half of
-    each aborted campaign's backers take their pro-rata refund."""
+    each aborted campaign's backers take their pro-rata refund. `report(title)` is the hash of the
+    report document titled so (devnet.documents)."""
     for rnd in range(max(map(_decided, campaigns), default=0)):
         due = [c for c in campaigns if rnd < _decided(c)]
-        request_and_vote(seeder, escrow, due, people, counts)
+        request_and_vote(seeder, escrow, due, people, counts, report)
         seeder.travel(max(c.voting_period for c in due))
         for campaign in due:
             seeder.send(seeder.sender, escrow.release(campaign.id))
@@ -75,11 +84,12 @@ def request_and_vote(
     campaigns: list[PlannedCampaign],
     people: list[Sender],
     counts: dict[str, int],
+    report: Callable[[str], bytes] = _plain_report,
 ) -> None:
     """Each campaign's creator requests its next release with the next report; its backers vote."""
     for campaign in campaigns:
-        report = keccak256(campaign.reports[campaign.requested].encode())
-        seeder.send(campaign.creator, escrow.requestRelease(campaign.id, report))
+        report_hash = report(campaign.reports[campaign.requested])
+        seeder.send(campaign.creator, escrow.requestRelease(campaign.id, report_hash))
         campaign.requested += 1
         counts["release_requests"] += 1
     seeder.mine_pending()

@@ -73,8 +73,11 @@ class LocalNode:
         balance_eth: int = 1_000_000,
         extra_args: list[str] | None = None,
         startup_timeout: float = 30.0,
+        genesis_age: int = 0,
     ) -> LocalNode:
-        """Launch the node and wait until it answers. `block_time=None` mines on every transaction."""
+        """Launch the node and wait until it answers. `block_time=None` mines on every transaction;
+        `genesis_age` seconds puts the genesis block (and the node's clock) that far in the past
+        (anvil only), so that a seeding can jump forward in time and still end about now."""
         port = port or free_port()
         if kind == "anvil":
             args = [
@@ -95,6 +98,8 @@ class LocalNode:
             ]
             if block_time is not None:
                 args += ["--block-time", str(block_time)]
+            if genesis_age:
+                args += ["--timestamp", str(int(time.time()) - genesis_age)]
         elif kind == "ganache":
             args = [
                 find_binary("ganache"),

@@ -1,6 +1,8 @@
-"""The demo's plan, before anything is sent: which campaigns (plain ones in every state, milestone
-ones in every phase), who backs what, the pledges and unpledges round by round, and each
-campaign's goal and cap so that it ends where it should. Pure: a seed gives the same plan.
+"""The demo's plan, before anything is sent: which campaigns (plain ones in every state and asset,
+milestone ones in every phase, and the settled past: expired, stale-aborted, paid through a
+credit), who backs what, the pledges and unpledges round by round, and each campaign's goal and
+cap so that it ends where it should; and what each campaign says of itself (its metadata
+document's summary and website). Pure: a seed gives the same plan.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devnet.summary import DAY
+
+ETH = "ETH"
+DEMO_TOKEN = "DUSD"  # devnet.deploy.DEMO_TOKEN_SYMBOL: 18 decimals
+STABLE_TOKEN = "tUSDC"  # devnet.deploy.STABLE_TOKEN_SYMBOL: 6 decimals, as USDC
 
 PHASE_STATES = {
     "funding": "Funding",
@@ -26,7 +32,7 @@ CANCEL_ROUND = ROUNDS // 2  # cancelled campaigns are cancelled at the end of ro
 @dataclass
 class PlannedCampaign:
     title: str
-    token: bool
+    asset: str  # ETH, DEMO_TOKEN or STABLE_TOKEN
     target: str  # the state it should end in
     keep_it_all: bool = False
     capped: bool = False
@@ -45,40 +51,65 @@ class PlannedCampaign:
     reports: tuple[str, ...] = ()
     stakes: dict[int, int] = field(default_factory=dict)  # backer index: net pledge, its vote's weight
     requested: int = 0  # release requests sent so far
+    # a campaign of the settled past (OUTCOME_PLAN): "expired", "stale" or "credit"
+    outcome: str = ""
+
+    @property
+    def token(self) -> bool:
+        """Whether it is a token campaign (pledges by allowance, not with ETH)."""
+        return self.asset != ETH
 
 
-# (title, token campaign?, final state, keep-it-all, capped); every state in ETH and in the token
+# (title, asset, final state, keep-it-all, capped); every state in ETH and in the demo token, and
+# a live and a claimed campaign in the 6-decimal token
 FULL_PLAN = [
-    ("Community garden beds", False, "Funding", False, False),
-    ("Indie game soundtrack", True, "Funding", False, True),
-    ("Open-source audit fund", False, "Succeeded", False, False),
-    ("Podcast season two", True, "Succeeded", True, False),
-    ("Rooftop solar panels", False, "Claimed", False, False),
-    ("Board game reprint", True, "Claimed", False, True),
-    ("Art zine issue #4", False, "Failed", False, False),
-    ("Hackathon prize pool", True, "Failed", False, False),
-    ("Robot kit for schools", False, "Cancelled", False, False),
-    ("Film festival shorts", True, "Cancelled", False, False),
-    ("Neighbourhood bakery oven", False, "Claimed", True, False),
-    ("Community radio transmitter", False, "Funding", True, True),
+    ("Community garden beds", ETH, "Funding", False, False),
+    ("Indie game soundtrack", DEMO_TOKEN, "Funding", False, True),
+    ("Open-source audit fund", ETH, "Succeeded", False, False),
+    ("Podcast season two", DEMO_TOKEN, "Succeeded", True, False),
+    ("Rooftop solar panels", ETH, "Claimed", False, False),
+    ("Board game reprint", DEMO_TOKEN, "Claimed", False, True),
+    ("Art zine issue #4", ETH, "Failed", False, False),
+    ("Hackathon prize pool", DEMO_TOKEN, "Failed", False, False),
+    ("Robot kit for schools", ETH, "Cancelled", False, False),
+    ("Film festival shorts", DEMO_TOKEN, "Cancelled", False, False),
+    ("Neighbourhood bakery oven", ETH, "Claimed", True, False),
+    ("Community radio transmitter", ETH, "Funding", True, True),
+    ("Solar lanterns for village schools", STABLE_TOKEN, "Funding", False, False),
+    ("Makerspace laser cutter", STABLE_TOKEN, "Claimed", False, False),
 ]
 
 # what a single funded key can do without time travel
 KEY_PLAN = [
-    ("Community garden beds", False, "Funding", False, False),
-    ("Indie game soundtrack", True, "Funding", False, False),
-    ("Robot kit for schools", False, "Cancelled", False, False),
-    ("Film festival shorts", True, "Cancelled", False, False),
+    ("Community garden beds", ETH, "Funding", False, False),
+    ("Indie game soundtrack", DEMO_TOKEN, "Funding", False, False),
+    ("Robot kit for schools", ETH, "Cancelled", False, False),
+    ("Film festival shorts", DEMO_TOKEN, "Cancelled", False, False),
+    ("Solar lanterns for village schools", STABLE_TOKEN, "Funding", False, False),
 ]
 
-# (title, token campaign?, phase, tranche plan in bps, voting period, the reports of its release
+# The settled past, created and ended before the demo's jump of half a year (CLAIM_WINDOW,
+# MAX_SILENCE): (title, outcome, final state). "expired": met its goal, never claimed, past its
+# deadline + CLAIM_WINDOW, half its backers refunded in full; "stale": a milestone campaign whose
+# creator claimed tranche 0 and fell silent past MAX_SILENCE, aborted by abortStale (by a backer),
+# half its backers refunded pro rata; "credit": the creator is a contract that refused the ETH of
+# its claim, so it was credited, then withdrawn to the creator's other address.
+OUTCOME_PLAN = [
+    ("Lighthouse restoration fund", "expired", "Expired"),
+    ("Mobile bicycle repair van", "stale", "Aborted"),
+    ("Open seed library", "credit", "Claimed"),
+]
+STALE_TRANCHES = (3000, 3000, 4000)
+OUTCOME_VOTING_PERIOD = 3 * DAY
+
+# (title, asset, phase, tranche plan in bps, voting period, the reports of its release
 # requests); without time travel only the "funding" ones
-MILESTONE_PLAN: list[tuple[str, bool, str, tuple[int, ...], int, tuple[str, ...]]] = [
-    ("Open hardware weather station", True, "funding", (4000, 3000, 3000), 3 * DAY, ()),
-    ("River keepers documentary", False, "succeeded", (3000, 7000), 3 * DAY, ()),
+MILESTONE_PLAN: list[tuple[str, str, str, tuple[int, ...], int, tuple[str, ...]]] = [
+    ("Open hardware weather station", DEMO_TOKEN, "funding", (4000, 3000, 3000), 3 * DAY, ()),
+    ("River keepers documentary", ETH, "succeeded", (3000, 7000), 3 * DAY, ()),
     (
         "Cargo bike trailer",
-        False,
+        ETH,
         "voting",
         (2000, 3000, 5000),
         3 * DAY,
@@ -86,7 +117,7 @@ MILESTONE_PLAN: list[tuple[str, bool, str, tuple[int, ...], int, tuple[str, ...]
     ),
     (
         "Repair cafe tool library",
-        True,
+        DEMO_TOKEN,
         "delivering",
         (2000, 3000, 5000),
         2 * DAY,
@@ -94,7 +125,7 @@ MILESTONE_PLAN: list[tuple[str, bool, str, tuple[int, ...], int, tuple[str, ...]
     ),
     (
         "Community darkroom",
-        False,
+        ETH,
         "released",
         (2000, 3000, 5000),
         2 * DAY,
@@ -102,7 +133,7 @@ MILESTONE_PLAN: list[tuple[str, bool, str, tuple[int, ...], int, tuple[str, ...]
     ),
     (
         "Field guide translation",
-        True,
+        DEMO_TOKEN,
         "released",
         (5000, 5000),
         2 * DAY,
@@ -110,7 +141,7 @@ MILESTONE_PLAN: list[tuple[str, bool, str, tuple[int, ...], int, tuple[str, ...]
     ),
     (
         "Smart beehive sensors",
-        False,
+        ETH,
         "aborted",
         (2500, 2500, 5000),
         2 * DAY,
@@ -127,42 +158,71 @@ DISCLOSURES = [
 ]
 
 
-def plan_campaigns(time_travel: bool) -> list[PlannedCampaign]:
-    """Every campaign the node allows: all of them with time travel, else what one key can do."""
-    plain = [PlannedCampaign(*row) for row in (FULL_PLAN if time_travel else KEY_PLAN)]
+def plan_campaigns(
+    time_travel: bool, assets: tuple[str, ...] = (ETH, DEMO_TOKEN, STABLE_TOKEN)
+) -> list[PlannedCampaign]:
+    """Every live campaign the node allows in `assets`: all of them with time travel, else what
+    one key can do."""
+    plain = [PlannedCampaign(*row) for row in (FULL_PLAN if time_travel else KEY_PLAN) if row[1] in assets]
     milestones = [
         PlannedCampaign(
             title,
-            token,
+            asset,
             PHASE_STATES[phase],
             phase=phase,
             tranches=tranches,
             voting_period=period,
             reports=reports,
         )
-        for title, token, phase, tranches, period, reports in MILESTONE_PLAN
-        if time_travel or phase == "funding"
+        for title, asset, phase, tranches, period, reports in MILESTONE_PLAN
+        if (time_travel or phase == "funding") and asset in assets
     ]
     return plain + milestones
 
 
-class Amounts:
-    """Random pledge sizes: ETH pledges of 0.05-2.00 `eth_unit`, token pledges of 10-500 tokens."""
+def plan_outcomes() -> list[PlannedCampaign]:
+    """The campaigns of the settled past (OUTCOME_PLAN), all in ETH."""
+    return [
+        PlannedCampaign(
+            title,
+            ETH,
+            target,
+            outcome=outcome,
+            phase="aborted" if outcome == "stale" else "",
+            tranches=STALE_TRANCHES if outcome == "stale" else (),
+            voting_period=OUTCOME_VOTING_PERIOD if outcome == "stale" else 0,
+        )
+        for title, outcome, target in OUTCOME_PLAN
+    ]
 
-    def __init__(self, rng: random.Random, eth_unit: int, token_unit: int) -> None:
-        self.rng, self.eth_unit, self.token_unit = rng, eth_unit, token_unit
+
+class Amounts:
+    """Random pledge sizes: ETH pledges of 0.05-2.00 `eth_unit`, token pledges of 10-500 tokens
+    (a token's unit is 10**decimals: `token_units` by symbol)."""
+
+    def __init__(self, rng: random.Random, eth_unit: int, token_units: dict[str, int]) -> None:
+        self.rng, self.eth_unit, self.token_units = rng, eth_unit, token_units
 
     def eth(self) -> int:
         return self.eth_unit * self.rng.randrange(5, 201) // 100
 
-    def token(self) -> int:
-        return self.token_unit * self.rng.randrange(10, 501)
+    def token(self, symbol: str = DEMO_TOKEN) -> int:
+        return self.token_units[symbol] * self.rng.randrange(10, 501)
 
     def of(self, campaign: PlannedCampaign) -> int:
-        return self.token() if campaign.token else self.eth()
+        return self.token(campaign.asset) if campaign.token else self.eth()
 
     def unit(self, campaign: PlannedCampaign) -> int:
-        return self.token_unit if campaign.token else self.eth_unit
+        return self.token_units[campaign.asset] if campaign.token else self.eth_unit
+
+
+def pick_backers(campaign: PlannedCampaign, backers: int, rng: random.Random) -> list[int]:
+    """A campaign's backers (indexes): about a third of all for a plain campaign; fewer for a
+    milestone campaign or one of the settled past (each of theirs votes or refunds: seeding stays
+    quick)."""
+    few = bool(campaign.phase or campaign.outcome)
+    count = min(backers, max(3, round(backers * (0.08 if few else 0.35))))
+    return sorted(rng.sample(range(backers), count))
 
 
 # a pledge or an unpledge: (round, campaign index, backer index, amount)
@@ -176,12 +236,8 @@ def plan_pledges(
     stakes, goal, cap and deadline length so that it ends in its target state."""
     # every campaign gets several backers; a backer may back several campaigns. Milestone
     # campaigns get fewer: each of their backers also votes, and seeding stays quick.
-    per_campaign = min(backers, max(3, round(backers * 0.35)))
-    per_milestone = min(backers, max(3, round(backers * 0.08)))
     for campaign in campaigns:
-        campaign.backers = sorted(
-            rng.sample(range(backers), per_milestone if campaign.phase else per_campaign)
-        )
+        campaign.backers = pick_backers(campaign, backers, rng)
 
     pledges: list[Move] = []
     unpledges: list[Move] = []

@@ -5,18 +5,28 @@
 
 On a development node (anvil, or hardhat) backers are cheap: addresses derived from their index
 get a balance with `anvil_setBalance` and send through `anvil_impersonateAccount`, and time is
-moved with `evm_increaseTime`/`evm_mine`, so the demo gets campaigns that are Funding, Succeeded
-(goal met, and keep-it-all short of its goal), Failed, Cancelled and Claimed, in ETH and in the
-demo token, with pledges spread over a simulated week, some unpledges, refunds, claims and a fee
-withdrawal in each asset.
+moved with `evm_increaseTime`/`evm_mine`.
+
+First the settled past (devnet.outcomes): a campaign that expired unclaimed, a milestone campaign
+aborted for its creator's silence (abortStale), and one whose creator's contract refused its
+payout, credited and then withdrawn elsewhere; then chain time jumps half a year (past
+CLAIM_WINDOW and MAX_SILENCE; on a chain started in the past, as `crowdledger up` starts anvil, to
+about twelve days before the wall clock). Then the live demo, whose deadlines come after the jump:
+campaigns that are Funding, Succeeded (goal met, and keep-it-all short of its goal), Failed,
+Cancelled and Claimed, in ETH, in the 18-decimal demo token (DUSD) and in a 6-decimal one (tUSDC,
+when contracts/ has DemoStablecoin), with pledges spread over a simulated week, some unpledges,
+refunds, claims and a fee withdrawal in each asset.
 
 Beside them, milestone campaigns in every phase: funding; succeeded with tranche 0 unclaimed; in
 delivery with a release vote open right now (some backers approved, some rejected, the vote ends
 days after the seeding, so the page shows it live); in delivery between tranches (tranche 1
 released, no vote open); fully released, in ETH and in the token; and aborted by a rejected vote,
 some backers refunded pro rata and the others not yet. Creators publish a few disclosures, on a
-plain campaign too. Reports and documents are the keccak of a short text
-("Milestone 1 report: prototype shipped").
+plain campaign too.
+
+Every campaign's metadataHash, every report's and every disclosure's hash is the Keccak-256 of a
+document (devnet.documents): the summary carries the documents' bytes, which `crowdledger up`
+publishes once the ledger is indexed.
 
 On ganache the node's unlocked accounts are the backers. On a real RPC URL with one funded key
 there is neither impersonation nor time travel: the sender backs its own campaigns, which stay
@@ -26,29 +36,34 @@ summary lists what was skipped.
 
 from __future__ import annotations
 
-import json
 import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 from web3 import Web3
 from web3.logs import DISCARD
 
-from devnet.deploy import (
-    DEMO_TOKEN_SYMBOL,
-    NodeAccount,
-    Sender,
-    TransactionFailed,
-    deploy_token,
-    escrow_contract,
-    token_contract,
-)
+from devnet.deploy import DEMO_TOKEN_SYMBOL, NodeAccount, Sender, TransactionFailed, escrow_contract
+from devnet.documents import DemoDocuments, campaign_terms
 from devnet.milestones import decide_releases, read_milestones, request_and_vote
-from devnet.plan import CANCEL_ROUND, DISCLOSURES, ROUNDS, Amounts, Move, plan_campaigns, plan_pledges
+from devnet.outcomes import SettledPast, deploy_receiver
+from devnet.plan import (
+    CANCEL_ROUND,
+    DISCLOSURES,
+    ETH,
+    ROUNDS,
+    Amounts,
+    Move,
+    PlannedCampaign,
+    plan_campaigns,
+    plan_outcomes,
+    plan_pledges,
+)
 from devnet.seeder import Capabilities, Seeder, detect_capabilities
 from devnet.summary import DAY, ETHER, MILESTONE_PHASES, STATE_NAMES, SeedSummary, milestone_status
+from devnet.tokens import STABLE_TOKEN_SYMBOL, demo_tokens
 from ledger.chain.deployment import Deployment
-from ledger.core.hashing import keccak256
 from ledger.errors import ConfigError
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -64,8 +79,19 @@ COUNTS = (
     "votes",
     "releases",
     "aborts",
+    "stale_aborts",
     "disclosures",
+    "credits",
+    "credit_withdrawals",
 )
+# The live demo's simulated time (~11 days: a week of pledging, two rounds of votes) and a day to
+# spare: on a chain that starts in the past, the jump after the settled past goes to the wall clock
+# less this, so the live demo ends about now.
+LIVE_SPAN = 12 * DAY
+# How far in the past a demo chain starts (LocalNode.start(genesis_age=...)): the settled past (two
+# days of funding, then CLAIM_WINDOW and MAX_SILENCE: 180 days) and LIVE_SPAN fit before now.
+DEMO_CHAIN_AGE = 200 * DAY
+DISCLOSURE_BODY = "Published by the campaign's creator; its hash is on the ledger (kind 13, Disclosed).\n"
 
 
 def seed_demo(
@@ -75,24 +101,32 @@ def seed_demo(
     backers: int = 24,
     sender: Sender | None = None,
     token_address: str | None = None,
+    stable_token_address: str | None = None,
     seed: int = 7,
     eth_unit: int | None = None,
     token_unit: int = ETHER,
     time_travel: bool | None = None,
     impersonation: bool | None = None,
     unlocked_backers: bool = True,
+    outcomes: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> SeedSummary:
     """Create demo campaigns in every state the node allows; returns what was done.
 
     backers: how many distinct backers (all of them on anvil/hardhat; on ganache at most its
         other unlocked accounts; on a real node only the sender).
-    sender: deploys the demo token if the deployment has none, mints, and withdraws the fees;
-        by default the node's first unlocked account.
+    sender: deploys the demo tokens the deployment lacks, mints, and withdraws the fees; by
+        default the node's first unlocked account.
+    token_address, stable_token_address: the 18-decimal demo token (DUSD) and the 6-decimal one
+        (tUSDC) to use, else the deployment's, else deployed now (tUSDC only when contracts/ has
+        DemoStablecoin; without one its campaigns are skipped).
     eth_unit: the ETH pledge scale in wei (pledges are 0.05-2 units): 1 ETH on development
-        nodes, 0.0001 ETH elsewhere. token_unit likewise for the token (10-500 units).
+        nodes, 0.0001 ETH elsewhere. token_unit likewise for DUSD (10-500 units); tUSDC pledges
+        10-500 whole tokens of its own decimals.
     time_travel, impersonation, unlocked_backers: False turns off what detect_capabilities
         found (all three False makes anvil behave like a real node with one key).
+    outcomes: the settled past (expired, stale-aborted, credited) before the live demo; it needs
+        time travel.
     """
     say = log or (lambda message: None)
     if backers < 1:
@@ -114,56 +148,62 @@ def seed_demo(
             f"no contract at {deployment.address}: deploy first (wrong chain or deployment file?)"
         )
 
-    token, token_deployed = _resolve_token(w3, deployment, sender, token_address, say)
+    tokens, deployed = demo_tokens(w3, deployment, sender, token_address, stable_token_address, say)
+    decimals = {ETH: 18, DEMO_TOKEN_SYMBOL: 18}
+    units = {DEMO_TOKEN_SYMBOL: token_unit}
+    if STABLE_TOKEN_SYMBOL in tokens:
+        decimals[STABLE_TOKEN_SYMBOL] = int(tokens[STABLE_TOKEN_SYMBOL].functions.decimals().call())
+        units[STABLE_TOKEN_SYMBOL] = 10 ** decimals[STABLE_TOKEN_SYMBOL]
+    receiver = deploy_receiver(w3, sender) if outcomes and caps.time_travel else None
     seeder = Seeder(w3, sender, caps)
     seeder.start_batching()
     try:
         rng = random.Random(seed)  # one random stream for the plan and today's pledges: a seed, one demo
-        demo = _Demo(seeder, deployment, escrow_contract(w3, deployment.address), token, caps, say)
-        summary = demo.run(backers, rng, Amounts(rng, eth_unit, token_unit), unlocked_backers, seed)
+        demo = _Demo(seeder, deployment, escrow_contract(w3, deployment.address), tokens, decimals, caps, say)
+        summary = demo.run(backers, rng, Amounts(rng, eth_unit, units), unlocked_backers, receiver)
     finally:
         seeder.stop_batching()
-    summary.token_deployed = token_deployed
+    summary.tokens_deployed = deployed
+    summary.token_deployed = DEMO_TOKEN_SYMBOL in deployed
     return summary
 
 
-def _resolve_token(
-    w3: Web3, deployment: Deployment, sender: Sender, token_address: str | None, log: Callable[[str], None]
-) -> tuple[Any, bool]:
-    address = token_address or deployment.tokens.get(DEMO_TOKEN_SYMBOL)
-    if address:
-        if not w3.eth.get_code(Web3.to_checksum_address(address)):
-            raise ConfigError(f"no contract at the demo token address {address}")
-        return token_contract(w3, address), False
-    log(f"deploying the demo token ({DEMO_TOKEN_SYMBOL})")
-    return deploy_token(w3, sender), True
-
-
 class _Demo:
-    """One seeding, step by step: accounts and the plan, the token allowances, the campaigns, the
-    pledging rounds, the settlement, the milestone votes and releases, today's activity and the
-    disclosures; then what the chain says of it all."""
+    """One seeding, step by step: accounts, the settled past and the jump, the plan, the token
+    allowances, the campaigns, the pledging rounds, the settlement, the milestone votes and
+    releases, today's activity and the disclosures; then what the chain says of it all."""
 
     def __init__(
         self,
         seeder: Seeder,
         deployment: Deployment,
         escrow: Any,
-        token: Any,
+        tokens: dict[str, Any],
+        decimals: dict[str, int],
         caps: Capabilities,
         log: Callable[[str], None],
     ) -> None:
+        self.decimals = decimals  # by symbol, ETH's too
         self.seeder, self.sender, self.w3 = seeder, seeder.sender, seeder.w3
-        self.deployment, self.contract, self.escrow, self.token = deployment, escrow, escrow.functions, token
+        self.deployment, self.contract, self.escrow, self.tokens = (
+            deployment,
+            escrow,
+            escrow.functions,
+            tokens,
+        )
         self.caps, self.log = caps, log
         self.counts = dict.fromkeys(COUNTS, 0)
         self.skipped: list[str] = []
-        self.campaigns = plan_campaigns(caps.time_travel)
+        self.campaigns = plan_campaigns(caps.time_travel, (ETH, *tokens))
+        self.past: list[PlannedCampaign] = []
         self.people: list[Sender] = []
+        self.documents = DemoDocuments()
 
     def run(
-        self, wanted: int, rng: random.Random, amounts: Amounts, unlocked: bool, seed: int
+        self, wanted: int, rng: random.Random, amounts: Amounts, unlocked: bool, receiver: Any
     ) -> SeedSummary:
+        """The whole seeding; with `receiver` (the credit campaign's creator contract) the settled
+        past first."""
         caps = self.caps
         if not caps.time_travel:
             self.skipped.append(
@@ -174,28 +214,61 @@ class _Demo:
                 "milestone campaigns past funding (succeeded, voting, delivering, released, "
                 "aborted) and their release votes: they need deadlines and votes to pass"
             )
+        if STABLE_TOKEN_SYMBOL not in self.tokens:
+            self.skipped.append(
+                f"the {STABLE_TOKEN_SYMBOL} (6-decimal) campaigns: no such token given or in the deployment, "
+                "and contracts/ has no DemoStablecoin to deploy"
+            )
         eth_each = 10_000 * max(amounts.eth_unit, ETHER)
         creators, self.people, notes = self.seeder.accounts(wanted, eth_each, unlocked)
         self.skipped.extend(notes)
         mode = self._mode()
+        if receiver is not None:
+            self._settled_past(creators, rng, amounts, receiver)
+        elif not caps.time_travel:
+            self.skipped.append("the expired, stale-aborted and credited campaigns: they need time travel")
+        if caps.time_travel:
+            self._catch_up(0)
         self.log(f"seeding {len(self.campaigns)} campaigns with {len(self.people)} backers ({mode})")
         pledges, unpledges = plan_pledges(self.campaigns, len(self.people), rng, amounts)
         self._allow_tokens(pledges)
-        short_deadline, round_gap = self._create_campaigns(creators, seed)
+        short_deadline, round_gap = self._create_campaigns(creators)
         self._pledging_rounds(pledges, unpledges, round_gap)
         self._settle(short_deadline)
         if caps.time_travel:
             decide_releases(
-                self.seeder, self.escrow, self.campaigns, self.people, self.counts
+                self.seeder, self.escrow, self.campaigns, self.people, self.counts, self._report
             )  # last time travel
             self._withdraw_fees()
             self._pledge_today(amounts)
             # votes open right now: after the last time travel, so they stay open for days
             voting = [c for c in self.campaigns if c.phase == "voting"]
-            request_and_vote(self.seeder, self.escrow, voting, self.people, self.counts)
+            request_and_vote(self.seeder, self.escrow, voting, self.people, self.counts, self._report)
         self._disclose()
         self.seeder.mine_pending()
         return self._summary(mode)
+
+    def _settled_past(
+        self, creators: list[Sender], rng: random.Random, amounts: Amounts, receiver: Any
+    ) -> None:
+        """The OUTCOME_PLAN campaigns, created, settled, and the jump past their windows."""
+        self.past = plan_outcomes()
+        past = SettledPast(
+            self.seeder, self.contract, self.people, self.past, self.counts, self._create_call, receiver
+        )
+        self.log(f"seeding the settled past: {', '.join(c.title for c in self.past)}")
+        past.fund(creators, rng, amounts)
+        past.settle()
+        self._catch_up(past.due())
+        past.after_jump()
+
+    def _catch_up(self, due: int) -> None:
+        """Time forward to `due`, or to LIVE_SPAN before the wall clock when the chain is behind it
+        (a chain started in the past): the live demo then ends about now."""
+        now = self.seeder.now()
+        target = max(due, int(time.time()) - LIVE_SPAN)
+        if target > now:
+            self.seeder.travel(target - now)
 
     def _mode(self) -> str:
         caps, people = self.caps, self.people
@@ -210,15 +283,49 @@ class _Demo:
         travel = ", time travel" if caps.time_travel else ", no time travel"
         return f"{caps.client.split('/')[0] or 'node'}, {backers}{travel}"
 
+    def _token(self, campaign: PlannedCampaign) -> Any:
+        return self.tokens[campaign.asset]
+
     def _allow_tokens(self, pledges: list[Move]) -> None:
         """Tokens for the backers of token campaigns, minted and approved up front."""
-        campaigns, people = self.campaigns, self.people
-        for bi in sorted({bi for campaign in campaigns if campaign.token for bi in campaign.backers}):
-            needed = sum(a for _, ci, b, a in pledges if b == bi and campaigns[ci].token)
-            self.seeder.send(self.sender, self.token.functions.mint(people[bi].address, needed))
-            self.seeder.send(people[bi], self.token.functions.approve(self.deployment.address, needed))
+        campaigns = self.campaigns
+        needed: dict[tuple[str, int], int] = {}
+        for _, ci, bi, amount in pledges:
+            if campaigns[ci].token:
+                key = (campaigns[ci].asset, bi)
+                needed[key] = needed.get(key, 0) + amount
+        self._mint_and_approve(needed)
 
-    def _create_campaigns(self, creators: list[Sender], seed: int) -> tuple[int, int]:
+    def _mint_and_approve(self, needed: dict[tuple[str, int], int]) -> None:
+        for (symbol, bi), amount in sorted(needed.items()):
+            token = self.tokens[symbol].functions
+            self.seeder.send(self.sender, token.mint(self.people[bi].address, amount))
+            self.seeder.send(self.people[bi], token.approve(self.deployment.address, amount))
+
+    def _create_call(self, campaign: PlannedCampaign, creator: Any, deadline: int) -> Any:
+        """The bound createCampaign / createMilestoneCampaign of `campaign`, its metadata
+        document's hash committed."""
+        asset = self._token(campaign).address if campaign.token else ZERO_ADDRESS
+        terms = campaign_terms(campaign, deadline, self.decimals[campaign.asset])
+        metadata = self.documents.metadata(campaign, terms, picture=len(self.documents) % 3 == 0)
+        if campaign.phase:
+            return self.escrow.createMilestoneCampaign(
+                asset,
+                campaign.goal,
+                deadline,
+                campaign.cap,
+                metadata,
+                list(campaign.tranches),
+                campaign.voting_period,
+            )
+        return self.escrow.createCampaign(
+            asset, campaign.goal, deadline, campaign.cap, campaign.keep_it_all, metadata
+        )
+
+    def _report(self, title: str) -> bytes:
+        return self.documents.text(title)
+
+    def _create_campaigns(self, creators: list[Sender]) -> tuple[int, int]:
         """Every planned campaign, created by the creators in turn; (the short deadline, the
         simulated time between two pledging rounds)."""
         lock_window = int(self.escrow.unpledgeLockWindow().call())
@@ -234,24 +341,10 @@ class _Demo:
         created = []
         for ci, campaign in enumerate(self.campaigns):
             campaign.creator = creators[ci % len(creators)]
-            metadata = keccak256(json.dumps({"title": campaign.title, "seed": seed}, sort_keys=True).encode())
-            asset = self.token.address if campaign.token else ZERO_ADDRESS
             deadline = long_deadline if campaign.long else short_deadline
-            if campaign.phase:
-                call = self.escrow.createMilestoneCampaign(
-                    asset,
-                    campaign.goal,
-                    deadline,
-                    campaign.cap,
-                    metadata,
-                    list(campaign.tranches),
-                    campaign.voting_period,
-                )
-            else:
-                call = self.escrow.createCampaign(
-                    asset, campaign.goal, deadline, campaign.cap, campaign.keep_it_all, metadata
-                )
-            created.append(self.seeder.send(campaign.creator, call))
+            created.append(
+                self.seeder.send(campaign.creator, self._create_call(campaign, campaign.creator, deadline))
+            )
         for campaign, tx_hash in zip(self.campaigns, created):
             campaign.id = self._created_id(self.seeder.receipt(tx_hash))
             self.log(f"campaign #{campaign.id} {campaign.title!r}: {campaign.target}")
@@ -317,7 +410,7 @@ class _Demo:
         seeder.mine_pending()
 
     def _withdraw_fees(self) -> None:
-        for asset in (ZERO_ADDRESS, self.token.address):
+        for asset in (ZERO_ADDRESS, *(token.address for token in self.tokens.values())):
             if self.escrow.accruedFees(asset).call() > 0:
                 self.seeder.send(self.sender, self.escrow.withdrawFees(asset))
                 self.counts["fee_withdrawals"] += 1
@@ -329,13 +422,11 @@ class _Demo:
         seeder, people = self.seeder, self.people
         fresh = [(c, bi) for c in self.campaigns if c.target == "Funding" for bi in c.backers[:2]]
         sizes = [amounts.of(campaign) for campaign, _ in fresh]
-        tokens: dict[int, int] = {}  # a backer may back two open token campaigns: one allowance
+        needed: dict[tuple[str, int], int] = {}  # a backer may back two open token campaigns: one allowance
         for (campaign, bi), amount in zip(fresh, sizes):
             if campaign.token:
-                tokens[bi] = tokens.get(bi, 0) + amount
-        for bi, amount in tokens.items():
-            seeder.send(self.sender, self.token.functions.mint(people[bi].address, amount))
-            seeder.send(people[bi], self.token.functions.approve(self.deployment.address, amount))
+                needed[(campaign.asset, bi)] = needed.get((campaign.asset, bi), 0) + amount
+        self._mint_and_approve(needed)
         seeder.mine_pending()
         for (campaign, bi), amount in zip(fresh, sizes):
             seeder.send(
@@ -346,9 +437,8 @@ class _Demo:
     def _disclose(self) -> None:
         for title, document in DISCLOSURES:
             for campaign in (c for c in self.campaigns if c.title == title):
-                self.seeder.send(
-                    campaign.creator, self.escrow.disclose(campaign.id, keccak256(document.encode()))
-                )
+                digest = self.documents.text(document, DISCLOSURE_BODY)
+                self.seeder.send(campaign.creator, self.escrow.disclose(campaign.id, digest))
                 self.counts["disclosures"] += 1
 
     def _summary(self, mode: str) -> SeedSummary:
@@ -357,15 +447,23 @@ class _Demo:
         by_phase: dict[str, list[int]] = {name: [] for name in MILESTONE_PHASES}
         details: dict[int, str] = {}
         now = self.seeder.now()
-        for campaign in self.campaigns:
+        campaigns = self.past + self.campaigns
+        for campaign in campaigns:
             state = STATE_NAMES[int(self.escrow.campaignState(campaign.id).call())]
             by_state[state].append(campaign.id)
             if state != campaign.target:
                 self.skipped.append(f"campaign #{campaign.id} is {state}, planned {campaign.target}")
             if campaign.phase:
-                symbol = DEMO_TOKEN_SYMBOL if campaign.token else "ETH"
+                decimals = self.decimals[campaign.asset]
                 milestones = read_milestones(self.escrow, campaign.id)
-                phase, details[campaign.id] = milestone_status(state, milestones, now, symbol)
+                phase, details[campaign.id] = milestone_status(
+                    state,
+                    milestones,
+                    now,
+                    campaign.asset,
+                    decimals=decimals,
+                    stale=campaign.outcome == "stale",
+                )
                 by_phase.setdefault(phase, []).append(campaign.id)
                 if phase != campaign.phase:
                     self.skipped.append(
@@ -373,11 +471,11 @@ class _Demo:
                     )
         return SeedSummary(
             escrow=self.deployment.address,
-            token=self.token.address,
+            token=self.tokens[DEMO_TOKEN_SYMBOL].address,
             token_deployed=False,
             mode=mode,
             campaigns=by_state,
-            titles={c.id: c.title for c in self.campaigns},
+            titles={c.id: c.title for c in campaigns},
             backers=len({p.address for p in self.people}),
             **self.counts,
             transactions=self.seeder.transactions,
@@ -387,4 +485,8 @@ class _Demo:
             milestones=by_phase,
             details=details,
             skipped=self.skipped,
+            tokens={symbol: token.address for symbol, token in self.tokens.items()},
+            tokens_deployed=[],
+            outcomes={c.outcome: c.id for c in self.past},
+            documents=self.documents.items(),
         )

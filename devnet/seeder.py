@@ -34,6 +34,10 @@ GAS = {
     "vote": 150_000,
     "release": 250_000,
     "disclose": 150_000,
+    "abortStale": 250_000,
+    "withdrawOwed": 150_000,
+    "setMode": 60_000,
+    "execute": 600_000,  # SwitchableReceiver forwarding a creation, a claim or a withdrawal
 }
 
 

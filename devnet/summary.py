@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 # campaignState() by index
-STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed", "InDelivery", "Aborted")
+STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed", "InDelivery", "Aborted", "Expired")
 # where a milestone campaign stands, read from campaignState() and getMilestones(); "voting" and
 # "delivering" are both InDelivery, with and without a vote open
 MILESTONE_PHASES = ("funding", "succeeded", "voting", "delivering", "released", "aborted")
@@ -42,8 +42,11 @@ class SeedSummary:
     release_requests: int = 0
     votes: int = 0
     releases: int = 0
-    aborts: int = 0
+    aborts: int = 0  # by a failed vote (kind 12)
+    stale_aborts: int = 0  # for the creator's silence (abortStale, kind 16)
     disclosures: int = 0
+    credits: int = 0
+    credit_withdrawals: int = 0
     transactions: int = 0
     first_block: int = 0
     last_block: int = 0
@@ -51,11 +54,17 @@ class SeedSummary:
     milestones: dict[str, list[int]] = field(default_factory=dict)
     details: dict[int, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)  # symbol: address of every demo token
+    tokens_deployed: list[str] = field(default_factory=list)  # the symbols seed_demo deployed
+    outcomes: dict[str, int] = field(default_factory=dict)  # the settled past: outcome: campaign id
+    # the documents the ledger commits to, (0x-hash, bytes) in the order to publish them
+    documents: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["titles"] = {str(k): v for k, v in self.titles.items()}
         data["details"] = {str(k): v for k, v in self.details.items()}
+        data["documents"] = [digest for digest, _ in self.documents]
         return data
 
     def to_json(self) -> str:
@@ -78,7 +87,9 @@ class SeedSummary:
             f"  {self.backers} backers, {self.pledges} pledges, {self.unpledges} unpledges, {self.cancels} cancels, "
             f"{self.claims} claims, {self.refunds} refunds, {self.fee_withdrawals} fee withdrawals; "
             f"{self.release_requests} release requests, {self.votes} votes, {self.releases} tranche releases, "
-            f"{self.aborts} aborts, {self.disclosures} disclosures; "
+            f"{self.aborts} aborts, {self.stale_aborts} stale aborts, {self.disclosures} disclosures, "
+            f"{self.credits} credited payouts "
+            f"({self.credit_withdrawals} withdrawn); {len(self.documents)} documents; "
             f"{self.transactions} transactions in blocks {self.first_block}-{self.last_block}"
         )
         if self.simulated_seconds:
@@ -88,13 +99,16 @@ class SeedSummary:
         return "\n".join(lines)
 
 
-def milestone_status(state: str, m: dict[str, Any], now: int, symbol: str) -> tuple[str, str]:
+def milestone_status(
+    state: str, m: dict[str, Any], now: int, symbol: str, *, decimals: int = 18, stale: bool = False
+) -> tuple[str, str]:
     """(phase, what to say of it) of a milestone campaign in `state` with getMilestones() `m`
-    (devnet.milestones.read_milestones), at chain time `now`."""
+    (devnet.milestones.read_milestones), at chain time `now`; `stale` when it was aborted for
+    its creator's silence (abortStale) rather than by a vote."""
     count = len(m["trancheBps"])
 
-    def amount(wei: int) -> str:
-        return f"{wei / ETHER:.2f} {symbol}"
+    def amount(units: int) -> str:
+        return f"{units / 10**decimals:.2f} {symbol}"
 
     tally = f"{amount(m['approveWeight'])} approve, {amount(m['rejectWeight'])} reject"
     if state == "Funding":
@@ -119,5 +133,8 @@ def milestone_status(state: str, m: dict[str, Any], now: int, symbol: str) -> tu
         return "released", f"{both} tranches released ({amount(m['releasedAmount'])})"
     if state == "Aborted":
         refunded = f"{amount(m['refunded'])} of {amount(m['abortRemaining'])} refunded pro rata"
+        if stale:
+            released = f"{m['tranchesReleased']} of {count} tranches released"
+            return "aborted", f"creator silent: aborted by abortStale after {released}; {refunded}"
         return "aborted", f"vote on tranche {m['voteTranche']} rejected ({tally}); {refunded}"
     return state.lower(), state

@@ -20,7 +20,7 @@ from types import FrameType
 
 from devnet.deploy import NodeAccount, connect
 from devnet.nodes import LocalNode, rpc_ready
-from devnet.seed import seed_demo
+from devnet.seed import DEMO_CHAIN_AGE, seed_demo
 from ledger.chain.deployment import default_deployment_path
 from ledger.errors import ConfigError, NodeUnavailable
 from scripts import run_cli
@@ -85,7 +85,7 @@ def cli(argv: list[str] | None = None) -> int:
         if rpc_ready(url, timeout=0.5):
             raise ConfigError(f"a node already answers at {url}; stop it or pass --port")
         print(f"starting anvil on {url} ...", flush=True)
-        node = LocalNode.start("anvil", port=args.port)
+        node = LocalNode.start("anvil", port=args.port, genesis_age=DEMO_CHAIN_AGE)
         # Ctrl-C (also when started without job control, which ignores SIGINT) and SIGTERM
         previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:

@@ -1,4 +1,4 @@
-"""Deploy CrowdfundEscrow (and, unless told not to, the DemoToken) and write the deployment file.
+"""Deploy CrowdfundEscrow (and, unless told not to, the demo tokens) and write the deployment file.
 
     brownie run scripts/deploy.py
         on brownie's network (development: the anvil it launches) from accounts[0]
@@ -33,6 +33,7 @@ from devnet.deploy import (
     rpc_url_of,
     sender_from_env,
 )
+from devnet.tokens import STABLE_TOKEN_SYMBOL, deploy_stable_token
 from ledger.chain.deployment import Deployment, default_deployment_path
 from scripts import run_cli
 
@@ -49,10 +50,14 @@ def deploy(
     demo_token: bool = True,
     rpc_url: str | None = None,
 ) -> Deployment:
-    """Deploy the demo token (optional) and the escrow; the fee recipient defaults to the sender."""
+    """Deploy the demo tokens (optional: DUSD, and tUSDC with 6 decimals when contracts/ has it) and
+    the escrow; the fee recipient defaults to the sender."""
     tokens: dict[str, str] = {}
     if demo_token:
         tokens[DEMO_TOKEN_SYMBOL] = deploy_token(w3, sender).address
+        stable = deploy_stable_token(w3, sender)
+        if stable is not None:
+            tokens[STABLE_TOKEN_SYMBOL] = stable.address
     return deploy_escrow(
         w3,
         sender,
@@ -118,7 +123,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help=f"unpledge lock window before a deadline (default: {DEFAULT_UNPLEDGE_LOCK_WINDOW})",
     )
-    parser.add_argument("--no-demo-token", action="store_true", help="do not deploy the DemoToken (DUSD)")
+    parser.add_argument(
+        "--no-demo-token",
+        action="store_true",
+        help="do not deploy the demo tokens (DUSD, and tUSDC if present)",
+    )
     return parser.parse_args(argv)
 
 

@@ -24,7 +24,6 @@ from pathlib import Path
 from web3 import Web3
 
 from devnet.deploy import (
-    DEMO_TOKEN_SYMBOL,
     PRIVATE_KEY_ENV,
     KeyAccount,
     NodeAccount,
@@ -59,10 +58,10 @@ def seed(
     summary = seed_demo(
         w3, deployment, backers=backers, sender=sender, seed=seed_value, log=None if quiet else print
     )
-    if summary.token_deployed:
-        tokens = {**deployment.tokens, DEMO_TOKEN_SYMBOL: summary.token}
+    if summary.tokens_deployed:
+        tokens = {**deployment.tokens, **{s: summary.tokens[s] for s in summary.tokens_deployed}}
         dataclasses.replace(deployment, tokens=tokens).write(path)
-        print(f"recorded the new {DEMO_TOKEN_SYMBOL} token in {path}")
+        print(f"recorded the new {' and '.join(summary.tokens_deployed)} token in {path}")
     return summary
 
 

@@ -1,9 +1,11 @@
 """Deploy and seed on a fresh anvil (its own free port, never 8545), through the library and
-through the `python -m scripts.*` command lines; the seeded demo indexes and audits clean. No
-brownie fixtures."""
+through the `python -m scripts.*` command lines; the seeded demo (its settled past of expired,
+stale-aborted and credited campaigns, its 6-decimal token campaigns, its documents) indexes and
+audits clean. No brownie fixtures."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -17,7 +19,8 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
+from devnet.artifacts import compile_standard, compiler_settings
+from devnet.deploy import KeyAccount, NodeAccount, Sender, connect, escrow_contract, transact
 from devnet.milestones import read_milestones
 from devnet.nodes import LocalNode, free_port
 from devnet.seed import seed_demo
@@ -25,6 +28,8 @@ from devnet.summary import MILESTONE_PHASES, STATE_NAMES, SeedSummary
 from ledger.audit.chain_audit import audit_chain
 from ledger.chain.deployment import Deployment, read_deployment
 from ledger.chain.rpc import RpcClient
+from ledger.core.documents import document_hash, read_metadata
+from ledger.core.hashing import keccak256
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.sync.indexer import Indexer
@@ -37,6 +42,25 @@ DEV_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADDRESS_0 = Account.from_key(DEV_KEY_0).address
 ETH = "0x" + "00" * 20
 STATE = {name: index for index, name in enumerate(STATE_NAMES)}
+# a 6-decimal token as USDC, for the tUSDC campaigns (the demo deploys contracts/demo/DemoStablecoin
+# when the checkout has it; these tests bring their own)
+SIX_DECIMALS = """// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+contract SixDecimals is ERC20 {
+    constructor() ERC20("Test USD Coin", "tUSDC") {}
+    function decimals() public pure override returns (uint8) { return 6; }
+    function mint(address to, uint256 amount) external { _mint(to, amount); }
+}
+"""
+
+
+def deploy_six_decimal_token(w3: Web3, sender: Sender) -> str:
+    output = compile_standard({"tests/SixDecimals.sol": SIX_DECIMALS}, compiler_settings())
+    artifact = output["contracts"]["tests/SixDecimals.sol"]["SixDecimals"]
+    data = "0x" + artifact["evm"]["bytecode"]["object"]
+    receipt = transact(w3, sender, data=data, gas=3_000_000, what="deploying SixDecimals")
+    return str(receipt["contractAddress"])
 
 
 @pytest.fixture
@@ -62,6 +86,8 @@ def demo() -> Iterator[Demo]:
         accounts = w3.eth.accounts
         owner = NodeAccount(accounts[0])
         deployment = deploy(w3, owner, fee_recipient=accounts[1], rpc_url=node.url)
+        stable = deploy_six_decimal_token(w3, owner)
+        deployment = dataclasses.replace(deployment, tokens={**deployment.tokens, "tUSDC": stable})
         summary = seed_demo(w3, deployment, backers=9, sender=owner)
         yield Demo(node, w3, deployment, summary, escrow_contract(w3, deployment.address).functions)
 
@@ -96,16 +122,17 @@ def test_deploy_and_seed_give_every_state(demo: Demo) -> None:
     summary, escrow = demo.summary, demo.escrow
     for state in STATE_NAMES:
         ids = summary.campaigns[state]
-        # one in ETH and one in the token, but one aborted milestone campaign
-        assert len(ids) >= (1 if state == "Aborted" else 2), f"no {state} campaigns: {summary.describe()}"
+        # one in ETH and one in a token, but the expired campaign, and two aborted milestone ones
+        assert len(ids) >= (1 if state == "Expired" else 2), f"no {state} campaigns: {summary.describe()}"
         for campaign_id in ids:
             assert escrow.campaignState(campaign_id).call() == STATE[state]
     tokens = {escrow.getCampaign(i).call()[1] for ids in summary.campaigns.values() for i in ids}
-    assert tokens == {ETH, demo.deployment.tokens["DUSD"]}
+    assert tokens == {ETH, demo.deployment.tokens["DUSD"], demo.deployment.tokens["tUSDC"]}
     assert summary.backers == 9
-    # 3 plain Claimed campaigns, and tranche 0 of the 5 milestone campaigns past Succeeded
-    assert summary.unpledges >= 1 and summary.refunds >= 3 and summary.claims == 3 + 5
-    assert summary.fee_withdrawals == 2
+    # 4 plain Claimed campaigns (one in tUSDC), tranche 0 of the 5 milestone campaigns past Succeeded,
+    # and of the settled past: the stale campaign's tranche 0 and the credited claim
+    assert summary.unpledges >= 1 and summary.refunds >= 3 and summary.claims == 4 + 5 + 2
+    assert summary.fee_withdrawals == 3  # ETH, DUSD and tUSDC
     assert escrow.accruedFees(ETH).call() == 0
     # one ledger entry per movement: the chain's count matches what the seeder did
     milestone_plans = sum(len(ids) for ids in summary.milestones.values())
@@ -122,11 +149,55 @@ def test_deploy_and_seed_give_every_state(demo: Demo) -> None:
         + summary.votes
         + summary.releases
         + summary.aborts
+        + summary.stale_aborts
         + summary.disclosures
+        + summary.credits
+        + summary.credit_withdrawals
     )
     assert escrow.ledgerLength().call() == entries
-    assert summary.simulated_seconds >= 7 * 86_400
+    assert summary.simulated_seconds >= 180 * 86_400
     assert not summary.skipped
+
+
+def test_the_settled_past_ended_as_planned(demo: Demo) -> None:
+    """Expired unclaimed, aborted for silence, paid through a credit; the jump ended none of the
+    live campaigns."""
+    summary, escrow = demo.summary, demo.escrow
+    expired, stale, credit = (summary.outcomes[k] for k in ("expired", "stale", "credit"))
+    assert (expired, stale, credit) == (1, 2, 3)  # created first
+    assert escrow.campaignState(expired).call() == STATE["Expired"]
+    assert escrow.campaignState(stale).call() == STATE["Aborted"]
+    m = read_milestones(escrow, stale)
+    assert m["tranchesReleased"] == 1 and m["aborted"] and m["approveWeight"] == m["rejectWeight"] == 0
+    assert escrow.campaignState(credit).call() == STATE["Claimed"]
+    creator = escrow.getCampaign(credit).call()[0]
+    assert demo.w3.eth.get_code(creator)  # a contract, which refused the payout
+    assert escrow.owed(creator, ETH).call() == 0  # credited, then withdrawn to another address
+    assert summary.credits == summary.credit_withdrawals == summary.stale_aborts == 1
+    assert min(summary.campaigns["Funding"]) > credit  # the live campaigns came after the jump
+
+
+def test_every_hash_the_demo_put_on_the_ledger_is_a_document(demo: Demo) -> None:
+    documents = dict(demo.summary.documents)
+    assert all(document_hash(body) == digest for digest, body in documents.items())
+    created = (
+        escrow_contract(demo.w3, demo.deployment.address).events.CampaignCreated().get_logs(from_block=0)
+    )
+    metadata = {
+        int(event["args"]["campaignId"]): read_metadata(documents["0x" + event["args"]["metadataHash"].hex()])
+        for event in created
+    }
+    assert {i: m.title for i, m in metadata.items()} == demo.summary.titles
+    pictures = [m.image for m in metadata.values() if m.image]
+    assert pictures and all(documents[p].startswith(b"\x89PNG") for p in pictures)
+    assert any(m.website for m in metadata.values()) and any(not m.website for m in metadata.values())
+    texts = [
+        body
+        for body in documents.values()
+        if body.startswith((b"Milestone", b"Delay", b"Spending", b"Design"))
+    ]
+    assert len(texts) >= 4  # the reports and the disclosures
+    assert keccak256(texts[0]) == bytes.fromhex(document_hash(texts[0])[2:])
 
 
 def test_demo_has_milestone_campaigns_in_every_phase(demo: Demo) -> None:
@@ -155,7 +226,7 @@ def test_demo_has_milestone_campaigns_in_every_phase(demo: Demo) -> None:
     assert {escrow.getCampaign(i).call()[1] for i, _ in released} == {ETH, demo.deployment.tokens["DUSD"]}
     for campaign_id, m in phase("aborted"):  # some backers refunded pro rata, the others not yet
         assert escrow.campaignState(campaign_id).call() == STATE["Aborted"] and m["aborted"]
-        assert m["rejectWeight"] >= m["approveWeight"]
+        assert m["rejectWeight"] >= m["approveWeight"]  # rejected, or (stale) never voted
         assert 0 < m["refunded"] < m["abortRemaining"] and m["unrefundedWeight"] > 0
     assert summary.disclosures >= 3 and summary.release_requests == summary.releases + summary.aborts + 1
     text = summary.describe()
@@ -178,6 +249,15 @@ def test_the_seeded_demo_indexes_and_audits_clean(demo: Demo, tmp_path: Path) ->
     assert (
         voting is not None and voting.vote_pending and voting.approve_weight > 0 and voting.reject_weight > 0
     )
+    with store.engine.connect() as conn:  # the settled past, as indexed
+        stale = demo.summary.outcomes["stale"]
+        cause = conn.exec_driver_sql(
+            f"SELECT abort_cause FROM campaigns WHERE campaign_id = {stale}"
+        ).scalar()
+        kinds = dict(conn.exec_driver_sql("SELECT kind, count(*) FROM ledger_entries GROUP BY kind").all())
+        decimals = conn.exec_driver_sql("SELECT decimals FROM tokens WHERE symbol = 'tUSDC'").scalar()
+    assert cause == "silence" and kinds[14] == kinds[15] == kinds[16] == 1, kinds
+    assert decimals == 6
     store.engine.dispose()
 
 
@@ -206,6 +286,7 @@ def test_deployment_file_round_trips(anvil: LocalNode, tmp_path: Path) -> None:
     assert escrow.feeBps().call() == 125 and escrow.unpledgeLockWindow().call() == 600
     assert escrow.owner().call() == accounts[0]
     assert w3.eth.get_code(again.tokens["DUSD"])
+    assert deployment.write(tmp_path / "again.json").read_text() == path.read_text()
 
 
 def test_seed_without_time_travel_or_impersonation(keyless_anvil: LocalNode) -> None:
@@ -219,13 +300,16 @@ def test_seed_without_time_travel_or_impersonation(keyless_anvil: LocalNode) -> 
 
     assert summary.campaigns["Funding"] and summary.campaigns["Cancelled"]
     assert not (summary.campaigns["Succeeded"] or summary.campaigns["Failed"] or summary.campaigns["Claimed"])
-    assert not (summary.campaigns["InDelivery"] or summary.campaigns["Aborted"])
+    assert not (
+        summary.campaigns["InDelivery"] or summary.campaigns["Aborted"] or summary.campaigns["Expired"]
+    )
     assert summary.milestones["funding"] and not any(summary.milestones[p] for p in MILESTONE_PHASES[1:])
     assert summary.backers == 1 and summary.refunds >= 1 and summary.claims == 0
     assert summary.disclosures == 2 and summary.votes == 0  # disclosures need no time travel
     assert any("evm_increaseTime" in item for item in summary.skipped)
     assert any("milestone campaigns past funding" in item for item in summary.skipped)
     assert any("impersonate" in item for item in summary.skipped)
+    assert any("stale-aborted" in item for item in summary.skipped)
     escrow = escrow_contract(w3, deployment.address).functions
     for campaign_id in summary.campaigns["Cancelled"]:
         assert escrow.campaignState(campaign_id).call() == 3
