@@ -32,6 +32,7 @@ from ledger.errors import CrowdLedgerError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a reader that stopped early (`| head`) makes of a shell tool
 DEFAULT_ANVIL_PORT = 8545
 DEFAULT_DATA_DIR = ".crowdledger-demo"
 
@@ -213,6 +214,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("crowdledger: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away: nothing to say, and nothing more to write
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: still one line, the traceback with --verbose
         if args.verbose:
             raise

@@ -18,8 +18,9 @@ flag, else its `CROWDLEDGER_*` environment variable, else the deployment file, e
 | `max_answer_bytes` | `--max-answer-bytes` | `CROWDLEDGER_MAX_ANSWER_BYTES` |                 | 32 MiB for one answer      |
 | `api_url`          | `--api`              | `CROWDLEDGER_API_URL`          |                 | (none)                     |
 
-(*) only for the file's own escrow: when the contract comes from a flag or the environment and
-is another address, the file's first block and database are not that contract's.
+(*) only for the file's own escrow: when the contract or the node comes from a flag or the
+environment and is another (local chains deploy at the same addresses every time, so the node
+counts too), the file's first block and database are not that escrow's.
 
 The deployment file is the one `--deployment` or `CROWDLEDGER_DEPLOYMENT` names (it must exist),
 else `deployments/local.json` when it exists. `scripts/deploy.py` writes it, and so does
@@ -174,10 +175,25 @@ def check_address(text: str, where: str) -> str:
     return checksum(text)
 
 
+def _own_escrow(deployment: Deployment, values: dict[str, Any], sources: dict[str, str], path: Path) -> bool:
+    """Whether the escrow asked about is the deployment file's own: the same address (or none
+    given) on the same node (or none given apart from the file). Local chains deploy at the same
+    addresses every time, so an address alone does not tell two anvils apart."""
+    contract, rpc_url = values.get("contract"), values.get("rpc_url")
+    same_address = contract is None or contract.lower() == deployment.address.lower()
+    same_node = (
+        rpc_url is None
+        or sources.get("rpc_url") == f"deployment file {path}"
+        or rpc_url == deployment.rpc_url
+    )
+    return same_address and same_node
+
+
 def resolve(args: argparse.Namespace, *names: str, environ: Mapping[str, str] | None = None) -> Settings:
-    """The settings `names` (and always `contract`, which decides whose first block and database
-    the deployment file gives): each from its flag, else its variable, else the deployment file,
-    else its default. An invalid value is a ConfigError naming its variable or file."""
+    """The settings `names` (and always `contract` and `rpc_url`, which decide whether the
+    deployment file's first block and database are the escrow's): each from its flag, else its
+    variable, else the deployment file, else its default. An invalid value is a ConfigError naming
+    its variable or file."""
     environ = os.environ if environ is None else environ
     unknown = set(names) - set(SETTINGS)
     if unknown:
@@ -186,30 +202,31 @@ def resolve(args: argparse.Namespace, *names: str, environ: Mapping[str, str] | 
     deployment, raw = _read_deployment(path, named)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
-    for name in dict.fromkeys(("contract", *names)):
+    own = True  # whether the file's own escrow is the one asked about (see _own_escrow)
+    for name in dict.fromkeys(("contract", "rpc_url", *names)):
         setting = SETTINGS[name]
         value, source = getattr(args, setting.dest, None), setting.flag
         if value is None:
             value, source = _env(setting, environ), setting.env
-        if value is None and deployment is not None and setting.key is not None:
-            contract = values.get("contract")
-            if (
-                not setting.own_escrow_only
-                or contract is None
-                or contract.lower() == deployment.address.lower()
-            ):
-                value, source = raw.get(setting.key), f"deployment file {path}"
-                if value in (None, ""):
-                    value = None
-                elif name == "start_block":
-                    value = deployment.block
-        if value is None:
-            continue  # the default
-        if name == "contract":
-            value = check_address(str(value), source)
-        elif name == "db_url" and not isinstance(value, str):
-            raise ConfigError(f"{source}: db_url is not a text")
-        values[name], sources[name] = value, source
+        if (
+            value is None
+            and deployment is not None
+            and setting.key is not None
+            and (own or not setting.own_escrow_only)
+        ):
+            value, source = raw.get(setting.key), f"deployment file {path}"
+            if value in (None, ""):
+                value = None
+            elif name == "start_block":
+                value = deployment.block
+        if value is not None:
+            if name == "contract":
+                value = check_address(str(value), source)
+            elif name == "db_url" and not isinstance(value, str):
+                raise ConfigError(f"{source}: db_url is not a text")
+            values[name], sources[name] = value, source
+        if name == "rpc_url" and deployment is not None:
+            own = _own_escrow(deployment, values, sources, path)
     return Settings(
         **values,
         sources=sources,

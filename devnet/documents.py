@@ -117,7 +117,7 @@ class DemoDocuments:
         document: dict[str, str] = {
             "title": campaign.title,
             "summary": summary,
-            "description": f"{summary}\n\n{terms}\n\n{DEMO_NOTE}",
+            "description": f"{terms}\n\n{DEMO_NOTE}",
         }
         if website:
             document["website"] = website
@@ -140,9 +140,9 @@ class DemoDocuments:
 
 
 def campaign_picture(title: str, width: int = 160, height: int = 90) -> bytes:
-    """A small PNG of `title`'s own colours (diagonal bands from its hash): deterministic bytes."""
+    """A small PNG of `title`'s own colours (pastel diagonal bands from its hash): deterministic bytes."""
     digest = keccak256(title.encode())
-    colours = [digest[i : i + 3] for i in range(0, 12, 3)]
+    colours = [bytes((c + 2 * 255) // 3 for c in digest[i : i + 3]) for i in range(0, 12, 3)]
     rows = []
     for y in range(height):
         row = bytearray(b"\x00")  # filter: none

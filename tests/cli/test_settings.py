@@ -113,11 +113,19 @@ def test_the_default_deployment_file_is_read_from_the_working_folder(tmp_path: P
 def test_the_files_first_block_and_database_are_only_its_own_escrows(tmp_path: Path) -> None:
     deployment = write_deployment(tmp_path / "d.json", db_url="sqlite:///file.db")
     env = {"CROWDLEDGER_DEPLOYMENT": str(deployment)}
-    other = resolve(parsed("index", "--contract", OTHER), "rpc_url", "db_url", "start_block", environ=env)
+    names = ("rpc_url", "db_url", "start_block")
+    other = resolve(parsed("index", "--contract", OTHER), *names, environ=env)
     assert other.contract == OTHER and other.rpc_url == "http://file:8545"  # the node is the node
     assert (other.db_url, other.start_block) == ("sqlite:///crowdledger.db", 0)
-    same = resolve(parsed("index", "--contract", ESCROW.lower()), "db_url", "start_block", environ=env)
+    same = resolve(parsed("index", "--contract", ESCROW.lower()), *names, environ=env)
     assert (same.contract, same.db_url, same.start_block) == (ESCROW, "sqlite:///file.db", 7)
+    # local chains deploy at the same addresses: the same address on another node is another escrow
+    elsewhere = resolve(
+        parsed("index", "--rpc", "http://other:8545", "--contract", ESCROW), *names, environ=env
+    )
+    assert (elsewhere.db_url, elsewhere.start_block) == ("sqlite:///crowdledger.db", 0)
+    here = resolve(parsed("verify", "--rpc", "http://file:8545", "--contract", ESCROW), *names, environ=env)
+    assert (here.db_url, here.start_block) == ("sqlite:///file.db", 7)  # the page's command: flags, same node
 
 
 def test_bad_values_name_where_they_came_from(tmp_path: Path) -> None:
