@@ -5,6 +5,7 @@ an API (--api; here a stand-in that answers as `PUT /documents/0x{hash}` is spec
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
 from devnet.deploy import NodeAccount, connect, deploy_escrow, escrow_contract
@@ -22,6 +24,7 @@ from ledger.core.documents import MAX_DOCUMENT_BYTES, document_hash
 from ledger.db.documents import read_document
 from ledger.db.engine import open_database
 from tests.cli.conftest import clean_env
+from tests.support.server import wait_until
 
 ZERO = "0x" + "00" * 20
 PICTURE = b"\x89PNG\r\n\x1a\n a picture of the campaign"
@@ -251,3 +254,43 @@ def test_publishing_through_the_api_says_each_answer_in_one_line(api: str, tmp_p
     StandInApi.busy = 99
     done = publish(tmp_path, str(paths["report.txt"]), "--api", api)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "HTTP 503" in done.stderr
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("api.routes.documents") is None,
+    reason="the API's PUT /documents is not in this checkout yet",
+)
+def test_publishing_through_the_real_api(indexed: Indexed, tmp_path: Path) -> None:
+    """The same outcomes from `crowdledger serve`'s own PUT /documents/0x{hash}."""
+    paths = files(tmp_path)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "cli", "serve", "--no-follow", "--db", indexed.db, "--port", str(port)],
+        cwd=tmp_path,
+        env=clean_env(CROWDLEDGER_AUDIT_INTERVAL="0"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}"
+    try:
+
+        def up() -> bool:
+            assert server.poll() is None
+            try:
+                return httpx.get(api + "/health", timeout=2).status_code in (200, 503)
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=60, interval=0.2)
+        report = document_hash(REPORT)
+        code, line = outcome(publish(tmp_path, str(paths["report.txt"]), "--api", api))
+        assert code == 0 and line.startswith(f"{report} ") and "stored" in line, line
+        code, line = outcome(publish(tmp_path, str(paths["stranger.txt"]), "--api", api))
+        assert code == 1 and "nothing on the ledger commits to this hash" in line
+        code, line = outcome(publish(tmp_path, str(paths["stranger.txt"]), "--hash", report, "--api", api))
+        assert code == 1 and "stranger.txt's bytes hash to" in line
+        served = httpx.get(f"{api}/documents/{report}", timeout=10)
+        assert served.status_code == 200 and served.content == REPORT
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
