@@ -345,8 +345,8 @@ class _Demo:
             created.append(
                 self.seeder.send(campaign.creator, self._create_call(campaign, campaign.creator, deadline))
             )
-        for campaign, tx_hash in zip(self.campaigns, created):
-            campaign.id = self._created_id(self.seeder.receipt(tx_hash))
+        for campaign, ticket in zip(self.campaigns, created):
+            campaign.id = self._created_id(self.seeder.receipt(ticket))
             self.log(f"campaign #{campaign.id} {campaign.title!r}: {campaign.target}")
         return short_deadline, round_gap
 

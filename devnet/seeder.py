@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hexbytes import HexBytes
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3Exception
 from web3.types import RPCEndpoint
 
@@ -96,9 +96,15 @@ def demo_creator_address(index: int) -> str:
 
 
 class Seeder:
-    """Sends the seed's transactions. On anvil/hardhat it turns automining off and mines the
-    transactions in blocks of up to CHUNK (a few minutes of simulated time apart), which makes
-    seeding hundreds of backers quick; elsewhere it sends one at a time."""
+    """Sends the seed's transactions. On anvil/hardhat it turns automining off, sends the
+    transactions of accounts the node signs for in JSON-RPC batches with nonces it counts itself
+    (one HTTP request for up to CHUNK of them, instead of one each), and mines them in blocks of
+    up to CHUNK (a few minutes of simulated time apart), which makes seeding hundreds of backers
+    quick; elsewhere it sends one at a time.
+
+    `send` returns a ticket; `receipt(ticket)` mines what is pending and gives that transaction's
+    receipt. Transactions sent between two mines must not depend on each other unless they come
+    from one account (its nonces keep them in order): the seeding mines between dependent steps."""
 
     CHUNK = 40
 
@@ -108,7 +114,10 @@ class Seeder:
         self.caps = caps
         self.fast = caps.development  # explicit gas limits instead of estimates
         self.batching = False
-        self.pending: list[tuple[bytes, str, Any, Sender, int]] = []
+        self.queue: list[tuple[int, dict[str, Any], str, Any, Sender, int]] = []  # not sent yet
+        self.pending: list[tuple[bytes, str, Any, Sender, int]] = []  # sent, not mined
+        self.hashes: list[bytes] = []  # by ticket
+        self.nonces: dict[str, int] = {}  # the next nonce of each account sending in batches
         self.receipts: dict[bytes, Any] = {}
         self.transactions = 0
         self.first_block = 0
@@ -137,30 +146,73 @@ class Seeder:
                 node_rpc(self.w3, "evm_setAutomine", [True])
                 self.batching = False
 
-    def send(self, who: Sender, call: Any, value: int = 0) -> bytes:
-        """Send one transaction; in batch mode it is mined by the next flush()."""
+    def send(self, who: Sender, call: Any, value: int = 0) -> int:
+        """Send one transaction (a ticket for `receipt`); in batch mode it is sent and mined by
+        the next flush()."""
         label = f"{call.fn_name}{tuple(call.args)}"
         gas = GAS.get(call.fn_name) if self.fast else None
+        ticket = len(self.hashes)
         if not self.batching:
             try:
                 receipt = transact(self.w3, who, call, value=value, gas=gas, what=label)
             except TransactionFailed as exc:
                 raise TransactionFailed(f"{exc}{self._reason(who, call, value) if gas else ''}") from None
             self._mined(receipt)
-            return bytes(receipt["transactionHash"])
-        tx = {"to": call.address, "data": call._encode_transaction_data(), "value": value, "gas": gas}
-        try:
-            tx_hash = who.send(self.w3, tx)
-        except ValueError as exc:
-            raise TransactionFailed(f"{label} was refused: {str(exc).splitlines()[0][:300]}") from None
-        self.pending.append((tx_hash, label, call, who, value))
-        if len(self.pending) >= self.CHUNK:
+            self.hashes.append(bytes(receipt["transactionHash"]))
+            return ticket
+        tx: dict[str, Any] = {"to": call.address, "data": call._encode_transaction_data(), "value": value}
+        if gas is not None:
+            tx["gas"] = gas
+        self.hashes.append(b"")
+        if isinstance(who, NodeAccount):  # the node signs: batched, with the nonces counted here
+            tx = {"from": who.address, **{k: hex(v) if isinstance(v, int) else v for k, v in tx.items()}}
+            tx["nonce"] = hex(self._next_nonce(who.address))
+            self.queue.append((ticket, tx, label, call, who, value))
+        else:  # a key this process holds signs it now
+            try:
+                self.hashes[ticket] = who.send(self.w3, tx)
+            except ValueError as exc:
+                raise TransactionFailed(f"{label} was refused: {str(exc).splitlines()[0][:300]}") from None
+            self.pending.append((self.hashes[ticket], label, call, who, value))
+        if len(self.queue) + len(self.pending) >= self.CHUNK:
             self.flush(advance=True)
-        return tx_hash
+        return ticket
+
+    def _next_nonce(self, address: str) -> int:
+        if address not in self.nonces:
+            self.nonces[address] = int(node_rpc(self.w3, "eth_getTransactionCount", [address, "pending"]), 16)
+        self.nonces[address] += 1
+        return self.nonces[address] - 1
+
+    def _send_queue(self) -> None:
+        """The queued transactions in one JSON-RPC batch; the first refusal raises, naming its call."""
+        queue, self.queue = self.queue, []
+        if not queue:
+            return
+        requests = [(RPCEndpoint("eth_sendTransaction"), [tx]) for _, tx, *_ in queue]
+        provider = self.w3.provider
+        if isinstance(provider, HTTPProvider):
+            answers: Any = provider.make_batch_request(requests)
+        else:  # a provider without batches: one request each
+            answers = [provider.make_request(method, params) for method, params in requests]
+        if not isinstance(answers, list) or len(answers) != len(queue):
+            self.nonces.clear()
+            raise TransactionFailed(
+                f"the node refused a batch of {len(queue)} transactions: {answers!r:.300}"
+            )
+        for (ticket, _, label, call, who, value), answer in zip(queue, answers):
+            if "error" in answer:
+                self.nonces.clear()  # the node may hold some of them: count again from its own
+                error = answer["error"]
+                message = error.get("message", error) if isinstance(error, dict) else error
+                raise TransactionFailed(f"{label} was refused: {str(message).splitlines()[0][:300]}")
+            self.hashes[ticket] = bytes(HexBytes(answer["result"]))
+            self.pending.append((self.hashes[ticket], label, call, who, value))
 
     def flush(self, *, advance: bool = False) -> None:
-        """Mine until every pending transaction has a receipt; raise on the first revert.
-        With `advance`, the block comes `chunk_seconds` after the previous one."""
+        """Send what is queued, then mine until every pending transaction has a receipt; raise on
+        the first revert. With `advance`, the block comes `chunk_seconds` after the previous one."""
+        self._send_queue()
         pending, self.pending = self.pending, []
         if advance and self.chunk_seconds and pending:
             node_rpc(self.w3, "evm_increaseTime", [self.chunk_seconds])
@@ -189,9 +241,10 @@ class Seeder:
         if self.batching:
             self.flush()
 
-    def receipt(self, tx_hash: bytes) -> Any:
+    def receipt(self, ticket: int) -> Any:
+        """The receipt of the transaction `send` gave this ticket for, once mined."""
         self.mine_pending()
-        return self.w3.eth.get_transaction_receipt(HexBytes(tx_hash))
+        return self.w3.eth.get_transaction_receipt(HexBytes(self.hashes[ticket]))
 
     def _block_receipts(self, number: int) -> list[dict[str, Any]]:
         try:
