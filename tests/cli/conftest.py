@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from devnet.deploy import NodeAccount, connect, deploy_escrow
+from devnet.nodes import LocalNode
+
 KEPT = {"CROWDLEDGER_TEST_PG_URL", "CROWDLEDGER_REQUIRE_PG"}
 
 
@@ -28,3 +31,12 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     yield tmp_path
+
+
+@pytest.fixture(scope="module")
+def escrow() -> Iterator[tuple[str, str]]:
+    """(node URL, address) of an empty escrow on an anvil of the module's own."""
+    with LocalNode.start("anvil") as node:
+        w3 = connect(node.url)
+        deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[1])
+        yield node.url, deployment.address

@@ -7,7 +7,6 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,8 +14,7 @@ import pytest
 
 from cli.main import build_parser
 from cli.settings import SETTINGS, api_settings, resolve, rpc_client
-from devnet.deploy import NodeAccount, connect, deploy_escrow
-from devnet.nodes import LocalNode, free_port
+from devnet.nodes import free_port
 from ledger.errors import ConfigError
 from tests.cli.conftest import clean_env
 from tests.support.server import wait_until
@@ -171,14 +169,6 @@ def test_every_setting_has_one_variable_named_after_it() -> None:
     # what serve and up hand the API's settings: the shared ones it knows, as resolved here
     settings = resolve(parsed("serve", "--db", "sqlite:///x.db"), "db_url", "finality_depth", environ={})
     assert api_settings(settings) == {"db_url": "sqlite:///x.db"}
-
-
-@pytest.fixture(scope="module")
-def escrow() -> Iterator[tuple[str, str]]:
-    with LocalNode.start("anvil") as node:
-        w3 = connect(node.url)
-        deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[1])
-        yield node.url, deployment.address
 
 
 def test_index_follow_and_serve_no_follow_configured_by_the_environment_share_one_database(

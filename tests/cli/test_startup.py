@@ -8,14 +8,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from importlib.metadata import version
 from pathlib import Path
 
-import pytest
-
-from devnet.deploy import NodeAccount, connect, deploy_escrow
-from devnet.nodes import LocalNode
 from ledger.db.engine import head_revision, open_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,14 +86,6 @@ def test_up_and_the_local_chain_do_not_import_scripts() -> None:
     """scripts/ is not in the wheel: `crowdledger up` must live on devnet/ alone."""
     loaded = loaded_after("import cli.up, devnet.seed, devnet.deploy, devnet.nodes, devnet.checkout")
     assert "scripts" not in loaded
-
-
-@pytest.fixture(scope="module")
-def escrow() -> Iterator[tuple[str, str]]:
-    with LocalNode.start("anvil") as node:
-        w3 = connect(node.url)
-        deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[1])
-        yield node.url, deployment.address
 
 
 def test_an_index_with_nothing_to_do_imports_no_alembic_web3_or_api(
