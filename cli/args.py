@@ -10,12 +10,9 @@ from __future__ import annotations
 import argparse
 from urllib.parse import urlsplit
 
+from ledger.chain.defaults import DEFAULT_DEPLOYMENT, MIN_ANSWER_BYTES
+from ledger.chain.defaults import DEFAULT_TIMEOUT as DEFAULT_RPC_TIMEOUT
 from ledger.db.engine import DEFAULT_DB_URL  # the module imports SQLAlchemy only when it opens one
-
-DEFAULT_DEPLOYMENT = "deployments/local.json"  # ledger.chain.deployment.DEFAULT_DEPLOYMENT_PATH
-DEFAULT_RPC_TIMEOUT = 30.0  # ledger.chain.rpc's defaults, repeated so that the parser imports no requests
-DEFAULT_MAX_ANSWER_BYTES = 32 << 20
-MIN_ANSWER_BYTES = 1024
 
 
 def non_negative(text: str) -> int:

@@ -44,14 +44,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cli.args import (
-    DEFAULT_DEPLOYMENT,
-    DEFAULT_MAX_ANSWER_BYTES,
-    DEFAULT_RPC_TIMEOUT,
     byte_count,
     deadline,
     http_url,
     non_negative,
 )
+from ledger.chain.defaults import DEFAULT_DEPLOYMENT, DEFAULT_MAX_ANSWER_BYTES
+from ledger.chain.defaults import DEFAULT_TIMEOUT as DEFAULT_RPC_TIMEOUT
 from ledger.db.engine import DEFAULT_DB_URL
 from ledger.errors import ConfigError
 

@@ -14,10 +14,11 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ledger.chain.defaults import DEFAULT_DEPLOYMENT
 from ledger.core.addresses import checksum, checksum_error
 from ledger.errors import ConfigError
 
-DEFAULT_DEPLOYMENT_PATH = Path("deployments") / "local.json"
+DEFAULT_DEPLOYMENT_PATH = Path(DEFAULT_DEPLOYMENT)
 DEPLOYMENT_ENV = "CROWDLEDGER_DEPLOYMENT"
 
 

@@ -10,11 +10,13 @@ answer's size (`max_answer_bytes`; an eth_getLogs answer over it asks for a narr
 provider's "too many results" does): ledger.chain.http. Transient failures (timeouts, a
 connection reset or refused by a node that answered before, HTTP 5xx, HTTP 429 and JSON-RPC "rate
 limited" answers) are retried by tenacity with exponential backoff and jitter within a
-`RetryPolicy`; past the budget the call raises `NodeUnavailable`. A node that never answered (a
-refused connection, a host name that does not resolve) fails at once with one line. A JSON-RPC
+`RetryPolicy` (ledger.chain.retry); past the budget the call raises `NodeUnavailable`. A node
+that never answered (a refused connection, a host name that does not resolve) fails at once with
+one line. A JSON-RPC
 error object raises `RpcError`; an eth_getLogs range or result-count refusal raises
 `RangeTooWide`, with the provider's suggested end block in `suggested_to_block` when its message
-gives one (ledger.chain.rpc_errors).
+gives one (ledger.chain.rpc_errors). The typed eth_* methods (`get_logs`, `get_blocks`, ...) are
+ledger.chain.eth's.
 
 The client is safe to share between threads: each call borrows a Session from a small pool.
 """
@@ -28,7 +30,6 @@ import re
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,8 +39,10 @@ import tenacity
 from requests.adapters import HTTPAdapter
 
 from ledger import __version__
-from ledger.chain.answers import BlockHeader, RawLog, decode_logs_answer, header_of
+from ledger.chain.defaults import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, MIN_ANSWER_BYTES
+from ledger.chain.eth import EthMethods
 from ledger.chain.http import post
+from ledger.chain.retry import RetryPolicy
 from ledger.chain.rpc_errors import (
     UNREACHABLE,
     TooLarge,
@@ -63,75 +66,11 @@ _HEADERS = {
     "Content-Type": "application/json",
     "Connection": "keep-alive",
 }
-# A kept-alive connection the server closed while idle fails once this way: retry at once.
-_STALE_CONNECTION = {"connection closed by the server", "connection reset", "connection closed (broken pipe)"}
-DEFAULT_TIMEOUT = 30.0  # seconds for one request, its whole answer included
-DEFAULT_MAX_ANSWER_BYTES = 32 << 20
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """A bounded retry budget: at most `attempts` tries (the first included) within
-    `total_timeout` seconds, sleeping base_delay * 2**n (capped at max_delay, with jitter). The
-    default ends a call to a node that never finishes its answers within two minutes."""
-
-    attempts: int = 8
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-    total_timeout: float = 110.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ConfigError(f"RetryPolicy.attempts must be >= 1, got {self.attempts}")
-        if self.base_delay < 0 or self.max_delay < 0:
-            raise ConfigError("RetryPolicy delays must not be negative")
-        if self.total_timeout <= 0:
-            raise ConfigError(f"RetryPolicy.total_timeout must be > 0, got {self.total_timeout}")
-
-    def wait(self, state: tenacity.RetryCallState) -> float:
-        """tenacity's wait: the node's Retry-After when it gave one, at once after a kept-alive
-        connection the node had closed, else exponential backoff with jitter."""
-        outcome = state.outcome
-        failure = outcome.exception() if outcome is not None else None
-        if isinstance(failure, Transient):
-            if failure.retry_after is not None:
-                return failure.retry_after
-            if state.attempt_number == 1 and failure.reason in _STALE_CONNECTION:
-                return 0.0
-        return self._backoff(state)
-
-    @property
-    def _backoff(self) -> tenacity.wait.wait_base:
-        return tenacity.wait_exponential_jitter(
-            multiplier=self.base_delay, max=self.max_delay, jitter=self.base_delay
-        )
-
-
-def _block_tag(block: int | str) -> str:
-    if isinstance(block, bool):
-        raise ConfigError(f"not a block number or tag: {block!r}")
-    if isinstance(block, int):
-        if block < 0:
-            raise ConfigError(f"block number must not be negative, got {block}")
-        return hex(block)
-    if isinstance(block, str) and block:
-        return block
-    raise ConfigError(f"not a block number or tag: {block!r}")
-
-
-def _is_block_hash(block: int | str) -> bool:
-    return isinstance(block, str) and len(block) == 66 and block[:2].lower() == "0x"
-
-
-_RETRYABLE_EXCEPTIONS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,
-)
-
-
-class RpcClient:
-    """A JSON-RPC client for one node URL. Thread-safe; use as a context manager or `close()`."""
+class RpcClient(EthMethods):
+    """A JSON-RPC client for one node URL, with the typed eth_* methods of ledger.chain.eth.
+    Thread-safe; use as a context manager or `close()`."""
 
     def __init__(
         self,
@@ -156,8 +95,8 @@ class RpcClient:
             raise ConfigError(f"timeout must be > 0, got {timeout}")
         if batch_limit < 1:
             raise ConfigError(f"batch_limit must be >= 1, got {batch_limit}")
-        if max_answer_bytes < 1024:
-            raise ConfigError(f"max_answer_bytes must be at least 1024, got {max_answer_bytes}")
+        if max_answer_bytes < MIN_ANSWER_BYTES:
+            raise ConfigError(f"max_answer_bytes must be at least {MIN_ANSWER_BYTES}, got {max_answer_bytes}")
         self.url = url.strip()
         self.timeout = float(timeout)
         self.max_answer_bytes = max_answer_bytes
@@ -439,87 +378,6 @@ class RpcClient:
         half = len(calls) // 2
         log.info("%s refused a batch of %d (%s); splitting it", self._display_url, len(calls), reason)
         return self._batch_chunk(calls[:half], parse, settle) + self._batch_chunk(calls[half:], parse, settle)
-
-    # --- typed helpers ------------------------------------------------------------------------
-
-    def _quantity(self, method: str, value: Any) -> int:
-        try:
-            return int(value, 16)
-        except (TypeError, ValueError):
-            raise NodeError(
-                f"{method} to {self._display_url}: expected a hex quantity, got {value!r:.80}"
-            ) from None
-
-    def _data(self, method: str, value: Any) -> bytes:
-        try:
-            if not value.startswith(("0x", "0X")):
-                raise ValueError
-            return bytes.fromhex(value[2:])
-        except (AttributeError, TypeError, ValueError):
-            raise NodeError(
-                f"{method} to {self._display_url}: expected hex data, got {value!r:.80}"
-            ) from None
-
-    def chain_id(self) -> int:
-        return self._quantity("eth_chainId", self.call("eth_chainId"))
-
-    def block_number(self) -> int:
-        return self._quantity("eth_blockNumber", self.call("eth_blockNumber"))
-
-    def get_block(self, block: int | str) -> BlockHeader | None:
-        """The block's header (checked); None if the node has no such block. `block` is a number,
-        a tag ("latest", "finalized", ...) or a 32-byte block hash."""
-        if _is_block_hash(block):
-            return header_of(self.call("eth_getBlockByHash", [block, False]))
-        return header_of(self.call("eth_getBlockByNumber", [_block_tag(block), False]))
-
-    def get_blocks(self, numbers: Sequence[int]) -> list[BlockHeader | None]:
-        """The headers of `numbers` in batched exchanges, in the same order, each checked and each
-        the block asked for. A block the node does not have (above a head that moved back) comes
-        back as None."""
-        headers = [
-            header_of(h)
-            for h in self.batch([("eth_getBlockByNumber", [_block_tag(n), False]) for n in numbers])
-        ]
-        for number, header in zip(numbers, headers):
-            if header is not None and header.number != number:
-                raise NodeError(
-                    f"asked for block {number}, the node answered the header of block {header.number}"
-                )
-        return headers
-
-    def get_logs(
-        self, address: str, from_block: int, to_block: int, topics: list[Any] | None = None
-    ) -> list[RawLog]:
-        """The logs of `address` in [from_block, to_block], in the node's (block, logIndex) order,
-        decoded and format-checked (ledger.chain.events.RawLog)."""
-        query: dict[str, Any] = {
-            "address": address,
-            "fromBlock": _block_tag(from_block),
-            "toBlock": _block_tag(to_block),
-        }
-        if topics is not None:
-            query["topics"] = topics
-        logs: list[RawLog] = self.call("eth_getLogs", [query], parse=decode_logs_answer)
-        return logs
-
-    def eth_call(self, to: str, data: bytes | str, block: int | str = "latest") -> bytes:
-        payload = data if isinstance(data, str) else "0x" + bytes(data).hex()
-        return self._data("eth_call", self.call("eth_call", [{"to": to, "data": payload}, _block_tag(block)]))
-
-    def get_code(self, address: str, block: int | str = "latest") -> bytes:
-        return self._data("eth_getCode", self.call("eth_getCode", [address, _block_tag(block)]))
-
-    def get_balance(self, address: str, block: int | str = "latest") -> int:
-        return self._quantity("eth_getBalance", self.call("eth_getBalance", [address, _block_tag(block)]))
-
-    def get_transaction(self, tx_hash: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self.call("eth_getTransactionByHash", [tx_hash])
-        return found
-
-    def get_transaction_receipt(self, tx_hash: str) -> dict[str, Any] | None:
-        found: dict[str, Any] | None = self.call("eth_getTransactionReceipt", [tx_hash])
-        return found
 
 
 def _looks_like_rpc(decoded: Any) -> bool:
