@@ -64,7 +64,7 @@ def synthetic_ledger(entries: int, campaigns: int = 1_000, backers: int = 100_00
 def keccak_loop(path: Path, limit: int) -> tuple[float, int]:
     """A bare Keccak-256 loop over the preimages of the export's first `limit` entries (each
     entry's 224 bytes, built beforehand): seconds and count. The machine's own yardstick."""
-    from ledger.audit.export import read_export
+    from ledger.audit.export_reader import read_export
     from ledger.core.hashing import address_bytes, entry_preimage, keccak256
 
     preimages = []

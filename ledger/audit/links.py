@@ -18,7 +18,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import get_context
 
-from ledger.audit.export import MAX_LINE, BadLine, lines, ndjson_item
+from ledger.audit.export_reader import MAX_LINE, BadLine, lines, ndjson_item
 from ledger.core.hashing import HashChain
 
 CHUNK_BYTES = 8 << 20  # a worker's range: ~9,000 lines

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import IO
 
 from ledger.audit import findings as codes
-from ledger.audit.export import BadLine, read_export
+from ledger.audit.export_reader import BadLine, read_export
 from ledger.audit.findings import Finding
 from ledger.audit.links import links_for
 from ledger.audit.replay import Replayer

@@ -221,7 +221,7 @@ def test_a_clean_export_replays_to_the_onchain_head(history: EscrowChain, export
 
 
 def test_csv_export_replays_too(history: EscrowChain, exported: list[bytes]) -> None:
-    from ledger.audit.export import read_export
+    from ledger.audit.export_reader import read_export
 
     entries = [e for _, e in read_export(io.BytesIO(b"".join(exported)))]
     out = io.BytesIO()

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select, update
 
 from ledger.audit.chain_audit import audit_chain
-from ledger.audit.export import read_export, write_export
+from ledger.audit.export import write_export
+from ledger.audit.export_reader import read_export
 from ledger.audit.offline import audit_export
 from ledger.audit.report import render
 from ledger.audit.verify import verify_backer

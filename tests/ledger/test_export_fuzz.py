@@ -12,7 +12,8 @@ import random
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from ledger.audit.export import FIELDS, BadLine, read_export, write_export
+from ledger.audit.export import FIELDS, write_export
+from ledger.audit.export_reader import BadLine, read_export
 from ledger.audit.offline import audit_export
 from ledger.core.hashing import HashChain, entry_terms_detail
 from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms

@@ -145,7 +145,7 @@ def test_the_export_replays_clean_in_both_formats(phases, exported: list[bytes])
     )
     release = json.loads(exported[line_of(exported, Kind.TRANCHE_RELEASED, ids["claimed"], 1)])
     assert release["tranche"] == 2 and int(release["fee"]) > 0
-    from ledger.audit.export import read_export
+    from ledger.audit.export_reader import read_export
 
     out = io.BytesIO()
     write_export([e for _, e in read_export(io.BytesIO(b"".join(exported)))], "csv", out)

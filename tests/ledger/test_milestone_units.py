@@ -9,7 +9,8 @@ from dataclasses import replace
 import pytest
 from eth_abi import encode
 
-from ledger.audit.export import BadLine, read_export, write_export
+from ledger.audit.export import write_export
+from ledger.audit.export_reader import BadLine, read_export
 from ledger.chain.answers import RawLog
 from ledger.chain.answers import raw_log as as_raw_log
 from ledger.chain.events import LEDGER_TOPICS_FILTER, TOPIC_OF, TOPICS, decode_log
