@@ -171,6 +171,19 @@ def test_every_setting_has_one_variable_named_after_it() -> None:
     assert api_settings(settings) == {"db_url": "sqlite:///x.db"}
 
 
+def test_the_api_reads_the_settings_it_shares_by_the_same_names_and_defaults() -> None:
+    """The API's pydantic settings and this table read one variable per setting: no drift."""
+    from api.core.config import ENV_PREFIX, Settings
+
+    api_fields = Settings.model_fields
+    shared = [name for name in SETTINGS if name in api_fields]
+    assert {"db_url", "rpc_url", "contract", "start_block", "finality_depth", "poll_interval"} <= set(shared)
+    defaults = resolve(parsed("index"), *shared, environ={})
+    for name in shared:
+        assert ENV_PREFIX + name.upper() == SETTINGS[name].env
+        assert api_fields[name].default == getattr(defaults, name), name
+
+
 def test_index_follow_and_serve_no_follow_configured_by_the_environment_share_one_database(
     escrow: tuple[str, str], tmp_path: Path
 ) -> None:
