@@ -155,9 +155,9 @@ class Demo:
 
 def prepare(rpc_url: str, data_dir: Path, *, backers: int, seed: int, finality_depth: int = 12) -> Demo:
     """Deploy, seed, index, publish the documents and write the deployment file."""
-    from devnet.deploy import DEMO_TOKEN_SYMBOL, NodeAccount, connect, deploy_escrow, deploy_token
+    from devnet.deploy import NodeAccount, connect, deploy_escrow
     from devnet.seed import seed_demo
-    from devnet.tokens import STABLE_TOKEN_SYMBOL, deploy_stable_token
+    from devnet.tokens import deploy_demo_tokens
 
     seconds: dict[str, float] = {}
     started = time.monotonic()
@@ -165,10 +165,7 @@ def prepare(rpc_url: str, data_dir: Path, *, backers: int, seed: int, finality_d
     w3 = connect(rpc_url)
     accounts = list(w3.eth.accounts)
     owner = NodeAccount(accounts[0])
-    tokens = {DEMO_TOKEN_SYMBOL: deploy_token(w3, owner).address}
-    stable = deploy_stable_token(w3, owner)
-    if stable is not None:
-        tokens[STABLE_TOKEN_SYMBOL] = stable.address
+    tokens = deploy_demo_tokens(w3, owner)
     deployment = deploy_escrow(w3, owner, fee_recipient=accounts[1], tokens=tokens, rpc_url=rpc_url)
     seconds["deploy"] = time.monotonic() - started
     print(f"deployed CrowdfundEscrow at {deployment.address}; seeding {backers} backers ...", flush=True)

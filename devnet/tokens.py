@@ -1,6 +1,7 @@
 """The demo's tokens: DUSD (contracts/demo/DemoToken.sol, 18 decimals) and tUSDC, 6 decimals as
 USDC (contracts/demo/DemoStablecoin.sol, when the checkout has it), both with an open mint.
 
+    tokens = deploy_demo_tokens(w3, sender)                  # {symbol: address}, for a deployment
     tokens, deployed = demo_tokens(w3, deployment, sender)   # by symbol: given, recorded or deployed
 """
 
@@ -35,6 +36,16 @@ def deploy_stable_token(w3: Web3, sender: Sender) -> Any | None:
         return None
     contract, _ = deploy_contract(w3, sender, STABLE_TOKEN_CONTRACT)
     return contract
+
+
+def deploy_demo_tokens(w3: Web3, sender: Sender) -> dict[str, str]:
+    """Deploy DUSD, and tUSDC when contracts/ has it: their addresses by symbol (a deployment
+    file's `tokens`)."""
+    tokens = {DEMO_TOKEN_SYMBOL: str(deploy_token(w3, sender).address)}
+    stable = deploy_stable_token(w3, sender)
+    if stable is not None:
+        tokens[STABLE_TOKEN_SYMBOL] = str(stable.address)
+    return tokens
 
 
 def demo_tokens(

@@ -22,18 +22,16 @@ from web3 import Web3
 from devnet.deploy import (
     DEFAULT_FEE_BPS,
     DEFAULT_UNPLEDGE_LOCK_WINDOW,
-    DEMO_TOKEN_SYMBOL,
     PRIVATE_KEY_ENV,
     KeyAccount,
     NodeAccount,
     Sender,
     connect,
     deploy_escrow,
-    deploy_token,
     rpc_url_of,
     sender_from_env,
 )
-from devnet.tokens import STABLE_TOKEN_SYMBOL, deploy_stable_token
+from devnet.tokens import deploy_demo_tokens
 from ledger.chain.deployment import Deployment, default_deployment_path
 from scripts import run_cli
 
@@ -52,12 +50,7 @@ def deploy(
 ) -> Deployment:
     """Deploy the demo tokens (optional: DUSD, and tUSDC with 6 decimals when contracts/ has it) and
     the escrow; the fee recipient defaults to the sender."""
-    tokens: dict[str, str] = {}
-    if demo_token:
-        tokens[DEMO_TOKEN_SYMBOL] = deploy_token(w3, sender).address
-        stable = deploy_stable_token(w3, sender)
-        if stable is not None:
-            tokens[STABLE_TOKEN_SYMBOL] = stable.address
+    tokens = deploy_demo_tokens(w3, sender) if demo_token else {}
     return deploy_escrow(
         w3,
         sender,
