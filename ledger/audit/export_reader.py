@@ -159,7 +159,7 @@ def line_entry(line: ExportLine) -> LedgerEntry:
         line.tx_hash.lower(),
         line.log_index,
         line.block_timestamp,
-        _terms(line),
+        _terms(line) if line.kind in _TERMS else None,
     )
 
 

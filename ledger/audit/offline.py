@@ -1,16 +1,27 @@
 """The offline audit: an export file replayed from genesis with no node at all. A large NDJSON
-file has its hash chain's links checked on the other cores meanwhile (ledger.audit.links)."""
+file is read, and its hash chain's links checked, by worker processes on every core meanwhile
+(ledger.audit.parallel)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import IO
 
 from ledger.audit import findings as codes
 from ledger.audit.export_reader import BadLine, read_export
 from ledger.audit.findings import Finding
-from ledger.audit.links import links_for
+from ledger.audit.parallel import parallel_export
 from ledger.audit.replay import Replayer
 from ledger.audit.report import AuditReport
+from ledger.core.records import LedgerEntry
+
+
+def _unlinked(
+    items: Iterator[tuple[int, LedgerEntry | BadLine]],
+) -> Iterator[tuple[int, LedgerEntry | BadLine, bool]]:
+    """read_export's items with no link checked ahead: the replay hashes every entry itself."""
+    for number, item in items:
+        yield number, item, False
 
 
 def audit_export(
@@ -22,17 +33,17 @@ def audit_export(
     report = AuditReport(source="export", chain_id=chain_id, contract=contract, expected_head=expect_head)
     replayer = Replayer.from_genesis(chain_id, contract)
     name = getattr(stream, "name", None)
-    links = links_for(name if isinstance(name, str) else None)  # the chain's links, checked on other cores
+    parallel = parallel_export(name if isinstance(name, str) else None)
+    items = parallel.items() if parallel is not None else _unlinked(read_export(stream))
     try:
-        for number, item in read_export(stream):
+        for number, item, linked in items:
             if isinstance(item, BadLine):
                 report.findings.append(Finding(codes.BAD_LINE, f"line {number}: {item.reason}", line=number))
                 continue
-            chained = links is not None and replayer.head_line == number - 1 and links.linked(number)
-            replayer.feed(item, line=number, chained=chained)
+            replayer.feed(item, line=number, chained=linked and replayer.head_line == number - 1)
     finally:
-        if links is not None:
-            links.close()
+        if parallel is not None:
+            parallel.close()
     report.findings = report.findings + replayer.findings
     report.findings.sort(key=lambda f: f.line or 0)
     if (

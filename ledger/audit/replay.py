@@ -61,7 +61,7 @@ class Replayer:
     def feed(self, entry: LedgerEntry, line: int | None = None, *, chained: bool = False) -> None:
         """Replay `entry` (from line `line` of an export, if it comes from one). `chained`: the
         caller already checked that the entry's head follows from the chain's head now
-        (HashChain.digest_after, ledger.audit.links), so it is not hashed again."""
+        (HashChain.digest_after, ledger.audit.parallel), so it is not hashed again."""
         self.entries += 1
         if entry.block_number > self.last_block:
             self.last_block = entry.block_number
