@@ -11,11 +11,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from devnet.summary import DAY
+from devnet.summary import DAY, DEMO_TOKEN_SYMBOL, STABLE_TOKEN_SYMBOL
 
 ETH = "ETH"
-DEMO_TOKEN = "DUSD"  # devnet.deploy.DEMO_TOKEN_SYMBOL: 18 decimals
-STABLE_TOKEN = "tUSDC"  # devnet.deploy.STABLE_TOKEN_SYMBOL: 6 decimals, as USDC
 
 PHASE_STATES = {
     "funding": "Funding",
@@ -32,7 +30,7 @@ CANCEL_ROUND = ROUNDS // 2  # cancelled campaigns are cancelled at the end of ro
 @dataclass
 class PlannedCampaign:
     title: str
-    asset: str  # ETH, DEMO_TOKEN or STABLE_TOKEN
+    asset: str  # ETH, DEMO_TOKEN_SYMBOL or STABLE_TOKEN_SYMBOL
     target: str  # the state it should end in
     keep_it_all: bool = False
     capped: bool = False
@@ -64,28 +62,28 @@ class PlannedCampaign:
 # a live and a claimed campaign in the 6-decimal token
 FULL_PLAN = [
     ("Community garden beds", ETH, "Funding", False, False),
-    ("Indie game soundtrack", DEMO_TOKEN, "Funding", False, True),
+    ("Indie game soundtrack", DEMO_TOKEN_SYMBOL, "Funding", False, True),
     ("Open-source audit fund", ETH, "Succeeded", False, False),
-    ("Podcast season two", DEMO_TOKEN, "Succeeded", True, False),
+    ("Podcast season two", DEMO_TOKEN_SYMBOL, "Succeeded", True, False),
     ("Rooftop solar panels", ETH, "Claimed", False, False),
-    ("Board game reprint", DEMO_TOKEN, "Claimed", False, True),
+    ("Board game reprint", DEMO_TOKEN_SYMBOL, "Claimed", False, True),
     ("Art zine issue #4", ETH, "Failed", False, False),
-    ("Hackathon prize pool", DEMO_TOKEN, "Failed", False, False),
+    ("Hackathon prize pool", DEMO_TOKEN_SYMBOL, "Failed", False, False),
     ("Robot kit for schools", ETH, "Cancelled", False, False),
-    ("Film festival shorts", DEMO_TOKEN, "Cancelled", False, False),
+    ("Film festival shorts", DEMO_TOKEN_SYMBOL, "Cancelled", False, False),
     ("Neighbourhood bakery oven", ETH, "Claimed", True, False),
     ("Community radio transmitter", ETH, "Funding", True, True),
-    ("Solar lanterns for village schools", STABLE_TOKEN, "Funding", False, False),
-    ("Makerspace laser cutter", STABLE_TOKEN, "Claimed", False, False),
+    ("Solar lanterns for village schools", STABLE_TOKEN_SYMBOL, "Funding", False, False),
+    ("Makerspace laser cutter", STABLE_TOKEN_SYMBOL, "Claimed", False, False),
 ]
 
 # what a single funded key can do without time travel
 KEY_PLAN = [
     ("Community garden beds", ETH, "Funding", False, False),
-    ("Indie game soundtrack", DEMO_TOKEN, "Funding", False, False),
+    ("Indie game soundtrack", DEMO_TOKEN_SYMBOL, "Funding", False, False),
     ("Robot kit for schools", ETH, "Cancelled", False, False),
-    ("Film festival shorts", DEMO_TOKEN, "Cancelled", False, False),
-    ("Solar lanterns for village schools", STABLE_TOKEN, "Funding", False, False),
+    ("Film festival shorts", DEMO_TOKEN_SYMBOL, "Cancelled", False, False),
+    ("Solar lanterns for village schools", STABLE_TOKEN_SYMBOL, "Funding", False, False),
 ]
 
 # The settled past, created and ended before the demo's jump of half a year (CLAIM_WINDOW,
@@ -105,7 +103,7 @@ OUTCOME_VOTING_PERIOD = 3 * DAY
 # (title, asset, phase, tranche plan in bps, voting period, the reports of its release
 # requests); without time travel only the "funding" ones
 MILESTONE_PLAN: list[tuple[str, str, str, tuple[int, ...], int, tuple[str, ...]]] = [
-    ("Open hardware weather station", DEMO_TOKEN, "funding", (4000, 3000, 3000), 3 * DAY, ()),
+    ("Open hardware weather station", DEMO_TOKEN_SYMBOL, "funding", (4000, 3000, 3000), 3 * DAY, ()),
     ("River keepers documentary", ETH, "succeeded", (3000, 7000), 3 * DAY, ()),
     (
         "Cargo bike trailer",
@@ -117,7 +115,7 @@ MILESTONE_PLAN: list[tuple[str, str, str, tuple[int, ...], int, tuple[str, ...]]
     ),
     (
         "Repair cafe tool library",
-        DEMO_TOKEN,
+        DEMO_TOKEN_SYMBOL,
         "delivering",
         (2000, 3000, 5000),
         2 * DAY,
@@ -133,7 +131,7 @@ MILESTONE_PLAN: list[tuple[str, str, str, tuple[int, ...], int, tuple[str, ...]]
     ),
     (
         "Field guide translation",
-        DEMO_TOKEN,
+        DEMO_TOKEN_SYMBOL,
         "released",
         (5000, 5000),
         2 * DAY,
@@ -159,7 +157,7 @@ DISCLOSURES = [
 
 
 def plan_campaigns(
-    time_travel: bool, assets: tuple[str, ...] = (ETH, DEMO_TOKEN, STABLE_TOKEN)
+    time_travel: bool, assets: tuple[str, ...] = (ETH, DEMO_TOKEN_SYMBOL, STABLE_TOKEN_SYMBOL)
 ) -> list[PlannedCampaign]:
     """Every live campaign the node allows in `assets`: all of them with time travel, else what
     one key can do."""
@@ -206,7 +204,7 @@ class Amounts:
     def eth(self) -> int:
         return self.eth_unit * self.rng.randrange(5, 201) // 100
 
-    def token(self, symbol: str = DEMO_TOKEN) -> int:
+    def token(self, symbol: str = DEMO_TOKEN_SYMBOL) -> int:
         return self.token_units[symbol] * self.rng.randrange(10, 501)
 
     def of(self, campaign: PlannedCampaign) -> int:

@@ -14,7 +14,7 @@ CLAIM_WINDOW and MAX_SILENCE; on a chain started in the past, as `crowdledger up
 about twelve days before the wall clock). Then the live demo, whose deadlines come after the jump:
 campaigns that are Funding, Succeeded (goal met, and keep-it-all short of its goal), Failed,
 Cancelled and Claimed, in ETH, in the 18-decimal demo token (DUSD) and in a 6-decimal one (tUSDC,
-when contracts/ has DemoStablecoin), with pledges spread over a simulated week, some unpledges,
+contracts/demo/DemoStablecoin.sol), with pledges spread over a simulated week, some unpledges,
 refunds, claims and a fee withdrawal in each asset.
 
 Beside them, milestone campaigns in every phase: funding; succeeded with tranche 0 unclaimed; in
@@ -44,7 +44,7 @@ from typing import Any
 from web3 import Web3
 from web3.logs import DISCARD
 
-from devnet.deploy import DEMO_TOKEN_SYMBOL, NodeAccount, Sender, TransactionFailed, escrow_contract
+from devnet.deploy import NodeAccount, Sender, TransactionFailed, escrow_contract
 from devnet.documents import DemoDocuments, campaign_terms
 from devnet.milestones import decide_releases, read_milestones, request_and_vote
 from devnet.outcomes import SettledPast, deploy_receiver
@@ -61,8 +61,17 @@ from devnet.plan import (
     plan_pledges,
 )
 from devnet.seeder import Capabilities, Seeder, detect_capabilities
-from devnet.summary import DAY, ETHER, MILESTONE_PHASES, STATE_NAMES, SeedSummary, milestone_status
-from devnet.tokens import STABLE_TOKEN_SYMBOL, demo_tokens
+from devnet.summary import (
+    DAY,
+    DEMO_TOKEN_SYMBOL,
+    ETHER,
+    MILESTONE_PHASES,
+    STABLE_TOKEN_SYMBOL,
+    STATE_NAMES,
+    SeedSummary,
+    milestone_status,
+)
+from devnet.tokens import demo_tokens
 from ledger.chain.deployment import Deployment
 from ledger.errors import ConfigError
 
@@ -118,8 +127,7 @@ def seed_demo(
     sender: deploys the demo tokens the deployment lacks, mints, and withdraws the fees; by
         default the node's first unlocked account.
     token_address, stable_token_address: the 18-decimal demo token (DUSD) and the 6-decimal one
-        (tUSDC) to use, else the deployment's, else deployed now (tUSDC only when contracts/ has
-        DemoStablecoin; without one its campaigns are skipped).
+        (tUSDC) to use, else the deployment's, else deployed now.
     eth_unit: the ETH pledge scale in wei (pledges are 0.05-2 units): 1 ETH on development
         nodes, 0.0001 ETH elsewhere. token_unit likewise for DUSD (10-500 units); tUSDC pledges
         10-500 whole tokens of its own decimals.
@@ -213,11 +221,6 @@ class _Demo:
             self.skipped.append(
                 "milestone campaigns past funding (succeeded, voting, delivering, released, "
                 "aborted) and their release votes: they need deadlines and votes to pass"
-            )
-        if STABLE_TOKEN_SYMBOL not in self.tokens:
-            self.skipped.append(
-                f"the {STABLE_TOKEN_SYMBOL} (6-decimal) campaigns: no such token given or in the deployment, "
-                "and contracts/ has no DemoStablecoin to deploy"
             )
         eth_each = 10_000 * max(amounts.eth_unit, ETHER)
         creators, self.people, notes = self.seeder.accounts(wanted, eth_each, unlocked)

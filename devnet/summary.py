@@ -17,6 +17,8 @@ STATE_NAMES = ("Funding", "Succeeded", "Failed", "Cancelled", "Claimed", "InDeli
 # "delivering" are both InDelivery, with and without a vote open
 MILESTONE_PHASES = ("funding", "succeeded", "voting", "delivering", "released", "aborted")
 DAY = 86_400
+DEMO_TOKEN_SYMBOL = "DUSD"  # contracts/demo/DemoToken.sol: 18 decimals
+STABLE_TOKEN_SYMBOL = "tUSDC"  # contracts/demo/DemoStablecoin.sol: 6 decimals, as USDC
 ETHER = 10**18
 
 

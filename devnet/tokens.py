@@ -1,5 +1,5 @@
 """The demo's tokens: DUSD (contracts/demo/DemoToken.sol, 18 decimals) and tUSDC, 6 decimals as
-USDC (contracts/demo/DemoStablecoin.sol, when the checkout has it), both with an open mint.
+USDC (contracts/demo/DemoStablecoin.sol), both with an open mint.
 
     tokens = deploy_demo_tokens(w3, sender)                  # {symbol: address}, for a deployment
     tokens, deployed = demo_tokens(w3, deployment, sender)   # by symbol: given, recorded or deployed
@@ -12,40 +12,26 @@ from typing import Any
 
 from web3 import Web3
 
-from devnet.artifacts import load_artifact
-from devnet.deploy import DEMO_TOKEN_SYMBOL, Sender, deploy_contract, deploy_token, token_contract
+from devnet.deploy import Sender, deploy_contract, deploy_token, token_contract
+from devnet.summary import DEMO_TOKEN_SYMBOL, STABLE_TOKEN_SYMBOL
 from ledger.chain.deployment import Deployment
 from ledger.errors import ConfigError
 
-STABLE_TOKEN_SYMBOL = "tUSDC"
 STABLE_TOKEN_CONTRACT = "DemoStablecoin"
 
 
-def stable_token_available() -> bool:
-    """Whether contracts/ has the 6-decimal demo token (STABLE_TOKEN_CONTRACT)."""
-    try:
-        load_artifact(STABLE_TOKEN_CONTRACT)
-    except ConfigError:
-        return False
-    return True
-
-
-def deploy_stable_token(w3: Web3, sender: Sender) -> Any | None:
-    """Deploy the 6-decimal demo token (tUSDC, open mint) when contracts/ has it; else None."""
-    if not stable_token_available():
-        return None
+def deploy_stable_token(w3: Web3, sender: Sender) -> Any:
+    """Deploy the 6-decimal demo token (tUSDC, open mint)."""
     contract, _ = deploy_contract(w3, sender, STABLE_TOKEN_CONTRACT)
     return contract
 
 
 def deploy_demo_tokens(w3: Web3, sender: Sender) -> dict[str, str]:
-    """Deploy DUSD, and tUSDC when contracts/ has it: their addresses by symbol (a deployment
-    file's `tokens`)."""
-    tokens = {DEMO_TOKEN_SYMBOL: str(deploy_token(w3, sender).address)}
-    stable = deploy_stable_token(w3, sender)
-    if stable is not None:
-        tokens[STABLE_TOKEN_SYMBOL] = str(stable.address)
-    return tokens
+    """Deploy DUSD and tUSDC: their addresses by symbol (a deployment file's `tokens`)."""
+    return {
+        DEMO_TOKEN_SYMBOL: str(deploy_token(w3, sender).address),
+        STABLE_TOKEN_SYMBOL: str(deploy_stable_token(w3, sender).address),
+    }
 
 
 def demo_tokens(
@@ -57,8 +43,7 @@ def demo_tokens(
     log: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The demo tokens by symbol (the address given, else the deployment's, else deployed now),
-    and the symbols deployed now. Without a 6-decimal token (none given or recorded, and no
-    DemoStablecoin in contracts/ to deploy) there is no tUSDC."""
+    and the symbols deployed now."""
     tokens: dict[str, Any] = {}
     deployed: list[str] = []
     for symbol, given in ((DEMO_TOKEN_SYMBOL, token_address), (STABLE_TOKEN_SYMBOL, stable_address)):
@@ -71,9 +56,8 @@ def demo_tokens(
         contract = (
             deploy_token(w3, sender) if symbol == DEMO_TOKEN_SYMBOL else deploy_stable_token(w3, sender)
         )
-        if contract is not None:
-            if log is not None:
-                log(f"deployed the demo token {symbol} at {contract.address}")
-            tokens[symbol] = contract
-            deployed.append(symbol)
+        if log is not None:
+            log(f"deployed the demo token {symbol} at {contract.address}")
+        tokens[symbol] = contract
+        deployed.append(symbol)
     return tokens, deployed

@@ -48,7 +48,7 @@ def deploy(
     demo_token: bool = True,
     rpc_url: str | None = None,
 ) -> Deployment:
-    """Deploy the demo tokens (optional: DUSD, and tUSDC with 6 decimals when contracts/ has it) and
+    """Deploy the demo tokens (optional: DUSD, and tUSDC with 6 decimals) and
     the escrow; the fee recipient defaults to the sender."""
     tokens = deploy_demo_tokens(w3, sender) if demo_token else {}
     return deploy_escrow(
@@ -119,7 +119,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-demo-token",
         action="store_true",
-        help="do not deploy the demo tokens (DUSD, and tUSDC if present)",
+        help="do not deploy the demo tokens (DUSD and tUSDC)",
     )
     return parser.parse_args(argv)
 

@@ -5,7 +5,6 @@ audits clean. No brownie fixtures."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -19,8 +18,7 @@ import pytest
 from eth_account import Account
 from web3 import Web3
 
-from devnet.artifacts import compile_standard, compiler_settings
-from devnet.deploy import KeyAccount, NodeAccount, Sender, connect, escrow_contract, transact
+from devnet.deploy import KeyAccount, NodeAccount, connect, escrow_contract
 from devnet.milestones import read_milestones
 from devnet.nodes import LocalNode, free_port
 from devnet.seed import seed_demo
@@ -42,25 +40,6 @@ DEV_KEY_0 = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 DEV_ADDRESS_0 = Account.from_key(DEV_KEY_0).address
 ETH = "0x" + "00" * 20
 STATE = {name: index for index, name in enumerate(STATE_NAMES)}
-# a 6-decimal token as USDC, for the tUSDC campaigns (the demo deploys contracts/demo/DemoStablecoin
-# when the checkout has it; these tests bring their own)
-SIX_DECIMALS = """// SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
-import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
-contract SixDecimals is ERC20 {
-    constructor() ERC20("Test USD Coin", "tUSDC") {}
-    function decimals() public pure override returns (uint8) { return 6; }
-    function mint(address to, uint256 amount) external { _mint(to, amount); }
-}
-"""
-
-
-def deploy_six_decimal_token(w3: Web3, sender: Sender) -> str:
-    output = compile_standard({"tests/SixDecimals.sol": SIX_DECIMALS}, compiler_settings())
-    artifact = output["contracts"]["tests/SixDecimals.sol"]["SixDecimals"]
-    data = "0x" + artifact["evm"]["bytecode"]["object"]
-    receipt = transact(w3, sender, data=data, gas=3_000_000, what="deploying SixDecimals")
-    return str(receipt["contractAddress"])
 
 
 @pytest.fixture
@@ -86,8 +65,6 @@ def demo() -> Iterator[Demo]:
         accounts = w3.eth.accounts
         owner = NodeAccount(accounts[0])
         deployment = deploy(w3, owner, fee_recipient=accounts[1], rpc_url=node.url)
-        stable = deploy_six_decimal_token(w3, owner)
-        deployment = dataclasses.replace(deployment, tokens={**deployment.tokens, "tUSDC": stable})
         summary = seed_demo(w3, deployment, backers=9, sender=owner)
         yield Demo(node, w3, deployment, summary, escrow_contract(w3, deployment.address).functions)
 
