@@ -196,11 +196,27 @@ def _compare_views(
 
 
 def _compare_credits(report: AuditReport, replayer: Replayer, reader: EscrowReader, block: int) -> None:
-    """Every credit the ledger shows against owed(account, token)."""
+    """Every credit the ledger shows against owed(account, token). A kind-15 entry names where a
+    credit went, not whose it was (docs/ledger-format.md, "Exits"), so when two credits in one
+    asset owed the same amount and one was withdrawn to a third address, the replay may have
+    charged the other: mismatches that are only such a swap (per asset, the same owed amounts on
+    both sides) are a note, not a finding."""
     state = replayer.state
+    wrong: dict[str, list[tuple[str, int, int]]] = {}
     for (account, token), owed in reader.owed_at(sorted(state.credits), block).items():
         mine = state.credits[(account, token)].owed
         if owed != mine:
+            wrong.setdefault(token, []).append((account, mine, owed))
+    for token, accounts in wrong.items():
+        if sorted(mine for _, mine, _ in accounts) == sorted(owed for _, _, owed in accounts):
+            names = ", ".join(account for account, _, _ in accounts)
+            report.notes.append(
+                f"credits in {token}: the withdrawals of equal credits ({names}) are charged to each "
+                "other's account in the ledger (a withdrawal entry does not name whose credit it "
+                "paid); the amounts owed match owed()"
+            )
+            continue
+        for account, mine, owed in accounts:
             report.findings.append(
                 Finding(
                     codes.CREDIT_MISMATCH,

@@ -195,3 +195,37 @@ def test_a_campaigns_rows_add_up_to_its_figures(exits, store: LedgerStore) -> No
     chain, _ = exits
     index(chain, store)
     assert_rows_add_up(store, chain.now())
+
+
+def test_a_withdrawal_of_one_of_two_equal_credits_is_a_note_not_a_finding(store: LedgerStore) -> None:
+    """A kind-15 entry names where a credit went, not whose it was: two creator contracts credited
+    the same amount in ETH, the one with the higher address withdraws to a third account. The
+    replay charges the lower address's credit (docs/ledger-format.md, "Exits"); the audit says so in
+    a note and stays clean, since every amount owed still matches owed()."""
+    chain = EscrowChain.start()
+    try:
+        first, second = chain.deploy("SwitchableReceiver"), chain.deploy("SwitchableReceiver")
+        low, high = sorted((first, second), key=lambda r: r.address.lower())
+        escrow, deadline = chain.escrow.functions, chain.now() + 900
+        ids = []
+        for receiver in (low, high):
+            chain.through(receiver, escrow.createCampaign(ETH, 1000, deadline, 0, False, METADATA))
+            ids.append(int(escrow.campaignCount().call()))
+            chain.pledge(ids[-1], 2, 1000)
+        chain.sleep(1000)
+        for receiver, cid in zip((low, high), ids):
+            chain.send(0, receiver.functions.setMode(REFUSE_ETH), gas=100_000)
+            chain.through(receiver, escrow.claim(cid))  # refused: credited
+        assert chain.owed(low.address) == chain.owed(high.address) > 0
+        chain.through(high, escrow.withdrawOwed(ETH, chain.accounts[6]))
+        index(chain, store)
+        report = audit_chain(
+            RpcClient(chain.url), chain.address, start_block=chain.deployment.block, store=store
+        )
+        assert report.ok, report.findings
+        assert any("charged to each other's account" in note for note in report.notes), report.notes
+        with store.engine.connect() as conn:
+            owed = {r.account: r.credited_total - r.withdrawn_total for r in conn.execute(select(credits))}
+        assert owed == {low.address.lower(): 0, high.address.lower(): chain.owed(low.address)}
+    finally:
+        chain.stop()
