@@ -13,10 +13,12 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 from fastapi import Depends, Path, Request
+from pydantic import AfterValidator
 
 from api.core.config import Settings
 from api.queries.database import Database
 from api.runtime import Runtime
+from ledger.core.addresses import checksum_error
 
 INT64 = 2**63 - 1
 ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
@@ -50,12 +52,27 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 CampaignId = Annotated[int, Path(ge=0, le=INT64, description="the campaign's id")]
 Seq = Annotated[int, Path(ge=1, le=INT64, description="the entry's position in the ledger, from 1")]
+
+
+def valid_checksum(value: str | None) -> str | None:
+    """An address in mixed case must carry its EIP-55 checksum (all lowercase or all uppercase
+    need none): a mistyped one is refused (422) with the checksum it should have."""
+    if value is None or not value.startswith("0x") or len(value) != 42:
+        return value  # "ETH", or the pattern refuses it
+    problem = checksum_error(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
 AddressPath = Annotated[
     str,
     Path(
         pattern=ADDRESS_PATTERN,
-        description="an address: 0x and 40 hex digits, any case (checksum not required)",
+        description="an address: 0x and 40 hex digits, all lowercase, all uppercase, or with a correct EIP-55 "
+        "checksum (a mixed case that does not match it is refused)",
     ),
+    AfterValidator(valid_checksum),
 ]
 TxHashPath = Annotated[
     str, Path(pattern=HASH_PATTERN, description="a transaction hash: 0x and 64 hex digits")

@@ -71,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "HEAD"],
-        allow_headers=["Last-Event-ID", "If-None-Match"],
+        allow_methods=["GET", "HEAD", "PUT"],  # PUT: /documents, the one write
+        allow_headers=["Last-Event-ID", "If-None-Match", "Content-Type"],
         expose_headers=["ETag"],
         max_age=86400,
     )

@@ -7,18 +7,25 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from api.core.config import Settings
 from api.metrics import Metrics
+from api.queries.assets import Assets
 from api.queries.backers import Campaigns
+from api.queries.campaigns import CampaignAt, Snapshot
 from api.queries.checkpoint import sync_state
 from api.queries.database import Database, open_reader
+from api.queries.documents import MetadataCache
+from api.queries.holdings import Holdings
+from api.queries.labels import Labels, labels_for
 from api.streams import StreamSlots
 from api.workers.auditor import Auditor
 from api.workers.feed import EntryFeed
 from api.workers.follower import Follower
 from ledger.chain.rpc import RetryPolicy, RpcClient
+from ledger.core.records import Campaign
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
 from ledger.errors import ConfigError, NodeError
@@ -78,6 +85,10 @@ class Runtime:
         self.follower_rpc: RpcClient | None = None
         self.auditor: Auditor | None = None
         self.campaigns = Campaigns()  # campaign records for one ledger state (a backer's pages)
+        self.snapshot = Snapshot()  # every campaign at one ledger state (/stats, lists by state)
+        self.assets = Assets()  # every asset's symbol, name, decimals and display symbol
+        self.metadata = MetadataCache()  # campaigns' metadata documents (title, summary)
+        self.holdings = Holdings()  # what each campaign holds for its backers (sums of their positions)
         self.extras: dict[str, Any] = {}  # per-process caches the routes keep (e.g. /stats)
         self._lock = threading.Lock()
         self._check_contract()
@@ -104,6 +115,10 @@ class Runtime:
             return self.settings.contract.lower()
         state = await sync_state(self.db)
         return state.contract if state is not None else None
+
+    async def labels(self, campaigns: Iterable[Campaign], held: Iterable[CampaignAt] = ()) -> Labels:
+        """The assets and metadata the answers about `campaigns` show, and the holdings of those in `held`."""
+        return await labels_for(self.db, self.assets, self.metadata, campaigns, self.holdings, held)
 
     async def start(self) -> None:
         await self.db.open()

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         description="entries a new /ledger/stream may replay at most; a start further back is a 400 naming "
         "/ledger?after= for the history",
     )
+    document_read_timeout: float = Field(
+        10.0, gt=0, le=300, description="seconds an uploaded document's body may take to arrive (then 408)"
+    )
     otel: bool = Field(
         False,
         description="FastAPI's OpenTelemetry spans and metrics, for a configured OpenTelemetry SDK (off: they "

@@ -1,9 +1,15 @@
 """Reads of campaigns and of the positions in them. Rows hold the record's columns in the order of
 `ledger.db.rows.columns(Record)`, after the few extra values a statement names first
-(`ts, *values = row`), so a row becomes its record through the one column list."""
+(`ts, *values = row`), so a row becomes its record through the one column list.
+
+A campaign's state is a rule of time (`Campaign.state_at`), kept once, in Python: a list filtered
+by state is cut from every campaign as of one ledger state (`Snapshot`, read once per new entry or
+chain time, which /stats shares), never from a SQL copy of the rule."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -14,13 +20,6 @@ from ledger.db.rows import columns, from_row
 
 SORTS = ("newest", "ending_soon", "most_raised")
 
-# Campaign.state_at in SQL, to filter a page by state in the database (test_campaign_filters_and_sorts
-# checks every state's list against the states the API shows)
-STATE_SQL = (
-    "CASE WHEN c.cancelled THEN 3 WHEN c.claimed THEN 4 WHEN c.deadline > s.ts THEN 0 "
-    "WHEN c.keep_it_all OR c.pledged >= c.goal THEN "
-    "(CASE WHEN c.aborted THEN 6 WHEN c.tranches_released > 0 THEN 5 ELSE 1 END) ELSE 2 END"
-)
 _ORDER = {
     "newest": ("c.campaign_id DESC", "c.campaign_id < :k_id"),
     "ending_soon": (
@@ -40,6 +39,7 @@ CAMPAIGN_SELECT = (
 _CAMPAIGN = Query(f"{CAMPAIGN_SELECT} WHERE c.campaign_id = :id")
 _EXISTS = Query("SELECT 1 FROM campaigns WHERE campaign_id = :id")
 _ALL = Query(CAMPAIGN_SELECT)
+_LEDGER_STATE = Query("SELECT last_seq, COALESCE(tip_timestamp, 0) FROM sync_state WHERE id = 1")
 _BACKERS_COUNT = Query("SELECT COUNT(DISTINCT backer), COUNT(*) FROM positions")
 _POSITIONS = "SELECT {columns} FROM positions p WHERE p.campaign_id = :id {keyset}ORDER BY p.backer LIMIT :n"
 _POSITIONS_FIRST = Query(_POSITIONS.format(columns=select_list("p", columns(Position)), keyset=""))
@@ -93,14 +93,17 @@ async def campaigns_page(
     state: State | None = None,
     creator: str | None = None,
     token: str | None = None,
+    snapshot: Snapshot | None = None,
 ) -> tuple[list[CampaignAt], int]:
     """One page of campaigns (limit + 1 of them, so the caller knows if there is more) and the
-    number matching the filters (`after`: the sort key of the previous page's last campaign)."""
+    number matching the filters (`after`: the sort key of the previous page's last campaign). The
+    other filters are SQL; a state filter cuts the page from `snapshot` (every campaign at one
+    ledger state) with Campaign.state_at."""
+    if state is not None:
+        listed = await snapshot.read(db) if snapshot is not None else await all_campaigns(db)
+        return _cut(listed, sort=sort, limit=limit, after=after, state=state, creator=creator, token=token)
     filters: list[str] = []
     params: dict[str, Any] = {"n": limit + 1}
-    if state is not None:
-        filters.append(f"{STATE_SQL} = :state")
-        params["state"] = int(state)
     if creator is not None:
         filters.append("c.creator = :creator")
         params["creator"] = creator
@@ -120,6 +123,59 @@ async def campaigns_page(
         count, {k: v for k, v in params.items() if not k.startswith("k_") and k != "n"}, rows=None
     )
     return [campaign_at(row) for row in rows], int(total[0][0])
+
+
+def _cut(
+    listed: list[CampaignAt],
+    *,
+    sort: str,
+    limit: int,
+    after: tuple[Any, ...] | None,
+    state: State,
+    creator: str | None,
+    token: str | None,
+) -> tuple[list[CampaignAt], int]:
+    """The page of `listed` that campaigns_page's SQL would give, filtered by state in Python."""
+    matching = [
+        found
+        for found in listed
+        if found.campaign.state_at(found.chain_time) == state
+        and (creator is None or found.campaign.creator == creator)
+        and (token is None or found.campaign.token == token)
+        and (sort != "ending_soon" or found.campaign.deadline > found.chain_time)
+    ]
+    key, later = _PY_ORDER[sort]
+    matching.sort(key=lambda found: key(found.campaign))
+    rows = matching if after is None else [f for f in matching if later(key(f.campaign), after)]
+    return rows[: limit + 1], len(matching)
+
+
+# each sort's key (ascending in the list's order) and "comes after the cursor's key"
+_PY_ORDER: dict[
+    str, tuple[Callable[[Campaign], tuple[int, ...]], Callable[[tuple[int, ...], tuple[Any, ...]], bool]]
+] = {
+    "newest": (lambda c: (-c.campaign_id,), lambda k, a: k > (-a[0],)),
+    "ending_soon": (lambda c: (c.deadline, c.campaign_id), lambda k, a: k > (a[0], a[1])),
+    "most_raised": (lambda c: (-c.pledged, -c.campaign_id), lambda k, a: k > (-a[0], -a[1])),
+}
+
+
+class Snapshot:
+    """Every campaign as of one state of the ledger (last seq, chain time): read again when either
+    moved. For /stats and the lists filtered by state."""
+
+    def __init__(self) -> None:
+        self.key: tuple[int, int] | None = None
+        self.campaigns: list[CampaignAt] = []
+        self._lock = asyncio.Lock()
+
+    async def read(self, db: Database) -> list[CampaignAt]:
+        found = await db.fetch(_LEDGER_STATE)
+        key = (int(found[0][0]), int(found[0][1])) if found else (0, 0)
+        async with self._lock:
+            if key != self.key:
+                self.campaigns, self.key = await all_campaigns(db), key
+            return self.campaigns
 
 
 async def positions_in(db: Database, campaign_id: int, *, limit: int, after: str | None) -> list[Position]:

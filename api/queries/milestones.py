@@ -104,6 +104,12 @@ _DOCUMENTS = Query(
 )
 
 
+async def plan_of(db: Database, campaign_id: int) -> Milestones | None:
+    """A milestone campaign's plan and progress (None for a plain campaign)."""
+    found = await db.fetch(_PLAN, {"id": campaign_id})
+    return from_row(Milestones, found[0]) if found else None
+
+
 async def milestone_view(db: Database, campaign_id: int) -> MilestoneView | None:
     """Everything GET /campaigns/{id}/milestones shows, or None for an unknown campaign."""
     found = await campaign(db, campaign_id)

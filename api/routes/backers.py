@@ -8,7 +8,7 @@ from api.deps import AddressPath, DatabaseDep, runtime_of
 from api.errors import RESPONSES
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from api.queries.backers import backed
-from api.queries.milestones import backer_votes
+from api.queries.milestones import backer_votes, plan_of
 from api.responses import JSON
 from api.schemas.backers import BackerPublic, BackerVotesPublic, backed_campaign_public
 from api.schemas.milestones import vote_public
@@ -27,9 +27,14 @@ async def read_backer(
     after = decode_cursor(cursor, kind, ("int",))[0] if cursor else None
     runtime = runtime_of(request)
     items, more = page(await backed(runtime.db, runtime.campaigns, backer, limit=limit, after=after), limit)
+    labels = await runtime.labels(item.campaign for item in items)
+    plans = {
+        c: await plan_of(runtime.db, c)
+        for c in {i.campaign.campaign_id for i in items if i.campaign.milestone}
+    }
     body: BackerPublic = {
         "address": checksum(backer),
-        "data": [backed_campaign_public(item) for item in items],
+        "data": [backed_campaign_public(i, labels, plans.get(i.campaign.campaign_id)) for i in items],
         "next": encode_cursor(kind, (items[-1].campaign.campaign_id,)) if more else None,
     }
     return JSON(body)

@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import AfterValidator
 
-from api.deps import ADDRESS_PATTERN, CampaignId, DatabaseDep, runtime_of
+from api.deps import ADDRESS_PATTERN, CampaignId, DatabaseDep, RuntimeDep, runtime_of, valid_checksum
 from api.errors import RESPONSES
 from api.pagination import DEFAULT_LIMIT, CursorQuery, LimitQuery, decode_cursor, encode_cursor, page
 from api.queries import campaigns as queries
 from api.queries.ledger import entry_page
-from api.queries.milestones import campaign_votes, documents, milestone_view
+from api.queries.milestones import campaign_votes, documents, milestone_view, plan_of
 from api.responses import JSON, fragments
 from api.schemas.campaigns import (
     CampaignBackersPublic,
@@ -47,12 +48,14 @@ def not_found(campaign_id: int) -> HTTPException:
 
 @router.get("", response_model=CampaignsPublic)
 async def list_campaigns(
-    db: DatabaseDep,
+    runtime: RuntimeDep,
     state: Annotated[
         CampaignState | None, Query(description="only campaigns in this state (at chain time)")
     ] = None,
     creator: Annotated[
-        str | None, Query(pattern=ADDRESS_PATTERN, description="only this creator's campaigns")
+        str | None,
+        Query(pattern=ADDRESS_PATTERN, description="only this creator's campaigns"),
+        AfterValidator(valid_checksum),
     ] = None,
     token: Annotated[
         str | None,
@@ -60,6 +63,7 @@ async def list_campaigns(
             pattern=r"^(0x[0-9a-fA-F]{40}|[Ee][Tt][Hh])$",
             description="only campaigns in this asset: an ERC-20 address, or ETH",
         ),
+        AfterValidator(valid_checksum),
     ] = None,
     sort: Annotated[
         CampaignSort,
@@ -77,7 +81,8 @@ async def list_campaigns(
     if token is not None:
         token = ETH if token.lower() == "eth" else token.lower()
     found, count = await queries.campaigns_page(
-        db,
+        runtime.db,
+        snapshot=runtime.snapshot,
         sort=sort.value,
         limit=limit,
         after=after,
@@ -95,8 +100,9 @@ async def list_campaigns(
             "most_raised": (last.pledged, last.campaign_id),
         }[sort.value]
         next_cursor = encode_cursor(kind, key)
+    labels = await runtime.labels((row.campaign for row in rows), held=rows)
     body: CampaignsPublic = {
-        "data": [campaign_public(*row) for row in rows],
+        "data": [campaign_public(*row, labels) for row in rows],
         "next": next_cursor,
         "count": count,
     }
@@ -106,26 +112,33 @@ async def list_campaigns(
 @router.get("/{campaign_id}", response_model=CampaignPublic, responses=NOT_FOUND)
 async def read_campaign(request: Request, campaign_id: CampaignId) -> JSON:
     """One campaign: terms, total pledged, goal progress, backers, state and time left (chain time)."""
-    found = await queries.campaign(runtime_of(request).db, campaign_id)
+    runtime = runtime_of(request)
+    found = await queries.campaign(runtime.db, campaign_id)
     if found is None:
         raise not_found(campaign_id)
-    return JSON(campaign_public(*found))
+    return JSON(campaign_public(*found, await runtime.labels((found.campaign,), held=(found,))))
 
 
 @router.get("/{campaign_id}/backers", response_model=CampaignBackersPublic, responses=NOT_FOUND)
 async def list_campaign_backers(
-    db: DatabaseDep, campaign_id: CampaignId, limit: LimitQuery = DEFAULT_LIMIT, cursor: CursorQuery = None
+    runtime: RuntimeDep,
+    campaign_id: CampaignId,
+    limit: LimitQuery = DEFAULT_LIMIT,
+    cursor: CursorQuery = None,
 ) -> JSON:
-    """The backers of one campaign, by address, with each one's position and its status."""
+    """The backers of one campaign, by address, with each one's position, its status and, when refundable, why."""
+    db = runtime.db
     kind = f"backers:{campaign_id}"
     after = decode_cursor(cursor, kind, ("address",))[0] if cursor else None
     found = await queries.campaign(db, campaign_id)
     if found is None:
         raise not_found(campaign_id)
     positions, more = page(await queries.positions_in(db, campaign_id, limit=limit, after=after), limit)
+    plan = await plan_of(db, campaign_id) if found.campaign.milestone else None
     body: CampaignBackersPublic = {
         "campaign_id": campaign_id,
-        "data": [campaign_backer(found.campaign, position, found.chain_time) for position in positions],
+        "asset": await runtime.assets.one(db, found.campaign.token),
+        "data": [campaign_backer(found.campaign, position, found.chain_time, plan) for position in positions],
         "next": encode_cursor(kind, (positions[-1].backer,)) if more else None,
     }
     return JSON(body)
@@ -147,12 +160,12 @@ async def list_campaign_entries(
 
 
 @router.get("/{campaign_id}/milestones", response_model=MilestonesPublic, responses=NOT_FOUND)
-async def read_milestones(db: DatabaseDep, campaign_id: CampaignId) -> JSON:
+async def read_milestones(runtime: RuntimeDep, campaign_id: CampaignId) -> JSON:
     """A campaign's delivery: its tranche plan and what was released, the open or last release vote with its tallies, quorum and deadline, and the abort; `milestone: false` for a plain campaign."""
-    view = await milestone_view(db, campaign_id)
+    view = await milestone_view(runtime.db, campaign_id)
     if view is None:
         raise not_found(campaign_id)
-    return JSON(milestones_public(view))
+    return JSON(milestones_public(view, await runtime.assets.one(runtime.db, view.campaign.token)))
 
 
 @router.get("/{campaign_id}/votes", response_model=CampaignVotesPublic, responses=NOT_FOUND)

@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from fastapi import APIRouter
 
 from api.deps import RuntimeDep
 from api.errors import RESPONSES
-from api.queries.campaigns import CampaignAt, all_campaigns, backer_counts
+from api.queries.campaigns import CampaignAt, backer_counts
 from api.queries.checkpoint import sync_state
-from api.queries.database import Database
+from api.queries.database import Query, select_list
 from api.responses import JSON
-from api.schemas.common import STATES, asset_of
+from api.runtime import Runtime
+from api.schemas.common import STATES, AssetPublic
 from api.schemas.stats import StatsPublic, TokenStatsPublic
 from ledger.core.addresses import checksum
 from ledger.core.public import iso
-from ledger.core.records import State
+from ledger.core.records import Credit, FeeAccount, State
+from ledger.db.rows import columns, from_row
 from ledger.db.store import SyncState
 
 router = APIRouter(tags=["stats"], responses=RESPONSES)
 
 _TOTALS = ("campaigns", "successful", "pledged", "raised", "claimed", "fees", "escrowed")
 SUCCESSFUL = (State.SUCCEEDED, State.CLAIMED, State.IN_DELIVERY)  # funded; delivery may still be under way
-ENDED = (State.SUCCEEDED, State.CLAIMED, State.FAILED, State.CANCELLED, State.IN_DELIVERY, State.ABORTED)
+ENDED = (
+    State.SUCCEEDED,
+    State.CLAIMED,
+    State.FAILED,
+    State.CANCELLED,
+    State.IN_DELIVERY,
+    State.ABORTED,
+    State.EXPIRED,
+)
 
 
 class StatsCache:
@@ -38,8 +48,16 @@ class StatsCache:
         self.value: StatsPublic | None = None
 
 
+_CREDITS = Query(f"SELECT {select_list('c', columns(Credit))} FROM credits c")
+_FEES = Query(f"SELECT {select_list('f', columns(FeeAccount))} FROM fee_accounts f")
+
+
 def stats_public(
-    info: SyncState | None, campaigns: list[CampaignAt], backers: int, positions: int
+    info: SyncState | None,
+    campaigns: list[CampaignAt],
+    backers: int,
+    positions: int,
+    money: Money,
 ) -> StatsPublic:
     by_state = {name: 0 for name in STATES.values()}
     tokens: dict[str, dict[str, int]] = {}
@@ -55,6 +73,8 @@ def stats_public(
             t["successful"] += 1
             t["raised"] += campaign.pledged
         t["escrowed"] += campaign.escrowed
+    for token in (*money.owed, *money.fees):
+        tokens.setdefault(token, {k: 0 for k in _TOTALS})
     successful = sum(by_state[STATES[s]] for s in SUCCESSFUL)
     ended = sum(by_state[STATES[s]] for s in ENDED)
     return {
@@ -66,14 +86,16 @@ def stats_public(
         "success_rate": round(successful / ended, 6) if ended else None,
         "backers": backers,
         "positions": positions,
-        "tokens": [token_stats(token, t) for token, t in sorted(tokens.items())],
+        "tokens": [token_stats(token, t, money) for token, t in sorted(tokens.items())],
     }
 
 
-def token_stats(token: str, t: dict[str, int]) -> TokenStatsPublic:
+def token_stats(token: str, t: dict[str, int], money: Money) -> TokenStatsPublic:
+    owed = money.owed.get(token, 0)
+    fees = money.fees.get(token, 0)
     return {
         "token": checksum(token),
-        "asset": asset_of(token),
+        "asset": money.assets[token],
         "campaigns": t["campaigns"],
         "pledged": str(t["pledged"]),
         "raised": str(t["raised"]),
@@ -81,17 +103,43 @@ def token_stats(token: str, t: dict[str, int]) -> TokenStatsPublic:
         "claimed": str(t["claimed"]),
         "fees": str(t["fees"]),
         "escrowed": str(t["escrowed"]),
+        "owed": str(owed),
+        "fees_unwithdrawn": str(fees),
+        "held": str(t["escrowed"] + fees + owed),
     }
 
 
-async def compute_stats(db: Database, cache: StatsCache) -> StatsPublic:
+class Money(NamedTuple):
+    """Per asset: credits owed (kinds 14-15), fees not withdrawn, and every asset's description."""
+
+    owed: dict[str, int]
+    fees: dict[str, int]
+    assets: dict[str, AssetPublic]
+
+
+async def money_of(runtime: Runtime, campaigns: list[CampaignAt]) -> Money:
+    owed: dict[str, int] = {}
+    for row in await runtime.db.fetch(_CREDITS, rows=None):
+        credit = from_row(Credit, row)
+        owed[credit.token] = owed.get(credit.token, 0) + credit.owed
+    fees: dict[str, int] = {}
+    for row in await runtime.db.fetch(_FEES, rows=None):
+        account = from_row(FeeAccount, row)
+        fees[account.token] = fees.get(account.token, 0) + account.outstanding
+    tokens = {c.campaign.token for c in campaigns} | set(owed) | set(fees)
+    return Money(owed, fees, await runtime.assets.of(runtime.db, tokens))
+
+
+async def compute_stats(runtime: Runtime, cache: StatsCache) -> StatsPublic:
+    db = runtime.db
     info = await sync_state(db)
     key = (info.last_seq, info.tip_timestamp, info.last_block) if info else ()
     async with cache.lock:
         if cache.value is None or cache.key != key:
-            campaigns = await all_campaigns(db)
+            campaigns = await runtime.snapshot.read(db)
             backers, positions = await backer_counts(db)
-            cache.key, cache.value = key, stats_public(info, campaigns, backers, positions)
+            money = await money_of(runtime, campaigns)
+            cache.key, cache.value = key, stats_public(info, campaigns, backers, positions, money)
         return cache.value
 
 
@@ -99,5 +147,5 @@ async def compute_stats(db: Database, cache: StatsCache) -> StatsPublic:
 async def read_stats(runtime: RuntimeDep) -> JSON:
     """Totals raised per asset, campaigns by state, success rate, average raised per successful campaign, backers."""
     cache = runtime.extras.setdefault("stats", StatsCache())
-    stats = await compute_stats(runtime.db, cache)
+    stats = await compute_stats(runtime, cache)
     return JSON(orjson.dumps(stats, option=orjson.OPT_NON_STR_KEYS))  # campaigns_by_state's keys are enums

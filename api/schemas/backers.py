@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing_extensions import TypedDict
 
 from api.queries.backers import Backed
+from api.queries.labels import Labels
 from api.schemas.campaigns import CampaignSummaryPublic, PositionPublic, campaign_summary, position_public
 from api.schemas.common import Address, Cursor
 from api.schemas.milestones import VotePublic
+from ledger.core.records import Milestones
 
 
 class BackedCampaignPublic(TypedDict):
@@ -28,9 +30,9 @@ class BackerVotesPublic(TypedDict):
     next: Cursor
 
 
-def backed_campaign_public(backed: Backed) -> BackedCampaignPublic:
+def backed_campaign_public(backed: Backed, labels: Labels, plan: Milestones | None) -> BackedCampaignPublic:
     campaign, chain_time = backed.campaign, backed.chain_time
     return {
-        "campaign": campaign_summary(campaign, chain_time),
-        "position": position_public(campaign, backed.position, chain_time),
+        "campaign": campaign_summary(campaign, chain_time, labels),
+        "position": position_public(campaign, backed.position, chain_time, plan),
     }

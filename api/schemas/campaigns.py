@@ -5,27 +5,37 @@ Amounts are decimal strings, addresses checksummed, times ISO 8601 UTC, states a
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from api.queries.labels import Labels
 from api.schemas.common import (
     STATES,
     Address,
     Amount,
-    Asset,
+    AssetPublic,
     CampaignState,
     Cursor,
     Hash32,
     Time,
-    asset_of,
     iso_time,
 )
 from ledger.core.addresses import checksum
 from ledger.core.public import iso
-from ledger.core.records import Campaign, Position
-from ledger.core.status import PositionStatus, position_status
+from ledger.core.records import Campaign, Milestones, Position
+from ledger.core.status import PositionStatus, RefundReason, position_breakdown
+
+AbortCause = Literal["failed_vote", "silence"]
+MetadataStatus = Literal["published", "not_published"]
+Title = Annotated[
+    str | None,
+    Field(
+        description="from the campaign's metadata document (untrusted text: control characters stripped, "
+        "length-capped); null until the document is published or when it is not campaign metadata"
+    ),
+]
 
 MAX_PROGRESS_BPS = 1_000_000  # 100x the goal: beyond that the bar is full anyway, and JSON ints stay small
 
@@ -40,7 +50,16 @@ class CampaignPublic(TypedDict):
     id: int
     creator: Address
     token: Annotated[Address, Field(description="the asset; the zero address is ETH")]
-    asset: Asset
+    asset: Annotated[AssetPublic, Field(description="the asset every amount of the campaign is in")]
+    title: Title
+    summary: Title
+    metadata: Annotated[
+        MetadataStatus,
+        Field(
+            description="published: the document metadata_hash commits to is stored (GET /documents/{hash}, "
+            "verified by its hash); not_published: nobody uploaded it yet"
+        ),
+    ]
     goal: Amount
     pledged: Annotated[
         Amount, Field(description="net total pledged (pledges - unpledges); refunds do not lower it")
@@ -54,6 +73,9 @@ class CampaignPublic(TypedDict):
         ),
     ]
     backer_count: Annotated[int, Field(ge=0, description="every address that ever pledged (never decreases)")]
+    holders: Annotated[
+        int, Field(ge=0, description="backers whose pledge the escrow still counts (a balance)")
+    ]
     state: CampaignState
     deadline: Time
     seconds_left: Annotated[int, Field(ge=0, description="until the deadline, in chain time")]
@@ -75,6 +97,16 @@ class CampaignPublic(TypedDict):
             "until the last refund)"
         ),
     ]
+    held: Annotated[
+        Amount,
+        Field(
+            description="held for backers now: the sum of the positions' `escrowed` (escrowed - held is the "
+            "pro-rata rounding the escrow keeps beyond the backers' shares)"
+        ),
+    ]
+    refundable: Annotated[
+        Amount, Field(description="still refundable: the sum of the positions' `refundable`")
+    ]
     last_seq: int
     milestone: Annotated[
         bool, Field(description="paid out in tranches that backers vote on (GET /campaigns/{id}/milestones)")
@@ -86,7 +118,18 @@ class CampaignPublic(TypedDict):
         int, Field(ge=0, description="milestone campaigns: the tranches paid so far (tranche 0 by claim)")
     ]
     aborted: Annotated[
-        bool, Field(description="milestone campaigns: a release vote failed and backers refund pro rata")
+        bool,
+        Field(
+            description="milestone campaigns: aborted (a release vote failed, or the creator fell silent) and "
+            "backers refund pro rata"
+        ),
+    ]
+    abort_cause: Annotated[
+        AbortCause | None,
+        Field(
+            description="why an aborted campaign was aborted: failed_vote (a release vote failed) or silence "
+            "(no release requested for longer than MAX_SILENCE: anyone called abortStale); null otherwise"
+        ),
     ]
 
 
@@ -102,6 +145,37 @@ class PositionPublic(TypedDict):
     unpledged_total: Amount
     refunded_total: Amount
     status: PositionStatus
+    reason: Annotated[
+        RefundReason | None,
+        Field(
+            description="why the backer may refund (or could, once refunded): failed, cancelled, expired (met but "
+            "never claimed within the claim window), failed_vote or silence (aborted: pro rata); null otherwise"
+        ),
+    ]
+    released: Annotated[
+        Amount,
+        Field(
+            description="gone to the creator, fees included: the whole balance once claimed; a milestone pledge's "
+            "pro-rata share of the tranches released (kept after a refund)"
+        ),
+    ]
+    escrowed: Annotated[
+        Amount,
+        Field(
+            description="held by the escrow for the backer now (in delivery: what an abort would refund; after "
+            "an abort: the refund still to take)"
+        ),
+    ]
+    at_stake: Annotated[
+        Amount, Field(description="of escrowed, the share of the tranche the open vote decides")
+    ]
+    refundable: Annotated[Amount, Field(description="what the backer can take back now")]
+    lost_to_rounding: Annotated[
+        Amount,
+        Field(
+            description="a milestone pledge's part of the pro-rata floors' remainder (under one unit a tranche)"
+        ),
+    ]
     first_seq: int
     last_seq: int
 
@@ -112,6 +186,7 @@ class CampaignBackerPublic(PositionPublic):
 
 class CampaignBackersPublic(TypedDict):
     campaign_id: int
+    asset: Annotated[AssetPublic, Field(description="the asset of the positions' amounts")]
     data: list[CampaignBackerPublic]
     next: Cursor
 
@@ -122,7 +197,8 @@ class CampaignSummaryPublic(TypedDict):
     id: int
     creator: Address
     token: Address
-    asset: Asset
+    asset: AssetPublic
+    title: Title
     goal: Amount
     pledged: Amount
     state: CampaignState
@@ -132,17 +208,25 @@ class CampaignSummaryPublic(TypedDict):
 # ----------------------------------------------------------------------------- from the records
 
 
-def campaign_public(c: Campaign, chain_time: int) -> CampaignPublic:
+def campaign_public(c: Campaign, chain_time: int, labels: Labels) -> CampaignPublic:
+    """`labels` must hold the campaign's asset, metadata and holdings."""
     progress = min(c.pledged * 10_000 // c.goal, MAX_PROGRESS_BPS) if c.goal else 10_000
+    held = labels.holdings[c.campaign_id]
+    found = labels.metadata.get(c.metadata_hash)
+    metadata = found.metadata if found is not None else None
     return {
         "id": c.campaign_id,
         "creator": checksum(c.creator),
         "token": checksum(c.token),
-        "asset": asset_of(c.token),
+        "asset": labels.assets[c.token],
+        "title": metadata.title if metadata else None,
+        "summary": metadata.summary if metadata else None,
+        "metadata": "published" if found is not None else "not_published",
         "goal": str(c.goal),
         "pledged": str(c.pledged),
         "progress_bps": progress,
         "backer_count": c.backer_count,
+        "holders": c.holders,
         "state": STATES[c.state_at(chain_time)],
         "deadline": iso_time(c.deadline),
         "seconds_left": max(0, c.deadline - chain_time),
@@ -157,20 +241,33 @@ def campaign_public(c: Campaign, chain_time: int) -> CampaignPublic:
         "claim_fee": str(c.claim_fee),
         "refunded_total": str(c.refunded_total),
         "escrowed": str(c.escrowed),
+        "held": str(held.escrowed),
+        "refundable": str(held.refundable),
         "last_seq": c.last_seq,
         "milestone": c.milestone,
         "tranche_count": c.tranche_count,
         "tranches_released": c.tranches_released,
         "aborted": c.aborted,
+        "abort_cause": abort_cause(c),
     }
 
 
-def campaign_summary(c: Campaign, chain_time: int) -> CampaignSummaryPublic:
+def abort_cause(c: Campaign) -> AbortCause | None:
+    if c.abort_cause == "silence":
+        return "silence"
+    if c.abort_cause == "failed_vote" or c.aborted:
+        return "failed_vote"
+    return None
+
+
+def campaign_summary(c: Campaign, chain_time: int, labels: Labels) -> CampaignSummaryPublic:
+    found = labels.metadata.get(c.metadata_hash)
     return {
         "id": c.campaign_id,
         "creator": checksum(c.creator),
         "token": checksum(c.token),
-        "asset": asset_of(c.token),
+        "asset": labels.assets[c.token],
+        "title": found.metadata.title if found is not None and found.metadata else None,
         "goal": str(c.goal),
         "pledged": str(c.pledged),
         "state": STATES[c.state_at(chain_time)],
@@ -178,17 +275,27 @@ def campaign_summary(c: Campaign, chain_time: int) -> CampaignSummaryPublic:
     }
 
 
-def position_public(c: Campaign, p: Position, chain_time: int) -> PositionPublic:
+def position_public(c: Campaign, p: Position, chain_time: int, plan: Milestones | None) -> PositionPublic:
+    """`plan`: the campaign's Milestones (needed for a milestone campaign in delivery or aborted)."""
+    money = position_breakdown(c, p, chain_time, plan)
     return {
         "balance": str(p.balance),
         "pledged_total": str(p.pledged_total),
         "unpledged_total": str(p.unpledged_total),
         "refunded_total": str(p.refunded_total),
-        "status": position_status(c, p, chain_time),
+        "status": money.status,
+        "reason": money.reason,
+        "released": str(money.released),
+        "escrowed": str(money.escrowed),
+        "at_stake": str(money.at_stake),
+        "refundable": str(money.refundable),
+        "lost_to_rounding": str(money.lost_to_rounding),
         "first_seq": p.first_seq,
         "last_seq": p.last_seq,
     }
 
 
-def campaign_backer(c: Campaign, p: Position, chain_time: int) -> CampaignBackerPublic:
-    return {**position_public(c, p, chain_time), "backer": checksum(p.backer)}
+def campaign_backer(
+    c: Campaign, p: Position, chain_time: int, plan: Milestones | None
+) -> CampaignBackerPublic:
+    return {**position_public(c, p, chain_time, plan), "backer": checksum(p.backer)}

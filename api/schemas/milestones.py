@@ -10,7 +10,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from api.queries.milestones import DocumentRow, EntryPlace, MilestoneView, VoteRow
-from api.schemas.common import STATES, Address, Amount, Asset, CampaignState, Cursor, Hash32, Time, asset_of
+from api.schemas.common import STATES, Address, Amount, AssetPublic, CampaignState, Cursor, Hash32, Time
 from ledger.core.addresses import checksum
 from ledger.core.public import iso
 from ledger.core.records import Kind, Milestones, State, TrancheRelease
@@ -136,7 +136,7 @@ class MilestonesPublic(TypedDict):
     milestone: bool
     state: CampaignState
     token: Address
-    asset: Asset
+    asset: Annotated[AssetPublic, Field(description="the asset every amount here is in")]
     total: Annotated[
         Amount, Field(description="the pledged total the tranches divide (frozen at the deadline)")
     ]
@@ -215,7 +215,7 @@ def tranche_amounts(tranche_bps: tuple[int, ...], total: int) -> list[int]:
     return amounts + [total - sum(amounts)] if tranche_bps else []
 
 
-def milestones_public(view: MilestoneView) -> MilestonesPublic:
+def milestones_public(view: MilestoneView, asset: AssetPublic) -> MilestonesPublic:
     """A campaign's delivery: plan, tranches, the open or last vote, the abort."""
     c, now, plan = view.campaign, view.chain_time, view.plan
     state = c.state_at(now)
@@ -224,7 +224,7 @@ def milestones_public(view: MilestoneView) -> MilestonesPublic:
         "milestone": c.milestone,
         "state": STATES[state],
         "token": checksum(c.token),
-        "asset": asset_of(c.token),
+        "asset": asset,
         "total": str(c.pledged),
         "escrowed": str(c.escrowed),
         "released_gross": str(c.released_gross),

@@ -7,12 +7,12 @@ from typing import Annotated
 from pydantic import Field
 from typing_extensions import TypedDict
 
-from api.schemas.common import Address, Amount, Asset, CampaignState, Time
+from api.schemas.common import Address, Amount, AssetPublic, CampaignState, Time
 
 
 class TokenStatsPublic(TypedDict):
     token: Address
-    asset: Asset
+    asset: Annotated[AssetPublic, Field(description="the asset of this row's amounts")]
     campaigns: int
     pledged: Annotated[Amount, Field(description="net pledged over every campaign in this asset")]
     raised: Annotated[
@@ -30,6 +30,21 @@ class TokenStatsPublic(TypedDict):
             "and the refunds still owed after an abort"
         ),
     ]
+    owed: Annotated[
+        Amount,
+        Field(
+            description="payouts the escrow could not make and credited instead (kind 14), less what was "
+            "withdrawn (kind 15): the sum of owed(account, token)"
+        ),
+    ]
+    fees_unwithdrawn: Annotated[Amount, Field(description="platform fees taken and not withdrawn yet")]
+    held: Annotated[
+        Amount,
+        Field(
+            description="what the escrow must hold in this asset: escrowed + fees_unwithdrawn + owed (solvency: "
+            "its balance less any force-fed surplus)"
+        ),
+    ]
 
 
 class StatsPublic(TypedDict):
@@ -42,7 +57,7 @@ class StatsPublic(TypedDict):
         float | None,
         Field(
             description="successful (succeeded + claimed + in_delivery) / ended (successful + failed + cancelled "
-            "+ aborted); null before any ended"
+            "+ aborted + expired); null before any ended"
         ),
     ]
     backers: Annotated[int, Field(description="distinct addresses that ever pledged")]

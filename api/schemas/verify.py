@@ -9,7 +9,7 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from api.schemas.common import Address, Amount, Hash32
-from ledger.core.status import PositionStatus
+from ledger.core.status import PositionStatus, RefundReason
 
 
 class EntryCheckPublic(TypedDict):
@@ -78,6 +78,26 @@ class BackerCampaignPublic(TypedDict):
         ),
     ]
     votes: list[BackerVoteCastPublic]
+    reason: Annotated[
+        RefundReason | None, Field(description="why the position is (or was) refundable; null otherwise")
+    ]
+    symbol: Annotated[str, Field(description="the asset's symbol (the token's own, untrusted)")]
+    decimals: Annotated[int, Field(ge=0, le=77, description="the asset's decimals")]
+    words: Annotated[str, Field(description="the verdict's sentence about this position")]
+
+
+class BackerCreditPublic(TypedDict):
+    """A payout the address could not receive, credited to it, checked against owed() on-chain."""
+
+    token: Address
+    symbol: str
+    decimals: Annotated[int, Field(ge=0, le=77)]
+    credited_total: Amount
+    withdrawn_total: Amount
+    owed: Amount
+    owed_onchain: Annotated[Amount, Field(description="owed(address, token) read from the contract")]
+    matches_chain: bool
+    words: str
 
 
 class BackerVerificationPublic(TypedDict):
@@ -86,6 +106,9 @@ class BackerVerificationPublic(TypedDict):
     ok: Annotated[bool, Field(description="every position matches pledgeOf on-chain")]
     verdict: str
     campaigns: list[BackerCampaignPublic]
+    credits: Annotated[
+        list[BackerCreditPublic], Field(description="what the escrow owes the address, per asset")
+    ]
 
 
 class TxVerificationPublic(TypedDict):

@@ -21,7 +21,7 @@ from api.schemas.health import HealthPublic
 from api.schemas.ledger import EntriesPublic, EntryDetailPublic
 from api.schemas.stats import StatsPublic
 from api.schemas.verify import BackerVerificationPublic, TxVerificationPublic
-from ledger.audit.export import read_export
+from ledger.audit.export_reader import read_export
 from ledger.core.hashing import HashChain
 from ledger.core.records import ETH, LedgerEntry
 from ledger.db.schema import positions
@@ -71,7 +71,19 @@ def test_campaigns_agree_with_the_contract(world: World) -> None:
         assert c["creator"] == onchain[0] and c["token"] == onchain[1]
         assert int(c["goal"]) == onchain[2] and int(c["pledged"]) == onchain[7]
         assert c["state"] == STATES[view.campaignState(c["id"]).call()]
-        assert c["asset"] == ("ETH" if onchain[1] == ETH else "ERC20")
+        if onchain[1] == ETH:
+            assert c["asset"] == {
+                "address": None,
+                "symbol": "ETH",
+                "name": "Ether",
+                "decimals": 18,
+                "assumed": False,
+                "display_symbol": "ETH",
+            }
+        else:
+            assert c["asset"]["address"] == c["token"] and c["asset"]["decimals"] == 18
+        assert c["abort_cause"] == ("failed_vote" if c["aborted"] else None)
+        assert c["metadata"] == "not_published" and c["title"] is None and c["summary"] is None
         assert c["progress_bps"] == int(c["pledged"]) * 10_000 // int(c["goal"])
         assert c["deadline"].endswith("Z") and c["metadata_hash"].startswith("0x")
         detail = ok(world, f"/campaigns/{c['id']}", CampaignPublic)
@@ -158,11 +170,18 @@ def test_backer_positions(world: World) -> None:
                 "failed": "refundable",
                 "cancelled": "refundable",
                 "in_delivery": "in_delivery",
-                "aborted": "refundable_after_abort",
+                "aborted": "refundable",
             }.get(campaign["state"], "escrowed")
             if int(position["balance"]) == 0:
                 expected = "refunded" if int(position["refunded_total"]) else "withdrawn"
             assert position["status"] == expected
+            reason = {"failed": "failed", "cancelled": "cancelled", "aborted": "failed_vote"}.get(
+                campaign["state"]
+            )
+            if expected == "refundable":
+                assert position["reason"] == reason and position["refundable"] != "0"
+            elif expected in ("escrowed", "released", "in_delivery", "withdrawn"):
+                assert position["reason"] is None
     nobody = ok(world, "/backers/0x" + "ab" * 20, BackerPublic)
     assert nobody == {"address": to_checksum_address("0x" + "ab" * 20), "data": [], "next": None}
 
@@ -326,11 +345,15 @@ def test_verify_backer_checks_every_position_against_the_chain(world: World) -> 
 
 
 def test_progress_is_capped_for_tiny_goals() -> None:
+    from api.queries.labels import Labels
     from api.schemas.campaigns import MAX_PROGRESS_BPS, campaign_public
-    from ledger.core.records import ETH, Campaign
+    from api.schemas.common import asset_public
+    from ledger.core.records import ETH, ETHER, Campaign
+    from ledger.core.status import CampaignHoldings
 
     campaign = Campaign(1, ETH, ETH, 1, 10**10, 0, True, 0, "0x" + "0" * 64, 1, 1, None, pledged=2 * 10**15)
-    assert campaign_public(campaign, 0)["progress_bps"] == MAX_PROGRESS_BPS
+    labels = Labels({ETH: asset_public(ETHER, "ETH")}, {}, {1: CampaignHoldings(0, 0, 0, 0)})
+    assert campaign_public(campaign, 0, labels)["progress_bps"] == MAX_PROGRESS_BPS
 
 
 def test_cors_is_open_for_get(world: World) -> None:

@@ -1,0 +1,58 @@
+"""The assets campaigns are in: ETH and every token the indexer read the metadata of (`tokens`),
+with the symbol each is shown by (ledger.core.amounts.asset_labels: a symbol that collides with
+ETH's or another token's gets its short address beside it).
+
+The table is small and changes only when a campaign in a new token is indexed, so `Assets` keeps
+it in memory: read again when an answer names a token it lacks, and at most every REFRESH
+seconds otherwise (a token whose symbol now collides relabels the others)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from api.queries.database import Database, Query, select_list
+from api.schemas.common import AssetPublic, asset_public
+from ledger.core.amounts import asset_labels, asset_of
+from ledger.core.records import Token
+from ledger.db.rows import columns, from_row
+
+REFRESH = 5.0
+_TOKENS = Query(f"SELECT {select_list('t', columns(Token))} FROM tokens t")
+
+
+class Assets:
+    """Every asset's public description, kept for REFRESH seconds."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, Token] = {}
+        self.public: dict[str, AssetPublic] = {}
+        self.read_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    async def of(self, db: Database, tokens: set[str]) -> dict[str, AssetPublic]:
+        """The AssetPublic of each of `tokens` (lowercase addresses; ETH is the zero address)."""
+        if time.monotonic() - self.read_at > REFRESH or any(t not in self.public for t in tokens):
+            await self._read(db, tokens)
+        return {token: self.public.get(token) or self._unread(token) for token in tokens}
+
+    async def one(self, db: Database, token: str) -> AssetPublic:
+        return (await self.of(db, {token}))[token]
+
+    async def _read(self, db: Database, wanted: set[str]) -> None:
+        async with self._lock:
+            if time.monotonic() - self.read_at <= REFRESH and all(t in self.public for t in wanted):
+                return  # another request read them meanwhile
+            rows = await db.fetch(_TOKENS, rows=None)
+            tokens = {token.address: token for token in (from_row(Token, row) for row in rows)}
+            labels = asset_labels(tokens.values())
+            self.tokens = tokens
+            self.public = {
+                address: asset_public(asset_of(address, tokens), label) for address, label in labels.items()
+            }
+            self.read_at = time.monotonic()
+
+    def _unread(self, token: str) -> AssetPublic:
+        """A token the indexer has not read the metadata of (yet): its short address, 18 decimals, assumed."""
+        asset = asset_of(token, self.tokens)
+        return asset_public(asset, asset.symbol)
