@@ -432,7 +432,8 @@ def test_phone_sized_screens_do_not_overflow(site: Site, phone: Any) -> None:
     phone.goto(f"{site.url}/#/verify?q={backer}")
     wrap = phone.locator(".table-wrap").filter(has=phone.locator(".positions"))
     assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth")
-    assert phone.locator(".positions thead").evaluate("e => e.getBoundingClientRect().height <= 1")  # for screen readers only
+    # the header row is there for screen readers only: each cell carries its column's name
+    assert phone.locator(".positions thead").evaluate("e => e.getBoundingClientRect().height <= 1")
     expect(phone.locator(".positions tbody tr").first.locator("td.held")).to_have_attribute(
         "data-label", "Held for you now"
     )

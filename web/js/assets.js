@@ -29,7 +29,7 @@ export function assetOf(source) {
     name: cleanLine(a?.name, LIMITS.name),
     decimals: valid ? a.decimals : 18,
     assumed: !valid || Boolean(a.assumed),
-    label: cleanLine(a?.display_symbol, LIMITS.symbol + 16) || symbol,
+    label: cleanLine(a?.label ?? a?.display_symbol, LIMITS.symbol + 16) || symbol,
   };
 }
 

@@ -19,6 +19,7 @@ const RETURNED_WHY = {
 const capital = (text) => text.charAt(0).toUpperCase() + text.slice(1);
 
 function where(item) {
+  if (item.seq === null || item.seq === undefined) return null; // the API could not place it on the ledger
   return h('p', { class: 'sub tl-where' }, 'Ledger entry ', entryLink(item.seq), ' \u00b7 ', txHash(item.tx_hash),
     item.block_time ? ` \u00b7 ${utc(item.block_time)}` : null);
 }
@@ -123,7 +124,7 @@ export function deliveryTimeline(d, documents, asset, cause = null) {
     if (t.status === 'released') past.push({ seq: t.seq, node: trancheItem(t, d, asset) });
     else ahead.push(trancheItem(t, d, asset));
   }
-  if (d?.abort) past.push({ seq: d.abort.seq, node: abortItem(d, asset, cause) });
+  if (d?.abort) past.push({ seq: d.abort.seq ?? Number.MAX_SAFE_INTEGER, node: abortItem(d, asset, cause) });
   past.sort((a, b) => a.seq - b.seq);
   return h('ol', { class: 'timeline' }, past.map((item) => item.node), ahead);
 }

@@ -136,7 +136,7 @@ export const UNSUCCESSFUL_STATES = new Set(['failed', 'cancelled', 'aborted', 'e
 /** Why a milestone campaign was aborted (the API's abort_cause). */
 export const ABORT_CAUSES = {
   failed_vote: 'a release vote failed',
-  silence: 'the creator went silent: no release vote for more than 180 days',
+  silence: 'the creator went silent (no release vote for over 180 days)',
 };
 
 export const KIND_LABELS = {
@@ -181,11 +181,25 @@ export const POSITION_WORDS = {
   refundable_after_abort: 'The campaign was aborted, so you can take back your share of what was not released.',
 };
 
+const PRO_RATA = new Set(['failed_vote', 'silence']);
+
+/** A position's status in a word or two; a refund after an abort is "Refundable after the abort". */
+export function positionLabel(status, reason = null) {
+  if (status === 'refundable' && PRO_RATA.has(reason)) return POSITION_LABELS.refundable_after_abort;
+  return POSITION_LABELS[status] || 'Unknown';
+}
+
+/** Where a backer's money stands, in a sentence, for its status and refund reason. */
+export function positionWords(status, reason = null) {
+  if (status === 'refundable' && PRO_RATA.has(reason)) return POSITION_WORDS.refundable_after_abort;
+  return POSITION_WORDS[status] || '';
+}
+
 /** Why a position is refundable (the API's `reason`). */
 export const REFUND_REASONS = {
   failed: 'the goal was missed',
   cancelled: 'the creator cancelled the campaign',
   expired: 'the creator never claimed the funds within 180 days of the deadline',
   failed_vote: 'a release vote failed',
-  silence: 'the creator went silent for 180 days and the campaign was aborted',
+  silence: 'the creator went silent for more than 180 days',
 };

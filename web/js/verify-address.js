@@ -7,7 +7,7 @@ import { getAll, getJSON } from './api.js';
 import { h, table } from './dom.js';
 import { campaignLink, entryLink, money, stateBadge } from './components.js';
 import { amount, assetOf } from './assets.js';
-import { big, grouped, plural, POSITION_LABELS, POSITION_WORDS, REFUND_REASONS, shortHex, trancheName } from './format.js';
+import { big, grouped, plural, positionLabel, positionWords, REFUND_REASONS, shortHex, trancheName } from './format.js';
 import { campaignName } from './text.js';
 
 /** A figure of the position (from /backers), else of the on-chain check (/verify/backer), else null. */
@@ -53,8 +53,9 @@ function refundableCell(row) {
 
 function standingCell(row) {
   const s = row.position.status;
-  return h('span', { class: `pos pos-${s}` }, h('span', { class: 'pos-label' }, POSITION_LABELS[s] || 'Unknown'),
-    h('span', { class: 'line sub' }, POSITION_WORDS[s] || ''));
+  const reason = row.position.reason ?? row.checked?.reason ?? null;
+  return h('span', { class: `pos pos-${s}` }, h('span', { class: 'pos-label' }, positionLabel(s, reason)),
+    h('span', { class: 'line sub' }, positionWords(s, reason)));
 }
 
 function votesCell(row) {
@@ -94,10 +95,9 @@ function totals(rows, key) {
   return listWords([...sums.values()].map(({ asset, sum }) => amount(sum, asset)));
 }
 
+/** The credits of GET /credits/{address} still to withdraw. */
 function creditItems(body) {
-  if (!body) return [];
-  const list = Array.isArray(body) ? body : body.data || body.credits || [];
-  return list.filter((c) => big(c.amount ?? c.owed ?? '0') > 0n);
+  return (body?.data || []).filter((c) => big(c.owed) > 0n);
 }
 
 /** The creator's credits (payouts the escrow could not send, kept for withdrawOwed), or null. */
@@ -109,8 +109,8 @@ function creditsSection(address, credits) {
       + 'takes it with withdrawOwed(token, to), to any address.'),
     h('ul', { class: 'credit-list' }, credits.map((c) => {
       const asset = assetOf(c);
-      return h('li', { 'data-asset': asset.address || 'ETH' }, h('strong', {}, money(c.amount ?? c.owed, asset)),
-        c.campaign_id ? [' from ', campaignLink(c.campaign_id)] : null);
+      const withdrawn = c.withdrawn && big(c.withdrawn) > 0n ? [' (credited ', money(c.credited, asset), ', withdrawn ', money(c.withdrawn, asset), ')'] : null;
+      return h('li', { 'data-asset': asset.address || 'ETH' }, h('strong', {}, money(c.owed, asset)), ' to withdraw', withdrawn);
     })));
 }
 
@@ -126,7 +126,7 @@ export async function addressAnswer(address, signal, config) {
   const credits = creditItems(creditBody);
   const upTo = health && health.indexed_block !== null ? ` up to block ${grouped(health.indexed_block)}` : '';
   const who = shortHex(address, 8, 6);
-  const owed = credits.length ? ` The escrow owes it ${listWords(credits.map((c) => amount(c.amount ?? c.owed, assetOf(c))))} as a creator.` : '';
+  const owed = credits.length ? ` The escrow owes it ${listWords(credits.map((c) => amount(c.owed, assetOf(c))))} as a creator.` : '';
   if (!rows.length) {
     return {
       kind: credits.length ? 'good' : 'warn', status: credits.length ? 'credits' : 'no_positions',

@@ -7,7 +7,7 @@ import { h, defs, yesNo } from './dom.js';
 import { campaignLink, entryLink, hex, money, stateBadge } from './components.js';
 import { amount, assetOf } from './assets.js';
 import {
-  ABORT_CAUSES, grouped, KIND_LABELS, plural, REFUND_REASONS, shortHex, STATE_LABELS, trancheName,
+  big, grouped, KIND_LABELS, plural, REFUND_REASONS, shortHex, STATE_LABELS, trancheName,
 } from './format.js';
 import { campaignName } from './text.js';
 
@@ -61,18 +61,23 @@ function headWords(e) {
 }
 
 /** Where a backer's money in the campaign stands now, in one sentence. */
-function standing(p, c, asset) {
+function standing(p, asset) {
   const held = amount(p.balance, asset);
   const reason = p.reason ? REFUND_REASONS[p.reason] : null;
   switch (p.status) {
     case 'escrowed': return `The escrow holds your ${held} until the creator claims a successful campaign or you refund a failed one.`;
-    case 'refundable': return `You can take back your ${held} now${reason ? ` because ${reason}` : ''}.`;
-    case 'refunded': return `${amount(p.refunded_total, asset)} was refunded to you.`;
+    case 'refundable':
+      if (p.reason === 'failed_vote' || p.reason === 'silence') {
+        return `The campaign was aborted because ${reason}, so you can take back your share of what was not released.`;
+      }
+      return `You can take back your ${held} now${reason ? ` because ${reason}` : ''}.`;
+    case 'refunded': {
+      const released = p.released && big(p.released) > 0n ? `, after ${amount(p.released, asset)} of it had been released to the creator` : '';
+      return `You were refunded ${amount(p.refunded_total, asset)}${released}.`;
+    }
     case 'released': return `Your ${held} went to the creator, who claimed the campaign.`;
     case 'withdrawn': return 'You unpledged all of it before the deadline.';
     case 'in_delivery': return `Your ${held} is paid to the creator in tranches, each after backers approve it.`;
-    case 'refundable_after_abort':
-      return `The campaign was aborted because ${reason || ABORT_CAUSES[c?.abort_cause] || ABORT_CAUSES.failed_vote}, so you can take back your share of what was not released.`;
     default: return '';
   }
 }
@@ -165,7 +170,7 @@ export async function txAnswer(hash, signal, config) {
     if (e.in_database === false) sentence += ' The indexer has not stored it yet.';
     if (e.database_matches === false) sentence += ' WARNING: the indexed database holds a different entry for this seq.';
     const position = positions.get(e.account.toLowerCase())?.get(e.campaign_id);
-    if (position && asset) sentence += ` ${standing(position, c, asset)}`;
+    if (position && asset) sentence += ` ${standing(position, asset)}`;
     else if (c && ['claimed', 'cancelled', 'campaign_created'].includes(e.kindKey)) sentence += ` The campaign is ${(STATE_LABELS[c.state] || 'in an unknown state').toLowerCase()} now.`;
     sentences.push(sentence);
   }

@@ -12,7 +12,7 @@ import { aboutSection } from '../about.js';
 import { makeChart } from '../charts.js';
 import { deliverySummary, deliveryTimeline, startCountdowns } from '../delivery.js';
 import {
-  big, bps, CLOSED_STATES, duration, grouped, KIND_LABELS, percent, plural, POSITION_LABELS, POSITION_WORDS,
+  big, bps, CLOSED_STATES, duration, grouped, KIND_LABELS, percent, plural, positionLabel, positionWords,
   REFUND_REASONS, trancheName, UNSUCCESSFUL_STATES, utc,
 } from '../format.js';
 import { follow, ledgerTip } from '../live.js';
@@ -23,11 +23,10 @@ const BACKERS_PAGE = 100;
 const ENTRIES_SHOWN = 100;
 const NOT_MONEY = new Set(['cancelled', 'milestone_plan', 'release_requested', 'disclosed']); // kinds whose amount is not money
 
-/** What the campaign's backers can still take back: the abort's refunds owed, or all that is held after a failure. */
-function stillRefundable(c, d) {
-  if (c.refundable !== undefined && c.refundable !== null) return c.refundable;
-  if (c.state === 'aborted') return d?.abort ? d.abort.owed : null;
-  return UNSUCCESSFUL_STATES.has(c.state) ? c.escrowed : null;
+/** What the campaign's backers can still take back (the sum of the rows' Refundable now), or null when nothing can be. */
+function stillRefundable(c) {
+  if (c.refundable === undefined || c.refundable === null) return null;
+  return UNSUCCESSFUL_STATES.has(c.state) || big(c.refundable) > 0n ? c.refundable : null;
 }
 
 function backerCounts(c) {
@@ -36,8 +35,8 @@ function backerCounts(c) {
   return `${ever} \u00b7 ${c.holders.toLocaleString('en-US')} still holding`;
 }
 
-function summary(c, d, asset) {
-  const refundable = stillRefundable(c, d);
+function summary(c, asset) {
+  const refundable = stillRefundable(c);
   return h('div', { class: 'summary' },
     progressBar(c, asset, { large: true }),
     h('p', { class: 'raised big' },
@@ -47,7 +46,7 @@ function summary(c, d, asset) {
     h('ul', { class: 'meta' },
       h('li', { class: 'backer-count' }, backerCounts(c)),
       h('li', { class: 'outcome' }, outcome(c, asset)),
-      h('li', { class: 'held' }, 'Held for backers now: ', money(c.escrowed, asset)),
+      h('li', { class: 'held' }, 'Held for backers now: ', money(c.held ?? c.escrowed, asset)),
       refundable !== null ? h('li', { class: 'refundable' }, 'Still refundable: ', money(refundable, asset)) : null,
       h('li', {}, assetChip(asset))));
 }
@@ -90,9 +89,9 @@ function figure(value, asset) {
 }
 
 function statusCell(b) {
-  const reason = b.reason ? REFUND_REASONS[b.reason] : null;
-  return h('span', { class: `pos pos-${b.status}`, title: POSITION_WORDS[b.status] },
-    POSITION_LABELS[b.status] || 'Unknown', reason ? h('span', { class: 'reason' }, `: ${reason}`) : null);
+  const reason = b.status === 'refundable' && b.reason ? REFUND_REASONS[b.reason] : null;
+  return h('span', { class: `pos pos-${b.status}`, title: positionWords(b.status, b.reason) },
+    positionLabel(b.status, b.reason), reason ? h('span', { class: 'reason' }, `: ${reason}`) : null);
 }
 
 function backerColumns(asset) {
@@ -187,7 +186,7 @@ export async function render(main, ctx) {
 
   const heading = h('h1', { tabindex: '-1' }, name);
   const badgeSlot = h('span', { class: 'badge-slot' }, stateBadge(c.state));
-  const summarySlot = h('div', {}, summary(c, delivery, asset));
+  const summarySlot = h('div', {}, summary(c, asset));
   const termsSlot = h('div', {}, terms(c, delivery, asset));
   const deliverySlot = h('section', { 'aria-labelledby': 'h-delivery', class: 'delivery' });
   const liveNote = h('p', { class: 'live-note', role: 'status', 'aria-live': 'polite' });
@@ -287,7 +286,7 @@ export async function render(main, ctx) {
     delivery = freshDelivery;
     documents = freshDocuments;
     fill(badgeSlot, stateBadge(c.state));
-    fill(summarySlot, summary(c, delivery, asset));
+    fill(summarySlot, summary(c, asset));
     fill(termsSlot, terms(c, delivery, asset));
     if (CLOSED_STATES.has(c.state) !== wasClosed || c.state === 'claimed') {
       wasClosed = CLOSED_STATES.has(c.state);

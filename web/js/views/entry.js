@@ -78,7 +78,7 @@ export async function render(main, ctx) {
       defs([
         ['Sequence', String(e.seq)],
         ['Kind', `${what} (kind ${e.kind})`],
-        ['Campaign', e.campaign_id ? campaignLink(e.campaign_id, campaign ? campaignName(campaign) : null) : 'none (a withdrawal from the escrow)'],
+        ['Campaign', e.campaign_id ? campaignLink(e.campaign_id, campaign?.title ? campaignName(campaign) : null) : 'none (a withdrawal from the escrow)'],
         ['Account', h('a', { href: `#/verify?q=${e.account}`, title: 'What this address backed and is owed' }, hex(e.account))],
         ['Amount', amountWords(e, asset)],
         e.fee !== null && e.fee !== undefined ? ['Platform fee', asset ? amount(e.fee, asset, { exact: true }) : `${e.fee} base units`] : null,

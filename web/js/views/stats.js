@@ -13,7 +13,8 @@ const METRICS = [
   ['raised', 'Raised (successful)'],
   ['claimed', 'Paid to creators'],
   ['fees', 'Platform fees'],
-  ['escrowed', 'Held in escrow'],
+  ['escrowed', 'Held for backers'],
+  ['owed', 'Owed to creators (credits)'],
 ];
 const ENDED = ['succeeded', 'claimed', 'failed', 'cancelled', 'in_delivery', 'aborted', 'expired'];
 
@@ -23,10 +24,10 @@ function card(label, value, sub) {
 }
 
 /** One asset's bar chart: its five totals on an axis in its own units. */
-function assetChart(t, asset, index) {
+function assetChart(t, asset, index, metrics) {
   const canvas = h('canvas', {
     class: 'money-chart', 'data-asset': asset.address || 'ETH', role: 'img',
-    'aria-label': `${asset.label}: ${METRICS.map(([key, label]) => `${label.toLowerCase()} ${amount(t[key], asset)}`).join(', ')}.`,
+    'aria-label': `${asset.label}: ${metrics.map(([key, label]) => `${label.toLowerCase()} ${amount(t[key], asset)}`).join(', ')}.`,
   });
   const note = h('p', { class: 'sub' });
   const figure = h('figure', { class: 'chart asset-chart' }, h('figcaption', { class: 'chart-title' }, assetChip(asset), ` ${asset.name || ''}`),
@@ -34,9 +35,9 @@ function assetChart(t, asset, index) {
   const config = {
     type: 'bar',
     data: {
-      labels: METRICS.map(([, label]) => label),
+      labels: metrics.map(([, label]) => label),
       datasets: [{
-        label: asset.label, data: METRICS.map(([key]) => chartNumber(t[key], asset.decimals)),
+        label: asset.label, data: metrics.map(([key]) => chartNumber(t[key], asset.decimals)),
         backgroundColor: SERIES[index % SERIES.length], borderRadius: 3,
       }],
     },
@@ -46,7 +47,7 @@ function assetChart(t, asset, index) {
       plugins: {
         legend: { display: false },
         tooltip: {
-          callbacks: { label: (item) => `${formatUnits(t[METRICS[item.dataIndex][0]], { decimals: asset.decimals })} ${asset.label}` },
+          callbacks: { label: (item) => `${formatUnits(t[metrics[item.dataIndex][0]], { decimals: asset.decimals })} ${asset.label}` },
         },
       },
     },
@@ -63,7 +64,8 @@ export async function render(main, ctx) {
     'aria-label': `Campaigns by state: ${states.map((k) => `${s.campaigns_by_state[k] || 0} ${STATE_LABELS[k].toLowerCase()}`).join(', ')}.` });
   const stateNote = h('p', { class: 'sub' });
   const assets = s.tokens.map((t) => ({ t, asset: assetOf(t) }));
-  const charts = assets.map(({ t, asset }, i) => assetChart(t, asset, i));
+  const metrics = METRICS.filter(([key]) => s.tokens.every((t) => t[key] !== undefined)); // credits: since issue 18
+  const charts = assets.map(({ t, asset }, i) => assetChart(t, asset, i, metrics));
 
   fill(main,
     h('h1', { tabindex: '-1' }, 'Stats'),
@@ -92,7 +94,7 @@ export async function render(main, ctx) {
       assets.length ? table('Totals per asset', [
         { label: 'Asset', cell: ({ asset }) => h('span', { title: asset.address || 'Ether', class: 'nowrap' }, assetChip(asset)) },
         { label: 'Campaigns', class: 'num', cell: ({ t }) => String(t.campaigns) },
-        ...METRICS.map(([key, label]) => ({ label, class: 'num', cell: ({ t, asset }) => money(t[key], asset) })),
+        ...metrics.map(([key, label]) => ({ label, class: 'num', cell: ({ t, asset }) => money(t[key], asset) })),
         { label: 'Average raised', class: 'num', cell: ({ t, asset }) => (t.average_raised === null ? '\u2014' : money(t.average_raised, asset)) },
       ], assets, { class: 'data assets', stack: true }) : h('p', {}, 'No campaign yet.')));
 
