@@ -309,6 +309,12 @@ def test_audit_page_reflects_a_tampered_database(site: Site, second_server: Any,
     facts = page.locator(".audit-facts")
     expect(facts).to_contain_text(first["onchain_head"])
     expect(facts).to_contain_text("the replay equals the contract")
+    # the server's clock and the chain's, both with the year, side by side
+    finished = f"{first['finished_at'][:10]} {first['finished_at'][11:16]} UTC by the server\u2019s clock"
+    expect(facts).to_contain_text(finished)
+    expect(facts).to_contain_text(
+        re.compile(r"the chain\u2019s time at block [\d,]+ is 20\d\d-\d\d-\d\d \d\d:\d\d UTC")
+    )
     expect(page.locator(".solvency tbody tr")).to_have_count(len(first["solvency"]))
     contract = checksum(site.chain.address.lower())
     command = page.locator("#cmd-online")
