@@ -79,7 +79,13 @@ class Runtime:
             self.db, settings.stream_poll_interval, window=max(settings.stream_max_replay, 500)
         )
         self.streams = StreamSlots(settings.stream_max_clients, settings.stream_max_per_client)
-        self.rpc = RpcClient(settings.rpc_url) if settings.rpc_url else None
+        self.rpc = (
+            RpcClient(
+                settings.rpc_url, timeout=settings.rpc_timeout, max_answer_bytes=settings.max_answer_bytes
+            )
+            if settings.rpc_url
+            else None
+        )
         self.probe = NodeProbe(settings.rpc_url, settings.node_timeout) if settings.rpc_url else None
         self.follower: Follower | None = None
         self.follower_rpc: RpcClient | None = None
@@ -131,7 +137,12 @@ class Runtime:
                 )
             # its own client with a short retry budget: the follower retries whole passes itself (with a
             # backoff, reporting "degraded"), so a node outage shows on /health in seconds
-            self.follower_rpc = RpcClient(settings.rpc_url, retry=FOLLOWER_RETRY)
+            self.follower_rpc = RpcClient(
+                settings.rpc_url,
+                timeout=settings.rpc_timeout,
+                max_answer_bytes=settings.max_answer_bytes,
+                retry=FOLLOWER_RETRY,
+            )
             indexer = Indexer(
                 self.follower_rpc,
                 self.store,

@@ -18,9 +18,12 @@ import uvicorn
 
 from api.core.config import Settings
 from cli.common import resolve_target
-from ledger.db.engine import DEFAULT_DB_URL
+from cli.settings import api_settings, resolve
 from ledger.errors import ConfigError
 
+# The command line's settings (cli/settings.py: flag, else variable, else deployment file) the API's
+# Settings also has, passed on when configured
+SHARED = ("db_url", "finality_depth", "poll_interval", "rpc_timeout", "max_answer_bytes")
 # Settings fields that `serve` and `up` take as options (--max-header-bytes, --forwarded-allow-ips, ...)
 SERVER_OPTIONS = (
     "max_header_bytes",
@@ -83,6 +86,8 @@ def settings_for(args: argparse.Namespace, **values: Any) -> Settings:
     options = {
         "finality_depth": args.finality_depth,
         "poll_interval": args.poll_interval,
+        "rpc_timeout": getattr(args, "rpc_timeout", None),
+        "max_answer_bytes": getattr(args, "max_answer_bytes", None),
         "audit_interval": audit_interval,
     }
     # the server's limits (api/server.py), where the parser offers them (else CROWDLEDGER_* variables)
@@ -112,15 +117,20 @@ def run(args: argparse.Namespace) -> int:
     rpc_url = contract = None
     start_block = 0
     if follow or args.rpc or args.contract or args.deployment:
-        target = resolve_target(args)
+        target = resolve_target(args, *SHARED)
         rpc_url, contract, start_block = target.rpc_url, target.contract, target.start_block
+        shared = target.settings
+    else:
+        shared = resolve(args, *SHARED)
     settings = settings_for(
         args,
-        db_url=args.db,
-        rpc_url=rpc_url,
-        contract=contract,
-        start_block=start_block,
-        follow=follow,
+        **{
+            **api_settings(shared),
+            "rpc_url": rpc_url,
+            "contract": contract,
+            "start_block": start_block,
+            "follow": follow,
+        },
     )
 
     def ready() -> None:
@@ -136,16 +146,9 @@ def attach(args: argparse.Namespace) -> int:
     """`crowdledger up --rpc ... --contract ... --db ...`: serve an existing chain and database."""
     if not (args.rpc or args.deployment) or not (args.contract or args.deployment):
         raise ConfigError("to attach, give --rpc and --contract (or --deployment), and --db")
-    target = resolve_target(args)
+    target = resolve_target(args, *SHARED)
     check_port_free(args.host, args.port)
-    settings = settings_for(
-        args,
-        db_url=args.db or DEFAULT_DB_URL,
-        rpc_url=target.rpc_url,
-        contract=target.contract,
-        start_block=target.start_block,
-        follow=True,
-    )
+    settings = settings_for(args, **{**api_settings(target.settings), "follow": True})
 
     def ready() -> None:
         api = f"http://{args.host}:{args.port}"

@@ -20,11 +20,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from ledger.chain.defaults import DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT, MIN_ANSWER_BYTES
 from ledger.core.addresses import checksum, checksum_error
+from ledger.db.engine import DEFAULT_DB_URL
 from ledger.errors import ConfigError
 
 ENV_PREFIX = "CROWDLEDGER_"
-DEFAULT_DB_URL = "sqlite:///crowdledger.db"
 
 
 class Settings(BaseSettings):
@@ -53,6 +54,17 @@ class Settings(BaseSettings):
         0.25, gt=0, le=10, description="seconds between checks for new entries (SSE)"
     )
     node_timeout: float = Field(2.0, gt=0, le=60, description="timeout of /health's node check, in seconds")
+    rpc_timeout: float = Field(
+        DEFAULT_TIMEOUT,
+        gt=0,
+        le=600,
+        description="seconds one request of the follower or the auditor to the node may take, its answer included",
+    )
+    max_answer_bytes: int = Field(
+        DEFAULT_MAX_ANSWER_BYTES,
+        ge=MIN_ANSWER_BYTES,
+        description="largest node answer the follower or the auditor reads, in bytes",
+    )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         ("*",), description="origins allowed to GET from a browser (comma-separated)"
     )

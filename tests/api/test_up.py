@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_up_runs_the_whole_demo_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port, anvil_port = free_port(), free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # the demo writes its deployment file here, not into the checkout's deployments/
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CROWDLEDGER_DEPLOYMENT": str(tmp_path / "local.json")}
     env.pop("CROWDLEDGER_DB_URL", None)
     process = subprocess.Popen(
         [
