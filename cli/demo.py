@@ -84,7 +84,7 @@ class Demo:
             "",
             "CrowdLedger is up",
             f"  API              {api}            (interactive docs: {api}/docs)",
-            f"  campaigns        {api}/campaigns",
+            f"  page             {api}/#/campaigns",
             f"  live ledger      curl -N {api}/ledger/stream",
             f"  audit, health    {api}/audit   {api}/health   {api}/metrics",
             f"  node (anvil)     {self.rpc_url}   (chain id {d.chain_id})",
@@ -103,7 +103,7 @@ class Demo:
                 "",
                 f"Pledge 0.1 ETH to campaign {pledge['campaign_id']} yourself (anvil signs for its dev accounts):",
                 f"  curl -s -H 'Content-Type: application/json' --data '{body}' {self.rpc_url}",
-                f"then watch it arrive: {api}/campaigns/{pledge['campaign_id']} and the stream above.",
+                f"then watch it arrive: {api}/#/campaign/{pledge['campaign_id']} and the stream above.",
             ]
         lines += [
             "",

@@ -74,7 +74,8 @@ _RELEASES = Query(
 )
 _ENTRY_PLACE = Query(f"SELECT {_PLACE} FROM ledger_entries e WHERE e.seq = :seq")
 _ABORT_PLACE = Query(
-    f"SELECT {_PLACE} FROM ledger_entries e WHERE e.campaign_id = :id AND e.kind = {int(Kind.ABORTED)}"
+    f"SELECT {_PLACE} FROM ledger_entries e WHERE e.campaign_id = :id"
+    f" AND e.kind IN ({int(Kind.ABORTED)}, {int(Kind.STALE_ABORTED)})"
 )
 _UNREFUNDED = Query("SELECT p.balance FROM positions p WHERE p.campaign_id = :id AND p.balance > :zero")
 _VOTES = "SELECT e.tx_hash, e.final, {vote} FROM votes v JOIN ledger_entries e ON e.seq = v.seq WHERE {where}"

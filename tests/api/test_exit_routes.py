@@ -13,8 +13,9 @@ import pytest
 from api.schemas.backers import BackerPublic
 from api.schemas.campaigns import CampaignBackersPublic, CampaignPublic, CampaignsPublic
 from api.schemas.credits import CreditsPublic
+from api.schemas.milestones import MilestonesPublic
 from api.schemas.stats import StatsPublic
-from ledger.core.records import ETH
+from ledger.core.records import ETH, Kind
 from tests.api.conftest import World, make_world
 from tests.api.test_routes import ok
 from tests.support.chain import EscrowChain
@@ -84,6 +85,13 @@ def test_a_stale_abort_names_its_cause(world: World, exits: tuple[EscrowChain, d
     )
     aborted = ok(world, "/campaigns", CampaignsPublic, state="aborted")["data"]
     assert {c["id"]: c["abort_cause"] for c in aborted} == {ids["stale"]: "silence"}
+    abort = ok(world, f"/campaigns/{ids['stale']}/milestones", MilestonesPublic)["abort"]
+    entry = next(e for e in world.store.iter_entries() if e.kind == Kind.STALE_ABORTED)
+    assert (abort["seq"], abort["tx_hash"], abort["block_number"]) == (
+        entry.seq,
+        entry.tx_hash,
+        entry.block_number,
+    )
 
 
 def test_a_campaigns_figures_are_its_rows_sums(
