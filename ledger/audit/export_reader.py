@@ -15,6 +15,7 @@ from typing import IO, Any
 import msgspec
 
 from ledger.audit.export import FIELDS, ExportLine
+from ledger.core.hexdata import first_not_hex
 from ledger.core.records import CampaignTerms, EntryTerms, Kind, LedgerEntry, MilestonePlanTerms, TrancheTerms
 
 MAX_U256 = 2**256 - 1
@@ -109,38 +110,18 @@ def _u256(name: str, value: int | str) -> int:
     return value
 
 
+_HEX_FIELDS = ("account", "detail", "head", "block_hash", "tx_hash", "token", "metadata_hash")
+
+
 def _check_hex(line: ExportLine) -> None:
-    """The hex digits of a line's address and hashes (msgspec checked their lengths): one
-    bytes.fromhex over all of them, field by field only to name a bad one."""
-    account, detail, head, block_hash, tx_hash = (
-        line.account,
-        line.detail,
-        line.head,
-        line.block_hash,
-        line.tx_hash,
+    """The hex digits of a line's address and hashes (msgspec checked their lengths)."""
+    bad = first_not_hex(
+        _HEX_FIELDS,
+        (line.account, line.detail, line.head, line.block_hash, line.tx_hash, line.token, line.metadata_hash),
     )
-    ok = account[:2] == "0x" and detail[:2] == "0x" and head[:2] == "0x" and block_hash[:2] == "0x"
-    ok = ok and tx_hash[:2] == "0x"
-    digits = account[2:] + detail[2:] + head[2:] + block_hash[2:] + tx_hash[2:]
-    for extra in (line.token, line.metadata_hash):
-        if extra is not None:
-            ok = ok and extra[:2] == "0x"
-            digits += extra[2:]
-    if ok:
-        try:
-            if len(bytes.fromhex(digits)) * 2 == len(digits):  # fromhex skips spaces: the length tells
-                return
-        except ValueError:
-            pass
-    for name in ("account", "detail", "head", "block_hash", "tx_hash", "token", "metadata_hash"):
-        text = getattr(line, name)
-        if text is None:
-            continue
-        try:
-            if text[:2] != "0x" or len(bytes.fromhex(text[2:])) * 2 != len(text) - 2:
-                raise ValueError
-        except ValueError:
-            raise ValueError(f"{name}: expected 0x and hex digits, got {text!r:.90}") from None
+    if bad is not None:
+        name, text = bad
+        raise ValueError(f"{name}: expected 0x and hex digits, got {text!r:.90}")
 
 
 def line_entry(line: ExportLine) -> LedgerEntry:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 import msgspec
 import orjson
 
+from ledger.core.hexdata import first_not_hex
 from ledger.errors import NodeError
 
 INT64_MAX = 2**63 - 1
@@ -114,32 +115,20 @@ def quantity(raw: RawLog, name: str, text: str) -> int:
     raise _bad_quantity(raw, name, text)
 
 
+_HEX_FIELDS = ("blockHash", "transactionHash", "address", "data", "topics", "topics", "topics", "topics")
+
+
 def check_hex(raw: RawLog) -> None:
-    """The hex digits of a log's hashes, topics and data (msgspec checked their lengths): NodeError
-    naming the field and the block unless each is 0x and whole bytes of hex. The common case is one
-    bytes.fromhex over the digits of all of them."""
-    block_hash, tx_hash, address, data = raw.block_hash, raw.transaction_hash, raw.address, raw.data
-    ok = block_hash[:2] == "0x" and tx_hash[:2] == "0x" and address[:2] == "0x" and data[:2] == "0x"
-    digits = block_hash[2:] + tx_hash[2:] + address[2:] + data[2:]
-    for topic in raw.topics:
-        ok = ok and topic[:2] == "0x"
-        digits += topic[2:]
-    if ok:
-        try:
-            if len(bytes.fromhex(digits)) * 2 == len(digits):  # fromhex skips spaces: the length tells
-                return
-        except ValueError:
-            pass
-    fields = [("blockHash", block_hash), ("transactionHash", tx_hash), ("address", address), ("data", data)]
-    fields += [("topics", topic) for topic in raw.topics]
-    for name, text in fields:
-        try:
-            if text[:2] != "0x" or len(bytes.fromhex(text[2:])) * 2 != len(text) - 2:
-                raise ValueError
-        except ValueError:
-            raise NodeError(
-                f"the node's log in block {raw.block_number!r:.20} has {name} {text!r:.80}, not 0x and hex digits"
-            ) from None
+    """The hex digits of a log's hashes, topics and data (msgspec checked their lengths, at most
+    four topics): NodeError naming the field and the block unless each is 0x and whole bytes of hex."""
+    bad = first_not_hex(
+        _HEX_FIELDS, (raw.block_hash, raw.transaction_hash, raw.address, raw.data, *raw.topics)
+    )
+    if bad is not None:
+        name, text = bad
+        raise NodeError(
+            f"the node's log in block {raw.block_number!r:.20} has {name} {text!r:.80}, not 0x and hex digits"
+        )
 
 
 def place(raw: RawLog) -> tuple[int, str, str, int, int | None]:
