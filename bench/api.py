@@ -3,6 +3,7 @@ not a test).
 
     python bench/api.py [--entries 1000000] [--campaigns 1000] [--backers 100000]
                         [--pg-url postgresql+psycopg://...] [--no-pg] [--duration 5] [--rounds 3]
+                        [--compare OTHER_CHECKOUT]
 
 1. Builds a database with >= 1,000,000 ledger entries over 1,000 campaigns and 100,000 backers:
    a consistent synthetic history (campaigns created over a simulated year, pledges and unpledges
@@ -11,8 +12,10 @@ not a test).
    ledger/projections.py, and bulk-inserted (executemany on SQLite, COPY on PostgreSQL). Built
    databases are kept in --work-dir (SQLite) or as crowdledger_bench_api_<entries> (PostgreSQL)
    and reused when they match (--rebuild to force).
-2. Serves it with uvicorn (one worker, uvloop, httptools, no access log) in a subprocess, and a
-   bare FastAPI app returning a constant JSON body in another, under the same settings.
+2. Serves it with uvicorn as `crowdledger serve` does (api/server.py: one worker, uvloop, the
+   guarded httptools protocol, no access log) in a subprocess, and a bare FastAPI app returning a
+   constant JSON body in another, under the same settings; with --compare, also another
+   checkout's API on the same database, measured in the same rounds.
 3. Drives both with `wrk` (a separate process; randomised ids via a Lua script) on
    /campaigns/{id}, /backers/{address}, /ledger?after=..., /ledger/{seq} and the bare endpoint,
    interleaved, for --rounds rounds of --duration seconds, and prints the median requests/s, p50
@@ -366,17 +369,23 @@ def bare_app():
 
 
 def serve(kind: str, port: int, db_url: str | None) -> None:
-    """Run one server in this process (the benchmark starts two of these as subprocesses)."""
+    """Run one server in this process (the benchmark starts two of these as subprocesses), both
+    configured as `crowdledger serve` configures uvicorn (api/server.py: the guarded httptools
+    protocol), on uvloop."""
     import uvicorn
 
+    from api.core.config import Settings
+    from api.server import server_config
+
+    settings = Settings(db_url=db_url or "sqlite:///:memory:", audit_interval=0)
     if kind == "bare":
         app = bare_app()
     else:
-        from api.core.config import Settings
         from api.main import create_app
 
-        app = create_app(Settings(db_url=db_url, audit_interval=0))
-    uvicorn.run(app, port=port, **SERVER)
+        app = create_app(settings)
+    config = server_config(app, settings, host=SERVER["host"], port=port, loop=SERVER["loop"])
+    uvicorn.Server(config).run()
 
 
 def free_port() -> int:
@@ -391,12 +400,13 @@ class Server:
     url: str
 
     @classmethod
-    def start(cls, kind: str, db_url: str | None = None) -> Server:
+    def start(cls, kind: str, db_url: str | None = None, root: Path = ROOT) -> Server:
+        """One server of this checkout's, or with `root` another checkout's (its bench/api.py serves)."""
         port = free_port()
-        args = [sys.executable, str(Path(__file__).resolve()), "serve", kind, str(port)] + (
+        args = [sys.executable, str(root / "bench" / "api.py"), "serve", kind, str(port)] + (
             [db_url] if db_url else []
         )
-        process = subprocess.Popen(args, cwd=ROOT, start_new_session=True)
+        process = subprocess.Popen(args, cwd=root, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         probe = "/bare" if kind == "bare" else "/ledger/1"
         deadline = time.monotonic() + 60
@@ -573,21 +583,30 @@ def bench_database(
         scripts[kind] = path
     api = Server.start("api", db_url)
     bare = Server.start("bare")
-    samples: dict[str, list[Sample]] = {kind: [] for kind, _ in ENDPOINTS}
+    # --compare: another checkout's API on the same database, each of its runs beside this one's
+    other = Server.start("api", db_url, root=Path(args.compare).resolve()) if args.compare else None
+    kinds = [(kind, name, api) for kind, name in ENDPOINTS]
+    if other is not None:
+        kinds += [
+            (f"{kind}@compare", f"{name} [--compare]", other) for kind, name in ENDPOINTS if kind != "bare"
+        ]
+    samples: dict[str, list[Sample]] = {kind: [] for kind, _, _ in kinds}
     try:
-        for kind, _ in ENDPOINTS:  # warm-up: caches, prepared statements
-            run_wrk(bare.url if kind == "bare" else api.url, scripts[kind], 1)
+        for kind, _, server in kinds:  # warm-up: caches, prepared statements
+            base = kind.split("@")[0]
+            run_wrk(bare.url if base == "bare" else server.url, scripts[base], 1)
         ticks = cpu_ticks()
         for round_ in range(args.rounds):
-            for kind, _ in ENDPOINTS:
-                server = bare if kind == "bare" else api
+            for kind, _, server in kinds:
+                base = kind.split("@")[0]
+                server = bare if base == "bare" else server
                 samples[kind].append(
                     measure(
                         server.url,
-                        scripts[kind],
+                        scripts[base],
                         args.duration,
                         server.process.pid,
-                        None if kind == "bare" else db_url,
+                        None if base == "bare" else db_url,
                     )
                 )
             print(f"  {label}: round {round_ + 1}/{args.rounds} done", file=sys.stderr)
@@ -595,9 +614,11 @@ def bench_database(
     finally:
         api.stop()
         bare.stop()
+        if other is not None:
+            other.stop()
     bare_rps = statistics.median(s.rps for s in samples["bare"])
     rows = []
-    for kind, name in ENDPOINTS:
+    for kind, name, _ in kinds:
         rps = statistics.median(s.rps for s in samples[kind])
         p50 = statistics.median(s.p50 for s in samples[kind])
         p99 = statistics.median(s.p99 for s in samples[kind])
@@ -658,6 +679,12 @@ def main(argv: list[str] | None = None) -> int:
         "--work-dir", default="/tmp/crowdledger-bench-api", help="SQLite file and wrk scripts"
     )
     parser.add_argument("--rebuild", action="store_true", help="rebuild the databases even if they exist")
+    parser.add_argument(
+        "--compare",
+        metavar="CHECKOUT",
+        help="also serve the same database from another checkout's API (its bench/api.py serve), "
+        "measured in the same rounds; its rows are marked [--compare]",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")

@@ -26,15 +26,17 @@ class Assets:
 
     def __init__(self) -> None:
         self.tokens: dict[str, Token] = {}
-        self.public: dict[str, AssetPublic] = {}
+        self.public: dict[str, AssetPublic] = {}  # the table's tokens, and those it lacked when last read
         self.read_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def of(self, db: Database, tokens: set[str]) -> dict[str, AssetPublic]:
         """The AssetPublic of each of `tokens` (lowercase addresses; ETH is the zero address)."""
-        if time.monotonic() - self.read_at > REFRESH or any(t not in self.public for t in tokens):
+        public = self.public
+        if time.monotonic() - self.read_at > REFRESH or not all(t in public for t in tokens):
             await self._read(db, tokens)
-        return {token: self.public.get(token) or self._unread(token) for token in tokens}
+            public = self.public
+        return {token: public[token] for token in tokens}
 
     async def one(self, db: Database, token: str) -> AssetPublic:
         return (await self.of(db, {token}))[token]
@@ -46,13 +48,13 @@ class Assets:
             rows = await db.fetch(_TOKENS, rows=None)
             tokens = {token.address: token for token in (from_row(Token, row) for row in rows)}
             labels = asset_labels(tokens.values())
-            self.tokens = tokens
-            self.public = {
+            public = {
                 address: asset_public(asset_of(address, tokens), label) for address, label in labels.items()
             }
+            # a token the indexer has not read yet: its short address, 18 decimals, assumed (until a read finds it)
+            for token in wanted | (self.public.keys() - public.keys()):
+                if token not in public:
+                    asset = asset_of(token, tokens)
+                    public[token] = asset_public(asset, asset.symbol)
+            self.tokens, self.public = tokens, public
             self.read_at = time.monotonic()
-
-    def _unread(self, token: str) -> AssetPublic:
-        """A token the indexer has not read the metadata of (yet): its short address, 18 decimals, assumed."""
-        asset = asset_of(token, self.tokens)
-        return asset_public(asset, asset.symbol)
