@@ -51,7 +51,7 @@ from ledger.db.schema import (
     tranche_releases,
     votes,
 )
-from ledger.db.types import MAX_U256, U256, U256_DIGITS, to_sqlite_u256
+from ledger.db.types import U256, to_sqlite_u256
 
 Record = (
     Campaign
@@ -159,9 +159,7 @@ def to_rows(records: Iterable[R], record_type: type[R], *, sqlite: bool) -> list
             for i in wide:
                 value = values[i]
                 if value is not None:
-                    if not 0 <= value <= MAX_U256:
-                        raise ValueError(f"{value} is outside uint256")
-                    values[i] = str(value).zfill(U256_DIGITS)
+                    values[i] = to_sqlite_u256(value)
         if plan:
             values[_BPS_AT] = encode_tranche_bps(values[_BPS_AT])
         out.append(tuple(values))

@@ -19,10 +19,17 @@ U256_DIGITS = 78
 MAX_U256 = 2**256 - 1
 
 
+_SQLITE_ZERO = "0" * U256_DIGITS
+
+
 def to_sqlite_u256(value: int) -> str:
+    """`value` as SQLite stores a uint256: 78 digits, zero-padded (a hot path: a backfill writes
+    a few of them per entry, most position totals 0)."""
+    if value == 0:
+        return _SQLITE_ZERO
     if value < 0 or value > MAX_U256:
         raise ValueError(f"{value} is outside uint256")
-    return str(value).zfill(U256_DIGITS)  # the fastest spelling of the padding (a hot path)
+    return str(value).zfill(U256_DIGITS)  # the fastest spelling of the padding
 
 
 class U256(TypeDecorator[int]):
