@@ -163,3 +163,34 @@ def test_without_a_node_the_api_still_serves_the_database(live_chain: EscrowChai
         assert health["ok"] and health["node"] is None
         response = world.get("/verify/tx/0x" + "12" * 32)
         assert response.status_code == 503 and "node" in response.json()["detail"]
+
+
+def test_the_stream_rolls_back_what_a_reorg_replaced(
+    live_chain: EscrowChain, db_kind: str, tmp_path: Path
+) -> None:
+    """A reorg that puts another entry at the same seq (the ledger no longer than before) is seen by
+    its head: the stream sends `rollback` to the fork, then the entry that replaced the old one."""
+    chain = live_chain
+    cid = chain.create(1)
+    chain.pledge(cid, 2, 10**17)
+    with make_world(chain, db_kind, tmp_path, follow=True, audit_interval=0) as world:
+        events: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        url = world.api.url + "/ledger/stream"
+        threading.Thread(target=read_events, args=(url, {}, events, stop), daemon=True).start()
+        assert events.get(timeout=30)[1] == 200
+        fork = world.get("/health").json()["entries"]
+        snapshot = chain.snapshot()
+        chain.pledge(cid, 3, 2 * 10**17)
+        replaced = next_event(events)[2]
+        assert (
+            replaced["seq"] == fork + 1 and replaced["account"] == chain.accounts[3] and not replaced["final"]
+        )
+        chain.revert(snapshot)
+        chain.pledge(cid, 4, 3 * 10**17)  # the same seq, in a block of the same number, another entry
+        _, event_id, rollback = next_event(events, "rollback")
+        assert rollback == {"last_seq": fork} and int(event_id) == fork
+        _, event_id, entry = next_event(events)
+        assert entry["seq"] == fork + 1 and int(event_id) == fork + 1
+        assert entry["account"] == chain.accounts[4] and entry["amount"] == str(3 * 10**17)
+        stop.set()
