@@ -42,13 +42,28 @@ def synthetic_ledger(entries: int, campaigns: int = 1_000, backers: int = 100_00
     for seq in range(1, entries + 1):
         block = 1 + seq // 500
         if seq <= campaigns:
-            terms = CampaignTerms(ETH, 10**30, 2_000_000_000, 0, False, 250, "0x" + keccak256(b"%d" % seq).hex())
+            terms = CampaignTerms(
+                ETH, 10**30, 2_000_000_000, 0, False, 250, "0x" + keccak256(b"%d" % seq).hex()
+            )
             detail = campaign_terms_detail(
                 terms.token, terms.deadline, 0, False, terms.fee_bps, bytes.fromhex(terms.metadata_hash[2:])
             )
             head = next_head(head, seq, Kind.CAMPAIGN_CREATED, seq, creator, terms.goal, detail)
-            yield LedgerEntry(seq, 1, seq, creator, terms.goal, "0x" + detail.hex(), "0x" + head.hex(), block,
-                              block_hash, tx_hash, seq % 500, 1_700_000_000 + block, terms)
+            yield LedgerEntry(
+                seq,
+                1,
+                seq,
+                creator,
+                terms.goal,
+                "0x" + detail.hex(),
+                "0x" + head.hex(),
+                block,
+                block_hash,
+                tx_hash,
+                seq % 500,
+                1_700_000_000 + block,
+                terms,
+            )
             continue
         n = seq - campaigns
         if n % 10 == 0:  # unpledge 1 wei of the pledge just before it (same backer and campaign)
@@ -57,8 +72,20 @@ def synthetic_ledger(entries: int, campaigns: int = 1_000, backers: int = 100_00
             kind, amount = Kind.PLEDGED, 10**15 + n
         account, campaign = accounts[n % backers], 1 + (n * 7919) % campaigns
         head = next_head(head, seq, kind, campaign, account, amount, bytes(32))
-        yield LedgerEntry(seq, int(kind), campaign, account, amount, ZERO, "0x" + head.hex(), block, block_hash,
-                          tx_hash, seq % 500, 1_700_000_000 + block)
+        yield LedgerEntry(
+            seq,
+            int(kind),
+            campaign,
+            account,
+            amount,
+            ZERO,
+            "0x" + head.hex(),
+            block,
+            block_hash,
+            tx_hash,
+            seq % 500,
+            1_700_000_000 + block,
+        )
 
 
 def keccak_loop(path: Path, limit: int) -> tuple[float, int]:
@@ -72,8 +99,17 @@ def keccak_loop(path: Path, limit: int) -> tuple[float, int]:
         previous = bytes(32)
         for _, entry in read_export(handle):
             assert isinstance(entry, LedgerEntry)
-            preimages.append(entry_preimage(previous, entry.seq, entry.kind, entry.campaign_id,
-                                            address_bytes(entry.account), entry.amount, bytes.fromhex(entry.detail[2:])))
+            preimages.append(
+                entry_preimage(
+                    previous,
+                    entry.seq,
+                    entry.kind,
+                    entry.campaign_id,
+                    address_bytes(entry.account),
+                    entry.amount,
+                    bytes.fromhex(entry.detail[2:]),
+                )
+            )
             previous = bytes.fromhex(entry.head[2:])
             if len(preimages) >= limit:
                 break
@@ -106,9 +142,11 @@ def bench_offline(entries: int, workdir: Path) -> bool:
     seconds, hashed = keccak_loop(path, min(entries, 200_000))
     keccak_rate = hashed / seconds
     met = rate >= TARGET
-    print(f"offline replay: {entries:,} entries in {best:.2f}s = {rate:,.0f} entries/s "
-          f"(target >= {TARGET:,}: {'met' if met else 'MISSED'}); a bare Keccak-256 loop over the same "
-          f"preimages: {keccak_rate:,.0f}/s (the replay is {rate / keccak_rate:.2f}x that)")
+    print(
+        f"offline replay: {entries:,} entries in {best:.2f}s = {rate:,.0f} entries/s "
+        f"(target >= {TARGET:,}: {'met' if met else 'MISSED'}); a bare Keccak-256 loop over the same "
+        f"preimages: {keccak_rate:,.0f}/s (the replay is {rate / keccak_rate:.2f}x that)"
+    )
     return met
 
 
@@ -138,13 +176,17 @@ def bench_onchain(entries: int) -> None:
         full = time.perf_counter() - start
         assert report.ok, report.findings[:3]
     rate = report.entries / full
-    print(f"on-chain audit: {report.entries:,} entries, {report.positions:,} positions checked with pledgeOf, "
-          f"{full:.2f}s = {rate:,.0f} entries/s; raw eth_getLogs {raw_rate:,.0f} logs/s; "
-          f"ratio {rate / raw_rate:.2f}x raw")
+    print(
+        f"on-chain audit: {report.entries:,} entries, {report.positions:,} positions checked with pledgeOf, "
+        f"{full:.2f}s = {rate:,.0f} entries/s; raw eth_getLogs {raw_rate:,.0f} logs/s; "
+        f"ratio {rate / raw_rate:.2f}x raw"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--chain-entries", type=int, default=100_000)
     parser.add_argument("--workdir", default="build/bench")

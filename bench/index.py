@@ -59,13 +59,18 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
     deadline = w3.eth.get_block("latest")["timestamp"] + 300 * 86400
     for i in range(campaigns):
         creator = NodeAccount(w3.eth.accounts[1 + i % 8])
-        transact(w3, creator, escrow.functions.createCampaign(
-            "0x" + "00" * 20, 10**30, deadline, 0, i % 5 == 0, keccak256(b"campaign %d" % i)))
+        transact(
+            w3,
+            creator,
+            escrow.functions.createCampaign(
+                "0x" + "00" * 20, 10**30, deadline, 0, i % 5 == 0, keccak256(b"campaign %d" % i)
+            ),
+        )
     del owner
     addresses = ["0x" + keccak256(b"backer %d" % i)[:20].hex() for i in range(backers)]
     rpc.call("anvil_autoImpersonateAccount", [True])
     for start in range(0, backers, 1000):
-        rpc.batch([("anvil_setBalance", [a, hex(10**24)]) for a in addresses[start:start + 1000]])
+        rpc.batch([("anvil_setBalance", [a, hex(10**24)]) for a in addresses[start : start + 1000]])
     rpc.call("evm_setAutomine", [False])
     remaining = entries - campaigns
     sent = in_block = 0
@@ -85,10 +90,20 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
                 campaign = 1 + (n * 7919) % campaigns
                 value = 10**15 + n
                 data = PLEDGE + encode(["uint256", "uint256"], [campaign, value])
-            calls.append(("eth_sendTransaction", [{
-                "from": backer, "to": escrow.address, "data": "0x" + data.hex(), "value": hex(value),
-                "gas": hex(150_000),
-            }]))
+            calls.append(
+                (
+                    "eth_sendTransaction",
+                    [
+                        {
+                            "from": backer,
+                            "to": escrow.address,
+                            "data": "0x" + data.hex(),
+                            "value": hex(value),
+                            "gas": hex(150_000),
+                        }
+                    ],
+                )
+            )
         rpc.batch(calls)
         sent += len(calls)
         in_block += len(calls)
@@ -96,8 +111,10 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
             rpc.call("evm_mine")
             in_block = 0
         if sent % 20_000 < TX_BATCH:
-            print(f"  generated {sent + campaigns:,} entries ({(sent) / (time.perf_counter() - started):,.0f} tx/s)",
-                  flush=True)
+            print(
+                f"  generated {sent + campaigns:,} entries ({(sent) / (time.perf_counter() - started):,.0f} tx/s)",
+                flush=True,
+            )
     rpc.call("evm_setAutomine", [True])
 
 
@@ -131,8 +148,10 @@ def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
         t = time.perf_counter()
         for low in range(0, last, batch):
             db.execute("BEGIN")
-            db.execute("INSERT INTO main.ledger_entries SELECT * FROM stored.ledger_entries WHERE seq > ? AND seq <= ?",
-                       (low, low + batch))
+            db.execute(
+                "INSERT INTO main.ledger_entries SELECT * FROM stored.ledger_entries WHERE seq > ? AND seq <= ?",
+                (low, low + batch),
+            )
             db.execute("COMMIT")
         for table in ("campaigns", "positions"):
             db.execute(f"INSERT INTO main.{table} SELECT * FROM stored.{table}")
@@ -151,12 +170,22 @@ def measure_storage_floor(stored: Path, workdir: Path, batch: int) -> float:
 def measure_naive(escrow, start: int, end: int) -> tuple[float, int]:
     t = time.perf_counter()
     count = 0
-    for name in ("CampaignCreated", "Pledged", "Unpledged", "Cancelled", "Claimed", "Refunded", "FeesWithdrawn"):
+    for name in (
+        "CampaignCreated",
+        "Pledged",
+        "Unpledged",
+        "Cancelled",
+        "Claimed",
+        "Refunded",
+        "FeesWithdrawn",
+    ):
         count += len(getattr(escrow.events, name)().get_logs(from_block=start, to_block=end))
     return time.perf_counter() - t, count
 
 
-def measure_backfill(url: str, db_url: str, address: str, start: int, total: int) -> tuple[float, int, list[str]]:
+def measure_backfill(
+    url: str, db_url: str, address: str, start: int, total: int
+) -> tuple[float, int, list[str]]:
     store = LedgerStore(open_database(db_url))
     samples: list[str] = []
     marks = [total // 4, total // 2, 3 * total // 4]
@@ -186,14 +215,21 @@ def measure_backfill(url: str, db_url: str, address: str, start: int, total: int
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--campaigns", type=int, default=200)
     parser.add_argument("--backers", type=int, default=20_000)
-    parser.add_argument("--pg-url", default=os.environ.get("CROWDLEDGER_BENCH_PG_URL")
-                        or os.environ.get("CROWDLEDGER_TEST_PG_URL"), help="PostgreSQL server for the PG backfill")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("CROWDLEDGER_BENCH_PG_URL") or os.environ.get("CROWDLEDGER_TEST_PG_URL"),
+        help="PostgreSQL server for the PG backfill",
+    )
     parser.add_argument("--workdir", default="build/bench")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the raw fetch and the SQLite backfill (best kept)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="rounds of the raw fetch and the SQLite backfill (best kept)"
+    )
     parser.add_argument("--naive", action="store_true", help="also time web3.py's get_logs (minutes)")
     args = parser.parse_args()
 
@@ -204,8 +240,11 @@ def main() -> None:
         rpc = RpcClient(node.url, max_answer_bytes=1 << 30)  # the raw fetch takes the whole range at once
         deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
         escrow = escrow_contract(w3, deployment.address)
-        print(f"generating {args.entries:,} ledger entries on anvil ({args.campaigns} campaigns, "
-              f"{args.backers:,} backers)...", flush=True)
+        print(
+            f"generating {args.entries:,} ledger entries on anvil ({args.campaigns} campaigns, "
+            f"{args.backers:,} backers)...",
+            flush=True,
+        )
         t = time.perf_counter()
         generate(rpc, w3, escrow, args.entries, args.campaigns, args.backers)
         total = escrow.functions.ledgerLength().call()
@@ -222,7 +261,9 @@ def main() -> None:
             raws.append(measure_raw(rpc, deployment.address, start, end))
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
-            backfills.append(measure_backfill(node.url, f"sqlite:///{sqlite_path}", deployment.address, start, total))
+            backfills.append(
+                measure_backfill(node.url, f"sqlite:///{sqlite_path}", deployment.address, start, total)
+            )
         raw = min(raws, key=lambda r: r[0])
         elapsed, stored, memory = min(backfills, key=lambda r: r[0])
         results["raw eth_getLogs (parsed)"] = raw
@@ -236,7 +277,9 @@ def main() -> None:
             from tests.support.databases import fresh_postgres
 
             with fresh_postgres(args.pg_url) as pg_url:
-                elapsed, stored, pg_memory = measure_backfill(node.url, pg_url, deployment.address, start, total)
+                elapsed, stored, pg_memory = measure_backfill(
+                    node.url, pg_url, deployment.address, start, total
+                )
             results["CrowdLedger backfill -> PostgreSQL"] = (elapsed, stored)
 
     raw_rate = raw[1] / raw[0]
@@ -247,15 +290,21 @@ def main() -> None:
         rate = count / seconds
         times_naive = f"{rate / naive_rate:>8.1f}" if naive_rate else f"{'-':>8}"
         print(f"{name:36} {count:>9,} {seconds:>8.2f} {rate:>10,.0f} {rate / raw_rate:>6.2f} {times_naive}")
-    print(f"\nrounds, in turn (best kept): raw {', '.join(f'{r[0]:.2f}' for r in raws)} s; "
-          f"SQLite backfill {', '.join(f'{b[0]:.2f}' for b in backfills)} s")
+    print(
+        f"\nrounds, in turn (best kept): raw {', '.join(f'{r[0]:.2f}' for r in raws)} s; "
+        f"SQLite backfill {', '.join(f'{b[0]:.2f}' for b in backfills)} s"
+    )
     sqlite_rate = results["CrowdLedger backfill -> SQLite"][1] / results["CrowdLedger backfill -> SQLite"][0]
     met = sqlite_rate >= TARGET * raw_rate
-    print(f"\ntarget: SQLite backfill >= {TARGET:.2f}x raw ({sqlite_rate / raw_rate:.2f}x: {'met' if met else 'MISSED'})")
+    print(
+        f"\ntarget: SQLite backfill >= {TARGET:.2f}x raw ({sqlite_rate / raw_rate:.2f}x: {'met' if met else 'MISSED'})"
+    )
     floor = node_answer + storage_floor
-    print(f"floor of a SQLite backfill here, fetch and store not overlapped: the node's answer {node_answer:.2f} s + "
-          f"SQLite storing the same rows by itself {storage_floor:.2f} s = {floor:.2f} s "
-          f"({raw[1] / floor:,.0f} entries/s, {raw[1] / floor / raw_rate:.2f}x raw)")
+    print(
+        f"floor of a SQLite backfill here, fetch and store not overlapped: the node's answer {node_answer:.2f} s + "
+        f"SQLite storing the same rows by itself {storage_floor:.2f} s = {floor:.2f} s "
+        f"({raw[1] / floor:,.0f} entries/s, {raw[1] / floor / raw_rate:.2f}x raw)"
+    )
     print("resident memory during the SQLite backfill: " + "; ".join(memory))
     if pg_memory:
         print("resident memory during the PostgreSQL backfill: " + "; ".join(pg_memory))

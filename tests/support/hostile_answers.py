@@ -37,7 +37,9 @@ def string(s: str, rng: random.Random, escape: float) -> str:
         if ch in '"\\':
             out.append("\\" + ch)
         elif ord(ch) < 0x20:
-            out.append(rng.choice(["\\u%04x" % ord(ch), {"\n": "\\n", "\t": "\\t"}.get(ch, "\\u%04X" % ord(ch))]))
+            out.append(
+                rng.choice(["\\u%04x" % ord(ch), {"\n": "\\n", "\t": "\\t"}.get(ch, "\\u%04X" % ord(ch))])
+            )
         elif escape and rng.random() < escape:
             if ch == "/":
                 out.append("\\/")
@@ -65,8 +67,10 @@ def dump(v: Any, rng: random.Random, odd: bool, escape: float = 0.0) -> str:
         return str(v)
     sep = lambda: space(rng, odd)  # noqa: E731
     if isinstance(v, Obj):
-        members = [sep() + string(k, rng, escape) + sep() + ":" + sep() + dump(x, rng, odd, escape) + sep()
-                   for k, x in v]
+        members = [
+            sep() + string(k, rng, escape) + sep() + ":" + sep() + dump(x, rng, odd, escape) + sep()
+            for k, x in v
+        ]
         return "{" + (",".join(members) if members else sep()) + "}"
     if isinstance(v, list):
         items = [sep() + dump(x, rng, odd, escape) + sep() for x in v]
@@ -84,17 +88,80 @@ def word(value: int) -> str:
 
 # ------------------------------------------------------------------------------------ random answers
 
-_WORDS = {Kind.PLEDGED: 3, Kind.UNPLEDGED: 3, Kind.REFUNDED: 3, Kind.CAMPAIGN_CREATED: 8, Kind.CLAIMED: 4,
-          Kind.CANCELLED: 2, Kind.DISCLOSED: 3}
-_KIND_WEIGHTS = [(Kind.PLEDGED, 40), (Kind.UNPLEDGED, 10), (Kind.REFUNDED, 10), (Kind.CAMPAIGN_CREATED, 6),
-                 (Kind.CLAIMED, 5), (Kind.CANCELLED, 4), (Kind.DISCLOSED, 3), (None, 3)]
-ODD_INTS = ["0x", "0x0", "0X1f", "0x000a", "1f", "A", " 0x1", "0x1 ", "0x1_0", "-0x1", "+0x5", "0x" + "f" * 70,
-            "0x" + "0" * 70 + "1", "0xzz", "", Raw("5"), Raw("1e5"), None, Raw("true"), Obj(), []]
-NUMBERS = ["0", "-0", "1e5", "-0.5", "1E+2", "2.5e-3", "123456789012345678901234567890", "1.5e300", "1e308", "1e400",
-           "-1e-400", "0.000001", "1" * 80, "1e301", "12e299", "9" * 300, "18446744073709551616",
-           "-9223372036854775809"]
-EXTRAS = [Raw("1e5"), Raw("-0.5"), Raw("0"), True, False, None, "plain", "tab\there \"quoted\" \\ /slash",
-          Obj([("a", [1, 2, Obj([("b", None)])]), ("c", Raw("-12.5e-3"))]), [[], Obj(), [Raw("3.25")]]]
+_WORDS = {
+    Kind.PLEDGED: 3,
+    Kind.UNPLEDGED: 3,
+    Kind.REFUNDED: 3,
+    Kind.CAMPAIGN_CREATED: 8,
+    Kind.CLAIMED: 4,
+    Kind.CANCELLED: 2,
+    Kind.DISCLOSED: 3,
+}
+_KIND_WEIGHTS = [
+    (Kind.PLEDGED, 40),
+    (Kind.UNPLEDGED, 10),
+    (Kind.REFUNDED, 10),
+    (Kind.CAMPAIGN_CREATED, 6),
+    (Kind.CLAIMED, 5),
+    (Kind.CANCELLED, 4),
+    (Kind.DISCLOSED, 3),
+    (None, 3),
+]
+ODD_INTS = [
+    "0x",
+    "0x0",
+    "0X1f",
+    "0x000a",
+    "1f",
+    "A",
+    " 0x1",
+    "0x1 ",
+    "0x1_0",
+    "-0x1",
+    "+0x5",
+    "0x" + "f" * 70,
+    "0x" + "0" * 70 + "1",
+    "0xzz",
+    "",
+    Raw("5"),
+    Raw("1e5"),
+    None,
+    Raw("true"),
+    Obj(),
+    [],
+]
+NUMBERS = [
+    "0",
+    "-0",
+    "1e5",
+    "-0.5",
+    "1E+2",
+    "2.5e-3",
+    "123456789012345678901234567890",
+    "1.5e300",
+    "1e308",
+    "1e400",
+    "-1e-400",
+    "0.000001",
+    "1" * 80,
+    "1e301",
+    "12e299",
+    "9" * 300,
+    "18446744073709551616",
+    "-9223372036854775809",
+]
+EXTRAS = [
+    Raw("1e5"),
+    Raw("-0.5"),
+    Raw("0"),
+    True,
+    False,
+    None,
+    "plain",
+    'tab\there "quoted" \\ /slash',
+    Obj([("a", [1, 2, Obj([("b", None)])]), ("c", Raw("-12.5e-3"))]),
+    [[], Obj(), [Raw("3.25")]],
+]
 NON_ASCII = ["\u00e9t\u00e9", "\U0001f600", "0x\u0661"]  # written as such or, in escaped runs, as escapes
 
 
@@ -116,13 +183,15 @@ def random_log(rng: random.Random) -> tuple[Obj, str]:
         words[3] = word(rng.randrange(2))  # keep_it_all
     words += [word(rng.choice([1, 2, 2**40, 2**64 - 1, 2**64])), hexes(rng, 64)]  # seq, head
     data = "0x" + "".join(words)
-    ts = rng.choice([hex(rng.randrange(2**32)), hex(rng.randrange(2**32)), "absent", None, "", "0x0", "0x00", "0X1"])
+    ts = rng.choice(
+        [hex(rng.randrange(2**32)), hex(rng.randrange(2**32)), "absent", None, "", "0x0", "0x00", "0X1"]
+    )
     members: dict[str, Any] = {
         "address": "0x" + hexes(rng, 40),
         "topics": topics,
         "data": data,
         "blockHash": "0x" + hexes(rng, 64),
-        "blockNumber": hex(rng.randrange(2**rng.choice([8, 24, 64]))),
+        "blockNumber": hex(rng.randrange(2 ** rng.choice([8, 24, 64]))),
         "blockTimestamp": ts,
         "transactionHash": "0x" + hexes(rng, 64),
         "transactionIndex": hex(rng.randrange(50)),
@@ -152,7 +221,9 @@ def random_log(rng: random.Random) -> tuple[Obj, str]:
         pairs.append((key, value))
         notes.append("dup last " + key)
     for _ in range(rng.choice([0, 0, 0, 1, 2])):
-        pairs.insert(rng.randrange(len(pairs) + 1), (rng.choice(["extra", "k", "removed", ""]), rng.choice(EXTRAS)))
+        pairs.insert(
+            rng.randrange(len(pairs) + 1), (rng.choice(["extra", "k", "removed", ""]), rng.choice(EXTRAS))
+        )
         notes.append("extra")
     if rng.random() < 0.015:
         pairs.insert(rng.randrange(len(pairs) + 1), (rng.choice(["text", "logIndex"]), rng.choice(NON_ASCII)))
@@ -206,7 +277,9 @@ def _data_length(rng: random.Random, m: dict[str, Any]) -> None:
 def _data_not_hex(rng: random.Random, m: dict[str, Any]) -> None:
     d = m["data"]
     at = rng.randrange(len(d))
-    m["data"] = rng.choice([d[:at] + rng.choice("zZ_ -g") + d[at + 1:], "zz" + d[2:], "0X" + d[2:], d[2:] + "00"])
+    m["data"] = rng.choice(
+        [d[:at] + rng.choice("zZ_ -g") + d[at + 1 :], "zz" + d[2:], "0X" + d[2:], d[2:] + "00"]
+    )
 
 
 def _data_not_a_string(rng: random.Random, m: dict[str, Any]) -> None:
@@ -233,9 +306,24 @@ def _removed(rng: random.Random, m: dict[str, Any]) -> None:
     m["removed"] = True
 
 
-MUTATIONS = [_upper, _upper_topic0, _odd_int, _odd_int, _odd_campaign, _odd_account, _topic_count,
-             _topics_not_a_list, _data_length, _data_not_hex, _data_not_a_string, _hashes, _missing,
-             _unknown_topic0, _other_kind, _removed]
+MUTATIONS = [
+    _upper,
+    _upper_topic0,
+    _odd_int,
+    _odd_int,
+    _odd_campaign,
+    _odd_account,
+    _topic_count,
+    _topics_not_a_list,
+    _data_length,
+    _data_not_hex,
+    _data_not_a_string,
+    _hashes,
+    _missing,
+    _unknown_topic0,
+    _other_kind,
+    _removed,
+]
 
 
 def random_answer(rng: random.Random) -> tuple[bytes, str]:
@@ -248,7 +336,9 @@ def random_answer(rng: random.Random) -> tuple[bytes, str]:
     if rng.random() < 0.04:
         result.insert(rng.randrange(len(result) + 1), rng.choice([Raw("1"), "x", None, [], [Obj()], True]))
         notes.append("non-object element")
-    envelope = Obj([("jsonrpc", "2.0"), ("id", rng.choice([1, 7, Raw("1e5"), "abc", None])), ("result", result)])
+    envelope = Obj(
+        [("jsonrpc", "2.0"), ("id", rng.choice([1, 7, Raw("1e5"), "abc", None])), ("result", result)]
+    )
     if rng.random() < 0.3:
         rng.shuffle(envelope)
     roll = rng.random()
@@ -262,7 +352,9 @@ def random_answer(rng: random.Random) -> tuple[bytes, str]:
         envelope.append(("result", rng.choice([None, Obj(), [], result])))
         notes.append("two results")
     elif roll < 0.11:
-        envelope[:] = [(k, rng.choice([None, Obj(), "x", Raw("3")]) if k == "result" else v) for k, v in envelope]
+        envelope[:] = [
+            (k, rng.choice([None, Obj(), "x", Raw("3")]) if k == "result" else v) for k, v in envelope
+        ]
         notes.append("result not an array")
     elif roll < 0.15:
         envelope.insert(rng.randrange(len(envelope) + 1), (rng.choice(["extra", "meta"]), rng.choice(EXTRAS)))
@@ -274,7 +366,7 @@ def random_answer(rng: random.Random) -> tuple[bytes, str]:
         notes.append("truncated")
     elif roll < 0.08:
         at = rng.randrange(len(body))
-        body = body[:at] + bytes([rng.randrange(256)]) + body[at + rng.choice([0, 1]):]
+        body = body[:at] + bytes([rng.randrange(256)]) + body[at + rng.choice([0, 1]) :]
         notes.append("byte changed")
     elif roll < 0.10:
         body = rng.choice([b"\xef\xbb\xbf", b"x", b"[", b"", b"\x0c"]) + body
@@ -296,8 +388,11 @@ def pledge_log(seq: int = 5, **changes: Any) -> dict[str, Any]:
     """An anvil-shaped Pledged log dict."""
     log: dict[str, Any] = {
         "address": "0x5fbdb2315678afecb367f032d93f642f64180aa3",
-        "topics": [TOPIC_OF[Kind.PLEDGED], "0x" + word(3),
-                   "0x" + "00" * 12 + "70997970c51812dc3a010c7d01b50e0d17dc79c8"],
+        "topics": [
+            TOPIC_OF[Kind.PLEDGED],
+            "0x" + word(3),
+            "0x" + "00" * 12 + "70997970c51812dc3a010c7d01b50e0d17dc79c8",
+        ],
         "data": "0x" + word(10**18) + word(seq) + "ab" * 32,
         "blockHash": "0x" + "16" * 32,
         "blockNumber": "0x2",
@@ -317,18 +412,41 @@ def answer(logs: list[Any], **envelope: Any) -> dict[str, Any]:
 
 def chosen_bodies() -> dict[str, bytes]:
     plain = pledge_log()
-    created = dict(plain, topics=[TOPIC_OF[Kind.CAMPAIGN_CREATED]] + plain["topics"][1:] + [plain["topics"][2]],
-                   data="0x" + word(10**20) + word(2**40) + word(0) + word(1) + word(250) + "cd" * 32 + word(1)
-                   + "ef" * 32)
+    created = dict(
+        plain,
+        topics=[TOPIC_OF[Kind.CAMPAIGN_CREATED]] + plain["topics"][1:] + [plain["topics"][2]],
+        data="0x"
+        + word(10**20)
+        + word(2**40)
+        + word(0)
+        + word(1)
+        + word(250)
+        + "cd" * 32
+        + word(1)
+        + "ef" * 32,
+    )
     no_ts = {k: v for k, v in plain.items() if k != "blockTimestamp"}
-    ganache = {k: no_ts[k] for k in ["logIndex", "transactionIndex", "transactionHash", "blockHash", "blockNumber",
-                                      "address", "data", "topics", "removed"]}
+    ganache = {
+        k: no_ts[k]
+        for k in [
+            "logIndex",
+            "transactionIndex",
+            "transactionHash",
+            "blockHash",
+            "blockNumber",
+            "address",
+            "data",
+            "topics",
+            "removed",
+        ]
+    }
     bad = dict(plain, data=plain["data"][:-64])
     bodies = {
         "anvil": orjson.dumps(answer([plain, pledge_log(6, logIndex="0x1")])),
         "empty result": orjson.dumps(answer([])),
-        "300 logs (scanned without the GIL)": orjson.dumps(answer([pledge_log(i, logIndex=hex(i)) for i in range(300)]
-                                                                  + [created])),
+        "300 logs (scanned without the GIL)": orjson.dumps(
+            answer([pledge_log(i, logIndex=hex(i)) for i in range(300)] + [created])
+        ),
         "other kinds": orjson.dumps(answer([created, plain])),
         "ganache order, no timestamp": orjson.dumps({"id": 1, "jsonrpc": "2.0", "result": [ganache]}),
         "geth pretty": json.dumps(answer([plain, no_ts]), indent=2).encode(),
@@ -339,8 +457,12 @@ def chosen_bodies() -> dict[str, bytes]:
         "escaped hex in data": orjson.dumps(answer([plain])).replace(b'"data":"0x0', b'"data":"0x\\u0030'),
         "escaped key in the envelope": orjson.dumps(answer([plain])).replace(b'"result"', b'"r\\u0065sult"'),
         "escaped error key": orjson.dumps(answer([plain], err=1)).replace(b'"err"', b'"\\u0065rror"'),
-        "duplicate topics, last wins": orjson.dumps(answer([plain])).replace(b'{"address"', b'{"topics":7,"address"'),
-        "duplicate data, last is bad": orjson.dumps(answer([plain])).replace(b',"removed"', b',"data":"0x","removed"'),
+        "duplicate topics, last wins": orjson.dumps(answer([plain])).replace(
+            b'{"address"', b'{"topics":7,"address"'
+        ),
+        "duplicate data, last is bad": orjson.dumps(answer([plain])).replace(
+            b',"removed"', b',"data":"0x","removed"'
+        ),
         "error": orjson.dumps({"jsonrpc": "2.0", "id": 1, "error": {"code": -32005, "message": "too many"}}),
         "error and result": orjson.dumps(answer([plain], error=None)),
         "no result": orjson.dumps({"jsonrpc": "2.0", "id": 1}),
@@ -352,13 +474,21 @@ def chosen_bodies() -> dict[str, bytes]:
         "number -1e-400": orjson.dumps(answer([dict(plain, x=1)])).replace(b'"x":1', b'"x":-1e-400'),
         "non-ASCII value": orjson.dumps(answer([dict(plain, x="\u00e9")])),
         "non-ASCII escaped": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\\u00e9"'),
-        "surrogate pair": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\\ud83d\\ude00"'),
+        "surrogate pair": orjson.dumps(answer([dict(plain, x="x")])).replace(
+            b'"x":"x"', b'"x":"\\ud83d\\ude00"'
+        ),
         "lone surrogate": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\\ud83d"'),
         "control character": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\x01"'),
         "invalid UTF-8": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\xff"'),
-        "deep 60": orjson.dumps(answer([dict(plain, x=1)])).replace(b'"x":1', b'"x":' + b"[" * 60 + b"]" * 60),
-        "deep 70": orjson.dumps(answer([dict(plain, x=1)])).replace(b'"x":1', b'"x":' + b"[" * 70 + b"]" * 70),
-        "deep 2000": orjson.dumps(answer([dict(plain, x=1)])).replace(b'"x":1', b'"x":' + b"[" * 2000 + b"]" * 2000),
+        "deep 60": orjson.dumps(answer([dict(plain, x=1)])).replace(
+            b'"x":1', b'"x":' + b"[" * 60 + b"]" * 60
+        ),
+        "deep 70": orjson.dumps(answer([dict(plain, x=1)])).replace(
+            b'"x":1', b'"x":' + b"[" * 70 + b"]" * 70
+        ),
+        "deep 2000": orjson.dumps(answer([dict(plain, x=1)])).replace(
+            b'"x":1', b'"x":' + b"[" * 2000 + b"]" * 2000
+        ),
         "truncated": orjson.dumps(answer([plain]))[:-2],
         "trailing garbage": orjson.dumps(answer([plain])) + b"x",
         "trailing comma": orjson.dumps(answer([plain]))[:-2] + b",]}",
@@ -373,5 +503,3 @@ def chosen_bodies() -> dict[str, bytes]:
         "bad escape": orjson.dumps(answer([dict(plain, x="x")])).replace(b'"x":"x"', b'"x":"\\x"'),
     }
     return bodies
-
-
