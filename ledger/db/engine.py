@@ -52,6 +52,7 @@ def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> No
     page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_BYTES // page_size}")
     cursor.close()
+    # typeshed's aggregate protocol says finalize returns an int; sqlite3 takes any SQLite value
     dbapi_connection.create_aggregate("u256_sum", 1, U256Sum)  # type: ignore[arg-type]
 
 
