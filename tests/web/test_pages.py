@@ -433,6 +433,9 @@ def test_phone_sized_screens_do_not_overflow(site: Site, phone: Any) -> None:
             expect(phone.locator("#verdict .answer")).to_be_visible()
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{name} is {width}px wide"
+        # nor does any table inside its box: a phone shows each row as a block of labelled lines
+        for wrap in phone.locator(".table-wrap").all():
+            assert wrap.evaluate("e => e.scrollWidth <= e.clientWidth"), f"a table of {name} scrolls sideways"
         shoot(phone, f"phone_{name}")
     # the verify-by-address table does not scroll sideways either: its rows are blocks of labelled lines
     phone.goto(f"{site.url}/#/verify?q={backer}")

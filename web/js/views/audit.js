@@ -39,7 +39,7 @@ function findingsList(findings) {
     { label: 'Entry', cell: (f) => (f.seq ? entryLink(f.seq) : '\u2014') },
     { label: 'Campaign', cell: (f) => (f.campaign_id ? h('a', { href: `#/campaign/${f.campaign_id}` }, `#${f.campaign_id}`) : '\u2014') },
     { label: 'Message', cell: (f) => [f.message, f.fields ? h('span', { class: 'sub' }, ` (fields: ${Object.keys(f.fields).join(', ')})`) : null] },
-  ], findings, { class: 'data findings' });
+  ], findings, { class: 'data findings', stack: true });
 }
 
 /** Every amount on this page is exact: an audit is about the last base unit. */

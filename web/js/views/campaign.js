@@ -263,7 +263,7 @@ export async function render(main, ctx) {
   let tbody = null;
   const drawEntries = () => {
     const newest = [...entries].sort((a, b) => b.seq - a.seq);
-    const wrap = table(`Ledger entries of ${name}`, entryColumns(asset), newest.slice(0, limit), { class: 'data entries' });
+    const wrap = table(`Ledger entries of ${name}`, entryColumns(asset), newest.slice(0, limit), { class: 'data entries', stack: true });
     tbody = wrap.querySelector('tbody');
     fill(entriesSlot, wrap);
     moreEntries.hidden = newest.length <= limit;
@@ -317,7 +317,7 @@ export async function render(main, ctx) {
       if (entry.campaign_id !== id || seen.has(entry.seq)) return;
       seen.add(entry.seq);
       entries.push(entry);
-      const row = tableRow(entryColumns(asset), entry);
+      const row = tableRow(entryColumns(asset), entry, { stack: true });
       row.classList.add('fresh');
       if (tbody) tbody.prepend(row); else drawEntries();
       const who = entry.account;
