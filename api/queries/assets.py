@@ -14,7 +14,7 @@ import time
 from api.queries.database import Database, Query, select_list
 from api.schemas.common import AssetPublic, asset_public
 from ledger.core.amounts import asset_labels, asset_of
-from ledger.core.records import Token
+from ledger.core.metadata import Token
 from ledger.db.rows import columns, from_row
 
 REFRESH = 5.0

@@ -10,8 +10,9 @@ from pydantic import Field
 from typing_extensions import TypedDict
 
 from ledger.core.addresses import checksum
+from ledger.core.metadata import Token
 from ledger.core.public import Address, Amount, Hash32, Time, iso
-from ledger.core.records import ETH, State, Token
+from ledger.core.records import ETH, State
 
 __all__ = [
     "STATES",

@@ -9,7 +9,8 @@ from collections.abc import Iterable
 from ledger.chain.rpc import RpcClient
 from ledger.chain.tokens import read_tokens
 from ledger.core.amounts import asset_of
-from ledger.core.records import ETH, ETHER, Token
+from ledger.core.metadata import ETHER, Token
+from ledger.core.records import ETH
 from ledger.db.reads import LedgerReads
 
 

@@ -16,7 +16,8 @@ from ledger.chain.contract import EscrowReader
 from ledger.chain.rpc import RpcClient
 from ledger.core.addresses import checksum, parse_address
 from ledger.core.amounts import amount_of
-from ledger.core.records import Campaign, Credit, Milestones, Position, Token, Vote
+from ledger.core.metadata import Token
+from ledger.core.records import Campaign, Credit, Milestones, Position, Vote
 from ledger.core.status import PositionBreakdown, PositionStatus, RefundReason, position_breakdown
 from ledger.db.rows import from_row
 from ledger.db.schema import campaigns, credits, milestones, positions, votes

@@ -11,7 +11,8 @@ Tranches are numbered from 1 here, as people count them (the ledger counts from 
 from __future__ import annotations
 
 from ledger.core.amounts import amount_of, short_address
-from ledger.core.records import CampaignTerms, Kind, LedgerEntry, Token, TrancheTerms
+from ledger.core.metadata import Token
+from ledger.core.records import CampaignTerms, Kind, LedgerEntry, TrancheTerms
 
 KIND_NAMES = {
     Kind.CAMPAIGN_CREATED: "campaign created",

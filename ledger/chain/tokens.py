@@ -18,7 +18,7 @@ from ledger.chain.rpc import RpcClient
 from ledger.core.amounts import short_address
 from ledger.core.documents import clean_text
 from ledger.core.hashing import keccak256
-from ledger.core.records import Token
+from ledger.core.metadata import Token
 from ledger.errors import RpcError
 
 MAX_SYMBOL, MAX_NAME = 16, 64

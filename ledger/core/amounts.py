@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from ledger.core.addresses import checksum
-from ledger.core.records import ETH, ETHER, Token
+from ledger.core.metadata import ETHER, Token
+from ledger.core.records import ETH
 
 
 def format_amount(value: int, decimals: int, symbol: str, *, places: int | None = None) -> str:

@@ -20,7 +20,7 @@ import msgspec
 import orjson
 
 from ledger.core.hashing import keccak256
-from ledger.core.records import Document
+from ledger.core.metadata import Document
 from ledger.errors import CrowdLedgerError
 
 MAX_DOCUMENT_BYTES = 1 << 20  # what the API accepts: 1 MiB

@@ -1,6 +1,6 @@
 """Plain typed records: ledger entries as decoded from the chain, the projections built from
-them (campaigns, backer positions, fee accounts, credits, milestone progress), and what the chain
-and the public add beside the ledger (token metadata, documents). No I/O here.
+them (campaigns, backer positions, fee accounts, credits, milestone progress). What the chain and
+the public add beside the ledger (token metadata, documents) is in ledger.core.metadata. No I/O here.
 
 Amounts are Python ints (uint256, exact). Addresses are lowercase 0x-hex (checksummed only when
 shown to people); hashes are lowercase 0x-hex of 32 bytes.
@@ -365,36 +365,6 @@ class Payout(NamedTuple):
     campaign_id: int
     account: str
     amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """An asset's metadata as read from the chain once (symbol(), name(), decimals() at
-    `read_block`). `assumed`: the token did not answer symbol() or decimals() usably, so the symbol
-    is its short address and the decimals 18. Symbols and names are untrusted text, stored
-    cleaned (ledger.chain.tokens)."""
-
-    address: str
-    symbol: str
-    name: str
-    decimals: int
-    assumed: bool
-    read_block: int
-
-
-ETHER = Token(ETH, "ETH", "Ether", 18, False, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class Document:
-    """A document stored by its Keccak-256 hash (the ledger commits to the hash; anyone may upload
-    the bytes). `stored_at` is when the server stored it, unix seconds of its own clock."""
-
-    hash: str
-    body: bytes
-    media_type: str
-    size: int
-    stored_at: int
 
 
 @dataclass(slots=True)

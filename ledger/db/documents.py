@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ledger.core.documents import MetadataError, document_hash, read_metadata
-from ledger.core.records import Document
+from ledger.core.metadata import Document
 from ledger.db.rows import columns, from_row
 from ledger.db.schema import campaigns, disclosures, documents, milestones, tranche_releases
 from ledger.errors import DatabaseBusy, StorageError

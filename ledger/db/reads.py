@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, select
 
+from ledger.core.metadata import Token
 from ledger.core.records import (
     ETH,
     Campaign,
@@ -19,7 +20,6 @@ from ledger.core.records import (
     LedgerEntry,
     MilestonePlanTerms,
     Milestones,
-    Token,
     TrancheRelease,
     TrancheTerms,
     Vote,
@@ -128,7 +128,7 @@ class LedgerReads:
     # ----------------------------------------------------------------- tokens
 
     def tokens(self, conn: Connection | None = None) -> dict[str, Token]:
-        """Every campaign token's metadata read so far, by address (ETH has none: records.ETHER)."""
+        """Every campaign token's metadata read so far, by address (ETH has none: metadata.ETHER)."""
         if conn is None:
             with self.engine.connect() as own:
                 return self.tokens(own)

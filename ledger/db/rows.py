@@ -23,18 +23,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Boolean, Table
 
+from ledger.core.metadata import Document, Token
 from ledger.core.records import (
     Campaign,
     CampaignTerms,
     Credit,
     Disclosure,
-    Document,
     EntryTerms,
     FeeAccount,
     LedgerEntry,
     Milestones,
     Position,
-    Token,
     TrancheRelease,
     Vote,
 )

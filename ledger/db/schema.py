@@ -233,7 +233,7 @@ credits = Table(
     Column("withdrawn_total", U256, nullable=False),
 )
 
-# one row per campaign token (records.Token); ETH has none
+# one row per campaign token (ledger.core.metadata.Token); ETH has none
 tokens = Table(
     "tokens",
     metadata,
@@ -245,7 +245,7 @@ tokens = Table(
     Column("read_block", BigInteger, nullable=False),
 )
 
-# documents by their keccak256 (records.Document), written by the API alone
+# documents by their keccak256 (ledger.core.metadata.Document), written by the API alone
 documents = Table(
     "documents",
     metadata,

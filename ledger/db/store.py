@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from ledger.core.metadata import Token
 from ledger.core.projections import apply_entry
 from ledger.core.records import (
     Campaign,
@@ -26,7 +27,6 @@ from ledger.core.records import (
     Milestones,
     Position,
     Projections,
-    Token,
     TrancheRelease,
     Vote,
 )

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 from ledger.chain.rpc import RpcClient
 from ledger.chain.tokens import read_tokens
-from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry, Token
+from ledger.core.metadata import Token
+from ledger.core.records import ETH, CampaignTerms, Kind, LedgerEntry
 from ledger.db.store import LedgerStore
 
 

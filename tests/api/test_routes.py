@@ -348,7 +348,8 @@ def test_progress_is_capped_for_tiny_goals() -> None:
     from api.queries.labels import Labels
     from api.schemas.campaigns import MAX_PROGRESS_BPS, campaign_public
     from api.schemas.common import asset_public
-    from ledger.core.records import ETH, ETHER, Campaign
+    from ledger.core.metadata import ETHER
+    from ledger.core.records import ETH, Campaign
     from ledger.core.status import CampaignHoldings
 
     campaign = Campaign(1, ETH, ETH, 1, 10**10, 0, True, 0, "0x" + "0" * 64, 1, 1, None, pledged=2 * 10**15)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert, inspect, select
 
-from ledger.core.records import Campaign, Credit, Document, Milestones, Position, Token, TrancheRelease
+from ledger.core.metadata import Document, Token
+from ledger.core.records import Campaign, Credit, Milestones, Position, TrancheRelease
 from ledger.db.engine import alembic_config, open_database
 from ledger.db.rows import columns, from_row, to_rows
 from ledger.db.schema import campaigns, credits, milestones, positions, tokens, tranche_releases

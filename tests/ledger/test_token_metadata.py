@@ -13,7 +13,8 @@ import ledger.sync.token_metadata as token_metadata
 from ledger.chain.rpc import RpcClient
 from ledger.chain.tokens import decimals_of, read_tokens, text_of, token_of
 from ledger.core.amounts import asset_labels, asset_of, format_amount, short_address
-from ledger.core.records import ETH, ETHER, Token
+from ledger.core.metadata import ETHER, Token
+from ledger.core.records import ETH
 from ledger.db.store import LedgerStore
 from ledger.errors import RpcError
 from ledger.sync.indexer import Indexer
