@@ -1,4 +1,5 @@
-"""The local demo (`make run`): anvil, a deployed escrow, demo campaigns in every state.
+"""A local chain with the demo on it, and nothing else (`make run`, `crowdledger up`, adds the
+indexer, the API and the page): anvil, a deployed escrow, demo campaigns in every state.
 
     python -m scripts.demo [--port 8545] [--backers 120] [--block-time 2]
 
