@@ -11,10 +11,10 @@ import { chartNumber, formatUnits, grouped, STATE_LABELS, utc } from '../format.
 const METRICS = [
   ['pledged', 'Pledged'],
   ['raised', 'Raised (successful)'],
-  ['claimed', 'Paid to creators'],
+  ['claimed', 'Released to creators'],
   ['fees', 'Platform fees'],
   ['escrowed', 'Held for backers'],
-  ['owed', 'Owed to creators (credits)'],
+  ['owed', 'Released, still owed (credits)'],
 ];
 const ENDED = ['succeeded', 'claimed', 'failed', 'cancelled', 'in_delivery', 'aborted', 'expired'];
 
