@@ -142,7 +142,7 @@ def measure(args: argparse.Namespace, scripts: list[Script], bench_index: Any, w
 
     with LocalNode.start(extra_args=["--gas-limit", "1000000000", "--order", "fifo"]) as node:
         w3 = connect(node.url)
-        rpc = RpcClient(node.url)
+        rpc = RpcClient(node.url, max_answer_bytes=1 << 30)  # the raw fetch takes the whole range at once
         deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
         print(f"generating {args.entries:,} ledger entries on anvil ...", flush=True)
         bench_index.generate(rpc, w3, escrow_contract(w3, deployment.address), args.entries, 200, 20_000)

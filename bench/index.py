@@ -1,6 +1,7 @@
 """Indexer throughput, measured side by side in one run (a benchmark, not a test).
 
     python bench/index.py [--entries 100000] [--pg-url postgresql+psycopg://...]
+    python bench/index.py --entries 20000 --campaigns 20 --per-block 1    # a sparse chain
 
 Deploys the escrow on a fresh anvil, generates the ledger (many campaigns and backers; backers
 are auto-impersonated and funded with anvil_setBalance, thousands of transactions per block),
@@ -43,6 +44,8 @@ UNPLEDGE = keccak256(b"unpledge(uint256,uint256)")[:4]
 TARGET = 0.40  # the SQLite backfill's rate as a share of the raw eth_getLogs rate
 TX_BATCH = 500
 TXS_PER_BLOCK = 2_000
+TX_GAS = 150_000  # a pledge takes about 109,000
+BLOCK_GAS_LIMIT = 1_000_000_000
 
 
 def rss_mib() -> float:
@@ -53,8 +56,11 @@ def rss_mib() -> float:
     return 0.0
 
 
-def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: int) -> None:
-    """Create `campaigns` campaigns and fill the ledger to `entries` with pledges/unpledges."""
+def generate(
+    rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: int, per_block: int = TXS_PER_BLOCK
+) -> None:
+    """Create `campaigns` campaigns and fill the ledger to `entries` with pledges/unpledges,
+    `per_block` transactions to a block (1: a sparse chain, where the block headers cost most)."""
     owner = NodeAccount(w3.eth.accounts[0])
     deadline = w3.eth.get_block("latest")["timestamp"] + 300 * 86400
     for i in range(campaigns):
@@ -71,7 +77,14 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
     rpc.call("anvil_autoImpersonateAccount", [True])
     for start in range(0, backers, 1000):
         rpc.batch([("anvil_setBalance", [a, hex(10**24)]) for a in addresses[start : start + 1000]])
+    # about per_block transactions to a block, mined between batches; one a block (a sparse chain):
+    # a block gas limit that holds one transaction, each batch mined as that many blocks, and an
+    # unpledge refers to a pledge of an earlier batch
+    sparse = per_block == 1
+    gap = TX_BATCH if sparse else per_block
     rpc.call("evm_setAutomine", [False])
+    if sparse:
+        rpc.call("anvil_setBlockGasLimit", [hex(TX_GAS)])
     remaining = entries - campaigns
     sent = in_block = 0
     started = time.perf_counter()
@@ -79,9 +92,9 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
         calls = []
         for k in range(min(TX_BATCH, remaining - sent)):
             n = sent + k
-            if n % 10 == 9 and n > TXS_PER_BLOCK:
+            if n % 10 == 9 and n > gap:
                 # an unpledge of 1 wei of a pledge made in an earlier block (one sender, one pending tx)
-                earlier = n - TXS_PER_BLOCK - 1
+                earlier = n - gap - 1
                 backer = addresses[earlier % backers]
                 data = UNPLEDGE + encode(["uint256", "uint256"], [1 + (earlier * 7919) % campaigns, 1])
                 value = 0
@@ -99,7 +112,7 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
                             "to": escrow.address,
                             "data": "0x" + data.hex(),
                             "value": hex(value),
-                            "gas": hex(150_000),
+                            "gas": hex(TX_GAS),
                         }
                     ],
                 )
@@ -107,7 +120,11 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
         rpc.batch(calls)
         sent += len(calls)
         in_block += len(calls)
-        if in_block >= TXS_PER_BLOCK or sent >= remaining:
+        if sparse:
+            # a block each (automine falls behind a stream of sends and leaves them pending)
+            rpc.call("anvil_mine", [hex(len(calls))])
+            in_block = 0
+        elif in_block >= per_block or sent >= remaining:
             rpc.call("evm_mine")
             in_block = 0
         if sent % 20_000 < TX_BATCH:
@@ -115,6 +132,8 @@ def generate(rpc: RpcClient, w3, escrow, entries: int, campaigns: int, backers: 
                 f"  generated {sent + campaigns:,} entries ({(sent) / (time.perf_counter() - started):,.0f} tx/s)",
                 flush=True,
             )
+    if sparse:
+        rpc.call("anvil_setBlockGasLimit", [hex(BLOCK_GAS_LIMIT)])
     rpc.call("evm_setAutomine", [True])
 
 
@@ -222,6 +241,12 @@ def main() -> None:
     parser.add_argument("--campaigns", type=int, default=200)
     parser.add_argument("--backers", type=int, default=20_000)
     parser.add_argument(
+        "--per-block",
+        type=int,
+        default=TXS_PER_BLOCK,
+        help=f"transactions per block (default {TXS_PER_BLOCK:,}; 1 for a sparse chain: an entry a block)",
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("CROWDLEDGER_BENCH_PG_URL") or os.environ.get("CROWDLEDGER_TEST_PG_URL"),
         help="PostgreSQL server for the PG backfill",
@@ -235,7 +260,7 @@ def main() -> None:
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    with LocalNode.start(extra_args=["--gas-limit", "1000000000", "--order", "fifo"]) as node:
+    with LocalNode.start(extra_args=["--gas-limit", str(BLOCK_GAS_LIMIT), "--order", "fifo"]) as node:
         w3 = connect(node.url)
         rpc = RpcClient(node.url, max_answer_bytes=1 << 30)  # the raw fetch takes the whole range at once
         deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
@@ -246,7 +271,7 @@ def main() -> None:
             flush=True,
         )
         t = time.perf_counter()
-        generate(rpc, w3, escrow, args.entries, args.campaigns, args.backers)
+        generate(rpc, w3, escrow, args.entries, args.campaigns, args.backers, args.per_block)
         total = escrow.functions.ledgerLength().call()
         start, end = deployment.block, w3.eth.block_number
         print(f"  {total:,} entries in blocks {start}-{end}, {time.perf_counter() - t:.0f}s\n", flush=True)
