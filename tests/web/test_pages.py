@@ -414,6 +414,26 @@ def test_stats_page_draws_its_charts(site: Site, page: Any) -> None:
     expect(page.locator(".assets tbody tr")).to_have_count(2)
 
 
+def test_every_total_of_an_asset_chart_is_labelled_in_full(site: Site, screen: Any) -> None:
+    """Each asset's chart names all its totals, none cut off at the canvas's edge: Chart.js skips
+    every other label of a short box and clips one wider than a third of a phone's width."""
+    screen.goto(f"{site.url}/#/stats")
+    expect(screen.locator("canvas.money-chart")).to_have_count(2)
+    screen.wait_for_function(
+        "() => [...document.querySelectorAll('canvas.money-chart')].every(c => Chart.getChart(c))"
+    )
+    axes = screen.evaluate(
+        """() => [...document.querySelectorAll('canvas.money-chart')].map(c => {
+            const chart = Chart.getChart(c), y = chart.scales.y;
+            return {labels: chart.data.labels.length, ticks: y.ticks.length,
+                    widest: y._labelSizes.widest.width, width: y.width};
+        })"""
+    )
+    for axis in axes:
+        assert axis["labels"] == 6 and axis["ticks"] == axis["labels"], axis
+        assert axis["widest"] <= axis["width"], axis
+
+
 def test_phone_sized_screens_do_not_overflow(site: Site, phone: Any) -> None:
     backer = site.chain.accounts[site.pledge_backer]
     views = {

@@ -35,7 +35,8 @@ function assetChart(t, asset, index, metrics) {
   const config = {
     type: 'bar',
     data: {
-      labels: metrics.map(([, label]) => label),
+      // a parenthesis on a line of its own: Chart.js cuts a long label off at a phone's edge
+      labels: metrics.map(([, label]) => (label.length > 20 && label.includes(' (') ? [label.slice(0, label.indexOf(' (')), label.slice(label.indexOf(' (') + 1)] : label)),
       datasets: [{
         label: asset.label, data: metrics.map(([key]) => chartNumber(t[key], asset.decimals)),
         backgroundColor: SERIES[index % SERIES.length], borderRadius: 3,
@@ -43,7 +44,12 @@ function assetChart(t, asset, index, metrics) {
     },
     options: {
       indexAxis: 'y',
-      scales: { x: { beginAtZero: true, title: { display: true, text: amountAxisTitle(asset) } } },
+      scales: {
+        // every total keeps its label (Chart.js drops every other one when the box is short), and
+        // the amounts stay level: skipped where they crowd rather than turned on their side
+        x: { beginAtZero: true, ticks: { maxRotation: 0, autoSkipPadding: 12 }, title: { display: true, text: amountAxisTitle(asset) } },
+        y: { ticks: { autoSkip: false } },
+      },
       plugins: {
         legend: { display: false },
         tooltip: {
