@@ -93,7 +93,7 @@ bench-cli: setup
 lock: setup
 	pip-compile --quiet --extra dev --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements/dev.lock pyproject.toml
-	pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	pip-compile --quiet --no-emit-index-url --no-emit-find-links \
 		-o requirements/brownie.lock requirements/brownie.in
 
 clean:
