@@ -33,9 +33,19 @@ def history() -> Iterator[EscrowChain]:
         yield chain
 
 
-def run_index(chain: EscrowChain, store: LedgerStore, url: str, **client: Any) -> int:
+def run_index(
+    chain: EscrowChain, store: LedgerStore, url: str, fetch_process: bool | None = None, **client: Any
+) -> int:
     rpc = RpcClient(url, retry=client.pop("retry", FAST), **client)
-    return Indexer(rpc, store, chain.address, start_block=chain.deployment.block, finality_depth=2).run()
+    indexer = Indexer(
+        rpc,
+        store,
+        chain.address,
+        start_block=chain.deployment.block,
+        finality_depth=2,
+        fetch_process=fetch_process,
+    )
+    return indexer.run()
 
 
 def rewrite_logs(change: Callable[[dict[str, Any]], None], which: int = 5) -> Callable[[str, Any, Any], Any]:
@@ -49,11 +59,14 @@ def rewrite_logs(change: Callable[[dict[str, Any]], None], which: int = 5) -> Ca
     return rewrite
 
 
-def stopped_with_one_line(chain: EscrowChain, store: LedgerStore, proxy: ProviderProxy, *names: str) -> str:
+def stopped_with_one_line(
+    chain: EscrowChain, store: LedgerStore, proxy: ProviderProxy, *names: str, fetch_process: bool = False
+) -> str:
     """Index through the proxy: a NodeError whose one line names `names`; nothing past what is
-    stored before the bad answer; then, the proxy honest again, the chain indexed exactly."""
+    stored before the bad answer; then, the proxy honest again, the chain indexed exactly.
+    `fetch_process`: the backfill reads the chain in a process of its own (a long backfill's way)."""
     with pytest.raises(NodeError) as raised:
-        run_index(chain, store, proxy.url)
+        run_index(chain, store, proxy.url, fetch_process=fetch_process)
     message = str(raised.value)
     assert "\n" not in message
     for name in names:
@@ -112,8 +125,9 @@ def _texts(store: LedgerStore) -> list[tuple[Any, str | None]]:
         ("another contract's log", ("asked for the logs of",)),
     ],
 )
+@pytest.mark.parametrize("fetch_process", [False, True], ids=["thread", "process"])
 def test_each_wrong_log_stops_the_run_with_a_line_naming_it(
-    history: EscrowChain, sqlite_store: LedgerStore, how: str, names: tuple[str, ...]
+    history: EscrowChain, sqlite_store: LedgerStore, how: str, names: tuple[str, ...], fetch_process: bool
 ) -> None:
     def change(log: dict[str, Any]) -> None:
         if how == "wrong block hash":
@@ -135,7 +149,7 @@ def test_each_wrong_log_stops_the_run_with_a_line_naming_it(
 
     with ProviderProxy(history.url) as proxy:
         proxy.rewrite = rewrite_logs(change)
-        stopped_with_one_line(history, sqlite_store, proxy, *names)
+        stopped_with_one_line(history, sqlite_store, proxy, *names, fetch_process=fetch_process)
 
 
 def test_a_wrong_block_hash_does_not_poison_the_checkpoint(

@@ -20,7 +20,9 @@ from ledger.core.hashing import keccak256
 from ledger.db.engine import open_database
 from ledger.db.schema import ledger_entries, positions
 from ledger.db.store import LedgerStore
-from ledger.errors import LedgerIntegrityError, ReorgTooDeepError
+from ledger.errors import CrowdLedgerError, LedgerIntegrityError, ReorgTooDeepError
+from ledger.sync import fetching
+from ledger.sync import indexer as indexer_module
 from ledger.sync.indexer import Indexer
 from ledger.sync.tuning import backfill_tuning
 from tests.ledger.provider_proxy import ProviderProxy
@@ -43,11 +45,14 @@ def stored_seq(store: LedgerStore) -> int:
     return state.last_seq if state else 0
 
 
-def test_full_sync_equals_the_chain(chain: EscrowChain, store: LedgerStore) -> None:
+@pytest.mark.parametrize("fetch_process", [False, True], ids=["thread", "process"])
+def test_full_sync_equals_the_chain(chain: EscrowChain, store: LedgerStore, fetch_process: bool) -> None:
+    """Read on the prefetch thread, or in a process of its own (a long backfill's way): the same."""
     chain.random_history(seed=5, steps=90, milestones=True)
     assert {"create", "pledge", "unpledge", "claim", "refund"} <= set(chain.ops)
     assert {"createMilestone", "requestRelease", "vote", "release", "disclose"} <= set(chain.ops)
-    assert make_indexer(chain, store).run() == chain.escrow.functions.ledgerLength().call()
+    indexer = make_indexer(chain, store, fetch_process=fetch_process)
+    assert indexer.run() == chain.escrow.functions.ledgerLength().call()
     assert_db_matches_chain(store, chain)
     assert store.missing_deferred_indexes() == []  # the initial sync built the indexes it deferred
     assert make_indexer(chain, store).run() == 0  # a second run finds nothing new
@@ -138,10 +143,13 @@ def test_final_entries_refuse_update_and_delete(chain: EscrowChain, store: Ledge
         assert conn.execute(select(func.count()).select_from(ledger_entries)).scalar() == 2
 
 
-def test_provider_range_errors_and_rate_limits(chain: EscrowChain, store: LedgerStore) -> None:
+@pytest.mark.parametrize("fetch_process", [False, True], ids=["thread", "process"])
+def test_provider_range_errors_and_rate_limits(
+    chain: EscrowChain, store: LedgerStore, fetch_process: bool
+) -> None:
     chain.random_history(seed=2, steps=50, milestones=True)
     with ProviderProxy(chain.url, max_log_results=4, rate_limit_every=5, suggest_range=True) as proxy:
-        make_indexer(chain, store, url=proxy.url, initial_span=10_000).run()
+        make_indexer(chain, store, url=proxy.url, initial_span=10_000, fetch_process=fetch_process).run()
         assert proxy.calls["eth_getLogs"] > 3
     assert_db_matches_chain(store, chain)
 
@@ -186,7 +194,10 @@ def test_http_413_and_block_range_limits(chain: EscrowChain, tmp_path) -> None:
         assert_db_matches_chain(store, chain)
 
 
-def test_a_tampered_head_from_the_node_is_refused(chain: EscrowChain, store: LedgerStore) -> None:
+@pytest.mark.parametrize("fetch_process", [False, True], ids=["thread", "process"])
+def test_a_tampered_head_from_the_node_is_refused(
+    chain: EscrowChain, store: LedgerStore, fetch_process: bool
+) -> None:
     cid = chain.create(1)
     chain.pledge(cid, 2, 10**17)
     chain.pledge(cid, 3, 10**17)
@@ -202,7 +213,7 @@ def test_a_tampered_head_from_the_node_is_refused(chain: EscrowChain, store: Led
     with ProviderProxy(chain.url) as proxy:
         proxy.rewrite = tamper
         with pytest.raises(LedgerIntegrityError, match="seq 3"):
-            make_indexer(chain, store, url=proxy.url).run()
+            make_indexer(chain, store, url=proxy.url, fetch_process=fetch_process).run()
     assert all(seq < 3 for seq, *_ in db_entries(store))
 
 
@@ -284,6 +295,31 @@ def test_resume_after_kill_9_has_no_gap_and_no_duplicate(chain: EscrowChain, tmp
     assert result.returncode == 0, result.stderr
     assert_db_matches_chain(store, chain)
     assert store.missing_deferred_indexes() == []
+
+
+def test_a_reading_process_that_dies_stops_the_backfill_in_one_line(
+    chain: EscrowChain, store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process reading a long backfill killed (out of memory, an operator): the indexer stops
+    with one line, keeps what it committed, and the next run finishes the ledger."""
+    cid = chain.create(1, goal=10**30)
+    for i in range(30):
+        chain.pledge(cid, 2 + i % 5, 10**15 + i)
+    chain.mine(4)
+
+    class Killed(fetching.FetchProcess):
+        def __init__(self, job: fetching.FetchJob) -> None:
+            super().__init__(job)
+            self._process.kill()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(indexer_module, "FetchProcess", Killed)
+        with pytest.raises(CrowdLedgerError, match="the process reading the chain ended") as raised:
+            make_indexer(chain, store, fetch_process=True).run()
+    assert "\n" not in str(raised.value)
+    assert stored_seq(store) == 0
+    make_indexer(chain, store, fetch_process=True).run()
+    assert_db_matches_chain(store, chain)
 
 
 def test_ganache_compatibility(tmp_path) -> None:
