@@ -5,9 +5,11 @@ Each pass (`sync_once`):
    rolls back to the newest stored block the node still agrees with, or stops with
    ReorgTooDeepError when that lies below the final block;
 2. backfills blocks that are already final (deeper than `finality_depth` below the tip) with
-   adaptive, prefetched eth_getLogs ranges;
+   adaptive, prefetched eth_getLogs ranges (read in a process of its own when long:
+   ledger/sync/fetching.py);
 3. ingests the provisional blocks near the tip, checking that the chain did not move while it
-   read them (the tip's hash before and after, and every log's block hash against its header).
+   read them (the tip's hash before and after, and every log's block hash against its header);
+   then builds the indexes an initial backfill deferred.
 Every entry's seq and head are verified before anything is stored; a batch, its projections and
 the checkpoint are committed in one transaction.
 """
@@ -164,14 +166,15 @@ class Indexer:
         chain = HashChain(state.last_head, state.last_seq)
         stored = 0
         self.progress.start(state.last_block + 1, tip)
+        cache: Projections | None = None  # the backfill's projection rows, all committed
         try:
             if state.last_block < final:
-                state, count = self._backfill(state, chain, state.last_block + 1, final, tip_header)
+                state, count, cache = self._backfill(state, chain, state.last_block + 1, final, tip_header)
+                stored += count
+            if state.last_block < tip:  # before the deferred indexes are built: none to keep up
+                state, count = self._ingest_recent(state, chain, state.last_block + 1, tip, final, cache)
                 stored += count
             self._ensure_indexes()
-            if state.last_block < tip:
-                state, count = self._ingest_recent(state, chain, state.last_block + 1, tip, final)
-                stored += count
         finally:
             self.progress.close()
         return stored
@@ -180,7 +183,9 @@ class Indexer:
 
     def _backfill(
         self, state: SyncState, chain: HashChain, first: int, last: int, tip_header: BlockHeader
-    ) -> tuple[SyncState, int]:
+    ) -> tuple[SyncState, int, Projections]:
+        """Store the final blocks [first, last] in pipelined batches; the new checkpoint, the
+        entries stored and the projection cache (every row in it committed)."""
         expected = self._entries_to_come(state, tip_header) if last - first >= _PACE_FROM_BLOCKS else None
         spans = Spans(self.initial_span, self.max_span, self.target_logs, expected)
         in_process = self.fetch_process if self.fetch_process is not None else (expected or 0) >= PROCESS_FROM
@@ -244,13 +249,21 @@ class Indexer:
                 source.close()
             elif isinstance(batches, Generator):
                 batches.close()
-        return state, stored
+        return state, stored, cache
 
     # ----------------------------------------------------------------- provisional blocks
 
     def _ingest_recent(
-        self, state: SyncState, chain: HashChain, first: int, tip: int, final: int
+        self,
+        state: SyncState,
+        chain: HashChain,
+        first: int,
+        tip: int,
+        final: int,
+        cache: Projections | None = None,
     ) -> tuple[SyncState, int]:
+        """Store the provisional blocks [first, tip] in one batch, read again while the chain moves
+        under them. `cache`: a backfill's projection rows, so the batch reads none of them again."""
         fetcher = LogFetcher(
             self.rpc,
             self.contract,
@@ -292,7 +305,11 @@ class Indexer:
             tip_timestamp=headers[tip].timestamp,
         )
         self.store.commit_batch(
-            entries, state, [(n, h.hash) for n, h in headers.items()], tokens=self.tokens.first_seen(entries)
+            entries,
+            state,
+            [(n, h.hash) for n, h in headers.items()],
+            cache=cache,
+            tokens=self.tokens.first_seen(entries),
         )
         self.progress.advance(tip, len(entries))
         return state, len(entries)
