@@ -28,6 +28,7 @@ from cli.args import (
     non_negative,
     port,
 )
+from ledger import LOG_FORMAT
 from ledger.errors import CrowdLedgerError
 
 EXIT_ERROR = 2
@@ -202,9 +203,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     quiet = getattr(args, "quiet", False)
     level = logging.DEBUG if args.verbose else logging.WARNING if quiet else logging.INFO
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(importlib.import_module(args.module).run(args))

@@ -18,6 +18,7 @@ fork), whose start-up (~0.2 s) only pays on long backfills (`Indexer(fetch_proce
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import signal
@@ -29,6 +30,7 @@ from functools import partial
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from ledger import LOG_FORMAT
 from ledger.chain.answers import RawLog
 from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
 from ledger.chain.logs import LogBatch, LogFetcher
@@ -111,6 +113,7 @@ class FetchJob:
     head: str
     length: int
     spans: Spans
+    log_level: int = logging.WARNING  # the indexer's, for the reading process's log lines
 
     @classmethod
     def of(
@@ -128,6 +131,7 @@ class FetchJob:
             chain.head,
             chain.length,
             spans,
+            logging.getLogger().getEffectiveLevel(),
         )
 
 
@@ -177,6 +181,7 @@ def main() -> None:
     standard output, framed by multiprocessing's Connection (anything printed goes to stderr)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the indexer's to handle
     job = pickle.loads(sys.stdin.buffer.read())
+    logging.basicConfig(level=job.log_level, format=LOG_FORMAT, stream=sys.stderr)
     channel = Connection(os.dup(1), readable=False)
     os.dup2(2, 1)  # a stray print must not break the frames
     try:
