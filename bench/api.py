@@ -424,7 +424,9 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            # SIGTERM: uvicorn shuts down and re-raises the signal it caught, and a SIGINT re-raised
+            # printed a KeyboardInterrupt traceback
+            self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
