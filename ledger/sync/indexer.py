@@ -189,13 +189,6 @@ class Indexer:
         expected = self._entries_to_come(state, tip_header) if last - first >= _PACE_FROM_BLOCKS else None
         spans = Spans(self.initial_span, self.max_span, self.target_logs, expected)
         in_process = self.fetch_process if self.fetch_process is not None else (expected or 0) >= PROCESS_FROM
-        source: FetchProcess | None = None
-        batches: Iterator[LogBatch]
-        if in_process:  # read and checked in a process of its own (ledger/sync/fetching.py)
-            source = FetchProcess(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
-            batches = iter(source)
-        else:  # read and decoded on the prefetch thread, beside the next fetch
-            batches = backfill_fetcher(self.rpc, self.contract, spans).iter_batches(first, last)
         stored = 0
         tip = tip_header.number
         if state.last_seq == 0:
@@ -204,6 +197,14 @@ class Indexer:
             self._indexes_checked = False
         # into an empty database the cache holds every projection row, so a miss means a new row
         cache = Projections(complete=state.last_seq == 0)
+        # last before the try: nothing may raise between starting the reading and its finally
+        source: FetchProcess | None = None
+        batches: Iterator[LogBatch]
+        if in_process:  # read and checked in a process of its own (ledger/sync/fetching.py)
+            source = FetchProcess(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
+            batches = iter(source)
+        else:  # read and decoded on the prefetch thread, beside the next fetch
+            batches = backfill_fetcher(self.rpc, self.contract, spans).iter_batches(first, last)
         try:
             # three stages at once: the fetch thread (or process) reads and decodes the next range,
             # this thread verifies a batch and prepares its rows, the writer stores the batch before it
