@@ -8,8 +8,8 @@ the indexer's process, or, for a long backfill, in a process of its own.
 Reading and writing each hold the GIL for about as long as the other: per 100,000 entries of
 bench/index.py's chain, py-spy counted ~2.0 s for reading (the answer's decode and checks 1.2 s,
 the hash chain 0.8 s) and ~2.2 s for preparing and writing the batches. In one process the
-three threads take turns; in two the reading overlaps the writing (measured side by side: 3.0-3.4 s
-against 3.9-4.4 s). The process runs the same functions as the thread (`final_entries`,
+three threads take turns; in two the reading overlaps the writing (measured side by side: 3.0-3.8 s
+against 3.9-5.1 s). The process runs the same functions as the thread (`final_entries`,
 `HashChain.append_many`) and writes nothing: the indexer still stores every batch in one
 transaction, so a crash of either process leaves the database at a batch boundary, and an orphaned
 reader stops at its next send. It is a new interpreter (safe beside the API's threads, unlike a
@@ -24,7 +24,7 @@ import pickle
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from functools import partial
 from multiprocessing.connection import Connection
@@ -216,7 +216,7 @@ class FetchProcess:
         except OSError:
             pass  # it died at once: __iter__ says so
 
-    def __iter__(self) -> Iterator[LogBatch]:
+    def __iter__(self) -> Generator[LogBatch, None, None]:
         while True:
             try:
                 what, value = pickle.loads(self._conn.recv_bytes())

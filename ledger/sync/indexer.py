@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import replace
 
 from ledger.chain.answers import BlockHeader
@@ -199,7 +199,7 @@ class Indexer:
         cache = Projections(complete=state.last_seq == 0)
         # last before the try: nothing may raise between starting the reading and its finally
         source: FetchProcess | None = None
-        batches: Iterator[LogBatch]
+        batches: Generator[LogBatch, None, None]
         if in_process:  # read and checked in a process of its own (ledger/sync/fetching.py)
             source = FetchProcess(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
             batches = iter(source)
@@ -246,10 +246,9 @@ class Indexer:
                         writer.submit(prepared, done=(chunk_end, len(chunk)))
                         stored += len(chunk)
         finally:
+            batches.close()
             if source is not None:
                 source.close()
-            elif isinstance(batches, Generator):
-                batches.close()
         return state, stored, cache
 
     # ----------------------------------------------------------------- provisional blocks
