@@ -23,7 +23,14 @@ function card(label, value, sub) {
     sub ? h('span', { class: 'stat-sub' }, sub) : null);
 }
 
-/** One asset's bar chart: its five totals on an axis in its own units. */
+/** A total's label on the chart: a long one with its parenthesis on a second line (Chart.js cuts
+ * a long label off at a phone's edge). */
+function chartLabel(label) {
+  const cut = label.indexOf(' (');
+  return label.length > 20 && cut > 0 ? [label.slice(0, cut), label.slice(cut + 1)] : label;
+}
+
+/** One asset's bar chart: its totals on an axis in its own units. */
 function assetChart(t, asset, index, metrics) {
   const canvas = h('canvas', {
     class: 'money-chart', 'data-asset': asset.address || 'ETH', role: 'img',
@@ -35,8 +42,7 @@ function assetChart(t, asset, index, metrics) {
   const config = {
     type: 'bar',
     data: {
-      // a parenthesis on a line of its own: Chart.js cuts a long label off at a phone's edge
-      labels: metrics.map(([, label]) => (label.length > 20 && label.includes(' (') ? [label.slice(0, label.indexOf(' (')), label.slice(label.indexOf(' (') + 1)] : label)),
+      labels: metrics.map(([, label]) => chartLabel(label)),
       datasets: [{
         label: asset.label, data: metrics.map(([key]) => chartNumber(t[key], asset.decimals)),
         backgroundColor: SERIES[index % SERIES.length], borderRadius: 3,
