@@ -140,7 +140,9 @@ def measure(args: argparse.Namespace, scripts: list[Script], bench_index: Any, w
         for script in scripts:
             script.help.append(script.run(["--help"], work))
 
-    with LocalNode.start(extra_args=["--gas-limit", "1000000000", "--order", "fifo"]) as node:
+    with LocalNode.start(
+        extra_args=["--gas-limit", str(bench_index.BLOCK_GAS_LIMIT), "--order", "fifo"]
+    ) as node:
         w3 = connect(node.url)
         rpc = RpcClient(node.url, max_answer_bytes=1 << 30)  # the raw fetch takes the whole range at once
         deployment = deploy_escrow(w3, NodeAccount(w3.eth.accounts[0]), fee_recipient=w3.eth.accounts[9])
