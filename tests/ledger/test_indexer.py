@@ -217,6 +217,32 @@ def test_a_tampered_head_from_the_node_is_refused(
     assert all(seq < 3 for seq, *_ in db_entries(store))
 
 
+@pytest.mark.parametrize("fetch_process", [False, True], ids=["thread", "process"])
+def test_provisional_blocks_are_read_again_when_the_tip_moved_under_them(
+    chain: EscrowChain, store: LedgerStore, fetch_process: bool
+) -> None:
+    """The tip's hash read before the provisional blocks is not its hash after them (a reorg while
+    they were read): they are read again, and what is stored is what the chain holds. In a long
+    backfill's reading process as on the indexer's own thread."""
+    chain.random_history(seed=6, steps=40)
+    tip = hex(chain.w3.eth.block_number)
+    reads: list[str] = []
+
+    def moved_once(method: str, params: list, result: object) -> object:
+        if method == "eth_getBlockByNumber" and params[0] == tip and isinstance(result, dict):
+            reads.append(result["hash"])
+            if len(reads) == 1:  # the first read of the tip: before the provisional blocks
+                return {**result, "hash": "0x" + "ee" * 32}
+        return result
+
+    with ProviderProxy(chain.url) as proxy:
+        proxy.rewrite = moved_once
+        make_indexer(chain, store, url=proxy.url, fetch_process=fetch_process).run()
+        assert proxy.calls["eth_getLogs"] >= 2
+    assert len(reads) >= 4  # before and after the provisional blocks, twice
+    assert_db_matches_chain(store, chain)
+
+
 def test_follow_keeps_up_and_survives_the_node_going_away(chain: EscrowChain, store: LedgerStore) -> None:
     with ProviderProxy(chain.url) as proxy:
         indexer = make_indexer(chain, store, url=proxy.url, depth=1, poll_interval=0.05)
