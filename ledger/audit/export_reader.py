@@ -216,19 +216,22 @@ def read_export(stream: IO[bytes]) -> Iterator[tuple[int, LedgerEntry | BadLine]
 
 
 def lines(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
-    """The stream's lines after `first`, each cut at MAX_LINE + 1 bytes (the rest of an overlong
-    line is skipped, so memory stays bounded)."""
+    """`first`, then the stream's lines after it, each read by read_line."""
     yield first
-    while True:
-        line = stream.readline(MAX_LINE + 1)
-        if not line:
-            return
-        if len(line) > MAX_LINE and not line.endswith(b"\n"):
-            while True:  # skip the rest of the overlong line
-                rest = stream.readline(MAX_LINE)
-                if not rest or rest.endswith(b"\n"):
-                    break
+    while line := read_line(stream):
         yield line
+
+
+def read_line(stream: IO[bytes]) -> bytes:
+    """The stream's next line (b"" at its end), cut at MAX_LINE + 1 bytes: the rest of an overlong
+    line is skipped, so memory stays bounded."""
+    line = stream.readline(MAX_LINE + 1)
+    if len(line) > MAX_LINE and not line.endswith(b"\n"):
+        while True:  # skip the rest of the overlong line
+            rest = stream.readline(MAX_LINE)
+            if not rest or rest.endswith(b"\n"):
+                break
+    return line
 
 
 class _Prefixed(io.RawIOBase):

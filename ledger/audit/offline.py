@@ -10,7 +10,7 @@ from typing import IO
 from ledger.audit import findings as codes
 from ledger.audit.export_reader import BadLine, read_export
 from ledger.audit.findings import Finding
-from ledger.audit.parallel import parallel_export
+from ledger.audit.parallel import Linked, parallel_export
 from ledger.audit.replay import Replayer
 from ledger.audit.report import AuditReport
 from ledger.core.records import LedgerEntry
@@ -18,7 +18,7 @@ from ledger.core.records import LedgerEntry
 
 def _unlinked(
     items: Iterator[tuple[int, LedgerEntry | BadLine]],
-) -> Iterator[tuple[int, LedgerEntry | BadLine, bool]]:
+) -> Iterator[tuple[int, LedgerEntry | BadLine | Linked, bool]]:
     """read_export's items with no link checked ahead: the replay hashes every entry itself."""
     for number, item in items:
         yield number, item, False
@@ -34,11 +34,14 @@ def audit_export(
     replayer = Replayer.from_genesis(chain_id, contract)
     name = getattr(stream, "name", None)
     parallel = parallel_export(name if isinstance(name, str) else None)
-    items = parallel.items() if parallel is not None else _unlinked(read_export(stream))
+    items = parallel.runs() if parallel is not None else _unlinked(read_export(stream))
     try:
         for number, item, linked in items:
             if isinstance(item, BadLine):
                 report.findings.append(Finding(codes.BAD_LINE, f"line {number}: {item.reason}", line=number))
+                continue
+            if isinstance(item, Linked):
+                replayer.feed_linked(item.entries, number)
                 continue
             replayer.feed(item, line=number, chained=linked and replayer.head_line == number - 1)
     finally:

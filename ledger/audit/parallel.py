@@ -8,13 +8,21 @@ read a range each (ndjson_item: decode and check every field) and check its link
 replay folds the entries of the ranges before in order.
 
 A worker answers a range as a `RangeRead`: one link byte per line (1 when the line is an entry
-whose head follows from the line before, else 0: the first line of a range, a line that does not
-parse or does not chain), the range's plain entries (no terms) as one msgspec JSON array, which the
-replay decodes at a quarter of what reading the line again costs, and the raw bytes of every other
-line (blank, malformed, or an entry with terms: kinds 1, 8 and 11), which the replay reads itself
-with the same ndjson_item, so its BadLines carry their line numbers. The replay trusts a link byte
-only when the line before is the last entry it applied; everything else it checks itself, with its
-findings, exactly as without workers (tests/ledger/test_offline_parallel.py).
+whose seq is one more than the line before's and whose head follows from it, else 0: the first line
+of a range, a line that does not parse or does not chain), the range's plain entries (no terms) as
+one msgspec JSON array of arrays, which the replay decodes at a fraction of what reading the lines
+again costs, and the raw bytes of every other line (blank, malformed, or an entry with terms: kinds
+1, 8 and 11), which the replay reads itself with the same ndjson_item, so its BadLines carry their
+line numbers. The replay trusts a link byte only when the line before is the last entry it applied:
+then each plain entry of a run of linked lines is folded as it comes, and the chain moves once to
+the run's last head (Replayer.feed_linked); everything else it checks itself, with its findings,
+exactly as without workers (tests/ledger/test_offline_parallel.py).
+
+No plain entry waits as a LedgerEntry: a worker encodes each as it reads it, and the replay decodes
+a range's into exact tuples and makes each a LedgerEntry as it takes it. The garbage collector stops
+tracking a tuple of strings and ints, never an instance of a tuple subclass, and a range's worth of
+those held at once would be scanned by collection after collection (about 1 µs an entry, on both
+sides).
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from ledger.audit.export_reader import MAX_LINE, BadLine, lines, ndjson_item
+from ledger.audit.export_reader import MAX_LINE, BadLine, lines, ndjson_item, read_line
 from ledger.core.hashing import HashChain
 from ledger.core.records import LedgerEntry
 
@@ -51,17 +59,27 @@ class RangeRead(NamedTuple):
     others: dict[int, bytes]  # line index in the range -> its raw bytes
 
 
+class Linked(NamedTuple):
+    """Plain entries of consecutive lines, each linked to the line before it (see `runs`)."""
+
+    entries: Iterator[LedgerEntry]
+
+
 def read_range(path: str, start: int, end: int) -> RangeRead:
     """The lines that start in [start, end) of the NDJSON export at `path` (`start` is a line's
     first byte), split as read_export splits them (ledger.audit.export_reader.lines)."""
     links = bytearray()
-    plain: list[LedgerEntry] = []
+    plain = bytearray(b"[")  # the plain entries, each encoded as it is read (none held as objects)
     others: dict[int, bytes] = {}
     chain = HashChain("0x" + "00" * 32)
-    previous = False  # whether the line before is an entry (its head is the chain's)
+    previous = False  # whether the line before is an entry (its head and seq are the chain's)
+    position = start  # of the next line
+    encode_into = _ENCODER.encode_into
     with open(path, "rb") as handle:
         handle.seek(start)
-        first = handle.readline(MAX_LINE + 1)
+        # the file's first line as read_export reads it (the rest of an overlong one is not skipped),
+        # a later range's as read_export reads any other line
+        first = handle.readline(MAX_LINE + 1) if start == 0 else read_line(handle)
         for index, raw in enumerate(lines(first, handle)):
             item = ndjson_item(0, raw)
             if item is None or isinstance(item, BadLine):
@@ -69,16 +87,24 @@ def read_range(path: str, start: int, end: int) -> RangeRead:
                 others[index] = raw
                 previous = False
             else:
-                links.append(1 if previous and chain.digest_after(item).hex() == item.head[2:] else 0)
-                chain.reset(item.head, item.seq)
+                head = bytes.fromhex(item.head[2:])  # hex digits: ndjson_item checked them
+                linked = previous and item.seq == chain.length + 1 and chain.digest_after(item) == head
+                links.append(linked)
+                chain.advance(head, item.seq)
                 previous = True
                 if item.terms is None:
-                    plain.append(item)
+                    encode_into(item, plain, -1)
+                    plain += b","
                 else:
                     others[index] = raw
-            if handle.tell() >= end:  # the next line starts the next range
+            # a line of at most MAX_LINE bytes was read whole; the rest of a longer one may be skipped
+            position = position + len(raw) if len(raw) <= MAX_LINE else handle.tell()
+            if position >= end:  # the next line starts the next range
                 break
-    return RangeRead(bytes(links), _ENCODER.encode(plain), others)
+    if len(plain) > 1:
+        del plain[-1]  # the comma after the last entry
+    plain += b"]"
+    return RangeRead(bytes(links), bytes(plain), others)
 
 
 def line_starts(path: str, size: int) -> list[int]:
@@ -133,24 +159,33 @@ class ParallelExport:
             return read_range(self._path, *self._ranges.popleft())
         return None
 
-    def items(self) -> Iterator[tuple[int, LedgerEntry | BadLine, bool]]:
+    def runs(self) -> Iterator[tuple[int, LedgerEntry | BadLine | Linked, bool]]:
         """(line number, entry or BadLine, whether it links to the line before) for every line
-        that is not blank, in order: what read_export yields, with the link bytes."""
+        that is not blank, in order, except that the plain entries after one, each linked to the
+        line before it, come together as one `Linked` at the number of its first line."""
         make = LedgerEntry._make
         base = 0  # the line number before the range's first line
         while (read := self._next_range()) is not None:
-            plain = map(make, _DECODER.decode(read.plain))
-            others = read.others
-            for index, link in enumerate(read.links):
-                number = base + index + 1
-                raw = others.get(index)
-                if raw is None:
-                    yield number, next(plain), link == 1
-                    continue
-                item = ndjson_item(number, raw)
-                if item is not None:
-                    yield number, item, link == 1
-            base += len(read.links)
+            plain = _DECODER.decode(read.plain)  # made entries one at a time, as the replay takes them
+            links, others = read.links, read.others
+            index = taken = 0  # the range's next line, and its next plain entry
+            for stop in [*others, len(links)]:  # others' keys ascend (read_range adds them in order)
+                while index < stop:  # lines index to stop - 1 are plain entries
+                    # one of them, then those after it up to the next that does not link
+                    end = links.find(0, index + 1, stop)
+                    end = stop if end < 0 else end
+                    yield base + index + 1, make(plain[taken]), links[index] == 1
+                    if end > index + 1:
+                        after = plain[taken + 1 : taken + end - index]
+                        yield base + index + 2, Linked(map(make, after)), True
+                    taken += end - index
+                    index = end
+                if stop < len(links):
+                    item = ndjson_item(base + stop + 1, others[stop])
+                    if item is not None:
+                        yield base + stop + 1, item, links[stop] == 1
+                    index = stop + 1
+            base += len(links)
 
     def close(self) -> None:
         """Stop the workers: the ranges not started are cancelled, a range being read is waited

@@ -9,7 +9,9 @@ reordered entry.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ledger.audit import findings as codes
@@ -72,13 +74,46 @@ class Replayer:
             if chained or digest.hex() == entry.head[2:]:
                 self.chain.advance(digest, seq)
                 self.head_line = line
-                try:
-                    apply_entry(self.state, entry)
-                except LedgerIntegrityError as exc:
-                    where = f"line {line}: " if line is not None else ""
-                    self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
+                self._apply(entry, line)
                 return
         self._feed_checked(entry, line)
+
+    def feed_linked(self, entries: Iterable[LedgerEntry], line: int) -> None:
+        """Replay the entries of lines `line`, `line` + 1, ... of an export, none with terms, each
+        of which the caller checked follows the line before it: its seq is one more and its head
+        follows from that line's head (HashChain.digest_after, ledger.audit.parallel). So once the
+        chain's head is the line before's, each is `feed`'s common case, and the chain moves to the
+        last one's head once."""
+        rest = iter(entries)
+        for number, entry in enumerate(rest, start=line):
+            if self.head_line == number - 1:
+                break
+            self.feed(entry, number)  # the line before was not applied: this one is checked in full
+        else:
+            return
+        first, state, last_block = number, self.state, self.last_block
+        for number, entry in enumerate(itertools.chain((entry,), rest), start=first):
+            if entry.block_number > last_block:
+                last_block = entry.block_number
+            try:
+                apply_entry(state, entry)
+            except LedgerIntegrityError as exc:
+                self._invalid(entry, number, exc)
+        self.entries += number - first + 1
+        self.last_block = last_block
+        self.chain.reset(entry.head, entry.seq)
+        self.head_line = number
+
+    def _apply(self, entry: LedgerEntry, line: int | None) -> None:
+        """Fold `entry` into the projections; a finding if the contract could not have emitted it."""
+        try:
+            apply_entry(self.state, entry)
+        except LedgerIntegrityError as exc:
+            self._invalid(entry, line, exc)
+
+    def _invalid(self, entry: LedgerEntry, line: int | None, exc: LedgerIntegrityError) -> None:
+        where = f"line {line}: " if line is not None else ""
+        self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
 
     def _feed_checked(self, entry: LedgerEntry, line: int | None) -> None:
         """Every check spelled out, with a finding for each fault (the slow path)."""
@@ -153,10 +188,7 @@ class Replayer:
                 )
         self.chain.reset(entry.head, entry.seq)
         self.head_line = line
-        try:
-            apply_entry(self.state, entry)
-        except LedgerIntegrityError as exc:
-            self.findings.append(_finding(codes.INVALID_ENTRY, f"{where}{exc}", entry, line))
+        self._apply(entry, line)
 
     def owed_by_asset(self) -> dict[str, int]:
         """What the escrow still owes, per asset: the positions of campaigns not claimed (expired

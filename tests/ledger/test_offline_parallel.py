@@ -11,13 +11,32 @@ from pathlib import Path
 import pytest
 
 from ledger.audit import offline, parallel
-from ledger.audit.export_reader import BadLine, read_export
+from ledger.audit.export_reader import BadLine, ndjson_item, read_export
 from ledger.audit.offline import audit_export
+from ledger.core.hashing import HashChain
 from ledger.core.records import LedgerEntry
 
 GOLDEN = Path(__file__).parent / "golden"
 META = json.loads((GOLDEN / "anvil_getlogs.meta.json").read_text())
 LINES = (GOLDEN / "anvil_getlogs.expected.ndjson").read_bytes().splitlines(keepends=True)
+
+
+def rechained(lines: list[bytes], start: int) -> list[bytes]:
+    """`lines` with the heads of lines `start` on computed again from the head before them, so
+    the hash chain holds whatever was edited there."""
+    chain = HashChain("0x" + json.loads(lines[start - 1])["head"][2:])
+    for index in range(start, len(lines)):
+        record = json.loads(lines[index])
+        record["head"] = chain.expected_head(ndjson_entry(lines[index]))
+        chain.reset(record["head"], record["seq"])
+        lines[index] = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    return lines
+
+
+def ndjson_entry(line: bytes) -> LedgerEntry:
+    entry = ndjson_item(1, line)
+    assert isinstance(entry, LedgerEntry)
+    return entry
 
 
 def edited(how: str) -> list[bytes]:
@@ -34,6 +53,16 @@ def edited(how: str) -> list[bytes]:
         lines[25], lines[26] = lines[26], lines[25]
     elif how == "garbage and blanks":
         lines[33:33] = [b"\n", b"not json\n", b"{}\n", b"\n"]
+    elif how == "a run repeated":  # seqs 21-25 again after seq 30: each links to the line before it
+        lines[30:30] = lines[20:25]
+    elif how == "dropped and rechained":  # seq 21 gone, the heads after it chain: only the seq tells
+        del lines[20]
+        lines = rechained(lines, 20)
+    elif how == "invalid and rechained":  # a pledge to a campaign that does not exist, heads chained
+        record = json.loads(lines[22])
+        record["campaign_id"] = 99
+        lines[22] = json.dumps(record, separators=(",", ":")).encode() + b"\n"
+        lines = rechained(lines, 22)
     return lines
 
 
@@ -51,7 +80,20 @@ def report_of(path: Path, *, workers: bool, monkeypatch: pytest.MonkeyPatch) -> 
         ).to_dict()
 
 
-@pytest.mark.parametrize("how", ["clean", "edited", "dropped", "inserted", "reordered", "garbage and blanks"])
+@pytest.mark.parametrize(
+    "how",
+    [
+        "clean",
+        "edited",
+        "dropped",
+        "inserted",
+        "reordered",
+        "garbage and blanks",
+        "a run repeated",
+        "dropped and rechained",
+        "invalid and rechained",
+    ],
+)
 def test_the_workers_change_nothing_in_the_report(
     how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,6 +125,18 @@ def test_each_range_has_one_byte_per_line_and_vouches_only_for_links(
     assert sum(found) >= len(LINES) - len(starts) - 2
 
 
+def lines_read(reader: parallel.ParallelExport) -> list[tuple[int, object]]:
+    """(line number, entry or BadLine) of every line the workers read, in order: each run of
+    linked entries taken apart at its lines."""
+    read: list[tuple[int, object]] = []
+    for number, item, _ in reader.runs():
+        if isinstance(item, parallel.Linked):
+            read.extend(enumerate(item.entries, start=number))
+        else:
+            read.append((number, item))
+    return read
+
+
 @pytest.mark.parametrize("how", ["clean", "garbage and blanks"])
 def test_the_workers_read_what_read_export_reads(
     how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -97,7 +151,7 @@ def test_the_workers_read_what_read_export_reads(
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 3000)
     reader = parallel.ParallelExport(str(path), path.stat().st_size, workers=2)
     try:
-        read = [(number, item) for number, item, _ in reader.items()]
+        read = lines_read(reader)
     finally:
         reader.close()
     with open(path, "rb") as handle:
@@ -105,6 +159,33 @@ def test_the_workers_read_what_read_export_reads(
     assert read == expected
     assert any(isinstance(item, BadLine) for _, item in read)
     assert any(isinstance(item, LedgerEntry) and item.terms is not None for _, item in read)
+
+
+@pytest.mark.parametrize("where", ["the file", "a later range"])
+def test_an_overlong_line_that_starts_a_range_is_cut_as_read_export_cuts_it(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file's first line as read_export reads it (the rest of an overlong one is read as lines
+    of its own), a later line's rest skipped, as read_export skips it: so every line after it has
+    its number."""
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", 3000)
+    path = tmp_path / "export.ndjson"
+    overlong = b'{"seq":' + b"1" * (parallel.MAX_LINE * 3) + b"}\n"
+    for at in [0] if where == "the file" else range(40, 60):
+        lines = list(LINES)
+        lines[at:at] = [overlong]
+        path.write_bytes(b"".join(lines))
+        if len(b"".join(lines[:at])) in parallel.line_starts(str(path), path.stat().st_size):
+            break
+    else:
+        pytest.fail("the overlong line starts no range")
+    reader = parallel.ParallelExport(str(path), path.stat().st_size, workers=2)
+    try:
+        read = lines_read(reader)
+    finally:
+        reader.close()
+    with open(path, "rb") as handle:
+        assert read == list(read_export(handle))
 
 
 def _dies_in_a_worker(path: str, start: int, end: int) -> parallel.RangeRead:
