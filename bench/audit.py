@@ -3,8 +3,9 @@
     python bench/audit.py [--entries 1000000] [--chain-entries 100000]
 
 1. Offline replay: writes an export of `--entries` valid ledger entries (a hash chain computed
-   here, over 1,000 campaigns and 100,000 backers), then times `crowdledger audit --from` on it
-   (hash chain, seq continuity, terms, totals). Target: >= 150,000 entries/s on this machine (exit 1
+   here, over 1,000 campaigns and 100,000 backers), then times the offline audit on it in this
+   process (ledger.audit.offline.audit_export, what `crowdledger audit --from` runs: hash chain,
+   seq continuity, terms, totals), best of two. Target: >= 150,000 entries/s on this machine (exit 1
    on a miss), printed beside a bare Keccak-256 loop over the same preimages.
 2. On-chain audit: on a fresh anvil with `--chain-entries` entries (as bench/index.py builds them),
    times the chain replay part of `audit_chain` and the full audit (views and solvency too) beside

@@ -177,7 +177,7 @@ def stored_texts(entries: Iterable[LedgerEntry]) -> list[str]:
     return [dump(entry_text(entry))[:-1].decode() for entry in entries]
 
 
-FINAL_SUFFIX = ',"final":true}'  # what finish() appends (the API's SQL appends the same)
+FINAL_SUFFIX = ',"final":true}'  # what finish() appends
 PROVISIONAL_SUFFIX = ',"final":false}'
 
 
