@@ -9,6 +9,7 @@ from cli.common import resolve_target, sqlite_path
 from cli.settings import rpc_client
 from ledger.db.engine import open_database
 from ledger.db.store import LedgerStore
+from ledger.sync.fetching import FetchProcess
 from ledger.sync.indexer import Indexer
 from ledger.sync.progress import Progress
 
@@ -19,6 +20,9 @@ def run(args: argparse.Namespace) -> int:
     path = sqlite_path(settings.db_url)
     new_file = path if path is not None and not path.exists() else None
     store: LedgerStore | None = None
+    # started before the database opens, so that its start-up passes meanwhile: a long backfill
+    # reads the chain in it (ledger/sync/fetching.py); the indexer closes it if the run needs none
+    reader = FetchProcess()
     try:
         store = LedgerStore(open_database(settings.db_url))
         with rpc_client(settings) as rpc:
@@ -32,12 +36,15 @@ def run(args: argparse.Namespace) -> int:
                 poll_interval=settings.poll_interval,
                 initial_span=min(100, args.max_span or 1),
                 max_span=args.max_span or 1,
+                reader=reader,
             )
             stored = indexer.run(follow=args.follow)
     except BaseException:
         if new_file is not None:
             discard_if_empty(store, new_file)
         raise
+    finally:
+        reader.close()
     state = store.read_sync_state()
     assert state is not None
     if not args.quiet:

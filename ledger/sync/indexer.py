@@ -71,6 +71,7 @@ class Indexer:
         target_logs: int = DEFAULT_TARGET_LOGS,
         poll_interval: float = 0.5,
         fetch_process: bool | None = None,
+        reader: FetchProcess | None = None,
     ) -> None:
         if finality_depth < 0:
             raise ConfigError("--finality-depth must be 0 or more")
@@ -87,6 +88,9 @@ class Indexer:
         self.target_logs = target_logs
         self.poll_interval = poll_interval
         self.fetch_process = fetch_process  # None: when the backfill expects PROCESS_FROM entries or more
+        # a reading process started ahead (FetchProcess()): the first pass's backfill reads in it if
+        # it reads in a process, else the first pass closes it; the indexer owns it
+        self._reader = reader
         self._indexes_checked = False
         self.tokens = TokenMetadata(rpc, store)
 
@@ -131,8 +135,13 @@ class Indexer:
         """Index up to the tip; with `follow`, keep polling until `stop` is set. Returns the
         number of entries stored."""
         stop = stop or threading.Event()
-        self.prepare()
-        total = self.sync_once()
+        try:
+            self.prepare()
+            total = self.sync_once()
+        finally:
+            if self._reader is not None:  # the first pass did not need it
+                self._reader.close()
+                self._reader = None
         while follow and not stop.is_set():
             if stop.wait(self.poll_interval):
                 break
@@ -201,7 +210,8 @@ class Indexer:
         source: FetchProcess | None = None
         batches: Generator[LogBatch, None, None]
         if in_process:  # read and checked in a process of its own (ledger/sync/fetching.py)
-            source = FetchProcess(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
+            source, self._reader = self._reader or FetchProcess(), None
+            source.start(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
             batches = iter(source)
         else:  # read and decoded on the prefetch thread, beside the next fetch
             batches = backfill_fetcher(self.rpc, self.contract, spans).iter_batches(first, last)

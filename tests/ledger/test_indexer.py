@@ -334,8 +334,8 @@ def test_a_reading_process_that_dies_stops_the_backfill_in_one_line(
     chain.mine(4)
 
     class Killed(fetching.FetchProcess):
-        def __init__(self, job: fetching.FetchJob) -> None:
-            super().__init__(job)
+        def start(self, job: fetching.FetchJob) -> None:
+            super().start(job)
             self._process.kill()
 
     with monkeypatch.context() as patch:
@@ -346,6 +346,24 @@ def test_a_reading_process_that_dies_stops_the_backfill_in_one_line(
     assert stored_seq(store) == 0
     make_indexer(chain, store, fetch_process=True).run()
     assert_db_matches_chain(store, chain)
+
+
+def test_a_reader_started_ahead_reads_a_long_backfill_or_is_closed_by_the_first_pass(
+    chain: EscrowChain, store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`crowdledger index` starts the reading process before it opens the database: the backfill
+    reads in that one (no other is started), and a run with nothing to read closes it; neither
+    leaves a process behind."""
+    chain.random_history(seed=7, steps=40)
+    ahead = fetching.FetchProcess()
+    with monkeypatch.context() as patch:  # a second reading process would be a failure
+        patch.setattr(indexer_module, "FetchProcess", None)
+        make_indexer(chain, store, fetch_process=True, reader=ahead).run()
+    assert ahead._process.poll() is not None
+    assert_db_matches_chain(store, chain)
+    idle = fetching.FetchProcess()
+    assert make_indexer(chain, store, fetch_process=True, reader=idle).run() == 0
+    assert idle._process.poll() is not None  # closed, and waited for
 
 
 def test_ganache_compatibility(tmp_path) -> None:
