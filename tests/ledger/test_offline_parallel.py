@@ -125,15 +125,19 @@ def test_each_range_has_one_byte_per_line_and_vouches_only_for_links(
     assert sum(found) >= len(LINES) - len(starts) - 2
 
 
-def lines_read(reader: parallel.ParallelExport) -> list[tuple[int, object]]:
-    """(line number, entry or BadLine) of every line the workers read, in order: each run of
-    linked entries taken apart at its lines."""
+def lines_read(path: Path) -> list[tuple[int, object]]:
+    """(line number, entry or BadLine) of every line of the export at `path` as two workers read
+    it, in order: each run of linked entries taken apart at its lines."""
+    reader = parallel.ParallelExport(str(path), path.stat().st_size, workers=2)
     read: list[tuple[int, object]] = []
-    for number, item, _ in reader.runs():
-        if isinstance(item, parallel.Linked):
-            read.extend(enumerate(item.entries, start=number))
-        else:
-            read.append((number, item))
+    try:
+        for number, item, _ in reader.runs():
+            if isinstance(item, parallel.Linked):
+                read.extend(enumerate(item.entries, start=number))
+            else:
+                read.append((number, item))
+    finally:
+        reader.close()
     return read
 
 
@@ -149,11 +153,7 @@ def test_the_workers_read_what_read_export_reads(
     lines[50:50] = [b'{"seq":' + b"1" * (parallel.MAX_LINE + 10) + b"}\n"]
     path.write_bytes(b"".join(lines))
     monkeypatch.setattr(parallel, "CHUNK_BYTES", 3000)
-    reader = parallel.ParallelExport(str(path), path.stat().st_size, workers=2)
-    try:
-        read = lines_read(reader)
-    finally:
-        reader.close()
+    read = lines_read(path)
     with open(path, "rb") as handle:
         expected = list(read_export(handle))
     assert read == expected
@@ -179,11 +179,7 @@ def test_an_overlong_line_that_starts_a_range_is_cut_as_read_export_cuts_it(
             break
     else:
         pytest.fail("the overlong line starts no range")
-    reader = parallel.ParallelExport(str(path), path.stat().st_size, workers=2)
-    try:
-        read = lines_read(reader)
-    finally:
-        reader.close()
+    read = lines_read(path)
     with open(path, "rb") as handle:
         assert read == list(read_export(handle))
 
