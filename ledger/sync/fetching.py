@@ -1,6 +1,7 @@
-"""A backfill's reading of the chain: eth_getLogs over adaptive ranges, each answer decoded and
-checked, every log's block hash against its block's header, and the hash chain. On a thread of
-the indexer's process, or, for a long backfill, in a process of its own.
+"""The indexer's reading of the chain. A backfill's: eth_getLogs over adaptive ranges, each answer
+decoded and checked, every log's block hash against its block's header, and the hash chain; on a
+thread of the indexer's process, or, for a long backfill, in a process of its own. The
+provisional blocks': read again while the chain moves under them (`read_recent`).
 
     batches = backfill_fetcher(rpc, contract, ...).iter_batches(first, last)   # a thread
     source = FetchProcess(FetchJob.of(rpc, contract, ...)); batches = iter(source)  # a process
@@ -31,7 +32,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from ledger import LOG_FORMAT
-from ledger.chain.answers import RawLog
+from ledger.chain.answers import BlockHeader, RawLog
 from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
 from ledger.chain.logs import LogBatch, LogFetcher
 from ledger.chain.retry import RetryPolicy
@@ -40,6 +41,10 @@ from ledger.core.hashing import HashChain
 from ledger.core.records import LedgerEntry
 from ledger.errors import CrowdLedgerError, NodeError
 from ledger.sync.batches import with_block_times
+
+log = logging.getLogger("ledger.indexer")  # its lines are the indexer's
+# times the provisional blocks are read again while the chain keeps moving under them
+MAX_MOVING_RETRIES = 10
 
 
 def final_entries(rpc: RpcClient, logs: list[RawLog]) -> list[LedgerEntry]:
@@ -96,6 +101,42 @@ def check_chain(chain: HashChain, entries: list[LedgerEntry]) -> None:
     block to index from (Indexer._check_first)."""
     if chain.length or not entries or entries[0].seq == 1:
         chain.append_many(entries)
+
+
+def read_recent(
+    rpc: RpcClient, contract: str, first: int, tip: int, final: int, initial_span: int
+) -> tuple[list[LedgerEntry], dict[int, BlockHeader]]:
+    """The entries of the provisional blocks [first, tip] and the headers they were checked
+    against, read again while the chain moves under them: the tip's hash before and after the
+    read, and every log's block hash, must be the headers'. The tip's and the `final` block's
+    headers come too (the checkpoint's anchors for reorg detection). NodeError if the chain keeps
+    reorganising."""
+    fetcher = LogFetcher(
+        rpc,
+        contract,
+        topics=LEDGER_TOPICS_FILTER,
+        initial_span=initial_span,
+        prefetch=False,
+        decode=decode_logs,
+    )
+    for _ in range(MAX_MOVING_RETRIES):
+        before = rpc.get_block(tip)
+        if before is None:
+            raise NodeError(f"the node has no block {tip}")
+        entries = [e for batch in fetcher.iter_batches(first, tip) for e in batch.logs]
+        wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
+        headers = {h.number: h for h in rpc.get_blocks(wanted) if h is not None}
+        moved = (
+            tip not in headers
+            or headers[tip].hash != before.hash
+            or any(
+                e.block_number not in headers or e.block_hash != headers[e.block_number].hash for e in entries
+            )
+        )
+        if not moved:
+            return with_block_times(entries, headers), headers
+        log.info("the chain moved while blocks %d-%d were read; reading them again", first, tip)
+    raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
 
 
 @dataclass(frozen=True)

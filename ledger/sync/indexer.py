@@ -23,15 +23,14 @@ from dataclasses import replace
 
 from ledger.chain.answers import BlockHeader
 from ledger.chain.contract import EscrowReader
-from ledger.chain.events import LEDGER_TOPICS_FILTER, decode_logs
-from ledger.chain.logs import LogBatch, LogFetcher
+from ledger.chain.logs import LogBatch
 from ledger.chain.rpc import RpcClient
 from ledger.core.hashing import HashChain
 from ledger.core.records import LedgerEntry, Projections
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
-from ledger.sync.batches import chunks_by_block, with_block_times
-from ledger.sync.fetching import FetchJob, FetchProcess, Spans, backfill_fetcher, check_chain
+from ledger.sync.batches import chunks_by_block
+from ledger.sync.fetching import FetchJob, FetchProcess, Spans, backfill_fetcher, check_chain, read_recent
 from ledger.sync.progress import Progress
 from ledger.sync.token_metadata import TokenMetadata
 from ledger.sync.tuning import backfill_tuning
@@ -42,7 +41,6 @@ log = logging.getLogger("ledger.indexer")
 DEFAULT_FINALITY_DEPTH = 12
 # Entries per eth_getLogs answer the adaptive ranges aim at, and per committed batch
 DEFAULT_TARGET_LOGS = 5_000
-_MAX_MOVING_RETRIES = 10
 # A backfill over more blocks than this asks the contract how many entries they hold, to pace its
 # ranges; a follower's pass covers a block or two and asks nothing.
 _PACE_FROM_BLOCKS = 16
@@ -88,8 +86,7 @@ class Indexer:
         self.target_logs = target_logs
         self.poll_interval = poll_interval
         self.fetch_process = fetch_process  # None: when the backfill expects PROCESS_FROM entries or more
-        # a reading process started ahead (FetchProcess()): the first pass's backfill reads in it if
-        # it reads in a process, else the first pass closes it; the indexer owns it
+        # a reading process started ahead (FetchProcess()): the first pass reads in it or closes it
         self._reader = reader
         self._indexes_checked = False
         self.tokens = TokenMetadata(rpc, store)
@@ -272,36 +269,10 @@ class Indexer:
         final: int,
         cache: Projections | None = None,
     ) -> tuple[SyncState, int]:
-        """Store the provisional blocks [first, tip] in one batch, read again while the chain moves
-        under them. `cache`: a backfill's projection rows, so the batch reads none of them again."""
-        fetcher = LogFetcher(
-            self.rpc,
-            self.contract,
-            topics=LEDGER_TOPICS_FILTER,
-            initial_span=self.initial_span,
-            prefetch=False,
-            decode=decode_logs,
-        )
-        for _ in range(_MAX_MOVING_RETRIES):
-            before = self._header(tip).hash
-            entries: list[LedgerEntry] = [e for batch in fetcher.iter_batches(first, tip) for e in batch.logs]
-            # the tip and the new final block are stored as anchors for reorg detection
-            wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
-            headers = {h.number: h for h in self.rpc.get_blocks(wanted) if h is not None}
-            moved = (
-                tip not in headers
-                or headers[tip].hash != before
-                or any(
-                    e.block_number not in headers or e.block_hash != headers[e.block_number].hash
-                    for e in entries
-                )
-            )
-            if not moved:
-                break
-            log.info("the chain moved while blocks %d-%d were read; reading them again", first, tip)
-        else:
-            raise NodeError(f"the chain kept reorganising while blocks {first}-{tip} were read")
-        entries = with_block_times(entries, headers)
+        """Store the provisional blocks [first, tip] in one batch, as read_recent reads them (again
+        while the chain moves under them). `cache`: a backfill's projection rows, so the batch
+        reads none of them again."""
+        entries, headers = read_recent(self.rpc, self.contract, first, tip, final, self.initial_span)
         self._check_first(chain, entries)
         chain.append_many(entries)
         state = replace(
