@@ -207,8 +207,9 @@ class Indexer:
         source: FetchProcess | None = None
         batches: Generator[LogBatch, None, None]
         if in_process:  # read and checked in a process of its own (ledger/sync/fetching.py)
+            job = FetchJob.of(self.rpc, self.contract, first, last, chain, spans)
             source, self._reader = self._reader or FetchProcess(), None
-            source.start(FetchJob.of(self.rpc, self.contract, first, last, chain, spans))
+            source.start(job)
             batches = iter(source)
         else:  # read and decoded on the prefetch thread, beside the next fetch
             batches = backfill_fetcher(self.rpc, self.contract, spans).iter_batches(first, last)
