@@ -20,9 +20,10 @@ def run(args: argparse.Namespace) -> int:
     path = sqlite_path(settings.db_url)
     new_file = path if path is not None and not path.exists() else None
     store: LedgerStore | None = None
-    # started before the database opens, so that its start-up passes meanwhile: a long backfill
-    # reads the chain in it (ledger/sync/fetching.py); the indexer closes it if the run needs none
-    reader = FetchProcess()
+    # a new SQLite file means an initial sync, where a long backfill reads the chain in a process of
+    # its own (ledger/sync/fetching.py): started before the database opens, its start-up passes
+    # meanwhile; the indexer closes it if the run needs none (a run that resumes starts none ahead)
+    reader = FetchProcess() if new_file is not None else None
     try:
         store = LedgerStore(open_database(settings.db_url))
         with rpc_client(settings) as rpc:
@@ -44,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
             discard_if_empty(store, new_file)
         raise
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
     state = store.read_sync_state()
     assert state is not None
     if not args.quiet:
