@@ -28,7 +28,7 @@ from ledger.core.records import (
     State,
 )
 from ledger.db.store import LedgerStore
-from ledger.errors import LedgerIntegrityError, NodeError
+from ledger.errors import LedgerIntegrityError
 
 # --------------------------------------------------------------------------------- from the chain
 
@@ -111,10 +111,7 @@ def audit_chain(
             )
         )
 
-    header = rpc.get_block(at_block)
-    if header is None:
-        raise NodeError(f"the node has no block {at_block}")
-    timestamp = header.timestamp
+    timestamp = rpc.require_block(at_block).timestamp
     _compare_views(report, replayer, reader, at_block, timestamp)
     _check_solvency(report, replayer, reader, at_block, store if differ is not None else None)
     if differ is not None and store is not None and sync is not None and sync.last_block == at_block:

@@ -68,6 +68,13 @@ class EthMethods:
             return header_of(self.call("eth_getBlockByHash", [block, False]))
         return header_of(self.call("eth_getBlockByNumber", [block_tag(block), False]))
 
+    def require_block(self, block: int | str) -> BlockHeader:
+        """get_block, where the block must exist: NodeError if the node has no such block."""
+        header = self.get_block(block)
+        if header is None:
+            raise NodeError(f"the node has no block {block}")
+        return header
+
     def get_blocks(self, numbers: Sequence[int]) -> list[BlockHeader | None]:
         """The headers of `numbers` in batched exchanges, in the same order, each checked and each
         the block asked for. A block the node does not have (above a head that moved back) comes

@@ -120,9 +120,7 @@ def read_recent(
         decode=decode_logs,
     )
     for _ in range(MAX_MOVING_RETRIES):
-        before = rpc.get_block(tip)
-        if before is None:
-            raise NodeError(f"the node has no block {tip}")
+        before = rpc.require_block(tip)
         entries = [e for batch in fetcher.iter_batches(first, tip) for e in batch.logs]
         wanted = sorted(n for n in {e.block_number for e in entries} | {tip, final} if n >= 0)
         headers = {h.number: h for h in rpc.get_blocks(wanted) if h is not None}

@@ -30,7 +30,7 @@ from ledger.core.records import LedgerEntry, Projections
 from ledger.db.store import LedgerStore, SyncState
 from ledger.errors import ConfigError, NodeError, ReorgTooDeepError
 from ledger.sync.batches import chunks_by_block
-from ledger.sync.fetching import FetchJob, FetchProcess, Spans, backfill_fetcher, check_chain, read_recent
+from ledger.sync.fetching import FetchJob, FetchProcess, Spans, backfill_fetcher, read_recent
 from ledger.sync.progress import Progress
 from ledger.sync.token_metadata import TokenMetadata
 from ledger.sync.tuning import backfill_tuning
@@ -163,7 +163,7 @@ class Indexer:
             state = self.prepare()
         state.finality_depth = self.finality_depth
         state = self._handle_reorg(state)
-        tip_header = self._header("latest")
+        tip_header = self.rpc.require_block("latest")
         tip = tip_header.number
         final = tip - self.finality_depth
         if tip <= state.last_block:
@@ -224,7 +224,7 @@ class Indexer:
                     entries = batch.logs
                     self._check_first(chain, entries)
                     if source is None:
-                        check_chain(chain, entries)
+                        chain.append_many(entries)
                     elif entries:  # the reading process checked the chain
                         chain.reset(entries[-1].head, entries[-1].seq)
                     # a provider may hand back a dense stretch at once: commit it in block-aligned
@@ -369,13 +369,7 @@ class Indexer:
         the block (no request: it was checked against the block's header), else the node's."""
         if chunk and chunk[-1].block_number == block:
             return chunk[-1].block_hash
-        return self._header(block).hash
-
-    def _header(self, block: int | str) -> BlockHeader:
-        header = self.rpc.get_block(block)
-        if header is None:
-            raise NodeError(f"the node has no block {block}")
-        return header
+        return self.rpc.require_block(block).hash
 
     def _hashes(self, numbers: Sequence[int]) -> dict[int, str]:
         # blocks above a shortened tip come back as None: they simply do not match
