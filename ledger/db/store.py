@@ -32,8 +32,9 @@ from ledger.core.records import (
 )
 from ledger.db.reads import LedgerReads, SyncState, chunks
 from ledger.db.reorg import roll_back
-from ledger.db.rows import TABLES, columns, entry_row, from_row, to_rows
+from ledger.db.rows import entry_row, from_row, to_rows
 from ledger.db.schema import blocks, credits, fee_accounts, ledger_entries, sync_state
+from ledger.db.statements import Statements, Write, execute
 from ledger.errors import StorageError
 
 __all__ = ["DEFERRED_INDEXES", "LedgerStore", "PreparedBatch", "SyncState"]
@@ -52,62 +53,11 @@ class PreparedBatch:
 
     state: SyncState
     block_hashes: dict[int, str]
-    writes: list[tuple[str, list[tuple[Any, ...]]]]
+    writes: list[Write]
 
 
 # the kinds whose entries change the position (campaign, account)
 _POSITION_KINDS = frozenset({Kind.PLEDGED, Kind.UNPLEDGED, Kind.REFUNDED, Kind.VOTED})
-
-
-class _Statements:
-    """Driver-level statements for the indexer's batch writes: one `executemany` of plain tuples
-    per table, with no per-row SQL compilation. The SQL is the same on SQLite and PostgreSQL
-    (ON CONFLICT ... DO UPDATE); only the parameter style differs."""
-
-    def __init__(self, dialect: str) -> None:
-        mark = "%s" if dialect == "postgresql" else "?"
-        self.mark = mark
-        self.insert_entries = self._insert("ledger_entries", [c.name for c in ledger_entries.columns])
-        keys = {
-            record_type: [c.name for c in table.primary_key.columns] for record_type, table in TABLES.items()
-        }
-        self.upserts = {
-            record_type: self._upsert(TABLES[record_type].name, list(columns(record_type)), keys[record_type])
-            for record_type in TABLES
-        }
-        self.select = {  # by the first key column
-            record_type: f"SELECT {', '.join(columns(record_type))} FROM {TABLES[record_type].name} "
-            f"WHERE {keys[record_type][0]} IN "
-            for record_type in TABLES
-        }
-        self.select_positions = (
-            f"SELECT {', '.join(columns(Position))} FROM positions WHERE campaign_id = {mark} AND backer IN "
-        )
-        self.upsert_blocks = self._upsert("blocks", ["number", "hash"], ["number"])
-        # a token's metadata is read once: a row already there stays
-        self.insert_tokens = (
-            f"{self._insert('tokens', list(columns(Token)))} ON CONFLICT (address) DO NOTHING"
-        )
-        self.mark_final = (
-            f"UPDATE ledger_entries SET final = TRUE WHERE block_number > {mark} AND block_number <= {mark} "
-            "AND final = FALSE"
-        )
-        self.prune_blocks = (
-            f"DELETE FROM blocks WHERE number < (SELECT max(number) FROM blocks WHERE number <= {mark})"
-        )
-
-    def _insert(self, table: str, names: list[str]) -> str:
-        return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join([self.mark] * len(names))})"
-
-    def _upsert(self, table: str, names: list[str], keys: list[str]) -> str:
-        updates = ", ".join(f"{n} = excluded.{n}" for n in names if n not in keys)
-        return f"{self._insert(table, names)} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}"
-
-    def placeholders(self, count: int) -> str:
-        return "(" + ", ".join([self.mark] * count) + ")"
-
-
-Write = tuple[str, list[tuple[Any, ...]]]
 
 
 class LedgerStore(LedgerReads):
@@ -115,7 +65,7 @@ class LedgerStore(LedgerReads):
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
-        self._sql = _Statements(self.dialect)
+        self._sql = Statements(self.dialect)
         self._sqlite = self.dialect == "sqlite"
 
     # ----------------------------------------------------------------- checkpoint
@@ -294,7 +244,7 @@ class LedgerStore(LedgerReads):
         read); a token already stored keeps its row."""
         if tokens:
             with self._begin() as conn:
-                conn.exec_driver_sql(self._sql.insert_tokens, to_rows(tokens, Token, sqlite=self._sqlite))
+                execute(conn, self._sql.insert_tokens, to_rows(tokens, Token, sqlite=self._sqlite))
 
     def write_batch(self, batch: PreparedBatch) -> None:
         """The second half of `commit_batch`: one transaction that stores the prepared rows, the
@@ -310,12 +260,12 @@ class LedgerStore(LedgerReads):
                 writes.append((sql.mark_final, [(previous.final_block, state.final_block)]))
                 writes.append((sql.prune_blocks, [(state.final_block,)]))
             for statement, rows in writes:
-                conn.exec_driver_sql(statement, rows)
+                execute(conn, statement, rows)
             self._write_sync_state(conn, state)
 
     def _upsert_projections(self, conn: Connection, projections: Projections) -> None:
         for statement, rows in self._projection_writes(projections):
-            conn.exec_driver_sql(statement, rows)
+            execute(conn, statement, rows)
 
     def _projection_writes(self, projections: Projections) -> list[Write]:
         """(upsert statement, rows) of each projection table the batch changed."""

@@ -1,0 +1,55 @@
+"""ledger.db.statements: a batch's rows reach the table whole and in order, however many there are,
+on SQLite (multi-row statements) and PostgreSQL (executemany)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from ledger.db.engine import open_database
+from ledger.db.statements import ROWS_PER_STATEMENT, Insert, Statements, execute
+
+
+@pytest.fixture
+def engine(db_url: str) -> Engine:
+    return open_database(db_url)
+
+
+def blocks(conn_engine: Engine) -> list[tuple[int, str]]:
+    with conn_engine.connect() as conn:
+        return [tuple(row) for row in conn.exec_driver_sql("SELECT number, hash FROM blocks ORDER BY number")]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5, 63, 255, 256, 257, 341, 1200])
+def test_every_row_is_written_once(engine: Engine, count: int) -> None:
+    statements = Statements(engine.dialect.name)
+    rows = [(n, f"0x{n:064x}") for n in range(1, count + 1)]
+    with engine.begin() as conn:
+        execute(conn, statements.upsert_blocks, rows)
+    assert blocks(engine) == rows
+
+
+def test_an_upsert_updates_the_rows_already_there(engine: Engine) -> None:
+    statements = Statements(engine.dialect.name)
+    with engine.begin() as conn:
+        execute(conn, statements.upsert_blocks, [(n, "0xold") for n in range(1, 301)])
+    with engine.begin() as conn:
+        execute(conn, statements.upsert_blocks, [(n, "0xnew") for n in range(200, 501)])
+    assert blocks(engine) == [(n, "0xold") for n in range(1, 200)] + [(n, "0xnew") for n in range(200, 501)]
+
+
+def test_rows_are_cut_into_a_few_statement_sizes_in_order() -> None:
+    insert = Insert("t", ["a", "b"], "?")
+    rows = [(n, -n) for n in range(341)]  # 256 + 64 + 16 + 4 + 1
+    pages = list(insert.pages(rows))
+    assert [text.count("(?, ?)") for text, _ in pages] == [256, 64, 16, 4, 1]
+    assert [value for _, parameters in pages for value in parameters] == [v for row in rows for v in row]
+    assert insert.sql == "INSERT INTO t (a, b) VALUES (?, ?)"
+    assert ROWS_PER_STATEMENT[-1] == 1  # any count is reachable
+
+
+def test_a_wide_table_keeps_within_sqlites_parameter_limit() -> None:
+    insert = Insert("wide", [f"c{i}" for i in range(200)], "?")
+    assert insert.sizes == (64, 16, 4, 1)  # 256 rows of 200 columns would pass 32,766 parameters
+    for text, parameters in insert.pages([tuple(range(200))] * 100):
+        assert len(parameters) <= 32_766 and text.count("?") == len(parameters)
