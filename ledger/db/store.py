@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import Connection, Engine, inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,6 +38,8 @@ from ledger.db.statements import Statements, Write, execute
 from ledger.errors import StorageError
 
 __all__ = ["DEFERRED_INDEXES", "LedgerStore", "PreparedBatch", "SyncState"]
+
+_ByCampaign = TypeVar("_ByCampaign", Campaign, Milestones)  # a projection keyed by campaign id alone
 
 # Secondary indexes of ledger_entries that an initial backfill builds once, at its end, instead of
 # updating row by row: random tx hashes and accounts make each insert into them a random B-tree
@@ -109,16 +111,7 @@ class LedgerStore(LedgerReads):
         for e in entries:
             if e.kind in _POSITION_KINDS:
                 backers_by_campaign.setdefault(e.campaign_id, set()).add(e.account)
-        missing = [c for c in campaign_ids if c not in known.campaigns]
-        for chunk in chunks(missing):
-            for row in conn.exec_driver_sql(
-                sql.select[Campaign] + sql.placeholders(len(chunk)), tuple(chunk)
-            ):
-                campaign = from_row(Campaign, row)
-                known.campaigns[campaign.campaign_id] = campaign
-        for campaign_id in campaign_ids:
-            if campaign_id in known.campaigns:
-                state.campaigns[campaign_id] = known.campaigns[campaign_id]
+        state.campaigns = self._by_campaign(conn, Campaign, campaign_ids, known.campaigns)
         positions = known.positions
         for campaign_id, backers in backers_by_campaign.items():
             unknown = sorted(b for b in backers if (campaign_id, b) not in positions)
@@ -144,16 +137,26 @@ class LedgerStore(LedgerReads):
         state.credits = known.credits  # every credit, likewise (a kind-15 entry may debit any of them)
         # milestone campaigns: their plan and progress (plain campaigns need no query)
         wanted = [c for c in campaign_ids if c in state.campaigns and state.campaigns[c].milestone]
-        for chunk in chunks([c for c in wanted if c not in known.milestones]):
-            for row in conn.exec_driver_sql(
-                sql.select[Milestones] + sql.placeholders(len(chunk)), tuple(chunk)
-            ):
-                plan = from_row(Milestones, row)
-                known.milestones[plan.campaign_id] = plan
-        for campaign_id in wanted:
-            if campaign_id in known.milestones:
-                state.milestones[campaign_id] = known.milestones[campaign_id]
+        state.milestones = self._by_campaign(conn, Milestones, wanted, known.milestones)
         return state
+
+    def _by_campaign(
+        self,
+        conn: Connection,
+        record_type: type[_ByCampaign],
+        ids: Sequence[int],
+        known: dict[int, _ByCampaign],
+    ) -> dict[int, _ByCampaign]:
+        """The `record_type` rows (keyed by campaign id) of the campaigns `ids`, in that order: those
+        `known` lacks are read into it first; a campaign with no row is left out."""
+        sql = self._sql
+        for chunk in chunks([c for c in ids if c not in known]):
+            for row in conn.exec_driver_sql(
+                sql.select[record_type] + sql.placeholders(len(chunk)), tuple(chunk)
+            ):
+                record = from_row(record_type, row)
+                known[record.campaign_id] = record
+        return {c: known[c] for c in ids if c in known}
 
     @staticmethod
     def _projections_in_cache(entries: Sequence[LedgerEntry], cache: Projections) -> Projections:
