@@ -15,8 +15,8 @@ def engine(db_url: str) -> Engine:
     return open_database(db_url)
 
 
-def blocks(conn_engine: Engine) -> list[tuple[int, str]]:
-    with conn_engine.connect() as conn:
+def stored_blocks(engine: Engine) -> list[tuple[int, str]]:
+    with engine.connect() as conn:
         return [tuple(row) for row in conn.exec_driver_sql("SELECT number, hash FROM blocks ORDER BY number")]
 
 
@@ -26,7 +26,7 @@ def test_every_row_is_written_once(engine: Engine, count: int) -> None:
     rows = [(n, f"0x{n:064x}") for n in range(1, count + 1)]
     with engine.begin() as conn:
         execute(conn, statements.upsert_blocks, rows)
-    assert blocks(engine) == rows
+    assert stored_blocks(engine) == rows
 
 
 def test_an_upsert_updates_the_rows_already_there(engine: Engine) -> None:
@@ -35,7 +35,8 @@ def test_an_upsert_updates_the_rows_already_there(engine: Engine) -> None:
         execute(conn, statements.upsert_blocks, [(n, "0xold") for n in range(1, 301)])
     with engine.begin() as conn:
         execute(conn, statements.upsert_blocks, [(n, "0xnew") for n in range(200, 501)])
-    assert blocks(engine) == [(n, "0xold") for n in range(1, 200)] + [(n, "0xnew") for n in range(200, 501)]
+    kept, updated = [(n, "0xold") for n in range(1, 200)], [(n, "0xnew") for n in range(200, 501)]
+    assert stored_blocks(engine) == kept + updated
 
 
 def test_rows_are_cut_into_a_few_statement_sizes_in_order() -> None:
