@@ -5,8 +5,9 @@ SQLite and PostgreSQL (ON CONFLICT ... DO UPDATE); only the parameter style diff
 rows one statement carries:
 
 - PostgreSQL: psycopg's `executemany`, which sends every row in one pipeline.
-- SQLite: multi-row `INSERT ... VALUES (...), (...), ...` statements of up to ROWS_PER_STATEMENT
-  rows. `sqlite3`'s `executemany` steps each row separately, giving the GIL up around every
+- SQLite: multi-row `INSERT ... VALUES (...), (...), ...` statements of up to 256 rows, within
+  the connection's limit on a statement's parameters (32,766 since SQLite 3.32, 999 before).
+  `sqlite3`'s `executemany` steps each row separately, giving the GIL up around every
   `sqlite3_step` and taking it back for the next row; beside a thread that runs Python (the
   indexer's main thread preparing the next batch) each of those takes waits for the switch
   interval. Measured (100,000 ledger rows in batches of 1,200 beside a thread running Python, switch
@@ -31,30 +32,34 @@ from ledger.db.schema import ledger_entries
 
 Row = tuple[Any, ...]
 ROWS_PER_STATEMENT = (256, 64, 16, 4, 1)  # SQLite: the statement sizes a batch's rows are cut into
-SQLITE_MAX_VARIABLES = 32_766  # SQLite's default limit on a statement's parameters (since 3.32)
 
 
 class Insert:
     """An INSERT (or upsert) of one table's rows: `sql` for one row; on SQLite, `pages` cuts many
     rows into multi-row statements."""
 
-    __slots__ = ("_head", "_row", "_tail", "_texts", "sql", "sizes")
+    __slots__ = ("_head", "_row", "_tail", "_texts", "columns", "sql")
 
     def __init__(self, table: str, names: Sequence[str], mark: str, tail: str = "") -> None:
         self._head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
         self._row = "(" + ", ".join([mark] * len(names)) + ")"
         self._tail = f" {tail}" if tail else ""
+        self.columns = len(names)
         self.sql = self._head + self._row + self._tail
-        self.sizes = tuple(n for n in ROWS_PER_STATEMENT if n * len(names) <= SQLITE_MAX_VARIABLES)
         self._texts: dict[int, str] = {}
 
     def __str__(self) -> str:
         return self.sql
 
-    def pages(self, rows: Sequence[Row]) -> Iterator[tuple[str, Row]]:
-        """(statement, its parameters) for every row of `rows`, in order."""
+    def sizes(self, max_parameters: int) -> tuple[int, ...]:
+        """The statement sizes (rows) whose parameters stay within `max_parameters`."""
+        return tuple(n for n in ROWS_PER_STATEMENT if n * self.columns <= max_parameters) or (1,)
+
+    def pages(self, rows: Sequence[Row], max_parameters: int) -> Iterator[tuple[str, Row]]:
+        """(statement, its parameters) for every row of `rows`, in order, each statement within
+        `max_parameters` parameters."""
         start, count = 0, len(rows)
-        for size in self.sizes:
+        for size in self.sizes(max_parameters):
             while count - start >= size:
                 text = self._texts.get(size)
                 if text is None:
@@ -70,7 +75,11 @@ Write = tuple[Statement, Sequence[Row]]
 def execute(conn: Connection, statement: Statement, rows: Sequence[Row]) -> None:
     """Run `statement` for each of `rows` (see the module's docstring)."""
     if isinstance(statement, Insert) and len(rows) > 1 and conn.dialect.name == "sqlite":
-        for text, parameters in statement.pages(rows):
+        import sqlite3  # only here: SQLite's own constant
+
+        driver = conn.connection.driver_connection
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if driver is not None else 999
+        for text, parameters in statement.pages(rows, limit):
             conn.exec_driver_sql(text, parameters)
     elif rows:
         conn.exec_driver_sql(str(statement), list(rows))

@@ -3,6 +3,8 @@ on SQLite (multi-row statements) and PostgreSQL (executemany)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from sqlalchemy import Engine
 
@@ -42,15 +44,30 @@ def test_an_upsert_updates_the_rows_already_there(engine: Engine) -> None:
 def test_rows_are_cut_into_a_few_statement_sizes_in_order() -> None:
     insert = Insert("t", ["a", "b"], "?")
     rows = [(n, -n) for n in range(341)]  # 256 + 64 + 16 + 4 + 1
-    pages = list(insert.pages(rows))
+    pages = list(insert.pages(rows, 32_766))
     assert [text.count("(?, ?)") for text, _ in pages] == [256, 64, 16, 4, 1]
     assert [value for _, parameters in pages for value in parameters] == [v for row in rows for v in row]
     assert insert.sql == "INSERT INTO t (a, b) VALUES (?, ?)"
     assert ROWS_PER_STATEMENT[-1] == 1  # any count is reachable
 
 
-def test_a_wide_table_keeps_within_sqlites_parameter_limit() -> None:
-    insert = Insert("wide", [f"c{i}" for i in range(200)], "?")
-    assert insert.sizes == (64, 16, 4, 1)  # 256 rows of 200 columns would pass 32,766 parameters
-    for text, parameters in insert.pages([tuple(range(200))] * 100):
-        assert len(parameters) <= 32_766 and text.count("?") == len(parameters)
+@pytest.mark.parametrize("limit", [32_766, 999])  # SQLite's default since 3.32, and before it
+def test_each_statement_keeps_within_the_parameter_limit(limit: int) -> None:
+    insert = Insert("wide", [f"c{i}" for i in range(20)], "?")
+    assert insert.sizes(32_766) == (256, 64, 16, 4, 1) and insert.sizes(999) == (16, 4, 1)
+    pages = list(insert.pages([tuple(range(20))] * 300, limit))
+    assert sum(len(parameters) for _, parameters in pages) == 300 * 20
+    for text, parameters in pages:
+        assert len(parameters) <= limit and text.count("?") == len(parameters)
+    assert Insert("huge", [f"c{i}" for i in range(1200)], "?").sizes(999) == (1,)  # SQLite refuses it
+
+
+def test_the_connections_own_limit_is_used(engine: Engine) -> None:
+    """A SQLite built with a lower limit still takes a batch (here: the limit lowered to 999)."""
+    statements = Statements(engine.dialect.name)
+    rows = [(n, f"0x{n:064x}") for n in range(1, 1001)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.connection.driver_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+        execute(conn, statements.upsert_blocks, rows)
+    assert stored_blocks(engine) == rows
