@@ -34,6 +34,11 @@ Row = tuple[Any, ...]
 ROWS_PER_STATEMENT = (256, 64, 16, 4, 1)  # SQLite: the statement sizes a batch's rows are cut into
 
 
+def placeholders(mark: str, count: int) -> str:
+    """`(mark, mark, ...)`: `count` parameters in a dialect's style."""
+    return "(" + ", ".join([mark] * count) + ")"
+
+
 class Insert:
     """An INSERT (or upsert) of one table's rows: `sql` for one row; on SQLite, `pages` cuts many
     rows into multi-row statements."""
@@ -42,7 +47,7 @@ class Insert:
 
     def __init__(self, table: str, names: Sequence[str], mark: str, tail: str = "") -> None:
         self._head = f"INSERT INTO {table} ({', '.join(names)}) VALUES "
-        self._row = "(" + ", ".join([mark] * len(names)) + ")"
+        self._row = placeholders(mark, len(names))
         self._tail = f" {tail}" if tail else ""
         self.columns = len(names)
         self.sql = self._head + self._row + self._tail
@@ -123,4 +128,4 @@ class Statements:
         return Insert(table, names, self.mark, f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates}")
 
     def placeholders(self, count: int) -> str:
-        return "(" + ", ".join([self.mark] * count) + ")"
+        return placeholders(self.mark, count)
