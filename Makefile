@@ -21,7 +21,16 @@ export PYTHONUNBUFFERED := 1
 .PHONY: setup brownie-setup compile test test-contracts test-python coverage run check lint format types \
 	bench bench-gas bench-index bench-audit bench-api bench-cli lock clean
 
+# The project's packages, as pyproject.toml lists them.
+PACKAGES := ledger api cli devnet
+
+# `setup` ends by compiling the project's bytecode, as pip does when it installs a wheel: an
+# editable install leaves that to the first import, which never writes it where
+# PYTHONDONTWRITEBYTECODE is set, so every command would compile every module from source (~0.08 s
+# of an idle `crowdledger index`, measured). compileall skips what is current; a module edited
+# afterwards is compiled in memory again until the next `make`.
 setup: node_modules/.installed $(VENV)/.installed
+	cd $(ROOT) && $(VENV)/bin/python -m compileall -q $(PACKAGES)
 
 brownie-setup: node_modules/.installed $(BROWNIE_VENV)/.installed
 
