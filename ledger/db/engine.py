@@ -9,8 +9,15 @@ and Alembic is imported only when the database needs a migration. Alembic's impo
 so `open_database` first compares the database's `alembic_version` with the newest revision in
 `migrations/versions/`. That revision is read from the files' `revision = "..."` and
 `down_revision = "..."` lines, without importing them or Alembic, and only for the plain case: one
-line of revisions, no branch labels, no dependencies, every file readable. Anything else (and any
-database not at that revision: new, older, or unknown to this code) goes to Alembic, which decides.
+line of revisions, no branch labels, no dependencies, every file readable. Anything else goes to
+Alembic, which decides.
+
+A new database (no table at all) is given the current schema at once: ledger/db/schema.py's tables
+and the append-only triggers, stamped at the newest revision in Alembic's own `alembic_version`
+table (Alembic's recipe for building a database from scratch, without importing Alembic). That
+takes ~0.02 s where Alembic's import and the five migrations took 0.25-0.35 s of every new
+database's start; tests/ledger/test_schema.py checks that both ways build the same database, on
+SQLite and PostgreSQL, and that Alembic reads the stamp as its own. Older databases are migrated.
 """
 
 from __future__ import annotations
@@ -165,9 +172,43 @@ def is_current(engine: Engine) -> bool:
     return [tuple(row) for row in rows] == [(head,)]
 
 
+def create_schema(engine: Engine, revision: str) -> bool:
+    """Give a database without a table the current schema, stamped at `revision` (the newest), in
+    one transaction; False, and nothing done, when it has a table."""
+    from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table, inspect, text
+
+    from ledger.db.schema import metadata, trigger_ddl
+
+    # Alembic's version table as Alembic defines it (alembic.ddl.impl.DefaultImpl.version_table_impl)
+    version = Table(
+        "alembic_version",
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    with engine.begin() as connection:
+        if inspect(connection).get_table_names():
+            return False
+        metadata.create_all(connection)
+        for statement in trigger_ddl(connection.dialect.name):
+            connection.execute(text(statement))
+        version.create(connection)
+        connection.execute(version.insert().values(version_num=revision))
+    return True
+
+
 def open_database(url: str = DEFAULT_DB_URL, **kwargs: Any) -> Engine:
-    """Open `url` and migrate it to the current schema (Alembic runs only when it is behind)."""
+    """Open `url` with the current schema: a new database is given it at once, an older one is
+    migrated (Alembic runs only when the database is behind)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     engine = open_engine(url, **kwargs)
     if not is_current(engine):
-        migrate(engine)
+        head = head_revision()
+        try:
+            created = head is not None and create_schema(engine, head)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot create the schema: {str(exc).splitlines()[0]}") from None
+        if not created:
+            migrate(engine)
     return engine
