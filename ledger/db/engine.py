@@ -44,16 +44,38 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # created with.
 PAGE_SIZE = 16384
 WAL_CHECKPOINT_BYTES = 64 << 20  # checkpoint (and fsync) every 64 MiB of WAL, not every 4 MiB
+BUSY_TIMEOUT_MS = 10_000  # how long a statement waits for another connection's lock
+
+
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    """WAL mode, which a database keeps once set. Two connections switching one new file at the
+    same moment: the second is told "database is locked" at once, without waiting its busy
+    timeout, so it tries again for as long as that timeout."""
+    import sqlite3
+
+    import tenacity
+
+    def locked(exc: BaseException) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and "database is locked" in str(exc)
+
+    for attempt in tenacity.Retrying(
+        retry=tenacity.retry_if_exception(locked),
+        wait=tenacity.wait_fixed(0.01),
+        stop=tenacity.stop_after_delay(BUSY_TIMEOUT_MS / 1000),
+        reraise=True,
+    ):
+        with attempt:
+            cursor.execute("PRAGMA journal_mode=WAL")
 
 
 def _on_sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     from ledger.db.types import U256Sum
 
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only a database with no pages yet takes it
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB of page cache: index inserts stay in memory
     cursor.execute("PRAGMA temp_store=MEMORY")
     page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
@@ -187,6 +209,10 @@ def create_schema(engine: Engine, revision: str) -> bool:
         PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
     )
     with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            # sqlite3 opens no transaction before DDL by itself: without this, a failure would leave
+            # half a schema, and a second process creating the same file could interleave with this one
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         if inspect(connection).get_table_names():
             return False
         metadata.create_all(connection)

@@ -4,14 +4,24 @@ first as its own. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, inspect
 
-from ledger.db.engine import alembic_config, create_schema, head_revision, migrate, open_database, open_engine
+from ledger.db.engine import (
+    alembic_config,
+    create_schema,
+    head_revision,
+    is_current,
+    migrate,
+    open_database,
+    open_engine,
+)
 from ledger.db.schema import metadata
+from ledger.errors import StorageError
 from tests.support.databases import fresh_database
 
 KINDS = ["sqlite", "postgresql"]
@@ -108,3 +118,39 @@ def test_a_database_with_tables_is_left_to_the_migrations(tmp_path: Path) -> Non
     names = set(inspect(engine).get_table_names())
     assert {"kept", "ledger_entries", "alembic_version"} <= names
     engine.dispose()
+
+
+@pytest.mark.parametrize("db_kind", KINDS)
+def test_a_schema_that_fails_halfway_leaves_no_table(
+    db_kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tables, triggers and stamp come in one transaction: a failure (here, a broken last
+    trigger) leaves the database as it was, so the next start builds it whole."""
+    import ledger.db.schema
+
+    name = "SQLITE_TRIGGERS" if db_kind == "sqlite" else "POSTGRES_TRIGGERS"
+    with fresh_database(db_kind, tmp_path) as url:
+        engine = open_engine(url)
+        with monkeypatch.context() as patched:
+            patched.setattr(
+                ledger.db.schema, name, [*getattr(ledger.db.schema, name), "CREATE TRIGGER broken"]
+            )
+            with pytest.raises(StorageError, match="cannot create the schema"):
+                open_database(url)
+        assert inspect(engine).get_table_names() == []
+        engine.dispose()
+        engine = open_database(url)
+        assert is_current(engine)
+        engine.dispose()
+
+
+def test_two_openers_of_one_new_file_at_once_both_find_it_whole(tmp_path: Path) -> None:
+    """SQLite, two connections at the same moment (as two commands started together): the second
+    waits for the first's WAL switch and then for its schema's transaction, and finds the schema
+    there; neither fails with "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        engines = list(pool.map(lambda _: open_database(url), range(2)))
+    for engine in engines:
+        assert is_current(engine)
+        engine.dispose()
