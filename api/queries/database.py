@@ -40,6 +40,7 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy.engine import make_url
 
+from ledger.db.engine import BUSY_TIMEOUT_MS
 from ledger.db.types import to_sqlite_u256
 from ledger.errors import StorageError
 
@@ -134,7 +135,7 @@ class SqliteDatabase(Database):
         try:
             connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA query_only=ON")
-            connection.execute("PRAGMA busy_timeout=10000")
+            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             # pages straight from the OS cache through a memory map, without a pread and a copy each
             connection.execute(f"PRAGMA mmap_size={READ_MMAP}")
         except sqlite3.Error as exc:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from ledger.core.documents import MetadataError, document_hash, read_metadata
 from ledger.core.metadata import Document
+from ledger.db.engine import BUSY_TIMEOUT_MS
 from ledger.db.rows import columns, from_row
 from ledger.db.schema import campaigns, disclosures, documents, milestones, tranche_releases
 from ledger.errors import DatabaseBusy, StorageError
@@ -65,7 +66,7 @@ def store_document(engine: Engine, document: Document, *, lock_timeout: float = 
                 try:
                     stored = conn.execute(_INSERT[dialect], values).rowcount == 1
                 finally:
-                    conn.exec_driver_sql("PRAGMA busy_timeout=10000")  # the engine's own setting
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")  # the engine's own setting
     except OperationalError as exc:
         reason = _one_line(exc)
         if "locked" in reason or "busy" in reason or "lock timeout" in reason:
