@@ -3,7 +3,7 @@ not a test).
 
     python bench/api.py [--entries 1000000] [--campaigns 1000] [--backers 100000]
                         [--pg-url postgresql+psycopg://...] [--no-pg] [--duration 5] [--rounds 3]
-                        [--compare OTHER_CHECKOUT]
+                        [--compare OTHER_CHECKOUT] [--floor]
 
 1. Builds a database with >= 1,000,000 ledger entries over 1,000 campaigns and 100,000 backers:
    a consistent synthetic history (campaigns created over a simulated year, pledges and unpledges
@@ -15,7 +15,11 @@ not a test).
 2. Serves it with uvicorn as `crowdledger serve` does (api/server.py: one worker, uvloop, the
    guarded httptools protocol, no access log) in a subprocess, and a bare FastAPI app returning a
    constant JSON body in another, under the same settings; with --compare, also another
-   checkout's API on the same database, measured in the same rounds.
+   checkout's API on the same database, measured in the same rounds; with --floor, also this
+   API with the four endpoints' bodies replaced by returning an answer recorded from it (the
+   median-sized of a few), so routing, validation, middlewares, the Response and the bytes sent
+   are the same and only the route's own work (reads, presenting, encoding) is gone: the most
+   these endpoints could reach here, and how much CPU their work may take at the target.
 3. Drives both with `wrk` (a separate process; randomised ids via a Lua script) on
    /campaigns/{id}, /backers/{address}, /ledger?after=..., /ledger/{seq} and the bare endpoint,
    interleaved, for --rounds rounds of --duration seconds, and prints the median requests/s, p50
@@ -27,12 +31,16 @@ not a test).
 
 Every request goes through FastAPI's routing and validation, like the bare endpoint's.
 Targets: every endpoint >= 0.40x the bare endpoint's requests/s and p99 < 50 ms, on SQLite and
-PostgreSQL. The exit status is 1 when a target is missed.
+PostgreSQL. The exit status is 1 when a target is missed (the rows of --compare and --floor are
+figures only).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import inspect
+import json
 import os
 import random
 import re
@@ -368,7 +376,63 @@ def bare_app():
     return app
 
 
-def serve(kind: str, port: int, db_url: str | None) -> None:
+# --floor: the endpoint each measured kind is answered by
+FLOOR_ENDPOINTS = {
+    "campaign": ("api.routes.campaigns", "read_campaign"),
+    "backer": ("api.routes.backers", "read_backer"),
+    "ledger_page": ("api.routes.ledger", "list_entries"),
+    "entry": ("api.routes.ledger", "read_entry"),
+}
+FLOOR_HEADERS = ("etag", "cache-control")  # the recorded answer's headers the floor sends too
+
+
+def floor_app(settings, answers_file: str):
+    """The API with FLOOR_ENDPOINTS answering a recorded answer and doing nothing else.
+
+    Each endpoint's code is swapped for code of the same parameters that returns the answer: the
+    routes FastAPI built (their matching, parameter validation and dependencies) stay as they are."""
+    import importlib
+
+    from api.main import create_app
+    from api.responses import JSON
+
+    answers = json.loads(Path(answers_file).read_text())
+    app = create_app(settings)
+    app.state.floor_answers = {
+        kind: (lambda body=body["body"].encode(), headers=body["headers"]: JSON(body, headers=headers))
+        for kind, body in answers.items()
+    }
+    for kind, (module, name) in FLOOR_ENDPOINTS.items():
+        endpoint = getattr(importlib.import_module(module), name)
+        params = list(inspect.signature(endpoint).parameters)
+        if "request" not in params:
+            raise SystemExit(f"--floor: {module}.{name} no longer takes the Request")
+        namespace: dict = {}
+        exec(  # same name and parameters; answers from the app's state, so it needs no globals
+            f"async def {name}({', '.join(params)}):\n"
+            f"    return request.app.state.floor_answers[{kind!r}]()\n",
+            namespace,
+        )
+        endpoint.__code__ = namespace[name].__code__
+    return app
+
+
+def record_answers(server: Server, paths: dict[str, list[str]], out: Path) -> None:
+    """For each kind, the median-sized of its answers to `paths`, with FLOOR_HEADERS, into `out`."""
+    answers = {}
+    for kind, tried in paths.items():
+        found = []
+        for path in tried:
+            with urllib.request.urlopen(server.url + path, timeout=10) as response:
+                headers = {k: v for k, v in response.headers.items() if k.lower() in FLOOR_HEADERS}
+                found.append((response.read().decode(), headers))
+        found.sort(key=lambda answer: len(answer[0]))
+        body, headers = found[len(found) // 2]
+        answers[kind] = {"body": body, "headers": headers}
+    out.write_text(json.dumps(answers))
+
+
+def serve(kind: str, port: int, db_url: str | None, answers_file: str | None = None) -> None:
     """Run one server in this process (the benchmark starts two of these as subprocesses), both
     configured as `crowdledger serve` configures uvicorn (api/server.py: the guarded httptools
     protocol), on uvloop."""
@@ -380,6 +444,10 @@ def serve(kind: str, port: int, db_url: str | None) -> None:
     settings = Settings(db_url=db_url or "sqlite:///:memory:", audit_interval=0)
     if kind == "bare":
         app = bare_app()
+    elif kind == "floor":
+        if not answers_file:
+            raise SystemExit("serve floor: give the recorded answers' file after the database")
+        app = floor_app(settings, answers_file)
     else:
         from api.main import create_app
 
@@ -400,12 +468,15 @@ class Server:
     url: str
 
     @classmethod
-    def start(cls, kind: str, db_url: str | None = None, root: Path = ROOT) -> Server:
+    def start(
+        cls, kind: str, db_url: str | None = None, root: Path = ROOT, answers: Path | None = None
+    ) -> Server:
         """One server of this checkout's, or with `root` another checkout's (its bench/api.py serves)."""
         port = free_port()
         args = [sys.executable, str(root / "bench" / "api.py"), "serve", kind, str(port)] + (
             [db_url] if db_url else []
         )
+        args += [str(answers)] if answers else []
         process = subprocess.Popen(args, cwd=root, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
         probe = "/bare" if kind == "bare" else "/ledger/1"
@@ -583,17 +654,35 @@ def bench_database(
         path = work / f"wrk-{kind}.lua"
         path.write_text(LUA % {"kind": kind, "campaigns": campaigns, "entries": entries, "addresses": sample})
         scripts[kind] = path
-    api = Server.start("api", db_url)
-    bare = Server.start("bare")
-    # --compare: another checkout's API on the same database, each of its runs beside this one's
-    other = Server.start("api", db_url, root=Path(args.compare).resolve()) if args.compare else None
-    kinds = [(kind, name, api) for kind, name in ENDPOINTS]
-    if other is not None:
-        kinds += [
-            (f"{kind}@compare", f"{name} [--compare]", other) for kind, name in ENDPOINTS if kind != "bare"
-        ]
-    samples: dict[str, list[Sample]] = {kind: [] for kind, _, _ in kinds}
-    try:
+    with contextlib.ExitStack() as running:  # every server started is stopped, whatever fails
+
+        def start(kind: str, **options) -> Server:
+            server = Server.start(kind, db_url if kind != "bare" else None, **options)
+            running.callback(server.stop)
+            return server
+
+        api = start("api")
+        bare = start("bare")
+        # --compare: another checkout's API on the same database, each of its runs beside this one's
+        other = start("api", root=Path(args.compare).resolve()) if args.compare else None
+        floor = None
+        if args.floor:
+            rng = random.Random(3)
+            tried = {
+                "campaign": [f"/campaigns/{rng.randint(1, campaigns)}" for _ in range(15)],
+                "backer": [f"/backers/{rng.choice(addresses)}" for _ in range(15)],
+                "ledger_page": [f"/ledger?after={rng.randint(0, entries - 50)}" for _ in range(15)],
+                "entry": [f"/ledger/{rng.randint(1, entries)}" for _ in range(15)],
+            }
+            record_answers(api, tried, work / f"floor-{label}.json")
+            floor = start("floor", answers=work / f"floor-{label}.json")
+        kinds = [(kind, name, api) for kind, name in ENDPOINTS]
+        for tag, server in (("--compare", other), ("floor", floor)):
+            if server is not None:
+                kinds += [
+                    (f"{kind}@{tag}", f"{name} [{tag}]", server) for kind, name in ENDPOINTS if kind != "bare"
+                ]
+        samples: dict[str, list[Sample]] = {kind: [] for kind, _, _ in kinds}
         for kind, _, server in kinds:  # warm-up: caches, prepared statements
             base = kind.split("@")[0]
             run_wrk(bare.url if base == "bare" else server.url, scripts[base], 1)
@@ -613,11 +702,6 @@ def bench_database(
                 )
             print(f"  {label}: round {round_ + 1}/{args.rounds} done", file=sys.stderr)
         stolen = stolen_share(ticks, cpu_ticks())
-    finally:
-        api.stop()
-        bare.stop()
-        if other is not None:
-            other.stop()
     bare_rps = statistics.median(s.rps for s in samples["bare"])
     rows = []
     for kind, name, _ in kinds:
@@ -660,7 +744,7 @@ def build(label: str, url: str, args) -> tuple[int, list[str]]:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "serve":
-        serve(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else None)
+        serve(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else None, argv[4] if len(argv) > 4 else None)
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -686,6 +770,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="CHECKOUT",
         help="also serve the same database from another checkout's API (its bench/api.py serve), "
         "measured in the same rounds; its rows are marked [--compare]",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also serve this API with the measured endpoints answering a recorded answer and doing "
+        "nothing else (rows marked [floor]), and print how much CPU each endpoint's own work takes "
+        "beside what the target leaves it",
     )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -715,18 +806,20 @@ def main(argv: list[str] | None = None) -> int:
         f"uvicorn 1 worker, uvloop, httptools"
     )
     print(
-        f"{'database':<11} {'endpoint':<28} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}  "
+        f"{'database':<11} {'endpoint':<36} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'x bare':>7}  "
         f"{'cpu us/req':>10} {'db us/req':>9}  result"
     )
     failed = False
     for label, name, rps, p50, p99, ratio, errors, (server_us, db_us) in rows:
         is_bare = name.startswith("GET /bare")
-        ok = is_bare or (ratio >= MIN_RATIO and p99 < MAX_P99_MS and errors == 0)
+        judged = not is_bare and not name.endswith("]")  # [--compare], [floor]: figures only
+        ok = not judged or (ratio >= MIN_RATIO and p99 < MAX_P99_MS and errors == 0)
         failed |= not ok
-        verdict = "" if is_bare else ("ok" if ok else "MISSED") + (f" ({errors} errors)" if errors else "")
+        verdict = ("ok" if ok else "MISSED") if judged else ""
+        verdict += f" ({errors} errors)" if errors else ""
         db = f"{db_us:>9,.0f}" if label == "PostgreSQL" and not is_bare else f"{'':>9}"
         print(
-            f"{label:<11} {name:<28} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f}x  {server_us:>10,.0f} {db}  {verdict}"
+            f"{label:<11} {name:<36} {rps:>9,.0f} {p50:>8.2f} {p99:>8.2f} {ratio:>6.2f}x  {server_us:>10,.0f} {db}  {verdict}"
         )
     print(
         f"targets: every endpoint >= {MIN_RATIO:.2f}x the bare endpoint's req/s (same run) and p99 < {MAX_P99_MS} ms"
@@ -739,7 +832,31 @@ def main(argv: list[str] | None = None) -> int:
         + ". A stolen slice stalls every request in flight: p99 above 50 ms on the bare endpoint too means the "
         "run measured the machine."
     )
+    if args.floor:
+        print_work(rows)
     return 1 if failed else 0
+
+
+def print_work(rows: list[tuple]) -> None:
+    """Per endpoint: the CPU of its own work (the endpoint's CPU a request less its floor's) beside
+    what the target leaves it (the bare endpoint's CPU / MIN_RATIO, less the floor's)."""
+    cpu = {(label, name): server_us + db_us for label, name, *_, (server_us, db_us) in rows}
+    print()
+    print(
+        f"[floor]: the same app and answer with the endpoint's own work (reads, presenting, encoding) "
+        f"taken out. CPU a request (server + database), and the endpoint's own work beside the most a "
+        f"{MIN_RATIO:.2f}x endpoint could spend on it:"
+    )
+    for label, name, *_ in rows:
+        if name.endswith("]") or name.startswith("GET /bare"):
+            continue
+        bare = next(cpu[(lb, n)] for lb, n in cpu if lb == label and n.startswith("GET /bare"))
+        floor = cpu[(label, f"{name} [floor]")]
+        budget = bare / MIN_RATIO - floor
+        print(
+            f"  {label:<11} {name:<24} floor {floor:>4,.0f} us, own work {cpu[(label, name)] - floor:>4,.0f} us; "
+            f"at {MIN_RATIO:.2f}x it may take {budget:>4,.0f} us"
+        )
 
 
 if __name__ == "__main__":

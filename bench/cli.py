@@ -124,7 +124,8 @@ def main() -> int:
     parser.add_argument("--importtime", action="store_true", help="also print the slowest imports")
     args = parser.parse_args()
 
-    scripts = [Script(args.crowdledger)] + [Script(path) for path in args.compare]
+    # absolute: the commands run in a scratch directory, where a relative path would not resolve
+    scripts = [Script(os.path.abspath(path)) for path in [args.crowdledger, *args.compare]]
     for script in scripts:
         if not os.access(script.path, os.X_OK):
             parser.error(f"{script.path} is not an executable console script")
