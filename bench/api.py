@@ -46,7 +46,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -60,14 +59,9 @@ sys.path.insert(0, str(ROOT))
 
 from api_ledger import build, pg_bench_url  # noqa: E402 - bench/ beside this script, after the sys.path line
 
-SERVER = {
-    "host": "127.0.0.1",
-    "loop": "uvloop",
-    "http": "httptools",
-    "ws": "none",
-    "log_level": "warning",
-    "access_log": False,
-}
+from devnet.nodes import free_port  # noqa: E402
+
+SERVER = {"host": "127.0.0.1", "loop": "uvloop"}  # the rest as `crowdledger serve` (api/server.py)
 WRK = {"threads": 1, "connections": 16}
 BARE_BODY = {"ok": True, "service": "bare", "items": [1, 2, 3]}
 MIN_RATIO = 0.40  # of the bare endpoint's requests/s, measured side by side
@@ -177,12 +171,6 @@ def serve(kind: str, port: int, db_url: str | None, answers_file: str | None = N
         app = create_app(settings)
     config = server_config(app, settings, host=SERVER["host"], port=port, loop=SERVER["loop"])
     uvicorn.Server(config).run()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
